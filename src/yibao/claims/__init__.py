@@ -1,0 +1,1 @@
+"""报销: reimbursement claims for costs not settled directly."""

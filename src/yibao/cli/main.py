@@ -1,0 +1,27 @@
+"""The `yibao` command: every operator task calls the same use cases as the web."""
+
+from __future__ import annotations
+
+import typer
+
+from yibao.cli import contributions, demo, enrolment, server
+
+app = typer.Typer(
+    help="yibao — 医保个人账户 platform: serve, migrate, demo data, enrolment, contributions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+app.command("serve")(server.serve)
+app.command("migrate")(server.migrate)
+app.command("worker")(server.worker)
+app.command("demo")(demo.demo)
+app.add_typer(enrolment.persons_app, name="persons")
+app.add_typer(enrolment.regions_app, name="regions")
+app.add_typer(contributions.contributions_app, name="contributions")
+# Each feature adds its sub-commands here, one line each.
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,88 @@
+"""serve, migrate, worker: the commands scripts/run starts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import typer
+
+from yibao.cli.context import console, run
+from yibao.config import get_settings
+from yibao.db.ephemeral import DatabaseEphemeralStore
+from yibao.db.migrate import upgrade
+from yibao.notifications import service as notifications
+from yibao.notifications.senders import HttpSmsSender, LogSmsSender, SmsSender
+from yibao.runtime import Runtime
+
+
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    console.print(f"数据库已是最新结构: {settings.effective_database_url.split('@')[-1]}")
+
+
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default YIBAO_HOST or 127.0.0.1)"),
+    port: int = typer.Option(None, help="Port (default YIBAO_PORT or 8000)"),
+    workers: int = typer.Option(1, help="Server processes"),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+) -> None:
+    """Serve the web app, the API and the institution interface."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "yibao.web.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+def make_sms_sender() -> SmsSender:
+    import os
+
+    endpoint = os.environ.get("YIBAO_SMS_ENDPOINT", "")
+    if endpoint:
+        return HttpSmsSender(endpoint, os.environ.get("YIBAO_SMS_KEY", ""))
+    return LogSmsSender()
+
+
+def worker(
+    once: bool = typer.Option(False, "--once", help="Deliver what is due now, then stop"),
+    interval: float = typer.Option(1.0, help="Seconds between polls when idle"),
+) -> None:
+    """Deliver the outbox (SMS, in-app notices) after commit, with retries and backoff."""
+    sender = make_sms_sender()
+
+    async def _loop(runtime: Runtime) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        total = 0
+        while not stop.is_set():
+            async with runtime.sessions() as session:
+                handled = await notifications.deliver_due(
+                    session, runtime.clock, runtime.cipher, sender
+                )
+            total += handled
+            if isinstance(runtime.ephemeral, DatabaseEphemeralStore):
+                await runtime.ephemeral.purge_expired()
+            if once:
+                break
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+        return total
+
+    total = run(_loop)
+    if once:
+        console.print(f"已投递 {total} 条消息")

@@ -1,0 +1,66 @@
+"""Settings, read once from the environment (YIBAO_*) or a `.env` file."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIBAO_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development | production | test")
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""
+    # 32 bytes, base64. Empty: a key is made once under var/ and kept there (development only).
+    data_key: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    # Pool size per server process; the benchmark raises it.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in {"development", "test"}
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / 'yibao.sqlite3'}"
+
+    def data_key_bytes(self) -> bytes:
+        if self.data_key:
+            return base64.b64decode(self.data_key)
+        return self._var_secret("data.key")
+
+    def secret_key_bytes(self) -> bytes:
+        if self.secret_key:
+            return self.secret_key.encode()
+        return self._var_secret("secret.key")
+
+    def _var_secret(self, name: str) -> bytes:
+        if not self.is_development:
+            raise RuntimeError(f"YIBAO_{name.split('.')[0].upper()}_KEY must be set in production")
+        path = self.var_dir / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.b64encode(secrets.token_bytes(32)).decode())
+        return base64.b64decode(path.read_text().strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

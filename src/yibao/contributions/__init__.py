@@ -1,0 +1,1 @@
+"""Contributions (缴费): monthly records and the credit they bring to the personal account."""

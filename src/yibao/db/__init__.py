@@ -1,0 +1,1 @@
+"""Engine, sessions, the declarative Base and column types shared by every feature's tables."""

@@ -1,0 +1,169 @@
+"""Short-lived shared state (rule 11): SMS codes, rate limits, gateway nonces, step-up windows.
+
+One small interface with two implementations: the database (the default, so a single machine
+needs nothing else) and Redis (when YIBAO_REDIS_URL is set, so several processes or machines
+agree). Server processes keep none of this in memory.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import String, Text, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yibao.db.base import Base
+from yibao.db.types import UTCDateTime
+
+
+class EphemeralEntry(Base):
+    __tablename__ = "ephemeral_entries"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class EphemeralStore(Protocol):
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str, ttl: timedelta) -> None: ...
+
+    async def add(self, key: str, value: str, ttl: timedelta) -> bool:
+        """Set only if absent (or expired); True when this call set it."""
+        ...
+
+    async def incr(self, key: str, ttl: timedelta) -> int:
+        """Count up; the window starts with the first increment and lasts `ttl`."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DatabaseEphemeralStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, key: str) -> str | None:
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(EphemeralEntry.value, EphemeralEntry.expires_at).where(
+                        EphemeralEntry.key == key
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        expires = row.expires_at
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        return None if expires <= _now() else str(row.value)
+
+    async def put(self, key: str, value: str, ttl: timedelta) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(EphemeralEntry).where(EphemeralEntry.key == key))
+            await conn.execute(
+                insert(EphemeralEntry).values(key=key, value=value, expires_at=_now() + ttl)
+            )
+
+    async def add(self, key: str, value: str, ttl: timedelta) -> bool:
+        now = _now()
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    delete(EphemeralEntry).where(
+                        EphemeralEntry.key == key, EphemeralEntry.expires_at <= now
+                    )
+                )
+                await conn.execute(
+                    insert(EphemeralEntry).values(key=key, value=value, expires_at=now + ttl)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def incr(self, key: str, ttl: timedelta) -> int:
+        now = _now()
+        for _ in range(5):
+            try:
+                async with self._engine.begin() as conn:
+                    row = (
+                        await conn.execute(
+                            select(EphemeralEntry.value, EphemeralEntry.expires_at)
+                            .where(EphemeralEntry.key == key)
+                            .with_for_update()
+                        )
+                    ).first()
+                    expires = None
+                    if row is not None:
+                        expires = row.expires_at
+                        if expires.tzinfo is None:
+                            expires = expires.replace(tzinfo=UTC)
+                    if row is None or expires is None or expires <= now:
+                        await conn.execute(delete(EphemeralEntry).where(EphemeralEntry.key == key))
+                        await conn.execute(
+                            insert(EphemeralEntry).values(key=key, value="1", expires_at=now + ttl)
+                        )
+                        return 1
+                    count = int(row.value) + 1
+                    await conn.execute(
+                        update(EphemeralEntry)
+                        .where(EphemeralEntry.key == key)
+                        .values(value=str(count))
+                    )
+                    return count
+            except IntegrityError:
+                continue  # another process created the key first: read it again
+        raise RuntimeError(f"could not count {key!r}")
+
+    async def delete(self, key: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(EphemeralEntry).where(EphemeralEntry.key == key))
+
+    async def purge_expired(self) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(EphemeralEntry).where(EphemeralEntry.expires_at <= _now())
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class RedisEphemeralStore:
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis_asyncio
+
+        self._redis = redis_asyncio.from_url(url, decode_responses=True)
+
+    async def get(self, key: str) -> str | None:
+        value = await self._redis.get(key)
+        return None if value is None else str(value)
+
+    async def put(self, key: str, value: str, ttl: timedelta) -> None:
+        await self._redis.set(key, value, px=int(ttl.total_seconds() * 1000))
+
+    async def add(self, key: str, value: str, ttl: timedelta) -> bool:
+        return bool(await self._redis.set(key, value, px=int(ttl.total_seconds() * 1000), nx=True))
+
+    async def incr(self, key: str, ttl: timedelta) -> int:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.pexpire(key, int(ttl.total_seconds() * 1000), nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(key)
+
+
+def make_ephemeral_store(engine: AsyncEngine, redis_url: str = "") -> EphemeralStore:
+    if redis_url:
+        return RedisEphemeralStore(redis_url)
+    return DatabaseEphemeralStore(engine)

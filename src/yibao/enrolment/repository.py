@@ -1,0 +1,98 @@
+"""Queries on regions, employers, persons and enrolments. Never commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.enrolment.domain import MutualAidScope, RegionRules, UnknownRegion
+from yibao.enrolment.tables import Employer, Enrolment, Person, Region
+from yibao.kernel.pii import PersonalDataCipher
+
+ID_PURPOSE = "id_number"
+PHONE_PURPOSE = "phone"
+
+
+async def region(session: AsyncSession, admdvs: str) -> Region:
+    found = await session.get(Region, admdvs)
+    if found is None:
+        raise UnknownRegion(f"未知医保区划 {admdvs}，请先用 yibao regions list 查看可用区划")
+    return found
+
+
+def rules_of(region_row: Region) -> RegionRules:
+    return RegionRules(
+        account_credit_rate_bp=region_row.account_credit_rate_bp,
+        retiree_monthly_credit_fen=region_row.retiree_monthly_credit_fen,
+        deductible_fen=region_row.deductible_fen,
+        fund_ratio_bp=region_row.fund_ratio_bp,
+        retiree_fund_ratio_bp=region_row.retiree_fund_ratio_bp,
+        yearly_cap_fen=region_row.yearly_cap_fen,
+        class_b_selfpay_bp=region_row.class_b_selfpay_bp,
+        near_relatives_allowed=region_row.near_relatives_allowed,
+        mutual_aid_scope=MutualAidScope(region_row.mutual_aid_scope),
+        resident_contribution_fen=region_row.resident_contribution_fen,
+    )
+
+
+async def all_regions(session: AsyncSession) -> list[Region]:
+    return list((await session.execute(select(Region).order_by(Region.admdvs))).scalars())
+
+
+async def employer_by_name(session: AsyncSession, name: str) -> Employer | None:
+    stmt = select(Employer).where(Employer.name == name)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def person_by_id_number(
+    session: AsyncSession, cipher: PersonalDataCipher, id_number: str
+) -> Person | None:
+    digest = cipher.lookup_hash(id_number, purpose=ID_PURPOSE)
+    stmt = select(Person).where(Person.id_number_hash == digest)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def persons_by_phone(
+    session: AsyncSession, cipher: PersonalDataCipher, phone: str
+) -> list[Person]:
+    digest = cipher.lookup_hash(phone, purpose=PHONE_PURPOSE)
+    return list(
+        (await session.execute(select(Person).where(Person.phone_hash == digest))).scalars()
+    )
+
+
+async def person_by_psn_no(session: AsyncSession, psn_no: str) -> Person | None:
+    stmt = select(Person).where(Person.psn_no == psn_no)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def person_by_card_no(session: AsyncSession, card_no: str) -> Person | None:
+    stmt = select(Person).where(Person.card_no == card_no)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def person(session: AsyncSession, person_id: int) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def enrolments_of(session: AsyncSession, person_id: int) -> list[Enrolment]:
+    stmt = select(Enrolment).where(Enrolment.person_id == person_id).order_by(Enrolment.insutype)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def main_enrolment(session: AsyncSession, person_id: int) -> Enrolment | None:
+    """The basic-insurance enrolment (310 before 390) that settlement and pages speak of."""
+    enrolments = [
+        e for e in await enrolments_of(session, person_id) if e.insutype in {"310", "390"}
+    ]
+    return enrolments[0] if enrolments else None
+
+
+def decrypt_id_number(cipher: PersonalDataCipher, person_row: Person) -> str:
+    return cipher.decrypt(person_row.id_number_enc, purpose=ID_PURPOSE)
+
+
+def decrypt_phone(cipher: PersonalDataCipher, person_row: Person) -> str | None:
+    if person_row.phone_enc is None:
+        return None
+    return cipher.decrypt(person_row.phone_enc, purpose=PHONE_PURPOSE)

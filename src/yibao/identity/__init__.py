@@ -1,0 +1,1 @@
+"""Identity: online accounts, credentials, verification, sessions, staff."""

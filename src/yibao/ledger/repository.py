@@ -1,0 +1,188 @@
+"""Queries and row locks on the ledger. Never commits: the calling use case does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.kernel.errors import Conflict
+from yibao.ledger.domain import (
+    EntryKind,
+    NoPersonalAccount,
+    UnknownEntry,
+    next_balance,
+    reversal_amount,
+)
+from yibao.ledger.tables import LedgerEntry, PersonalAccount
+
+
+async def account_for_person(
+    session: AsyncSession, person_id: int, *, lock: bool = False
+) -> PersonalAccount | None:
+    stmt = select(PersonalAccount).where(PersonalAccount.person_id == person_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_account(session: AsyncSession, account_id: int) -> PersonalAccount:
+    """Lock the paying account row before its balance is checked (rule 4).
+
+    Callers that lock several accounts lock them in ascending id order, so two transactions
+    never wait on each other in a cycle.
+    """
+    stmt = (
+        select(PersonalAccount)
+        .where(PersonalAccount.id == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    account = (await session.execute(stmt)).scalar_one_or_none()
+    if account is None:
+        raise NoPersonalAccount("该参保人没有职工医保个人账户")
+    return account
+
+
+async def open_account(session: AsyncSession, person_id: int, now: datetime) -> PersonalAccount:
+    existing = await account_for_person(session, person_id)
+    if existing is not None:
+        return existing
+    account = PersonalAccount(
+        person_id=person_id, balance_fen=0, status="active", opened_at=now, updated_at=now
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def entry_by_key(session: AsyncSession, key: str) -> LedgerEntry | None:
+    stmt = select(LedgerEntry).where(LedgerEntry.idempotency_key == key)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    kind: EntryKind
+    amount_fen: int
+    idempotency_key: str
+    counterparty: str
+    counterparty_code: str | None = None
+    beneficiary_person_id: int | None = None
+    source_type: str | None = None
+    source_id: str | None = None
+    reason: str | None = None
+    reverses_entry_id: int | None = None
+
+
+async def post(
+    session: AsyncSession, account: PersonalAccount, posting: Posting, now: datetime
+) -> LedgerEntry:
+    """Append one entry to a locked account; a repeated idempotency key returns the first entry."""
+    existing = await entry_by_key(session, posting.idempotency_key)
+    if existing is not None:
+        if existing.account_id != account.id or existing.amount_fen != posting.amount_fen:
+            raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")
+        return existing
+    balance_after = next_balance(
+        account.balance_fen, posting.kind, posting.amount_fen, account.status
+    )
+    entry = LedgerEntry(
+        account_id=account.id,
+        kind=posting.kind.value,
+        amount_fen=posting.amount_fen,
+        balance_after_fen=balance_after,
+        idempotency_key=posting.idempotency_key,
+        counterparty=posting.counterparty,
+        counterparty_code=posting.counterparty_code,
+        beneficiary_person_id=posting.beneficiary_person_id,
+        reverses_entry_id=posting.reverses_entry_id,
+        source_type=posting.source_type,
+        source_id=posting.source_id,
+        reason=posting.reason,
+        created_at=now,
+    )
+    session.add(entry)
+    account.balance_fen = balance_after
+    account.updated_at = now
+    await session.flush()
+    return entry
+
+
+async def reverse(
+    session: AsyncSession,
+    account: PersonalAccount,
+    original: LedgerEntry,
+    *,
+    idempotency_key: str,
+    reason: str,
+    now: datetime,
+) -> LedgerEntry:
+    if original.account_id != account.id:
+        raise UnknownEntry("该记录不属于此账户")
+    already = (
+        await session.execute(
+            select(LedgerEntry).where(LedgerEntry.reverses_entry_id == original.id)
+        )
+    ).scalar_one_or_none()
+    if already is not None:
+        return already
+    amount = reversal_amount(EntryKind(original.kind), original.amount_fen)
+    return await post(
+        session,
+        account,
+        Posting(
+            kind=EntryKind.REVERSAL,
+            amount_fen=amount,
+            idempotency_key=idempotency_key,
+            counterparty=original.counterparty,
+            counterparty_code=original.counterparty_code,
+            beneficiary_person_id=original.beneficiary_person_id,
+            reverses_entry_id=original.id,
+            source_type=original.source_type,
+            source_id=original.source_id,
+            reason=reason,
+        ),
+        now,
+    )
+
+
+async def entry_by_id(session: AsyncSession, entry_id: int) -> LedgerEntry | None:
+    return await session.get(LedgerEntry, entry_id)
+
+
+async def sum_of_entries(session: AsyncSession, account_id: int) -> int:
+    stmt = select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+        LedgerEntry.account_id == account_id
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def entries_page(
+    session: AsyncSession,
+    account_id: int,
+    *,
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+    kinds: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[LedgerEntry]:
+    """Newest first; `before` is the (created_at, id) of the last row of the previous page."""
+    stmt = select(LedgerEntry).where(LedgerEntry.account_id == account_id)
+    if kinds:
+        stmt = stmt.where(LedgerEntry.kind.in_(kinds))
+    if since is not None:
+        stmt = stmt.where(LedgerEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(LedgerEntry.created_at < until)
+    if before is not None:
+        at, entry_id = before
+        stmt = stmt.where(
+            (LedgerEntry.created_at < at)
+            | ((LedgerEntry.created_at == at) & (LedgerEntry.id < entry_id))
+        )
+    stmt = stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,31 @@
+"""Rules of delivery.
+
+- A side effect beyond the database (an SMS, a call to a partner) is written to the outbox in the
+  same transaction as the business change, and delivered after commit by the worker. A rolled
+  back transaction therefore sends nothing, and a failing gateway never fails the transaction.
+- Each message has a dedup key: the same business event enqueued twice is delivered once.
+- Failed deliveries are retried with exponential backoff (30 s, 1 min, 2 min … capped at 1 h)
+  and given up after `MAX_ATTEMPTS`, staying visible as failed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+MAX_ATTEMPTS = 8
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    INAPP = "inapp"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))

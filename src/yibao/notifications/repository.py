@@ -1,0 +1,82 @@
+"""Enqueue side effects inside the caller's transaction; claim due ones for the worker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.db.engine import is_postgres
+from yibao.notifications.domain import Channel, OutboxStatus
+from yibao.notifications.tables import Notice, OutboxMessage
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    channel: Channel,
+    dedup_key: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    person_id: int | None = None,
+    phone_enc: bytes | None = None,
+    phone_masked: str | None = None,
+) -> OutboxMessage:
+    existing = (
+        await session.execute(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    message = OutboxMessage(
+        channel=channel.value,
+        dedup_key=dedup_key,
+        person_id=person_id,
+        phone_enc=phone_enc,
+        phone_masked=phone_masked,
+        subject=subject,
+        body=body,
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        # Several workers share the queue without taking each other's rows.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def recent(
+    session: AsyncSession, *, channel: Channel | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if channel is not None:
+        stmt = stmt.where(OutboxMessage.channel == channel.value)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def notices_for(session: AsyncSession, person_id: int, limit: int = 50) -> list[Notice]:
+    stmt = (
+        select(Notice)
+        .where(Notice.person_id == person_id)
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

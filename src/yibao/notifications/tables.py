@@ -1,0 +1,55 @@
+"""Tables: the outbox of side effects, and the in-app notices a person reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yibao.db.base import Base
+from yibao.db.types import BigIntPK, UTCDateTime
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), nullable=True)
+    # SMS can go to a phone that belongs to nobody yet (registration): kept encrypted.
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    phone_masked: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    subject: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('sms', 'inapp')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+    )
+
+
+class Notice(Base):
+    """消息: what a person reads in the app."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    subject: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id"), unique=True, nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_notices_person_created", "person_id", "created_at"),)

@@ -1,0 +1,1 @@
+"""The open API's clients (third-party apps) and their grants."""

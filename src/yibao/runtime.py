@@ -1,0 +1,45 @@
+"""The composition root: one Runtime per process holds the engine, the session factory and the
+adapters (cipher, clock, short-lived state). Every channel (web, fsi, cli, worker) builds one and
+hands its parts to the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from yibao.config import Settings, get_settings
+from yibao.db.engine import make_engine, make_session_factory
+from yibao.db.ephemeral import EphemeralStore, make_ephemeral_store
+from yibao.kernel.clock import Clock, SystemClock
+from yibao.kernel.pii import PersonalDataCipher
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    cipher: PersonalDataCipher
+    ephemeral: EphemeralStore
+    clock: Clock = field(default_factory=SystemClock)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_runtime(settings: Settings | None = None, clock: Clock | None = None) -> Runtime:
+    settings = settings or get_settings()
+    engine = make_engine(
+        settings.effective_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        cipher=PersonalDataCipher(settings.data_key_bytes()),
+        ephemeral=make_ephemeral_store(engine, settings.redis_url),
+        clock=clock or SystemClock(),
+    )

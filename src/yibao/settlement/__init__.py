@@ -1,0 +1,1 @@
+"""Settlement at designated institutions: institutions, catalogue, policy, settlements."""

@@ -1,0 +1,55 @@
+"""The FastAPI application factory: every channel's routers over one Runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from yibao import __version__
+from yibao.config import Settings, get_settings
+from yibao.runtime import Runtime, build_runtime
+from yibao.web.errors import install_error_handlers
+from yibao.web.pages import home
+from yibao.web.templating import make_templates
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime or build_runtime(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.runtime.close()
+
+    app = FastAPI(
+        title="yibao 医保个人账户",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # Each channel adds its routers here, one line each.
+    app.include_router(home.router)
+    return app
