@@ -6,10 +6,12 @@ Nothing below the edge raises HTTPException; unknown codes fall back by their ba
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
@@ -26,6 +28,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "rate_limited": 429,
     "account_locked": 423,
 }
+
+# Pages answer these by sending the person to sign in or verify, then back to where they were.
+SIGN_IN_REDIRECTS = {"unauthenticated": "/login", "step_up_required": "/verify"}
 
 STATUS_BY_BASE: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
@@ -63,6 +68,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         status = status_for(exc)
+        if not wants_json(request) and exc.code in SIGN_IN_REDIRECTS:
+            # A page that needs sign-in (or a fresh verification) sends the person there and back.
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            prefix = "/staff" if request.url.path.startswith("/staff") else ""
+            return RedirectResponse(
+                f"{prefix}{SIGN_IN_REDIRECTS[exc.code]}?next={quote(target)}", status_code=303
+            )
         if wants_json(request):
             return JSONResponse(
                 {"error": {"code": exc.code, "message": exc.message}}, status_code=status
