@@ -1,0 +1,403 @@
+"""`yibao bench load`: a bench world of N persons, written with PostgreSQL COPY.
+
+Steps: a fresh database migrated to the current schema; regions, employers, institutions and a
+catalogue through the features' own use cases; the bulk tables' keys and indexes taken off;
+worker processes (one per core) generating chunks of persons with numpy and streaming them in
+binary COPY; keys, indexes and foreign keys put back; sequences moved past the ids; ANALYZE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+import queue
+import time
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from yibao.cli.bench import copybin as cb
+from yibao.cli.bench import schema, shape
+from yibao.cli.bench.target import Target, bench_settings
+from yibao.cli.context import console
+from yibao.cli.demo import DISTRICTS, REGIONS
+from yibao.db.migrate import upgrade
+from yibao.enrolment import service as enrolment
+from yibao.enrolment.tables import Region
+from yibao.kernel.clock import CHINA_TZ
+from yibao.kernel.pii import PersonalDataCipher
+from yibao.runtime import build_runtime
+from yibao.settlement import service as settlement
+
+EMPLOYERS_PER_REGION = 200
+HOSPITALS_PER_REGION = 12
+PHARMACIES_PER_REGION = 24
+INSTITUTION_WORDS = {
+    "310000": ("上海市", ["第一人民医院", "第六人民医院", "瑞金医院", "华山医院", "中山医院"]),
+    "440300": ("深圳市", ["人民医院", "第二人民医院", "南山医院", "福田医院", "宝安中医院"]),
+    "110000": ("北京市", ["协和医院", "朝阳医院", "友谊医院", "积水潭医院", "宣武医院"]),
+}
+PHARMACY_BRANDS = ["益丰大药房", "老百姓大药房", "国大药房", "海王星辰", "同仁堂药店", "一心堂"]
+CATALOGUE = [
+    # code, name, class, price in fen, 乙类 self-pay share in bp (None: the region's)
+    ("XA02BCA001A001010100001", "奥美拉唑肠溶胶囊", "01", 1850, None),
+    ("XA10BAA001A001010100002", "二甲双胍片", "01", 1260, None),
+    ("XC08CAA001A001010100003", "硝苯地平控释片", "01", 3320, None),
+    ("XC09CAL001A001010100004", "氯沙坦钾片", "01", 2980, None),
+    ("XJ01CAA001A001010100005", "阿莫西林胶囊", "01", 890, None),
+    ("XN02BEA001A001010100006", "对乙酰氨基酚片", "01", 560, None),
+    ("XR05CBA001A001010100007", "氨溴索口服溶液", "01", 1540, None),
+    ("XC10AAA001A001010100008", "阿托伐他汀钙片", "01", 4210, None),
+    ("XB01ACA001A001010100009", "阿司匹林肠溶片", "01", 1380, None),
+    ("001102000010000000000010", "普通门诊诊查费", "01", 1000, None),
+    ("XJ01DCA001A001010100011", "头孢呋辛酯片", "02", 3560, 1000),
+    ("XL04AAA001A001010100012", "来氟米特片", "02", 6820, 1500),
+    ("XA10BXA001A001010100013", "西格列汀片", "02", 8860, None),
+    ("XN05CFA001A001010100014", "佐匹克隆片", "02", 2470, None),
+    ("XR03BAA001A001010100015", "布地奈德吸入剂", "02", 9850, 2000),
+    ("XM01AEA001A001010100016", "布洛芬缓释胶囊", "02", 1690, None),
+    ("XC01DAA001A001010100017", "单硝酸异山梨酯片", "02", 2240, None),
+    ("250305000010000000000018", "血常规检查", "02", 2500, None),
+    ("ZA09AAA001A001010100019", "六味地黄丸", "03", 2800, None),
+    ("ZA04CAA001A001010100020", "复方丹参滴丸", "03", 4650, None),
+    ("HA99000001000000000000021", "医用外科口罩", "03", 1200, None),
+    ("HA99000002000000000000022", "电子体温计", "03", 3900, None),
+    ("ZA06BAA001A001010100023", "板蓝根颗粒", "03", 1580, None),
+    ("XD06BBA001A001010100024", "阿昔洛韦乳膏", "03", 990, None),
+]
+
+
+def _token(seed: int, code: str) -> str:
+    return hashlib.sha256(f"yibao-bench:{seed}:{code}".encode()).hexdigest()[:32]
+
+
+def institution_codes(seed: int) -> list[tuple[str, str, str, str]]:
+    """(code, name, admdvs, token) of every bench institution; tokens follow from the seed."""
+    found = []
+    for region in REGIONS:
+        city, hospitals = INSTITUTION_WORDS[region.admdvs]
+        districts = DISTRICTS[region.admdvs]
+        for n in range(HOSPITALS_PER_REGION):
+            code = f"H{districts[n % len(districts)]}{n + 1:05d}"
+            name = f"{city}{hospitals[n % len(hospitals)]}{'' if n < 5 else f'第{n // 5 + 1}分院'}"
+            found.append((code, name, region.admdvs, _token(seed, code)))
+        for n in range(PHARMACIES_PER_REGION):
+            code = f"P{districts[n % len(districts)]}{n + 1:05d}"
+            brand = PHARMACY_BRANDS[n % len(PHARMACY_BRANDS)]
+            found.append((code, f"{brand}{city[:2]}第{n + 1}店", region.admdvs, _token(seed, code)))
+    return found
+
+
+async def _reference_data(target: Target, seed: int) -> None:
+    runtime = build_runtime(bench_settings(target))
+    try:
+        async with runtime.sessions() as session:
+            for region in REGIONS:
+                await enrolment.define_region(
+                    session,
+                    Region(**{c.name: getattr(region, c.name) for c in Region.__table__.columns}),
+                )
+        async with runtime.sessions() as session:
+            rows = [
+                (
+                    n,
+                    settlement.CatalogueRow(
+                        med_list_codg=code,
+                        name=name,
+                        list_type="service" if code[0].isdigit() else "drug",
+                        chrgitm_lv=level,
+                        selfpay_share="" if bp is None else str(bp // 100),
+                        begin_date="2020-01-01",
+                    ),
+                )
+                for n, (code, name, level, _, bp) in enumerate(CATALOGUE, start=1)
+            ]
+            report = await settlement.import_catalogue(session, rows)
+            if report.errors:
+                raise RuntimeError(f"bench catalogue refused: {report.errors[:3]}")
+        for code, name, admdvs, token in institution_codes(seed):
+            async with runtime.sessions() as session:
+                await settlement.add_institution(
+                    session,
+                    runtime.cipher,
+                    runtime.clock,
+                    settlement.NewInstitution(code, name, admdvs, token=token),
+                )
+    finally:
+        await runtime.close()
+    conn = await asyncpg.connect(target.dsn)
+    try:
+        async with conn.transaction():
+            await conn.executemany(
+                "INSERT INTO employers (name, admdvs) VALUES ($1, $2)",
+                [
+                    (f"{INSTITUTION_WORDS[r.admdvs][0]}示范企业{n + 1:03d}号有限公司", r.admdvs)
+                    for r in REGIONS
+                    for n in range(EMPLOYERS_PER_REGION)
+                ],
+            )
+    finally:
+        await conn.close()
+
+
+async def _world(
+    target: Target, persons: int, seed: int, months: int, item_months: int
+) -> shape.World:
+    conn = await asyncpg.connect(target.dsn)
+    try:
+        employers = {
+            r["admdvs"]: (r["first"], r["count"])
+            for r in await conn.fetch(
+                "SELECT admdvs, min(id) AS first, count(*) AS count FROM employers GROUP BY admdvs"
+            )
+        }
+    finally:
+        await conn.close()
+    institutions = institution_codes(seed)
+    today = datetime.now(CHINA_TZ).date()
+    index = today.year * 12 + today.month - 1 - months
+    regions = []
+    for region in REGIONS:
+        mine = [i for i, inst in enumerate(institutions) if inst[2] == region.admdvs]
+        first, count = employers[region.admdvs]
+        regions.append(
+            shape.RegionShape(
+                admdvs=region.admdvs,
+                districts=tuple(DISTRICTS[region.admdvs]),
+                credit_rate_bp=region.account_credit_rate_bp,
+                retiree_credit_fen=region.retiree_monthly_credit_fen,
+                deductible_fen=region.deductible_fen,
+                fund_ratio_bp=region.fund_ratio_bp,
+                retiree_fund_ratio_bp=region.retiree_fund_ratio_bp,
+                class_b_selfpay_bp=region.class_b_selfpay_bp,
+                first_employer_id=first,
+                employers=count,
+                hospitals=tuple(i for i in mine if institutions[i][0][0] == "H"),
+                pharmacies=tuple(i for i in mine if institutions[i][0][0] == "P"),
+            )
+        )
+    return shape.World(
+        seed=seed,
+        persons=persons,
+        first_month=date(index // 12, index % 12 + 1, 1),
+        months=months,
+        item_months=item_months,
+        loaded_at=datetime.now(UTC),
+        regions=tuple(regions),
+        institutions=tuple(
+            shape.InstitutionShape(code, name, code[0]) for code, name, _, _ in institutions
+        ),
+        items=tuple(
+            shape.ItemShape(code, name, level, price, bp)
+            for code, name, level, price, bp in CATALOGUE
+        ),
+    )
+
+
+def _chunks(persons: int, size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + size, persons)) for s in range(0, persons, size)]
+
+
+async def _copy_chunk(conn: asyncpg.Connection, chunk: shape.Chunk) -> None:
+    async with conn.transaction():
+        for table, parts in chunk.data.items():
+
+            async def stream(parts: list[bytes] = parts) -> Any:
+                yield cb.HEADER
+                for part in parts:
+                    yield part
+                yield cb.TRAILER
+
+            await conn.copy_to_table(
+                table, source=stream(), columns=shape.COLUMNS[table], format="binary"
+            )
+
+
+def _worker(dsn: str, world: shape.World, key: bytes, tasks: Any, results: Any) -> None:
+    cipher = PersonalDataCipher(key)
+
+    async def main() -> None:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute("SET synchronous_commit = off")
+        try:
+            while True:
+                try:
+                    task = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                start, stop = task
+                began = time.perf_counter()
+                chunk = shape.generate(world, cipher, start, stop)
+                made = time.perf_counter()
+                await _copy_chunk(conn, chunk)
+                results.put(
+                    ("done", stop - start, chunk.rows, made - began, time.perf_counter() - made)
+                )
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(main())
+    except Exception as exc:  # a worker's failure is reported by the parent, then it stops
+        results.put(("failed", repr(exc), {}, 0.0, 0.0))
+
+
+def _generate_and_copy(
+    target: Target, world: shape.World, jobs: int, chunk_size: int
+) -> dict[str, Any]:
+    key = bench_settings(target).data_key_bytes()
+    ctx = multiprocessing.get_context("spawn")
+    tasks = ctx.Queue()
+    results = ctx.Queue()
+    chunks = _chunks(world.persons, chunk_size)
+    for task in chunks:
+        tasks.put(task)
+    workers = [
+        ctx.Process(target=_worker, args=(target.dsn, world, key, tasks, results), daemon=True)
+        for _ in range(jobs)
+    ]
+    for w in workers:
+        w.start()
+    rows: dict[str, int] = {}
+    gen_seconds = copy_seconds = 0.0
+    remaining = len(chunks)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} 人"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("写入参保人与三年明细", total=world.persons)
+        while remaining:
+            try:
+                kind, count, made, gen, copied = results.get(timeout=5)
+            except queue.Empty:
+                if not any(w.is_alive() for w in workers):
+                    raise RuntimeError("bench load workers stopped before finishing") from None
+                continue
+            if kind == "failed":
+                for w in workers:
+                    w.terminate()
+                raise RuntimeError(f"bench load worker failed: {count}")
+            remaining -= 1
+            for table, n in made.items():
+                rows[table] = rows.get(table, 0) + n
+            gen_seconds += gen
+            copy_seconds += copied
+            progress.advance(bar, count)
+    for w in workers:
+        w.join(timeout=30)
+    return {"rows": rows, "generate_seconds": gen_seconds, "copy_seconds": copy_seconds}
+
+
+async def _restore(
+    target: Target, stripped: schema.Stripped, jobs: int, validate: bool
+) -> dict[str, float]:
+    conn = await asyncpg.connect(target.dsn)
+    try:
+        sizes = {
+            r["relname"]: r["size"]
+            for r in await conn.fetch(
+                "SELECT relname, pg_relation_size(oid) AS size FROM pg_class"
+                " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            )
+        }
+    finally:
+        await conn.close()
+    timings: dict[str, float] = {}
+    names = ["keys_and_indexes", "foreign_keys", "validate"]
+    for name, statements in zip(
+        names, schema.restore_statements(stripped, validate=validate), strict=False
+    ):
+        began = time.perf_counter()
+        await schema.run_parallel(target.dsn, statements, jobs, sizes)
+        timings[name] = round(time.perf_counter() - began, 1)
+    conn = await asyncpg.connect(target.dsn)
+    try:
+        await schema.move_sequences(conn)
+    finally:
+        await conn.close()
+    began = time.perf_counter()
+    await schema.run_parallel(target.dsn, [(t, f'ANALYZE "{t}"') for t in sizes], jobs, sizes)
+    timings["analyze"] = round(time.perf_counter() - began, 1)
+    return timings
+
+
+async def _sizes(target: Target) -> dict[str, int]:
+    conn = await asyncpg.connect(target.dsn)
+    try:
+        return {
+            r["relname"]: r["size"]
+            for r in await conn.fetch(
+                "SELECT relname, pg_total_relation_size(oid) AS size FROM pg_class"
+                " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+                " ORDER BY 2 DESC LIMIT 12"
+            )
+        }
+    finally:
+        await conn.close()
+
+
+def load_world(
+    target: Target,
+    persons: int,
+    *,
+    seed: int = 20261125,
+    months: int = 36,
+    item_months: int = 3,
+    jobs: int | None = None,
+    chunk_size: int = 2_000,
+    validate: bool = True,
+) -> dict[str, Any]:
+    """Build the bench world; returns what was made and how long each step took."""
+    jobs = jobs or os.cpu_count() or 2
+    timings: dict[str, float] = {}
+    began = time.perf_counter()
+    asyncio.run(target.recreate())
+    upgrade(target.url)
+    asyncio.run(_reference_data(target, seed))
+    timings["schema_and_reference"] = round(time.perf_counter() - began, 1)
+    world = asyncio.run(_world(target, persons, seed, months, item_months))
+
+    async def _strip() -> schema.Stripped:
+        conn = await asyncpg.connect(target.dsn)
+        try:
+            return await schema.strip(conn)
+        finally:
+            await conn.close()
+
+    stripped = asyncio.run(_strip())
+    step = time.perf_counter()
+    written = _generate_and_copy(target, world, jobs, min(chunk_size, max(persons // jobs, 1)))
+    timings["generate_and_copy"] = round(time.perf_counter() - step, 1)
+    step = time.perf_counter()
+    timings.update(asyncio.run(_restore(target, stripped, jobs, validate)))
+    timings["restore_total"] = round(time.perf_counter() - step, 1)
+    timings["total"] = round(time.perf_counter() - began, 1)
+    facts = {
+        "complete": True,
+        "persons": persons,
+        "seed": seed,
+        "months": months,
+        "item_months": item_months,
+        "first_month": world.first_month.isoformat(),
+        "loaded_at": world.loaded_at.isoformat(),
+        "jobs": jobs,
+        "rows": written["rows"],
+        "timings": timings,
+        "worker_seconds": {
+            "generate": round(written["generate_seconds"], 1),
+            "copy": round(written["copy_seconds"], 1),
+        },
+        "sizes": asyncio.run(_sizes(target)),
+        "world": {"regions": [asdict(r)["admdvs"] for r in world.regions]},
+    }
+    asyncio.run(target.record(facts))
+    return facts
