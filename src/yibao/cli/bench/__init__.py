@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
 
 from yibao.cli.context import console, fail, print_json
@@ -10,6 +13,63 @@ bench_app = typer.Typer(
     help="Benchmark: load bench data (load), run the workloads against pgbench (run, the default).",
     invoke_without_command=True,
 )
+DEFAULT_REPORT = Path("docs/benchmarks.md")
+
+
+@bench_app.callback()
+def default(ctx: typer.Context) -> None:
+    """Without a sub-command: `yibao bench run` with its defaults."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@bench_app.command("run")
+def run(
+    persons: int = typer.Option(1_000_000, "--persons", help="Size of the world to measure"),
+    growth_persons: int = typer.Option(
+        100_000, "--growth-persons", help="Smaller world for the growth ratio (0: skip)"
+    ),
+    seconds: int = typer.Option(30, help="Seconds of each measured workload"),
+    warmup: int = typer.Option(5, help="Seconds of warm-up before each workload"),
+    connections: int = typer.Option(32, help="Concurrent connections (wrk -c, pgbench -c)"),
+    threads: int = typer.Option(2, help="Load-generator threads (wrk -t, pgbench -j)"),
+    workers: int = typer.Option(0, help="Server worker processes (default: one per core)"),
+    pgbench_scale: int = typer.Option(50, help="pgbench scale factor (×100,000 accounts)"),
+    query_persons: int = typer.Option(20_000, help="Random persons signed in for the query load"),
+    profile_seconds: int = typer.Option(12, help="Seconds of the py-spy pass (0: no profile)"),
+    seed: int = typer.Option(20261125, help="Random seed"),
+    report: Path = typer.Option(DEFAULT_REPORT, help="Markdown report to write ('-' for none)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Measure settlement and account queries against pgbench TPC-B; write the report."""
+    from yibao.cli.bench.run import RunOptions, run_bench
+
+    if seconds < 1 or connections < 1 or threads < 1:
+        fail("--seconds、--connections、--threads 至少为 1")
+    opts = RunOptions(
+        persons=persons,
+        growth_persons=growth_persons or None,
+        seconds=seconds,
+        warmup=warmup,
+        connections=connections,
+        threads=threads,
+        workers=workers or os.cpu_count() or 2,
+        pgbench_scale=pgbench_scale,
+        query_persons=query_persons,
+        profile_seconds=profile_seconds,
+        seed=seed,
+        report=None if str(report) == "-" else report,
+    )
+    try:
+        results = run_bench(opts)
+    except RuntimeError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(results)
+        return
+    for name, found in results["verdict"].items():
+        mark = "[green]达标[/]" if found["met"] else "[red]未达标[/]"
+        console.print(f"{mark} {name}: {found['value']} (目标 {found['target']})")
 
 
 @bench_app.command("load")
