@@ -35,6 +35,7 @@ TABLE_MODULES = [
     "yibao.contributions.tables",
     "yibao.notifications.tables",
     "yibao.settlement.tables",
+    "yibao.identity.tables",
 ]
 
 target_metadata = _metadata()
