@@ -71,7 +71,12 @@ async def settle(
     entries: list[int | None] = []
     for payer, fen, kind, key in (
         (person_id, acct_fen, EntryKind.SETTLEMENT_DEBIT, f"setl:{setl_id}:own"),
-        (payer_person_id, aid_fen, EntryKind.MUTUAL_AID_DEBIT, f"setl:{setl_id}:aid:{payer_person_id}"),
+        (
+            payer_person_id,
+            aid_fen,
+            EntryKind.MUTUAL_AID_DEBIT,
+            f"setl:{setl_id}:aid:{payer_person_id}",
+        ),
     ):
         if payer is None or fen == 0:
             entries.append(None)

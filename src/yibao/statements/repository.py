@@ -6,6 +6,7 @@ Every query is keyed by one account (or one person), so it stays on the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -118,9 +119,7 @@ async def totals_between(
         (and_(LedgerEntry.kind == "reversal", LedgerEntry.amount_fen > 0), -LedgerEntry.amount_fen),
         else_=0,
     )
-    stmt = select(
-        func.coalesce(func.sum(credited), 0), func.coalesce(func.sum(spent), 0)
-    ).where(
+    stmt = select(func.coalesce(func.sum(credited), 0), func.coalesce(func.sum(spent), 0)).where(
         LedgerEntry.account_id == account_id,
         LedgerEntry.created_at >= start,
         LedgerEntry.created_at < end,
@@ -151,7 +150,7 @@ async def spending_by_bounds(
             ),
             0,
         )
-        for low, high in zip(bounds, bounds[1:], strict=False)
+        for low, high in itertools.pairwise(bounds)
     ]
     stmt = select(*columns).where(
         LedgerEntry.account_id == account_id,
