@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment.tables import Person
@@ -65,6 +65,31 @@ def _filter_conditions(
     return conditions
 
 
+def consumption_page_query(
+    account_id: int,
+    person_id: int,
+    wanted: ConsumptionFilter,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> Select[tuple[LedgerEntry]]:
+    """Newest first, one more row than `limit` (so the caller knows a next page exists)."""
+    stmt = select(LedgerEntry).where(
+        LedgerEntry.account_id == account_id, *_filter_conditions(person_id, wanted)
+    )
+    if after is not None:
+        # The plain `<=` bound lets the index range start at the cursor (an OR alone would only
+        # filter rows after scanning them); the OR then breaks ties on the same instant by id.
+        stmt = stmt.where(
+            LedgerEntry.created_at <= after.created_at,
+            or_(
+                LedgerEntry.created_at < after.created_at,
+                and_(LedgerEntry.created_at == after.created_at, LedgerEntry.id < after.entry_id),
+            ),
+        )
+    return stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit + 1)
+
+
 async def consumption_page(
     session: AsyncSession,
     account_id: int,
@@ -74,18 +99,7 @@ async def consumption_page(
     after: Cursor | None,
     limit: int,
 ) -> list[LedgerEntry]:
-    """Newest first; one more row than `limit` tells the caller a next page exists."""
-    stmt = select(LedgerEntry).where(
-        LedgerEntry.account_id == account_id, *_filter_conditions(person_id, wanted)
-    )
-    if after is not None:
-        stmt = stmt.where(
-            or_(
-                LedgerEntry.created_at < after.created_at,
-                and_(LedgerEntry.created_at == after.created_at, LedgerEntry.id < after.entry_id),
-            )
-        )
-    stmt = stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit + 1)
+    stmt = consumption_page_query(account_id, person_id, wanted, after=after, limit=limit)
     return list((await session.execute(stmt)).scalars())
 
 
