@@ -29,3 +29,41 @@ def install_test_principal(app: FastAPI) -> None:
                 via="bearer" if request.url.path.startswith("/api/") else "cookie",
             )
         return await call_next(request)
+
+
+def install_test_sign_in(app: FastAPI, person_id: int) -> None:
+    """Stand-in /login and /verify pages for browser journeys until identity's pages land.
+
+    Each shows one button; pressing it sets the principal cookie and returns to `next`.
+    """
+    from fastapi.responses import HTMLResponse, RedirectResponse
+
+    from yibao.web.i18n import safe_next
+
+    def _page(title: str, action: str, nxt: str) -> HTMLResponse:
+        return HTMLResponse(
+            f'<!doctype html><meta name="viewport" content="width=device-width">'
+            f"<h1>{title}</h1><form method=post action='{action}?next={nxt}'>"
+            f"<input id=code name=code placeholder='验证码'>"
+            f"<button id=submit type=submit>{title}</button></form>"
+        )
+
+    @app.get("/login")
+    async def _login(next: str = "/") -> HTMLResponse:
+        return _page("登录", "/login", next)
+
+    @app.post("/login")
+    async def _login_done(next: str = "/") -> RedirectResponse:
+        response = RedirectResponse(safe_next(next), status_code=303)
+        response.set_cookie("test_person", f"{person_id}:plain")
+        return response
+
+    @app.get("/verify")
+    async def _verify(next: str = "/") -> HTMLResponse:
+        return _page("短信验证", "/verify", next)
+
+    @app.post("/verify")
+    async def _verify_done(next: str = "/") -> RedirectResponse:
+        response = RedirectResponse(safe_next(next), status_code=303)
+        response.set_cookie("test_person", str(person_id))
+        return response

@@ -27,8 +27,11 @@ from yibao.kernel.errors import InvalidInput
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 DEFAULT_WINDOW_MONTHS = 12
-# A statement longer than this many years is a paper book, not a statement.
+# A statement longer than this many years is a paper book, not a statement. Lists have no cap:
+# keyset pages cost the same however wide the range.
 MAX_STATEMENT_DAYS = 366 * 5
+# The earliest day a list can start from ("all records"): before the 1998 employee scheme.
+EARLIEST_DAY = date(1990, 1, 1)
 
 
 class InvalidFilter(InvalidInput):
@@ -216,8 +219,6 @@ def parse_consumption_filter(
     text = (institution or "").strip()
     if len(text) > 60:
         raise InvalidFilter("机构名称或编码过长")
-    if (days.until - days.since).days > MAX_STATEMENT_DAYS:
-        raise InvalidFilter("时间范围最长 5 年，请缩小范围")
     return ConsumptionFilter(days, chosen_kind, text or None, chosen_scope)
 
 

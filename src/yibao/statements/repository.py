@@ -72,7 +72,7 @@ def consumption_page_query(
     *,
     after: Cursor | None,
     limit: int,
-) -> Select[tuple[LedgerEntry]]:
+) -> Select[LedgerEntry]:
     """Newest first, one more row than `limit` (so the caller knows a next page exists)."""
     stmt = select(LedgerEntry).where(
         LedgerEntry.account_id == account_id, *_filter_conditions(person_id, wanted)

@@ -5,7 +5,6 @@ Every route takes the person from the stepped-up principal, never from the URL.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,7 +12,13 @@ from fastapi.responses import HTMLResponse
 
 from yibao.kernel.clock import china_today
 from yibao.statements import service as statements
-from yibao.statements.domain import ConsumptionKind, Scope, page_size, parse_consumption_filter
+from yibao.statements.domain import (
+    EARLIEST_DAY,
+    ConsumptionKind,
+    Scope,
+    page_size,
+    parse_consumption_filter,
+)
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.i18n import gettext_for
@@ -103,7 +108,7 @@ async def consumption(
             "scopes": list(Scope),
             "first_page": cursor is None,
             "narrowed": "、".join(gettext_for(request, name) for name in page.narrowed),
-            "widen_since": (wanted.days.until - timedelta(days=5 * 365)).isoformat(),
+            "widen_since": EARLIEST_DAY.isoformat(),
         },
     )
 
