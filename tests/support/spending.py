@@ -171,6 +171,7 @@ async def settle(
                     settlement_id=settlement_pk,
                     payer_person_id=payer_person_id,
                     beneficiary_person_id=person_id,
+                    authorisation_id=1,
                     amount_fen=aid_fen,
                     ledger_entry_id=entries[1],
                 )

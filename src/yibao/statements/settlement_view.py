@@ -72,6 +72,7 @@ settlement_shares = Table(
     Column("settlement_id", BigInteger),
     Column("payer_person_id", BigInteger),
     Column("beneficiary_person_id", BigInteger),
+    Column("authorisation_id", BigInteger),
     Column("amount_fen", BigInteger),
     Column("ledger_entry_id", BigInteger),
 )
