@@ -246,3 +246,20 @@ async def test_claims_empty_state_and_pwa(
     worker = await app_client.get("/sw.js")
     assert worker.status_code == 200 and "offline" in worker.text
     assert "重试" in (await app_client.get("/offline")).text
+
+
+async def test_a_failed_load_offers_a_retry(runtime: Runtime) -> None:
+    from yibao.web.app import create_app
+
+    app = create_app(runtime=runtime)
+
+    @app.get("/account/broken")
+    async def _broken() -> None:
+        raise RuntimeError("database went away")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        page = await c.get("/account/broken?since=2026-01-01")
+    assert page.status_code == 500 and "系统繁忙" in page.text
+    assert 'id="retry" href="/account/broken?since=2026-01-01"' in page.text
+    assert "database went away" not in page.text
