@@ -139,6 +139,10 @@ async def test_contributions_page_and_csv(
 ) -> None:
     page = await app_client.get("/account/contributions", headers=as_person(world["me"]))
     assert page.status_code == 200 and "缴费记录" in page.text
+    bad = await app_client.get(
+        "/account/contributions", params={"since": "2026-13"}, headers=as_person(world["me"])
+    )
+    assert bad.status_code == 422 and "月份应为 YYYY-MM" in bad.text
     exported = await app_client.get("/account/contributions.csv", headers=as_person(world["me"]))
     assert exported.status_code == 200 and exported.text.startswith("\ufeff费款所属期")
 

@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.contributions import repository as contributions_repository
-from yibao.contributions.domain import gap_months, month_index, month_of_index
+from yibao.contributions.domain import (
+    InvalidContribution,
+    gap_months,
+    month_index,
+    month_of_index,
+    parse_month,
+)
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import INSUTYPE_NAMES, UnknownPerson
 from yibao.enrolment.tables import Employer, Region
@@ -224,6 +230,7 @@ async def consumption_page(
     *,
     cursor: str | None,
     limit: int,
+    counted: bool = True,
 ) -> ConsumptionPage:
     account = await _account(session, person_id)
     after = Cursor.decode(cursor)
@@ -232,8 +239,10 @@ async def consumption_page(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    matching = await repository.consumption_count(session, account.id, person_id, wanted)
-    everything = await repository.consumption_count(session, account.id, person_id, None)
+    matching = everything = 0
+    if counted:
+        matching = await repository.consumption_count(session, account.id, person_id, wanted)
+        everything = await repository.consumption_count(session, account.id, person_id, None)
     default_days = day_range(None, None, china_today(clock))
     next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if has_more else None
     return ConsumptionPage(
@@ -252,7 +261,9 @@ async def all_consumption(
     """Every record the filter matches, page by page (for CSV export)."""
     cursor: str | None = None
     while True:
-        page = await consumption_page(session, clock, person_id, wanted, cursor=cursor, limit=100)
+        page = await consumption_page(
+            session, clock, person_id, wanted, cursor=cursor, limit=100, counted=False
+        )
         for record in page.records:
             yield record
         if page.next_cursor is None:
@@ -301,12 +312,10 @@ async def consumption_detail(
 
 
 def _month_bounds(since: str | None, until: str | None, today: date) -> tuple[str, str]:
-    from yibao.contributions.domain import parse_month
-
     try:
         last = parse_month(until) if until else f"{today:%Y-%m}"
         first = parse_month(since) if since else month_of_index(month_index(last) - 11)
-    except Exception as exc:
+    except InvalidContribution as exc:
         raise InvalidFilter("月份应为 YYYY-MM，例如 2025-01") from exc
     if first > last:
         raise InvalidFilter("开始月份不能晚于结束月份")
