@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -20,11 +21,11 @@ DEFAULT_REPORT = Path("docs/benchmarks.md")
 def default(ctx: typer.Context) -> None:
     """Without a sub-command: `yibao bench run` with its defaults."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(run)
+        ctx.invoke(run_command)
 
 
 @bench_app.command("run")
-def run(
+def run_command(
     persons: int = typer.Option(1_000_000, "--persons", help="Size of the world to measure"),
     growth_persons: int = typer.Option(
         100_000, "--growth-persons", help="Smaller world for the growth ratio (0: skip)"
@@ -39,6 +40,7 @@ def run(
     profile_seconds: int = typer.Option(12, help="Seconds of the py-spy pass (0: no profile)"),
     seed: int = typer.Option(20261125, help="Random seed"),
     report: Path = typer.Option(DEFAULT_REPORT, help="Markdown report to write ('-' for none)"),
+    database: str = typer.Option(None, help="Bench database (default yibao_bench_<size>)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Measure settlement and account queries against pgbench TPC-B; write the report."""
@@ -59,6 +61,7 @@ def run(
         profile_seconds=profile_seconds,
         seed=seed,
         report=None if str(report) == "-" else report,
+        database=database,
     )
     try:
         results = run_bench(opts)
@@ -73,15 +76,21 @@ def run(
 
 
 @bench_app.command("load")
-def load(
+def load_command(
     persons: int = typer.Option(100_000, "--persons", help="How many insured persons"),
     database: str = typer.Option(None, help="Database name (default yibao_bench_<size>)"),
     months: int = typer.Option(36, help="Months of history per person"),
     item_months: int = typer.Option(3, help="Recent months whose settlements keep their items"),
+    settlement_months: int = typer.Option(
+        0, help="Recent months whose settlements keep their rows (default: all)"
+    ),
     jobs: int = typer.Option(0, help="Generator processes (default: one per core)"),
     chunk: int = typer.Option(2_000, help="Persons per COPY transaction"),
     validate: bool = typer.Option(True, help="Validate the foreign keys after the load"),
     seed: int = typer.Option(20261125, help="Random seed"),
+    if_missing: bool = typer.Option(
+        False, "--if-missing", help="Do nothing when a complete world of this size exists"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Generate N persons with three years of history into the bench database (COPY)."""
@@ -93,12 +102,16 @@ def load(
     if not 1 <= months <= 120 or not 0 <= item_months <= months:
         fail("--months 应在 1 到 120 之间，--item-months 不能超过 --months")
     target = Target.for_persons(persons, database)
+    if if_missing and asyncio.run(target.describe()) is not None:
+        console.print(f"{target.database} 已有 {persons:,} 名参保人的完整压测数据，跳过")
+        return
     facts = load_world(
         target,
         persons,
         seed=seed,
         months=months,
         item_months=item_months,
+        settlement_months=settlement_months or None,
         jobs=jobs or None,
         chunk_size=chunk,
         validate=validate,

@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from yibao.cli.bench import copybin as cb
 from yibao.cli.bench import schema, shape
 from yibao.cli.bench.target import Target, bench_settings
-from yibao.cli.context import console
+from yibao.cli.context import err_console
 from yibao.cli.demo import DISTRICTS, REGIONS
 from yibao.db.migrate import upgrade
 from yibao.enrolment import service as enrolment
@@ -146,7 +146,7 @@ async def _reference_data(target: Target, seed: int) -> None:
 
 
 async def _world(
-    target: Target, persons: int, seed: int, months: int, item_months: int
+    target: Target, persons: int, seed: int, months: int, item_months: int, settlement_months: int
 ) -> shape.World:
     conn = await asyncpg.connect(target.dsn)
     try:
@@ -186,7 +186,8 @@ async def _world(
         persons=persons,
         first_month=date(index // 12, index % 12 + 1, 1),
         months=months,
-        item_months=item_months,
+        item_months=min(item_months, settlement_months),
+        settlement_months=settlement_months,
         loaded_at=datetime.now(UTC),
         regions=tuple(regions),
         institutions=tuple(
@@ -272,7 +273,7 @@ def _generate_and_copy(
         TextColumn("{task.completed:,}/{task.total:,} 人"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=err_console,
     ) as progress:
         bar = progress.add_task("写入参保人与三年明细", total=world.persons)
         while remaining:
@@ -299,7 +300,7 @@ def _generate_and_copy(
 
 async def _restore(
     target: Target, stripped: schema.Stripped, jobs: int, validate: bool
-) -> dict[str, float]:
+) -> tuple[dict[str, float], list[tuple[str, float]]]:
     conn = await asyncpg.connect(target.dsn)
     try:
         sizes = {
@@ -312,12 +313,17 @@ async def _restore(
     finally:
         await conn.close()
     timings: dict[str, float] = {}
+    slowest: list[tuple[str, float]] = []
+
+    def done(statement: str, seconds: float) -> None:
+        slowest.append((statement[:140], round(seconds, 1)))
+
     names = ["keys_and_indexes", "foreign_keys", "validate"]
     for name, statements in zip(
         names, schema.restore_statements(stripped, validate=validate), strict=False
     ):
         began = time.perf_counter()
-        await schema.run_parallel(target.dsn, statements, jobs, sizes)
+        await schema.run_parallel(target.dsn, statements, jobs, sizes, done)
         timings[name] = round(time.perf_counter() - began, 1)
     conn = await asyncpg.connect(target.dsn)
     try:
@@ -327,7 +333,8 @@ async def _restore(
     began = time.perf_counter()
     await schema.run_parallel(target.dsn, [(t, f'ANALYZE "{t}"') for t in sizes], jobs, sizes)
     timings["analyze"] = round(time.perf_counter() - began, 1)
-    return timings
+    slowest.sort(key=lambda item: -item[1])
+    return timings, slowest[:12]
 
 
 async def _sizes(target: Target) -> dict[str, int]:
@@ -352,6 +359,7 @@ def load_world(
     seed: int = 20261125,
     months: int = 36,
     item_months: int = 3,
+    settlement_months: int | None = None,
     jobs: int | None = None,
     chunk_size: int = 2_000,
     validate: bool = True,
@@ -364,7 +372,8 @@ def load_world(
     upgrade(target.url)
     asyncio.run(_reference_data(target, seed))
     timings["schema_and_reference"] = round(time.perf_counter() - began, 1)
-    world = asyncio.run(_world(target, persons, seed, months, item_months))
+    kept = months if settlement_months is None else min(settlement_months, months)
+    world = asyncio.run(_world(target, persons, seed, months, item_months, kept))
 
     async def _strip() -> schema.Stripped:
         conn = await asyncpg.connect(target.dsn)
@@ -378,7 +387,8 @@ def load_world(
     written = _generate_and_copy(target, world, jobs, min(chunk_size, max(persons // jobs, 1)))
     timings["generate_and_copy"] = round(time.perf_counter() - step, 1)
     step = time.perf_counter()
-    timings.update(asyncio.run(_restore(target, stripped, jobs, validate)))
+    restored, slowest = asyncio.run(_restore(target, stripped, jobs, validate))
+    timings.update(restored)
     timings["restore_total"] = round(time.perf_counter() - step, 1)
     timings["total"] = round(time.perf_counter() - began, 1)
     facts = {
@@ -386,7 +396,8 @@ def load_world(
         "persons": persons,
         "seed": seed,
         "months": months,
-        "item_months": item_months,
+        "item_months": world.item_months,
+        "settlement_months": world.settlement_months,
         "first_month": world.first_month.isoformat(),
         "loaded_at": world.loaded_at.isoformat(),
         "jobs": jobs,
@@ -397,6 +408,7 @@ def load_world(
             "copy": round(written["copy_seconds"], 1),
         },
         "sizes": asyncio.run(_sizes(target)),
+        "slowest_restore_steps": slowest,
         "world": {"regions": [asdict(r)["admdvs"] for r in world.regions]},
     }
     asyncio.run(target.record(facts))

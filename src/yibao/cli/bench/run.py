@@ -49,6 +49,9 @@ class RunOptions:
     profile_seconds: int
     seed: int
     report: Path | None
+    database: str | None = None
+    growth_database: str | None = None
+    pgbench_database: str = PGBENCH_DATABASE
 
 
 def machine() -> dict[str, Any]:
@@ -166,9 +169,15 @@ def _wrk(
 
 
 def _settlement(
-    srv: server.Server, target: Target, opts: RunOptions, cipher: PersonalDataCipher, work: Path
+    srv: server.Server,
+    target: Target,
+    opts: RunOptions,
+    cipher: PersonalDataCipher,
+    work: Path,
+    world_seed: int,
 ) -> dict[str, Any]:
-    hospitals = pools.sign_in_hospitals(srv.url, opts.seed)
+    # The institutions' tokens follow from the seed the world was loaded with.
+    hospitals = pools.sign_in_hospitals(srv.url, world_seed)
     out: dict[str, Any] = {}
     for phase, seconds in (
         ("warmup", opts.warmup),
@@ -246,13 +255,17 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
         raise RuntimeError(
             f"缺少工具 {', '.join(missing)}：请用 scripts/bench 运行（会从 Debian 安装）"
         )
-    target = Target.for_persons(opts.persons)
+    target = Target.for_persons(opts.persons, opts.database)
     world = asyncio.run(target.describe())
     if world is None:
         raise RuntimeError(
             f"没有完整的压测数据库 {target.database}：请先运行 yibao bench load --persons {opts.persons}"
         )
-    growth_target = Target.for_persons(opts.growth_persons) if opts.growth_persons else None
+    growth_target = (
+        Target.for_persons(opts.growth_persons, opts.growth_database)
+        if opts.growth_persons
+        else None
+    )
     growth_world = asyncio.run(growth_target.describe()) if growth_target else None
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -263,11 +276,11 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
         "growth_world": growth_world,
     }
     console.print(f"[bold]yardstick[/]: pgbench TPC-B, scale {opts.pgbench_scale}")
-    if loadgen.pgbench_scale(target.admin_dsn, PGBENCH_DATABASE) != opts.pgbench_scale:
-        loadgen.pgbench_init(target.admin_dsn, PGBENCH_DATABASE, opts.pgbench_scale)
+    if loadgen.pgbench_scale(target.admin_dsn, opts.pgbench_database) != opts.pgbench_scale:
+        loadgen.pgbench_init(target.admin_dsn, opts.pgbench_database, opts.pgbench_scale)
     results["pgbench"] = loadgen.pgbench_run(
         target.admin_dsn,
-        PGBENCH_DATABASE,
+        opts.pgbench_database,
         clients=opts.connections,
         threads=opts.threads,
         seconds=opts.seconds,
@@ -280,7 +293,7 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
         work = Path(tmp)
         console.print(f"[bold]server[/]: uvicorn × {opts.workers} → {target.database}")
         with server.running_server(server_environment(target, pool_size=pool), opts.workers) as srv:
-            results["settlement"] = _settlement(srv, target, opts, cipher, work)
+            results["settlement"] = _settlement(srv, target, opts, cipher, work, int(world["seed"]))
             console.print(f"  结算: {results['settlement'].get('throughput', 0):.0f} TPS")
             results["query"] = _guarded(
                 lambda: _query(srv, target, opts.persons, opts, work, profile=True)

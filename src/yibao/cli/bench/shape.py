@@ -94,6 +94,7 @@ class World:
     first_month: date  # first calendar month of the history (day 1)
     months: int
     item_months: int  # the most recent months whose settlements carry their items
+    settlement_months: int  # the most recent months whose settlements keep their rows
     loaded_at: datetime
     regions: tuple[RegionShape, ...]
     institutions: tuple[InstitutionShape, ...]
@@ -449,7 +450,8 @@ def generate(
         )
         slot += 1
         windows = [(10, 19), (19, 28)] if c % 2 == 0 else [(10, 28)]
-        with_items = c >= world.months - world.item_months
+        with_row = c >= world.months - world.settlement_months
+        with_items = with_row and c >= world.months - world.item_months
         for lo, hi in windows:
             day = rng.integers(lo, hi, n)
             secs = rng.integers(8 * 3600, 20 * 3600, n)
@@ -487,38 +489,39 @@ def generate(
             settlement_id = settlement_base + settled * n + np.arange(n) + 1
             setl = _setl_id(first, day, secs, settlement_id)
             _debit(chunk, vocab, n, entry_id, person_id, acct_pay, balance, setl, inst, when)
-            chunk.add(
-                "settlements",
-                [
-                    cb.int8(settlement_id),
-                    cb.text(cb.constant("S", n), *setl),
-                    cb.text(cb.constant("M", n), *setl),
-                    cb.int8(person_id),
-                    cb.text(vocab.admdvs.pick(region), psn_no),
-                    cb.text(vocab.inst_code.pick(inst)),
-                    cb.text(vocab.inst_name.pick(inst)),
-                    cb.text(vocab.inst_type.pick(at_pharmacy.astype(np.int64))),
-                    cb.text(vocab.med_type.pick(at_pharmacy.astype(np.int64))),
-                    cb.text(cb.constant("310", n)),
-                    cb.int8(medfee),
-                    cb.int8(ownpay.sum(axis=0)),
-                    cb.int8(np.zeros(n, dtype=np.int64)),
-                    cb.int8(preself.sum(axis=0)),
-                    cb.int8(in_scope),
-                    cb.int8(dedc),
-                    cb.int8(fund),
-                    cb.int8(fund),
-                    cb.int8(psn_part),
-                    cb.int8(acct_pay),
-                    cb.int8(np.zeros(n, dtype=np.int64)),
-                    cb.int8(psn_part - acct_pay),
-                    cb.int8(balance),
-                    cb.timestamptz(when),
-                    cb.text(cb.constant("settled", n)),
-                    cb.text(vocab.inst_code.pick(inst), *setl[:3], cb.digits(settlement_id, 4)),
-                ],
-                n,
-            )
+            if with_row:
+                chunk.add(
+                    "settlements",
+                    [
+                        cb.int8(settlement_id),
+                        cb.text(cb.constant("S", n), *setl),
+                        cb.text(cb.constant("M", n), *setl),
+                        cb.int8(person_id),
+                        cb.text(vocab.admdvs.pick(region), psn_no),
+                        cb.text(vocab.inst_code.pick(inst)),
+                        cb.text(vocab.inst_name.pick(inst)),
+                        cb.text(vocab.inst_type.pick(at_pharmacy.astype(np.int64))),
+                        cb.text(vocab.med_type.pick(at_pharmacy.astype(np.int64))),
+                        cb.text(cb.constant("310", n)),
+                        cb.int8(medfee),
+                        cb.int8(ownpay.sum(axis=0)),
+                        cb.int8(np.zeros(n, dtype=np.int64)),
+                        cb.int8(preself.sum(axis=0)),
+                        cb.int8(in_scope),
+                        cb.int8(dedc),
+                        cb.int8(fund),
+                        cb.int8(fund),
+                        cb.int8(psn_part),
+                        cb.int8(acct_pay),
+                        cb.int8(np.zeros(n, dtype=np.int64)),
+                        cb.int8(psn_part - acct_pay),
+                        cb.int8(balance),
+                        cb.timestamptz(when),
+                        cb.text(cb.constant("settled", n)),
+                        cb.text(vocab.inst_code.pick(inst), *setl[:3], cb.digits(settlement_id, 4)),
+                    ],
+                    n,
+                )
             if with_items:
                 for t in range(3):
                     item_id = item_base + (item_slot * 3 + t) * n + np.arange(n) + 1
