@@ -110,7 +110,7 @@ async def run_parallel(
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(
-                "SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 0;"
+                "SET maintenance_work_mem = '1GB'; SET max_parallel_maintenance_workers = 0;"
                 " SET synchronous_commit = off"
             )
             while True:
