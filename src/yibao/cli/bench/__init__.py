@@ -41,6 +41,9 @@ def run_command(
     seed: int = typer.Option(20261125, help="Random seed"),
     report: Path = typer.Option(DEFAULT_REPORT, help="Markdown report to write ('-' for none)"),
     database: str = typer.Option(None, help="Bench database (default yibao_bench_<size>)"),
+    pool_size: int = typer.Option(
+        0, help="Database connections per server worker (default: connections / workers + 2)"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Measure settlement and account queries against pgbench TPC-B; write the report."""
@@ -62,6 +65,7 @@ def run_command(
         seed=seed,
         report=None if str(report) == "-" else report,
         database=database,
+        pool_size=pool_size,
     )
     try:
         results = run_bench(opts)

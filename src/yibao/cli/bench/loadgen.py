@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yibao.cli.bench.server import UsageMeter
+
 _RESULT = re.compile(r"^BENCH (\{.*\})$", re.MULTILINE)
 
 # Shared by both scripts: thread ids, per-thread counters summed in done(), one JSON line out.
@@ -221,6 +223,8 @@ class PgbenchResult:
     p50_ms: float
     p99_ms: float
     mean_ms: float
+    cores_postgres: float
+    cores_loadgen: float
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -298,7 +302,7 @@ def pgbench_run(
 ) -> PgbenchResult:
     args, env = _pg_env(admin_dsn)
     with tempfile.TemporaryDirectory(prefix="yibao-pgbench-") as tmp:
-        done = subprocess.run(  # noqa: S603 - our own tools, arguments we built
+        process = subprocess.Popen(  # noqa: S603 - our own tools, arguments we built
             [
                 tool("pgbench"),
                 *args,
@@ -315,22 +319,25 @@ def pgbench_run(
                 f"{tmp}/tx",
                 database,
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env={**_os_env(), **env},
-            check=False,
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"pgbench failed: {done.stderr[-800:]}")
+        with UsageMeter([], process.pid) as meter:
+            stdout, stderr = process.communicate(timeout=seconds + 600)
+        if process.returncode != 0:
+            raise RuntimeError(f"pgbench failed: {stderr[-800:]}")
         latencies: list[int] = []
         for log in Path(tmp).glob("tx*"):
             for line in log.read_text().splitlines():
                 parts = line.split()
                 if len(parts) >= 3:
                     latencies.append(int(parts[2]))
-    match = _TPS.search(done.stdout)
+    match = _TPS.search(stdout)
     if match is None:
-        raise RuntimeError(f"pgbench printed no tps: {done.stdout[-800:]}")
+        raise RuntimeError(f"pgbench printed no tps: {stdout[-800:]}")
+    wall = meter.usage.seconds or 1.0
     latencies.sort()
     return PgbenchResult(
         scale=scale,
@@ -342,6 +349,8 @@ def pgbench_run(
         p50_ms=_percentile(latencies, 50) / 1000,
         p99_ms=_percentile(latencies, 99) / 1000,
         mean_ms=round(sum(latencies) / max(len(latencies), 1) / 1000, 3),
+        cores_postgres=round(meter.usage.cpu_postgres / wall, 2),
+        cores_loadgen=round(meter.usage.cpu_loadgen / wall, 2),
     )
 
 

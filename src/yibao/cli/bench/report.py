@@ -75,8 +75,9 @@ def render(results: dict[str, Any], notes: str = "") -> str:
             if k in v
         ),
         f"- {v.get('wrk', 'wrk ?')}; {v.get('pgbench', 'pgbench ?')}; {v.get('py-spy', 'py-spy not installed')}",
-        f"- server: uvicorn, {opts.get('workers')} workers (one per core), uvloop + httptools, no access"
-        " log, YIBAO_ENVIRONMENT=production; load: wrk "
+        f"- server: uvicorn, {opts.get('workers')} workers (one per core),"
+        f" {results.get('server', {}).get('pool_size', '?')} database connections each, uvloop +"
+        " httptools, no access log, YIBAO_ENVIRONMENT=production; load: wrk "
         f"-c{opts.get('connections')} -t{opts.get('threads')}, {opts.get('seconds')} s measured after"
         f" {opts.get('warmup')} s of warm-up",
         "",
@@ -101,7 +102,8 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
         f"| pgbench TPC-B (scale {pg.get('scale', '—')}, -c {pg.get('clients', '—')} -j {pg.get('threads', '—')}, prepared)"
         f" | {pg.get('tps', 0):,.0f} | {_ms(pg.get('p50_ms'))} | {_ms(pg.get('p99_ms'))}"
-        f" | {pg.get('transactions', 0):,} / 0 | — | — |",
+        f" | {pg.get('transactions', 0):,} / 0 | — | — / {pg.get('cores_postgres', '—')}"
+        f" / {pg.get('cores_loadgen', '—')} |",
         _workload_row(f"settlement 2207, {world.get('persons', 0):,} persons", setl),
         _workload_row(f"account query, {world.get('persons', 0):,} persons", query),
         _workload_row(f"account query, {growth_world.get('persons', 0):,} persons", growth),

@@ -52,6 +52,7 @@ class RunOptions:
     database: str | None = None
     growth_database: str | None = None
     pgbench_database: str = PGBENCH_DATABASE
+    pool_size: int = 0  # database connections per server worker (0: enough for every connection)
 
 
 def machine() -> dict[str, Any]:
@@ -246,6 +247,8 @@ def _guarded(workload: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def _pool_size(opts: RunOptions) -> int:
+    if opts.pool_size:
+        return opts.pool_size
     return max(4, opts.connections // max(opts.workers, 1) + 2)
 
 
@@ -289,6 +292,7 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
     console.print(f"  pgbench: {results['pgbench']['tps']:.0f} TPS")
     cipher = PersonalDataCipher(bench_settings(target).data_key_bytes())
     pool = _pool_size(opts)
+    results["server"] = {"workers": opts.workers, "pool_size": pool}
     with tempfile.TemporaryDirectory(prefix="yibao-bench-") as tmp:
         work = Path(tmp)
         console.print(f"[bold]server[/]: uvicorn × {opts.workers} → {target.database}")
