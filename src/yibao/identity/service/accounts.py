@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.enrolment import repository as enrolment_repository
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
+    SECURITY_EVENT_NAMES,
     AlreadyRegistered,
     CodePurpose,
     RealNameCheckFailed,
@@ -31,6 +32,7 @@ from yibao.identity.realname import METHOD_NAMES, METHODS, RealNameEvidence, Rea
 from yibao.identity.service.common import (
     IssuedSession,
     check_code,
+    china_minute,
     end_reads,
     hash_password,
     open_session,
@@ -372,9 +374,6 @@ class AccountOverview:
 
 
 async def account_overview(rt: Runtime, session: AsyncSession, account_id: int) -> AccountOverview:
-    from yibao.identity.domain import SECURITY_EVENT_NAMES, SecurityEventKind
-    from yibao.identity.service.common import china_minute
-
     found = await repo.account(session, account_id)
     if found is None:
         raise UnknownAccount("账户不存在")
@@ -389,13 +388,22 @@ async def account_overview(rt: Runtime, session: AsyncSession, account_id: int) 
         real_name_method=METHOD_NAMES.get(found.real_name_method, found.real_name_method),
         has_card_password=found.card_password_hash is not None,
         passkeys=[(k.id, k.name, china_minute(k.created_at)) for k in keys],
-        events=[
-            (
-                china_minute(e.at),
-                SECURITY_EVENT_NAMES.get(SecurityEventKind(e.kind), e.kind),
-                e.channel,
-            )
-            for e in events
-        ],
+        events=[(china_minute(e.at), _event_text(e.kind, e.detail), e.channel) for e in events],
         active_sessions=len(await repo.active_sessions(session, account_id)),
     )
+
+
+_METHOD_NAMES = {
+    "password": "密码",
+    "sms": "短信验证码",
+    "passkey": "通行密钥",
+    "card_password": "医保卡密码",
+    "registration": "注册后",
+    **METHOD_NAMES,
+}
+
+
+def _event_text(kind: str, detail: str) -> str:
+    text = SECURITY_EVENT_NAMES.get(SecurityEventKind(kind), kind)
+    method = json.loads(detail).get("method") if detail.startswith("{") else None
+    return f"{text}（{_METHOD_NAMES[method]}）" if method in _METHOD_NAMES else text
