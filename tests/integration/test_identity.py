@@ -76,11 +76,10 @@ async def test_registration_from_phone_to_real_name(rt: Runtime, db: AsyncSessio
     sms = (await db.execute(select(OutboxMessage))).scalar_one()
     assert sms.phone_enc is not None and phone not in (sms.phone_masked or "")
     # The store keeps a keyed hash of the code, never the code itself.
-    from yibao.db.ephemeral import EphemeralEntry
+    from yibao.identity.repository import phone_hash
 
-    values = list((await db.execute(select(EphemeralEntry.value))).scalars())
-    assert values and not any(code in v for v in values)
-    await db.rollback()
+    stored = await rt.ephemeral.get(f"sms:code:register:{phone_hash(rt.cipher, phone)}")
+    assert stored is not None and code not in stored and '"h"' in stored
 
     with pytest.raises(WeakPassword, match="符号"):
         await identity.start_registration(rt, db, phone, code, "abc12345")
@@ -250,6 +249,7 @@ async def test_sms_codes_expire_allow_five_tries_and_are_rate_limited(
         await identity.sign_in_with_code(rt, db, m.phone, code, via="cookie")
 
     # Expiry is judged by the clock: five minutes.
+    await db.rollback()  # a second runtime writes to the same SQLite file
     fast = build_runtime(settings.model_copy(update={"sms_min_interval_seconds": 0}), clock=clock)
     try:
         async with fast.sessions() as s:

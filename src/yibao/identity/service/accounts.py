@@ -33,7 +33,6 @@ from yibao.identity.service.common import (
     IssuedSession,
     check_code,
     china_minute,
-    end_reads,
     hash_password,
     open_session,
     policy_of,
@@ -58,7 +57,6 @@ async def send_code(rt: Runtime, session: AsyncSession, phone: str, purpose: Cod
     elif found is None:
         return mask_phone(phone)
     person_id = found.person_id if found else None
-    await end_reads(session)
     masked = await queue_code(rt, session, phone, purpose, person_id)
     await session.commit()
     return masked
@@ -72,7 +70,6 @@ async def send_code_to_account(
         raise UnknownAccount("账户不存在")
     phone = repo.decrypt_account_phone(rt.cipher, found)
     person_id = found.person_id
-    await end_reads(session)
     masked = await queue_code(rt, session, phone, purpose, person_id)
     await session.commit()
     return masked
@@ -86,7 +83,6 @@ async def send_reset_code(rt: Runtime, session: AsyncSession, id_number: str) ->
         return SENT_IF_REGISTERED
     phone = repo.decrypt_account_phone(rt.cipher, found)
     person_id, masked = found.person_id, found.phone_masked
-    await end_reads(session)
     await queue_code(rt, session, phone, CodePurpose.RESET, person_id)
     await session.commit()
     return f"验证码已发送至 {masked}"
@@ -109,7 +105,6 @@ async def start_registration(
     check_password(password, phone=phone)
     if await repo.account_by_phone(session, rt.cipher, phone) is not None:
         raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.REGISTER, code)
     ticket = secrets.token_urlsafe(24)
     sealed = rt.cipher.encrypt(password, purpose=_TICKET_PURPOSE)
@@ -278,7 +273,6 @@ async def reset_password(
     account_id = found.id
     phone = repo.decrypt_account_phone(rt.cipher, found)
     check_password(new_password, phone=phone, id_number=id_value)
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.RESET, code)
     found = await repo.account(session, account_id, lock=True)
     assert found is not None
@@ -322,7 +316,6 @@ async def set_card_password(
     if person is None or person.id_number_hash != expected:
         raise RealNameMismatch("身份证号码与本账户的实名信息不一致")
     phone = repo.decrypt_account_phone(rt.cipher, found)
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.CARD_PASSWORD, code)
     found = await repo.account(session, account_id, lock=True)
     assert found is not None

@@ -14,7 +14,7 @@ from yibao.identity import passkeys as webauthn_rules
 from yibao.identity import repository as repo
 from yibao.identity.domain import PasskeyRejected, SecurityEventKind, UnknownAccount
 from yibao.identity.passkeys import RelyingParty
-from yibao.identity.service.common import IssuedSession, end_reads
+from yibao.identity.service.common import IssuedSession
 from yibao.identity.service.signin import grant_step_up, refuse_if_locked, welcome
 from yibao.identity.tables import Passkey
 from yibao.kernel.errors import InvalidInput, NotFound
@@ -56,7 +56,6 @@ async def passkey_options(
             options, challenge = webauthn_rules.authentication_options(rp, existing)
         else:
             raise InvalidInput("未知用途")
-        await end_reads(session)
     flow = secrets.token_urlsafe(16)
     held = {"c": base64.b64encode(challenge).decode(), "p": purpose, "a": account_id}
     await rt.ephemeral.put(_flow_key(flow), json.dumps(held), timedelta(minutes=5))

@@ -29,7 +29,6 @@ from yibao.identity.service.common import (
     Resolved,
     check_code,
     china_minute,
-    end_reads,
     hash_password,
     open_session,
     password_matches,
@@ -123,7 +122,6 @@ async def sign_in_with_code(
     if found is not None:
         refuse_if_locked(rt, found)
     account_id = found.id if found else None
-    await end_reads(session)
     # An unknown phone never had a code stored, so it fails exactly like an expired code.
     await check_code(rt, phone, CodePurpose.SIGN_IN, code)
     if account_id is None:
@@ -163,7 +161,6 @@ async def step_up_with_code(
     if account is None:
         raise UnknownAccount("账户不存在")
     phone = repo.decrypt_account_phone(rt.cipher, account)
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.STEP_UP, code)
     await grant_step_up(rt, session, session_id, account_id, "sms", via)
 
@@ -184,7 +181,6 @@ async def step_up_with_card_password(
     if account.card_password_hash is None:
         raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
     stored = account.card_password_hash
-    await end_reads(session)
     failures_key = f"card-password-failures:{account_id}"
     failures = int(await rt.ephemeral.get(failures_key) or 0)
     if failures >= policy.max_failures:
