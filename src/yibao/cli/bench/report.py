@@ -22,6 +22,8 @@ def _ms(value: Any) -> str:
 def _workload_row(name: str, w: dict[str, Any] | None) -> str:
     if not w:
         return f"| {name} | not run | | | | | |"
+    if "error" in w:
+        return f"| {name} | failed: {str(w['error'])[:120]} | | | | | |"
     rss = w.get("worker_rss_peak_mb") or []
     return (
         f"| {name} | {w.get('throughput', 0):,.0f} | {_ms(w.get('p50_ms'))} | {_ms(w.get('p99_ms'))}"
