@@ -10,6 +10,7 @@ from faker import Faker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.cli.context import console, fail, print_json, run_in_session
+from yibao.cli.demo_settlement import add_settlement_world
 from yibao.contributions import service as contributions
 from yibao.contributions.domain import month_index, month_of_index
 from yibao.enrolment import service as enrolment
@@ -218,9 +219,13 @@ def demo(
         )
         if report.errors:
             fail(f"演示缴费生成失败: {report.errors[:3]}")
+        settlement = await add_settlement_world(
+            runtime, session, rng, list(zip(people, done, strict=True)), today
+        )
         return {
             "persons": len(done),
             "contributions": report.loaded,
+            **settlement,
             "demo_person": {
                 "name": DEMO_NAME,
                 "id_number": DEMO_ID_NUMBER,
@@ -245,4 +250,10 @@ def demo(
     console.print(
         f"演示参保人: {person['name']}  身份证 {person['id_number']}  手机 {person['phone']}"
         f"  社保卡 {person['card_no']}  psn_no {person['psn_no']}"
+    )
+    institution = result["demo_institution"]
+    assert isinstance(institution, dict)
+    console.print(
+        f"演示定点医院: {institution['fixmedins_code']} {institution['name']}"
+        f"  paasid {institution['paasid']}  token {institution['token']}"
     )
