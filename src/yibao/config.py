@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Pool size per server process; the benchmark raises it.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # 医保电子凭证: the QR code refreshes this often; each ecToken stays usable this long.
+    ec_qr_refresh_seconds: int = 60
+    ec_token_ttl_seconds: int = 300
 
     @property
     def is_development(self) -> bool:

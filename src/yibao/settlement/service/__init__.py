@@ -31,7 +31,7 @@ from yibao.settlement.service.settling import (
     settlement_detail,
     upload_fees_in,
 )
-from yibao.settlement.service.vouchers import issue_ec_token
+from yibao.settlement.service.vouchers import holder_name, issue_ec_token
 
 __all__ = [
     "Assessment",
@@ -53,6 +53,7 @@ __all__ = [
     "check_certificate",
     "check_sign_no",
     "find_insured",
+    "holder_name",
     "import_catalogue",
     "issue_ec_token",
     "list_institutions",
