@@ -23,12 +23,14 @@ from yibao.settlement.service.settling import (
     BillRequest,
     SettlementDetail,
     cancel_settlement,
-    check_certificate,
-    find_insured,
-    register_visit_in,
     settle,
     settle_in,
     settlement_detail,
+)
+from yibao.settlement.service.visits import (
+    check_certificate,
+    find_insured,
+    register_visit_in,
     upload_fees_in,
 )
 from yibao.settlement.service.vouchers import holder_name, issue_ec_token
