@@ -34,8 +34,8 @@ TABLE_MODULES = [
     "yibao.ledger.tables",
     "yibao.contributions.tables",
     "yibao.notifications.tables",
-    "yibao.settlement.tables",
     "yibao.identity.tables",
+    "yibao.settlement.tables",
 ]
 
 target_metadata = _metadata()

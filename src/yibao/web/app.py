@@ -16,7 +16,7 @@ from yibao.runtime import Runtime, build_runtime
 from yibao.web import account_routes
 from yibao.web.errors import install_error_handlers
 from yibao.web.identity import install_identity
-from yibao.web.pages import home
+from yibao.web.pages import home, voucher
 from yibao.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     # Each channel adds its routers here, one line each.
     app.include_router(home.router)
-    app.include_router(fsi_router.router)
     install_identity(app)
+    app.include_router(fsi_router.router)
+    app.include_router(voucher.router)
     app.include_router(account_routes.router)
     return app
