@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from yibao.cli.bench import copybin as cb
 from yibao.cli.bench import schema, shape
-from yibao.cli.bench.target import Target, bench_settings
+from yibao.cli.bench.target import Target, bench_settings, schema_fingerprint
 from yibao.cli.context import err_console
 from yibao.cli.demo import DISTRICTS, REGIONS
 from yibao.db.migrate import upgrade
@@ -393,6 +393,7 @@ def load_world(
     timings["total"] = round(time.perf_counter() - began, 1)
     facts = {
         "complete": True,
+        "schema": schema_fingerprint(),
         "persons": persons,
         "seed": seed,
         "months": months,

@@ -262,7 +262,8 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
     world = asyncio.run(target.describe())
     if world is None:
         raise RuntimeError(
-            f"没有完整的压测数据库 {target.database}：请先运行 yibao bench load --persons {opts.persons}"
+            f"没有与当前数据库结构一致的完整压测数据库 {target.database}："
+            f"请先运行 yibao bench load --persons {opts.persons}"
         )
     growth_target = (
         Target.for_persons(opts.growth_persons, opts.growth_database)

@@ -8,6 +8,7 @@ database's comment, so `yibao bench run` can check it found a complete world.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -65,7 +66,8 @@ class Target:
             await conn.close()
 
     async def describe(self) -> dict[str, Any] | None:
-        """What the last load recorded, or None when the database is missing or incomplete."""
+        """What the last load recorded, or None when the database is missing, incomplete or
+        made under other migrations."""
         conn = await asyncpg.connect(self.admin_dsn)
         try:
             comment = await conn.fetchval(
@@ -80,7 +82,9 @@ class Target:
             found: dict[str, Any] = json.loads(comment)
         except ValueError:
             return None
-        return found if found.get("complete") else None
+        if not found.get("complete") or found.get("schema") != schema_fingerprint():
+            return None
+        return found
 
     async def record(self, facts: dict[str, Any]) -> None:
         conn = await asyncpg.connect(self.admin_dsn)
@@ -89,6 +93,15 @@ class Target:
             await conn.execute(f"COMMENT ON DATABASE \"{self.database}\" IS '{text}'")
         finally:
             await conn.close()
+
+
+def schema_fingerprint() -> str:
+    """A digest of the migrations, so a world loaded under an older schema is not mistaken for
+    a current one (a revision edited in place keeps its id)."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def bench_keys() -> tuple[str, str]:
