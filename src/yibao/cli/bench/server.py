@@ -167,21 +167,28 @@ class Usage:
 
 
 class UsageMeter:
+    """Samples every 0.5 s, so processes that end during the workload (pgbench's backends) still
+    count with what they used until their last sample."""
+
     def __init__(self, workers: list[int], loadgen_pid: int | None = None) -> None:
         self.workers = workers
         self.loadgen_pid = loadgen_pid
         self.usage = Usage()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._before: dict[str, float] = {}
         self._started = 0.0
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._server_before = 0.0
         self._loadgen_cpu = 0.0
 
-    def _totals(self) -> dict[str, float]:
-        return {
-            "server": sum(_cpu_seconds(p) for p in self.workers),
-            "postgres": sum(_cpu_seconds(p) for p in _named("postgres")),
-        }
+    def _sample_postgres(self, *, at_start: bool = False) -> None:
+        for pid in _named("postgres"):
+            cpu = _cpu_seconds(pid)
+            if pid not in self._first:
+                # A backend that appears during the workload counts from zero.
+                self._first[pid] = cpu if at_start else 0.0
+            self._last[pid] = max(cpu, self._last.get(pid, 0.0))
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
@@ -192,9 +199,11 @@ class UsageMeter:
                 )
             if self.loadgen_pid:
                 self._loadgen_cpu = max(self._loadgen_cpu, _cpu_seconds(self.loadgen_pid))
+            self._sample_postgres()
 
     def __enter__(self) -> UsageMeter:
-        self._before = self._totals()
+        self._server_before = sum(_cpu_seconds(p) for p in self.workers)
+        self._sample_postgres(at_start=True)
         self._started = time.monotonic()
         self._thread.start()
         return self
@@ -202,10 +211,10 @@ class UsageMeter:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        after = self._totals()
+        self._sample_postgres()
         self.usage.seconds = time.monotonic() - self._started
-        self.usage.cpu_server = after["server"] - self._before["server"]
-        self.usage.cpu_postgres = after["postgres"] - self._before["postgres"]
+        self.usage.cpu_server = sum(_cpu_seconds(p) for p in self.workers) - self._server_before
+        self.usage.cpu_postgres = sum(self._last[p] - self._first[p] for p in self._last)
         self.usage.cpu_loadgen = self._loadgen_cpu
 
 
