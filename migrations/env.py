@@ -35,6 +35,7 @@ TABLE_MODULES = [
     "yibao.contributions.tables",
     "yibao.notifications.tables",
     "yibao.audit.tables",
+    "yibao.claims.tables",
 ]
 
 target_metadata = _metadata()
