@@ -60,6 +60,15 @@ async def attachments_of(session: AsyncSession, claim_id: int) -> list[ClaimAtta
     return list((await session.execute(stmt)).scalars())
 
 
+async def attachment(
+    session: AsyncSession, claim_id: int, attachment_id: int
+) -> ClaimAttachment | None:
+    stmt = select(ClaimAttachment).where(
+        ClaimAttachment.id == attachment_id, ClaimAttachment.claim_id == claim_id
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def review_queue(
     session: AsyncSession, statuses: list[ClaimStatus], limit: int = 100
 ) -> list[Claim]:

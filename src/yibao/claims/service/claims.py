@@ -458,3 +458,40 @@ async def claim_for_staff(
         await repository.steps_of(session, claim.id),
         await repository.attachments_of(session, claim.id),
     )
+
+
+async def claims_for_person(session: AsyncSession, person_id: int) -> list[Claim]:
+    return await repository.claims_of(session, person_id)
+
+
+async def attachment_for_person(
+    session: AsyncSession, store: DocumentStore, person_id: int, claim_id: int, attachment_id: int
+) -> tuple[ClaimAttachment, bytes]:
+    """One of the person's own documents; any other id answers "not found"."""
+    claim = await repository.claim_of_person(session, person_id, claim_id)
+    attachment = (
+        None if claim is None else await repository.attachment(session, claim.id, attachment_id)
+    )
+    if attachment is None:
+        raise ClaimNotFound("没有找到这份材料")
+    return attachment, await store.read(attachment.storage_name)
+
+
+async def attachment_for_staff(
+    session: AsyncSession, store: DocumentStore, claim_id: int, attachment_id: int
+) -> tuple[ClaimAttachment, bytes]:
+    """For the review queue, beside the form (the claim's opening is what is audited)."""
+    attachment = await repository.attachment(session, claim_id, attachment_id)
+    if attachment is None:
+        raise ClaimNotFound("没有找到这份材料")
+    return attachment, await store.read(attachment.storage_name)
+
+
+async def review_queue(session: AsyncSession, staff: StaffActor) -> list[Claim]:
+    """Reviewers see what waits for review; clerks and administrators what waits for payment."""
+    if "reviewer" in staff.roles:
+        statuses = [ClaimStatus.SUBMITTED, ClaimStatus.UNDER_REVIEW]
+    else:
+        check_staff_may(ClaimEvent.PAY, staff)
+        statuses = [ClaimStatus.APPROVED]
+    return await repository.review_queue(session, statuses)

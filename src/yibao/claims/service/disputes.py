@@ -212,3 +212,12 @@ async def resolve_dispute(
     )
     await session.commit()
     return dispute
+
+
+async def disputes_for_person(session: AsyncSession, person_id: int) -> list[Dispute]:
+    return await repository.disputes_of(session, person_id)
+
+
+async def dispute_queue(session: AsyncSession, staff: StaffActor) -> list[Dispute]:
+    check_roles(staff, DISPUTE_RESOLVE_ROLES | {"clerk"}, "查看争议")
+    return await repository.dispute_queue(session)
