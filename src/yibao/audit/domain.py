@@ -55,6 +55,7 @@ LOOKUP_REASONS = {
 }
 
 ACTION_NAMES = {
+    "person.search": "查询参保人（未找到）",
     "person.lookup": "查询参保人",
     "person.view": "查看参保信息",
     "person.unmask": "查看完整证件号码或手机号",
@@ -87,6 +88,21 @@ READ_ACTIONS = frozenset(
         "partner.read",
     }
 )
+
+
+# How staff find a person at the counter or on the phone.
+LOOKUP_KEYS = {"id_number": "身份证号码", "card_no": "社会保障卡号", "phone": "手机号码"}
+UNMASKABLE_FIELDS = {"id_number": "身份证号码", "phone": "手机号码"}
+# Seeing a full ID number or phone is a permission of its own, and always recorded.
+UNMASK_ROLES = frozenset({"clerk", "admin"})
+
+
+class LookupReasonRequired(InvalidInput):
+    code = "lookup_reason_required"
+
+
+class UnmaskNotAllowed(DomainError):
+    code = "unmask_not_allowed"
 
 
 class AuditTrailBroken(DomainError):

@@ -16,15 +16,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.audit import repository
 from yibao.audit.domain import (
+    LOOKUP_KEYS,
+    LOOKUP_REASONS,
+    UNMASK_ROLES,
+    UNMASKABLE_FIELDS,
+    ActorType,
     AuditTrailBroken,
     Break,
     ChainCheck,
     LookupLine,
+    LookupReasonRequired,
     NothingToArchive,
+    UnmaskNotAllowed,
     lookup_line,
 )
 from yibao.audit.tables import AuditArchive, AuditRecord
+from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.domain import UnknownPerson
+from yibao.enrolment.tables import Person
+from yibao.kernel.actors import StaffActor
 from yibao.kernel.clock import Clock
+from yibao.kernel.errors import InvalidInput
+from yibao.kernel.idnumber import parse_id_number, parse_phone
+from yibao.kernel.pii import PersonalDataCipher
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +169,118 @@ async def lookups_for_person(
         )
         for r in rows
     ]
+
+
+def _check_reason(reason: str) -> str:
+    if reason not in LOOKUP_REASONS:
+        raise LookupReasonRequired("请先选择查询事由")
+    return reason
+
+
+async def look_up_person(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    clock: Clock,
+    staff: StaffActor,
+    *,
+    by: str,
+    value: str,
+    reason: str,
+) -> list[Person]:
+    """Staff find a person only after naming why; every hit is on that person's 查询记录.
+
+    A search that finds nobody is recorded too (without the value), so fishing shows up.
+    """
+    reason = _check_reason(reason)
+    if by not in LOOKUP_KEYS:
+        raise InvalidInput("请选择按身份证号码、社保卡号或手机号码查询")
+    value = value.strip()
+    if by == "id_number":
+        found = await enrolment_repository.person_by_id_number(
+            session, cipher, parse_id_number(value).value
+        )
+        persons = [found] if found else []
+    elif by == "card_no":
+        found = await enrolment_repository.person_by_card_no(session, value)
+        persons = [found] if found else []
+    else:
+        persons = await enrolment_repository.persons_by_phone(session, cipher, parse_phone(value))
+    now = clock.now()
+    for person in persons:
+        await _record_staff(session, staff, "person.lookup", person.id, reason, {"by": by}, now)
+    if not persons:
+        await _record_staff(session, staff, "person.search", None, reason, {"by": by}, now)
+    await session.commit()
+    return persons
+
+
+async def unmask(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    clock: Clock,
+    staff: StaffActor,
+    *,
+    person_id: int,
+    field: str,
+    reason: str,
+) -> str:
+    """The full ID number or phone, for a staff member allowed to ask, recorded."""
+    reason = _check_reason(reason)
+    if not staff.roles & UNMASK_ROLES:
+        raise UnmaskNotAllowed("您的岗位无权查看完整证件号码或手机号")
+    if field not in UNMASKABLE_FIELDS:
+        raise InvalidInput("只能查看完整的身份证号码或手机号码")
+    person = await enrolment_repository.person(session, person_id)
+    if person is None:
+        raise UnknownPerson("没有找到该参保人")
+    value = (
+        enrolment_repository.decrypt_id_number(cipher, person)
+        if field == "id_number"
+        else enrolment_repository.decrypt_phone(cipher, person)
+    )
+    await _record_staff(
+        session, staff, "person.unmask", person.id, reason, {"field": field}, clock.now()
+    )
+    await session.commit()
+    return value or ""
+
+
+async def record_staff_read(
+    session: AsyncSession,
+    clock: Clock,
+    staff: StaffActor,
+    *,
+    person_id: int,
+    action: str,
+    reason: str,
+    detail: dict[str, Any],
+) -> None:
+    """A staff page showing a person's data records the read and commits it before showing."""
+    await _record_staff(
+        session, staff, action, person_id, _check_reason(reason), detail, clock.now()
+    )
+    await session.commit()
+
+
+async def _record_staff(
+    session: AsyncSession,
+    staff: StaffActor,
+    action: str,
+    person_id: int | None,
+    reason: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> None:
+    await repository.record(
+        session,
+        actor_type=ActorType.STAFF.value,
+        actor_id=staff.staff_id,
+        actor_name=staff.name,
+        role=staff.role,
+        office=staff.office,
+        action=action,
+        subject_person_id=person_id,
+        reason=reason,
+        detail=detail,
+        now=now,
+    )

@@ -29,6 +29,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
+from yibao.kernel.actors import StaffActor as StaffActor  # re-exported for this feature
 from yibao.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from yibao.kernel.money import Fen, apply_rate_bp
 
@@ -114,22 +115,6 @@ def next_status(current: ClaimStatus | None, event: ClaimEvent) -> ClaimStatus:
         now = STATUS_NAMES[current] if current else "未提交"
         raise ClaimStateConflict(f"报销申请当前为「{now}」，不能{EVENT_NAMES[event]}")
     return target
-
-
-@dataclass(frozen=True, slots=True)
-class StaffActor:
-    staff_id: int
-    name: str
-    roles: frozenset[str]
-    office: str
-
-    @property
-    def role(self) -> str:
-        """The role named on the audit record: the most specific one held."""
-        for role in ("admin", "reviewer", "clerk"):
-            if role in self.roles:
-                return role
-        return next(iter(sorted(self.roles)), "staff")
 
 
 def check_staff_may(event: ClaimEvent, staff: StaffActor) -> None:
