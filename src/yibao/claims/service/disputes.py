@@ -27,6 +27,7 @@ from yibao.kernel.clock import Clock
 from yibao.kernel.money import format_yuan
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import ENTRY_KIND_NAMES, AccountStatus, EntryKind, NoPersonalAccount
+from yibao.ledger.tables import LedgerEntry
 
 
 async def _freeze_own(
@@ -53,10 +54,7 @@ async def dispute_entry(
 ) -> Dispute:
     """这笔不是我: open a case on one of the person's own records (once per record)."""
     statement = check_statement(statement)
-    account = await ledger_repository.account_for_person(session, person_id)
-    entry = await ledger_repository.entry_by_id(session, entry_id)
-    if account is None or entry is None or entry.account_id != account.id:
-        raise DisputeNotFound("没有找到这条记录")
+    entry = await entry_to_dispute(session, person_id, entry_id)
     if entry.kind == EntryKind.CONTRIBUTION_CREDIT:
         raise InvalidDispute("缴费划入记录如有疑问，请联系单位或医保经办机构核对")
     dispute = await repository.open_dispute_for(session, person_id, ledger_entry_id=entry.id)
@@ -221,3 +219,12 @@ async def disputes_for_person(session: AsyncSession, person_id: int) -> list[Dis
 async def dispute_queue(session: AsyncSession, staff: StaffActor) -> list[Dispute]:
     check_roles(staff, DISPUTE_RESOLVE_ROLES | {"clerk"}, "查看争议")
     return await repository.dispute_queue(session)
+
+
+async def entry_to_dispute(session: AsyncSession, person_id: int, entry_id: int) -> LedgerEntry:
+    """The record the person is about to dispute, only from their own account."""
+    account = await ledger_repository.account_for_person(session, person_id)
+    entry = await ledger_repository.entry_by_id(session, entry_id)
+    if account is None or entry is None or entry.account_id != account.id:
+        raise DisputeNotFound("没有找到这条记录")
+    return entry

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.audit import service as audit
 from yibao.claims.domain import (
@@ -280,8 +281,16 @@ async def withdraw_claim(
 async def claim_attachment(
     claim_id: int, attachment_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
+    return await claim_attachment_response(
+        session, runtime, person.person_id, claim_id, attachment_id
+    )
+
+
+async def claim_attachment_response(
+    session: AsyncSession, runtime: Runtime, person_id: int, claim_id: int, attachment_id: int
+) -> Response:
     attachment, data = await claims.attachment_for_person(
-        session, document_store(runtime), person.person_id, claim_id, attachment_id
+        session, document_store(runtime), person_id, claim_id, attachment_id
     )
     return document_response(attachment, data)
 
