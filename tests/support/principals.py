@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request, Response
 
@@ -11,7 +12,8 @@ from yibao.web.auth import PersonPrincipal, StaffPrincipal
 
 
 def install_test_principals(app: FastAPI) -> None:
-    """`X-Test-Person: <id>[;stepped]` or `X-Test-Staff: <id>;<name>;<roles,…>;<office>`."""
+    """`X-Test-Person: <id>[;stepped]` or `X-Test-Staff: <id>;<name>;<roles,…>;<office>`
+    (percent-encoded: header values are ASCII; see `staff_header`)."""
 
     @app.middleware("http")
     async def _principal(
@@ -30,7 +32,7 @@ def install_test_principals(app: FastAPI) -> None:
                 via="bearer",
             )
         elif staff:
-            staff_id, name, roles, office = staff.split(";")
+            staff_id, name, roles, office = unquote(staff).split(";")
             request.state.principal = StaffPrincipal(
                 staff_id=int(staff_id),
                 username=f"staff{staff_id}",
@@ -40,3 +42,7 @@ def install_test_principals(app: FastAPI) -> None:
                 session_id="test",
             )
         return await call_next(request)
+
+
+def staff_header(staff_id: int, name: str, roles: str, office: str) -> dict[str, str]:
+    return {"x-test-staff": quote(f"{staff_id};{name};{roles};{office}")}

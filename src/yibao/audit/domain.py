@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from yibao.kernel.errors import DomainError, InvalidInput
+from yibao.kernel.errors import DomainError, InvalidInput, PermissionDenied
 from yibao.kernel.idnumber import mask_name
 
 GENESIS_HASH = "0" * 64
@@ -101,8 +101,12 @@ class LookupReasonRequired(InvalidInput):
     code = "lookup_reason_required"
 
 
-class UnmaskNotAllowed(DomainError):
+class UnmaskNotAllowed(PermissionDenied):
     code = "unmask_not_allowed"
+
+
+class AuditAdminOnly(PermissionDenied):
+    code = "audit_admin_only"
 
 
 class AuditTrailBroken(DomainError):

@@ -21,6 +21,7 @@ from yibao.audit.domain import (
     UNMASK_ROLES,
     UNMASKABLE_FIELDS,
     ActorType,
+    AuditAdminOnly,
     AuditTrailBroken,
     Break,
     ChainCheck,
@@ -283,4 +284,27 @@ async def _record_staff(
         reason=reason,
         detail=detail,
         now=now,
+    )
+
+
+async def browse_for_admin(
+    session: AsyncSession,
+    staff: StaffActor,
+    *,
+    actor_id: str | None = None,
+    subject_person_id: int | None = None,
+    action: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditRecord]:
+    """/staff/audit: administrators read the trail itself (names in clear)."""
+    if "admin" not in staff.roles:
+        raise AuditAdminOnly("只有管理员可以查看审计日志")
+    return await repository.browse(
+        session,
+        actor_id=actor_id,
+        subject_person_id=subject_person_id,
+        action=action,
+        before_seq=before_seq,
+        limit=limit,
     )

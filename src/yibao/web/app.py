@@ -16,6 +16,7 @@ from yibao.web.api import claims as claims_api
 from yibao.web.errors import install_error_handlers
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home
+from yibao.web.staff import workbench as staff_workbench
 from yibao.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -56,4 +57,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(home.router)
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
+    app.include_router(staff_workbench.router)
     return app
