@@ -255,3 +255,9 @@ async def test_lookups_show_reads_of_my_data_with_staff_masked(runtime: Runtime)
     ]
     assert lines[1].office == "徐汇区医保中心" and lines[1].role_name == "经办人员"
     assert other is None
+
+
+def test_archive_command_explains_when_nothing_is_old_enough(cli_env: Settings) -> None:
+    _with_runtime(cli_env, lambda rt: _record(rt))
+    result = runner.invoke(app, ["audit", "archive"])
+    assert result.exit_code == 2 and "没有早于" in result.output

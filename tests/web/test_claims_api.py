@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import httpx
 import pytest
 
+from tests.support.claims import claim_files, claim_form, two_people
 from tests.support.documents import jpeg_with_exif, pdf
 from tests.support.principals import install_test_principals
-from tests.support.world import define_regions, enrol, fund
 from yibao.audit import repository as audit_repository
 from yibao.claims.domain import StaffActor
 from yibao.claims.service import claims
-from yibao.kernel.clock import china_today
-from yibao.ledger import repository as ledger
-from yibao.ledger.domain import EntryKind
 from yibao.runtime import Runtime
 
 REVIEWER = StaffActor(7, "李审核", frozenset({"reviewer"}), "徐汇区医保中心")
@@ -33,48 +29,6 @@ async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def _two_people(runtime: Runtime) -> tuple[int, int, int]:
-    async with runtime.sessions() as s:
-        await define_regions(s)
-        a = await enrol(runtime, s, name="王芳")
-        b = await enrol(runtime, s, name="赵强")
-    async with runtime.sessions() as s:
-        await fund(s, a.person.id, 10_000, "fund-a")
-    async with runtime.sessions() as s:
-        assert a.account_id is not None
-        account = await ledger.lock_account(s, a.account_id)
-        entry = await ledger.post(
-            s,
-            account,
-            ledger.Posting(EntryKind.SETTLEMENT_DEBIT, -2_000, "setl:X:own", "某某大药房"),
-            runtime.clock.now(),
-        )
-        await s.commit()
-        return a.person.id, b.person.id, entry.id
-
-
-def _form(runtime: Runtime, key: str = "k-0000000001") -> dict[str, str]:
-    today = china_today(runtime.clock)
-    return {
-        "request_key": key,
-        "fixmedins_name": "北京协和医院",
-        "med_type": "13",
-        "begin_date": (today - timedelta(days=2)).isoformat(),
-        "end_date": (today - timedelta(days=1)).isoformat(),
-        "medfee_sumamt": "1234.50",
-        "fulamt_ownpay_amt": "34.50",
-        "diagnosis": "急性肠胃炎",
-        "not_settled_reason": "no_card",
-    }
-
-
-def _files() -> list[tuple[str, tuple[str, bytes, str]]]:
-    return [
-        ("invoice", ("发票.jpg", jpeg_with_exif(), "image/jpeg")),
-        ("diagnosis_doc", ("诊断.pdf", pdf(), "application/pdf")),
-    ]
-
-
 async def test_claims_need_a_signed_in_person(api: httpx.AsyncClient) -> None:
     response = await api.get("/api/v1/claims")
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"
@@ -83,11 +37,15 @@ async def test_claims_need_a_signed_in_person(api: httpx.AsyncClient) -> None:
 async def test_submit_twice_progress_and_documents(
     api: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    me, other, _ = await _two_people(runtime)
+    me, other, _ = await two_people(runtime)
     mine = {"x-test-person": str(me)}
-    first = await api.post("/api/v1/claims", data=_form(runtime), files=_files(), headers=mine)
+    first = await api.post(
+        "/api/v1/claims", data=claim_form(runtime), files=claim_files(), headers=mine
+    )
     assert first.status_code == 201, first.text
-    again = await api.post("/api/v1/claims", data=_form(runtime), files=_files(), headers=mine)
+    again = await api.post(
+        "/api/v1/claims", data=claim_form(runtime), files=claim_files(), headers=mine
+    )
     assert again.json()["id"] == first.json()["id"]
     body = first.json()
     assert (body["status_name"], body["medfee_sumamt"], body["fulamt_ownpay_amt"]) == (
@@ -129,30 +87,30 @@ async def test_submit_twice_progress_and_documents(
 
 
 async def test_bad_input_is_a_clear_message(api: httpx.AsyncClient, runtime: Runtime) -> None:
-    me, _, _ = await _two_people(runtime)
+    me, _, _ = await two_people(runtime)
     mine = {"x-test-person": str(me)}
     gif = [("invoice", ("a.gif", b"GIF89a" + b"\x00" * 50, "image/jpeg"))]
-    response = await api.post("/api/v1/claims", data=_form(runtime), files=gif, headers=mine)
+    response = await api.post("/api/v1/claims", data=claim_form(runtime), files=gif, headers=mine)
     assert response.status_code == 422 and "JPG、PNG" in response.json()["error"]["message"]
     runtime.settings.upload_max_bytes = 2_000
     big = [("invoice", ("a.jpg", jpeg_with_exif(400, 400), "image/jpeg"))]
     response = await api.post(
-        "/api/v1/claims", data=_form(runtime, "k-big-000001"), files=big, headers=mine
+        "/api/v1/claims", data=claim_form(runtime, "k-big-000001"), files=big, headers=mine
     )
     assert response.status_code == 422 and "不能超过" in response.json()["error"]["message"]
-    bad = {**_form(runtime, "k-bad-000001"), "medfee_sumamt": "12.345"}
-    response = await api.post("/api/v1/claims", data=bad, files=_files(), headers=mine)
+    bad = {**claim_form(runtime, "k-bad-000001"), "medfee_sumamt": "12.345"}
+    response = await api.post("/api/v1/claims", data=bad, files=claim_files(), headers=mine)
     assert response.status_code == 400 and "yuan" in response.json()["error"]["message"]
     no_invoice = [("diagnosis_doc", ("诊断.pdf", pdf(), "application/pdf"))]
     response = await api.post(
-        "/api/v1/claims", data=_form(runtime, "k-noinv-00001"), files=no_invoice, headers=mine
+        "/api/v1/claims", data=claim_form(runtime, "k-noinv-00001"), files=no_invoice, headers=mine
     )
     assert response.status_code == 422 and "发票" in response.json()["error"]["message"]
     assert (await api.get("/api/v1/claims", headers=mine)).json() == []
 
 
 async def test_lookups_and_disputes(api: httpx.AsyncClient, runtime: Runtime) -> None:
-    me, other, entry_id = await _two_people(runtime)
+    me, other, entry_id = await two_people(runtime)
     async with runtime.sessions() as s:
         record = await audit_repository.record(
             s,

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.support.claims import claim_files, claim_form, two_people
 from tests.support.principals import install_test_principals
-from tests.web.test_claims_api import _files, _form, _two_people
 from yibao.audit import repository as audit_repository
 from yibao.claims.domain import StaffActor
 from yibao.claims.service import claims
@@ -36,13 +36,13 @@ async def test_pages_send_strangers_to_sign_in(web: httpx.AsyncClient) -> None:
 async def test_submit_see_progress_reject_and_resubmit(
     web: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    me, other, _ = await _two_people(runtime)
+    me, other, _ = await two_people(runtime)
     mine = {"x-test-person": str(me)}
     new = await web.get("/claims/new", headers=mine)
     assert new.status_code == 200 and 'name="request_key"' in new.text
-    sent = await web.post("/claims", data=_form(runtime), files=_files(), headers=mine)
+    sent = await web.post("/claims", data=claim_form(runtime), files=claim_files(), headers=mine)
     assert sent.status_code == 303
-    again = await web.post("/claims", data=_form(runtime), files=_files(), headers=mine)
+    again = await web.post("/claims", data=claim_form(runtime), files=claim_files(), headers=mine)
     assert again.headers["location"] == sent.headers["location"]
     claim_id = int(sent.headers["location"].rsplit("/", 1)[1])
 
@@ -64,11 +64,11 @@ async def test_submit_see_progress_reject_and_resubmit(
     )
     form = await web.get(f"/claims/{claim_id}/resubmit", headers=mine)
     assert 'value="北京协和医院"' in form.text
-    fixed = {k: v for k, v in _form(runtime).items() if k != "request_key"}
+    fixed = {k: v for k, v in claim_form(runtime).items() if k != "request_key"}
     done = await web.post(
         f"/claims/{claim_id}/resubmit",
         data=fixed,
-        files=[("invoice", ("清晰发票.jpg", _files()[0][1][1], "image/jpeg"))],
+        files=[("invoice", ("清晰发票.jpg", claim_files()[0][1][1], "image/jpeg"))],
         headers=mine,
     )
     assert done.status_code == 303
@@ -82,16 +82,18 @@ async def test_submit_see_progress_reject_and_resubmit(
 
 
 async def test_bad_form_keeps_what_was_typed(web: httpx.AsyncClient, runtime: Runtime) -> None:
-    me, _, _ = await _two_people(runtime)
-    bad = {**_form(runtime), "medfee_sumamt": "abc", "diagnosis": "偏头痛"}
-    page = await web.post("/claims", data=bad, files=_files(), headers={"x-test-person": str(me)})
+    me, _, _ = await two_people(runtime)
+    bad = {**claim_form(runtime), "medfee_sumamt": "abc", "diagnosis": "偏头痛"}
+    page = await web.post(
+        "/claims", data=bad, files=claim_files(), headers={"x-test-person": str(me)}
+    )
     assert page.status_code == 400
     assert 'data-testid="error"' in page.text and 'value="偏头痛"' in page.text
     assert "Traceback" not in page.text
 
 
 async def test_lookups_and_this_was_not_me(web: httpx.AsyncClient, runtime: Runtime) -> None:
-    me, other, entry_id = await _two_people(runtime)
+    me, other, entry_id = await two_people(runtime)
     async with runtime.sessions() as s:
         record = await audit_repository.record(
             s,

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.support.claims import claim_files, claim_form
 from tests.support.principals import install_test_principals, staff_header
 from tests.support.world import define_regions, enrol, fund, new_id_number
-from tests.web.test_claims_api import _files, _form
 from yibao.audit import repository as audit_repository
 from yibao.ledger import repository as ledger
 from yibao.runtime import Runtime
@@ -88,8 +88,8 @@ async def test_claim_review_roles_and_documents(web: httpx.AsyncClient, runtime:
     person_id, _ = await _person(runtime)
     sent = await web.post(
         "/api/v1/claims",
-        data=_form(runtime),
-        files=_files(),
+        data=claim_form(runtime),
+        files=claim_files(),
         headers={"x-test-person": str(person_id)},
     )
     claim_id = sent.json()["id"]
