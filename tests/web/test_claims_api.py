@@ -100,7 +100,7 @@ async def test_bad_input_is_a_clear_message(api: httpx.AsyncClient, runtime: Run
     assert response.status_code == 422 and "不能超过" in response.json()["error"]["message"]
     bad = {**claim_form(runtime, "k-bad-000001"), "medfee_sumamt": "12.345"}
     response = await api.post("/api/v1/claims", data=bad, files=claim_files(), headers=mine)
-    assert response.status_code == 400 and "yuan" in response.json()["error"]["message"]
+    assert response.status_code == 422 and "最多两位小数" in response.json()["error"]["message"]
     no_invoice = [("diagnosis_doc", ("诊断.pdf", pdf(), "application/pdf"))]
     response = await api.post(
         "/api/v1/claims", data=claim_form(runtime, "k-noinv-00001"), files=no_invoice, headers=mine

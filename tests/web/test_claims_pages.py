@@ -87,7 +87,7 @@ async def test_bad_form_keeps_what_was_typed(web: httpx.AsyncClient, runtime: Ru
     page = await web.post(
         "/claims", data=bad, files=claim_files(), headers={"x-test-person": str(me)}
     )
-    assert page.status_code == 400
+    assert page.status_code == 422 and "应为金额" in page.text
     assert 'data-testid="error"' in page.text and 'value="偏头痛"' in page.text
     assert "Traceback" not in page.text
 

@@ -18,7 +18,7 @@ from yibao.claims.domain import (
     check_proposal,
     check_roles,
 )
-from yibao.claims.service.steps import audit_staff, notify
+from yibao.claims.service.effects import audit_staff, notify
 from yibao.claims.tables import AdjustmentProposal
 from yibao.kernel.clock import Clock
 from yibao.kernel.money import format_yuan

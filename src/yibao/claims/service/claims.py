@@ -31,7 +31,7 @@ from yibao.claims.domain import (
     fund_share,
     next_status,
 )
-from yibao.claims.service.steps import audit_staff, notify
+from yibao.claims.service.effects import audit_staff, notify
 from yibao.claims.tables import Claim, ClaimAttachment, ClaimStep
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import is_retired
@@ -114,6 +114,18 @@ async def _move(
 ) -> ClaimStep:
     claim.status = next_status(ClaimStatus(claim.status), event).value
     claim.updated_at = now
+    return await _record_step(session, claim, event, actor, now, note)
+
+
+async def _record_step(
+    session: AsyncSession,
+    claim: Claim,
+    event: ClaimEvent,
+    actor: Actor,
+    now: datetime,
+    note: str | None = None,
+) -> ClaimStep:
+    """The step on 报销进度, and a notice to the person about it (outbox, after commit)."""
     step = ClaimStep(
         claim_id=claim.id,
         event=event.value,
@@ -167,7 +179,7 @@ async def submit_claim(
     claim = Claim(
         person_id=person_id,
         request_key=request_key,
-        status=ClaimStatus.SUBMITTED.value,
+        status=next_status(None, ClaimEvent.SUBMIT).value,
         fixmedins_name=draft.fixmedins_name,
         fixmedins_code=draft.fixmedins_code,
         med_type=draft.med_type,
@@ -194,36 +206,13 @@ async def submit_claim(
         return first
     try:
         session.add_all(_attachments(claim, stored, now))
-        await _move_first(session, claim, _person(person_id), now)
+        await _record_step(session, claim, ClaimEvent.SUBMIT, _person(person_id), now)
         await session.commit()
     except BaseException:
         await session.rollback()
         await _discard(store, stored)
         raise
     return claim
-
-
-async def _move_first(session: AsyncSession, claim: Claim, actor: Actor, now: datetime) -> None:
-    step = ClaimStep(
-        claim_id=claim.id,
-        event=ClaimEvent.SUBMIT.value,
-        status=claim.status,
-        actor_type=actor.actor_type,
-        actor_id=actor.actor_id,
-        actor_name=actor.name,
-        at=now,
-    )
-    session.add(step)
-    await session.flush()
-    await notify(
-        session,
-        claim.person_id,
-        f"claim:{claim.id}:step:{step.id}",
-        "报销进度",
-        f"您在{claim.fixmedins_name}的报销申请（{format_yuan(claim.medfee_sumamt_fen)} 元）已提交，"
-        "我们会尽快审核",
-        now,
-    )
 
 
 async def _own_claim(session: AsyncSession, person_id: int, claim_id: int) -> Claim:

@@ -21,7 +21,7 @@ from yibao.claims.domain import (
     check_roles,
     check_statement,
 )
-from yibao.claims.service.steps import audit_staff, notify
+from yibao.claims.service.effects import audit_staff, notify
 from yibao.claims.tables import Dispute
 from yibao.kernel.clock import Clock
 from yibao.kernel.money import format_yuan

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.audit.domain import LOOKUP_REASONS, LookupReasonRequired
 from yibao.claims import repository
 from yibao.claims.domain import APPROVE_ROLES, StaffActor, check_roles
-from yibao.claims.service.steps import audit_staff
+from yibao.claims.service.effects import audit_staff
 from yibao.claims.tables import AdjustmentProposal, Claim, Dispute
 from yibao.contributions import repository as contributions_repository
 from yibao.contributions.tables import Contribution

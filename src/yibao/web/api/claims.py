@@ -28,7 +28,7 @@ from yibao.claims.domain import (
 from yibao.claims.service import claims, disputes
 from yibao.claims.tables import Claim, ClaimAttachment, ClaimStep, Dispute
 from yibao.kernel.idnumber import mask_name
-from yibao.kernel.money import format_yuan, parse_yuan
+from yibao.kernel.money import InvalidAmount, format_yuan, parse_yuan
 from yibao.kernel.uploads import DocumentStore
 from yibao.runtime import Runtime
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
@@ -168,6 +168,13 @@ def parse_day(raw: str, label: str) -> date:
         raise InvalidClaim(f"{label}应为日期 YYYY-MM-DD") from exc
 
 
+def parse_amount(raw: str, label: str) -> int:
+    try:
+        return parse_yuan(raw.strip() or "0", field=label)
+    except InvalidAmount as exc:
+        raise InvalidClaim(f"{label}应为金额（元），最多两位小数，如 1234.50") from exc
+
+
 def draft_from_form(
     *,
     fixmedins_name: str,
@@ -186,8 +193,8 @@ def draft_from_form(
         med_type=med_type,
         begin_date=parse_day(begin_date, "开始日期"),
         end_date=parse_day(end_date, "结束日期"),
-        medfee_sumamt_fen=parse_yuan(medfee_sumamt or "0", field="医疗费用总额"),
-        fulamt_ownpay_amt_fen=parse_yuan(fulamt_ownpay_amt or "0", field="全自费金额"),
+        medfee_sumamt_fen=parse_amount(medfee_sumamt, "医疗费用总额"),
+        fulamt_ownpay_amt_fen=parse_amount(fulamt_ownpay_amt, "全自费金额"),
         diagnosis=diagnosis,
         not_settled_reason=not_settled_reason,
     )

@@ -26,9 +26,9 @@ from yibao.claims.domain import (
 from yibao.claims.service import adjustments, claims, disputes, workbench
 from yibao.enrolment.domain import ENROLMENT_STATUS_NAMES, INSUTYPE_NAMES, PSN_TYPE_NAMES
 from yibao.kernel.actors import StaffActor
-from yibao.kernel.money import format_yuan, parse_yuan
+from yibao.kernel.money import format_yuan
 from yibao.ledger.domain import ENTRY_KIND_NAMES
-from yibao.web.api.claims import document_response, document_store, step_out
+from yibao.web.api.claims import document_response, document_store, parse_amount, step_out
 from yibao.web.auth import StaffDep, StaffPrincipal
 from yibao.web.deps import RuntimeDep, SessionDep
 
@@ -197,9 +197,9 @@ async def approve(
         runtime.clock,
         actor(staff),
         claim_id,
-        fulamt_ownpay_amt_fen=parse_yuan(fulamt_ownpay_amt or "0", field="全自费"),
-        overlmt_selfpay_fen=parse_yuan(overlmt_selfpay or "0", field="超限价自费"),
-        preselfpay_amt_fen=parse_yuan(preselfpay_amt or "0", field="先行自付"),
+        fulamt_ownpay_amt_fen=parse_amount(fulamt_ownpay_amt, "全自费"),
+        overlmt_selfpay_fen=parse_amount(overlmt_selfpay, "超限价自费"),
+        preselfpay_amt_fen=parse_amount(preselfpay_amt, "乙类先行自付"),
     )
     return _see_other(f"/staff/claims/{claim_id}")
 
@@ -292,7 +292,7 @@ async def propose(
         person_id=person_id,
         kind=kind,
         reason=reason,
-        amount_fen=parse_yuan(amount, field="调整金额") if amount else None,
+        amount_fen=parse_amount(amount, "调整金额") if amount else None,
         entry_id=int(entry_id) if entry_id else None,
     )
     return _see_other("/staff/adjustments")
