@@ -1,47 +1,65 @@
-"""Sign a test request in without the identity feature: a header names the principal."""
+"""Sign a test request in without the sign-in pages: a header names the principal.
+
+The auth dependencies are overridden (not the middleware), so this works whatever middleware
+the identity feature installs: `X-Test-Person: <id>[;stepped]`, or `X-Test-Staff` with
+`staff_header(...)` (percent-encoded: header values are ASCII).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import quote, unquote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 
-from yibao.web.auth import PersonPrincipal, StaffPrincipal
+from yibao.identity.domain import StepUpRequired, Unauthenticated
+from yibao.web.auth import (
+    PersonPrincipal,
+    StaffPrincipal,
+    current_person,
+    current_staff,
+    stepped_up_person,
+)
 
 
 def install_test_principals(app: FastAPI) -> None:
-    """`X-Test-Person: <id>[;stepped]` or `X-Test-Staff: <id>;<name>;<roles,…>;<office>`
-    (percent-encoded: header values are ASCII; see `staff_header`)."""
+    def person(request: Request) -> PersonPrincipal:
+        header = request.headers.get("x-test-person")
+        if not header:
+            raise Unauthenticated("请先登录")
+        person_id, _, flag = header.partition(";")
+        now = request.app.state.runtime.clock.now()
+        return PersonPrincipal(
+            person_id=int(person_id),
+            account_id=int(person_id),
+            session_id="test",
+            step_up_until=now + timedelta(minutes=5) if flag == "stepped" else None,
+            via="bearer",
+        )
 
-    @app.middleware("http")
-    async def _principal(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        person = request.headers.get("x-test-person")
-        staff = request.headers.get("x-test-staff")
-        if person:
-            person_id, _, flag = person.partition(";")
-            now = app.state.runtime.clock.now()
-            request.state.principal = PersonPrincipal(
-                person_id=int(person_id),
-                account_id=int(person_id),
-                session_id="test",
-                step_up_until=now + timedelta(minutes=5) if flag == "stepped" else None,
-                via="bearer",
-            )
-        elif staff:
-            staff_id, name, roles, office = unquote(staff).split(";")
-            request.state.principal = StaffPrincipal(
-                staff_id=int(staff_id),
-                username=f"staff{staff_id}",
-                name=name,
-                roles=frozenset(roles.split(",")),
-                office=office,
-                session_id="test",
-            )
-        return await call_next(request)
+    def stepped(request: Request) -> PersonPrincipal:
+        principal = person(request)
+        if principal.step_up_until is None:
+            raise StepUpRequired("查看账户明细前，请再次验证身份")
+        return principal
+
+    def staff(request: Request) -> StaffPrincipal:
+        header = request.headers.get("x-test-staff")
+        if not header:
+            raise Unauthenticated("请先登录经办系统")
+        staff_id, name, roles, office = unquote(header).split(";")
+        return StaffPrincipal(
+            staff_id=int(staff_id),
+            username=f"staff{staff_id}",
+            name=name,
+            roles=frozenset(roles.split(",")),
+            office=office,
+            session_id="test",
+        )
+
+    app.dependency_overrides[current_person] = person
+    app.dependency_overrides[stepped_up_person] = stepped
+    app.dependency_overrides[current_staff] = staff
 
 
 def staff_header(staff_id: int, name: str, roles: str, office: str) -> dict[str, str]:
