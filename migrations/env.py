@@ -36,6 +36,7 @@ TABLE_MODULES = [
     "yibao.notifications.tables",
     "yibao.audit.tables",
     "yibao.claims.tables",
+    "yibao.identity.tables",
 ]
 
 target_metadata = _metadata()

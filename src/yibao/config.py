@@ -32,6 +32,21 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(186, ge=186)
     # Largest accepted upload (claim and family documents), in bytes.
     upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Identity (issue #3): SMS codes, lockout, sessions, step-up, providers.
+    sms_code_ttl_seconds: int = 300
+    sms_code_max_tries: int = 5
+    sms_min_interval_seconds: int = 60
+    sms_daily_limit: int = 10
+    lockout_max_failures: int = 5
+    lockout_window_minutes: int = 15
+    lockout_minutes: int = 30
+    session_idle_minutes: int = 15
+    step_up_minutes: int = 10
+    realname_endpoint: str = ""
+    realname_key: str = ""
+    # Passkeys: the site's domain and origin; empty means "the host the request came to".
+    webauthn_rp_id: str = ""
+    webauthn_origin: str = ""
 
     @property
     def is_development(self) -> bool:

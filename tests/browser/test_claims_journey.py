@@ -5,33 +5,29 @@ the person after giving a reason; a reviewer approves; the person sees each step
 报销进度 and the clerk's look-up on 查询记录; a disputed record reaches the staff queue;
 `yibao audit verify` passes, and fails after one audit row is changed in the database.
 
-Until the identity feature lands, the browser signs in through a test header (see
-tests/support/principals.py) instead of the sign-in pages.
+Everyone signs in through the real pages: the person with a password (and the card password
+before 查询记录), staff with a password and TOTP.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
-from tests.conftest import TEST_DATA_KEY
 from tests.support.documents import jpeg_with_exif, pdf
-from tests.support.principals import install_test_principals, staff_header
-from tests.support.world import define_regions, enrol, fund, new_id_number
+from tests.support.identity import CARD_PASSWORD, PASSWORD, member
+from tests.support.live_server import ARTIFACTS, BROWSER_ARGS, LiveServer, live_server
 from yibao.cli.main import app as cli
-from yibao.config import Settings, get_settings
-from yibao.db.migrate import upgrade
+from yibao.config import get_settings
+from yibao.identity import service as identity
 from yibao.kernel.clock import china_today
 from yibao.ledger import repository as ledger
 from yibao.ledger.domain import EntryKind
@@ -40,63 +36,55 @@ from yibao.runtime import build_runtime
 pytestmark = pytest.mark.browser
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "claims"
+SHOTS = ARTIFACTS / "claims"
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+DESK = {"width": 1280, "height": 900}
+STAFF_PASSWORD = "Staff@2026"
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+def live(tmp_path: Path) -> Iterator[LiveServer]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed")
-    db = tmp_path / "yibao.sqlite3"
-    settings = Settings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{db}",
-        data_key=TEST_DATA_KEY,
-        secret_key="browser-secret-key-" + "x" * 16,
-        var_dir=tmp_path / "var",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    upgrade(settings.database_url)
-    from yibao.web.app import create_app
-
-    app = create_app(settings)
-    install_test_principals(app)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", settings
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(tmp_path) as server:
+        yield server
 
 
-def _seed(settings: Settings) -> dict[str, Any]:
+def _seed(server: LiveServer) -> dict[str, Any]:
     async def _work() -> dict[str, Any]:
-        runtime = build_runtime(settings)
+        runtime = build_runtime(server.settings)
         try:
-            id_number = new_id_number()
             async with runtime.sessions() as s:
-                await define_regions(s)
-                enrolled = await enrol(runtime, s, name="王芳", id_number=id_number)
-            person_id = enrolled.person.id
+                person = await member(runtime, s, name="王芳")
+                await s.commit()
             async with runtime.sessions() as s:
-                await fund(s, person_id, 50_000, "browser-fund")
+                secrets = {}
+                for username, name, role in (
+                    ("clerk1", "张建华", "clerk"),
+                    ("reviewer1", "李审核", "reviewer"),
+                ):
+                    _, secrets[username] = await identity.create_staff(
+                        runtime,
+                        s,
+                        username=username,
+                        name=name,
+                        password=STAFF_PASSWORD,
+                        roles=[role],
+                        office="徐汇区医保中心",
+                    )
+                await s.commit()
             async with runtime.sessions() as s:
-                assert enrolled.account_id is not None
-                account = await ledger.lock_account(s, enrolled.account_id)
+                account = await ledger.account_for_person(s, person.person_id, lock=True)
+                assert account is not None
+                await ledger.post(
+                    s,
+                    account,
+                    ledger.Posting(
+                        EntryKind.CONTRIBUTION_CREDIT, 50_000, "browser-fund", "单位缴费"
+                    ),
+                    runtime.clock.now(),
+                )
                 entry = await ledger.post(
                     s,
                     account,
@@ -112,8 +100,8 @@ def _seed(settings: Settings) -> dict[str, Any]:
                 )
                 await s.commit()
             return {
-                "person_id": person_id,
-                "id_number": id_number,
+                "person": person,
+                "secrets": secrets,
                 "entry_id": entry.id,
                 "today": china_today(runtime.clock),
             }
@@ -123,43 +111,45 @@ def _seed(settings: Settings) -> dict[str, Any]:
     return asyncio.run(_work())
 
 
+def _staff_sign_in(page: Any, base: str, target: str, username: str, secret: str) -> None:
+    page.goto(f"{base}{target}")
+    page.wait_for_url("**/staff/login**")
+    page.fill("#username", username)
+    page.fill("#password", STAFF_PASSWORD)
+    page.fill("#totp", pyotp.TOTP(secret).now())
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{target}")
+
+
 def _count_claims(db: str) -> int:
     with sqlite3.connect(db) as conn:
         return int(conn.execute("SELECT count(*) FROM claims").fetchone()[0])
 
 
-def test_claim_journey(
-    live: tuple[str, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    base, settings = live
-    world = _seed(settings)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, settings = live.base_url, live.settings
+    world = _seed(live)
+    person = world["person"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
     invoice = tmp_path / "发票.jpg"
     invoice.write_bytes(jpeg_with_exif(640, 480))
     certificate = tmp_path / "诊断证明.pdf"
     certificate.write_bytes(pdf())
-    person_headers = {"x-test-person": f"{world['person_id']};stepped"}
-    clerk = staff_header(21, "张建华", "clerk", "徐汇区医保中心")
-    reviewer = staff_header(22, "李审核", "reviewer", "徐汇区医保中心")
     db_path = settings.database_url.split("///", 1)[1]
 
     with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
-            phone = browser.new_context(viewport=PHONE, extra_http_headers=person_headers)
+            phone = browser.new_context(viewport=PHONE)
             page = phone.new_page()
 
-            # The person fills in the claim on the phone, with two documents.
+            # The person signs in on the phone and fills in the claim, with two documents.
             page.goto(f"{base}/claims")
+            page.wait_for_url("**/login?next=**")
+            page.fill("#identifier", person.phone)
+            page.fill("#password", PASSWORD)
+            page.click("[data-testid=login-submit]")
+            page.wait_for_url("**/claims")
             page.click("[data-testid=new-claim]")
             page.fill("#fixmedins_name", "北京协和医院")
             page.select_option("#med_type", "13")
@@ -172,7 +162,7 @@ def test_claim_journey(
             page.set_input_files("#invoice", str(invoice))
             page.set_input_files("#diagnosis_doc", str(certificate))
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-            page.screenshot(path=str(ARTIFACTS / "01-claim-form.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / "01-claim-form.png"), full_page=True)
             # A double tap: the same form posted twice at once, then the real submit.
             statuses = page.evaluate(
                 """async () => {
@@ -188,36 +178,34 @@ def test_claim_journey(
             claim_url = page.url
             assert _count_claims(db_path) == 1
             assert page.locator("[data-testid=document]").count() == 2
-            page.screenshot(path=str(ARTIFACTS / "02-claim-submitted.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / "02-claim-submitted.png"), full_page=True)
 
             # A clerk finds the person, having said why.
-            desk = browser.new_context(
-                viewport={"width": 1280, "height": 900}, extra_http_headers=clerk
-            )
+            desk = browser.new_context(viewport=DESK)
             staff_page = desk.new_page()
-            staff_page.goto(f"{base}/staff/persons")
+            _staff_sign_in(staff_page, base, "/staff/persons", "clerk1", world["secrets"]["clerk1"])
             staff_page.select_option("#reason", "counter_visit")
             staff_page.select_option("#by", "id_number")
-            staff_page.fill("#value", world["id_number"])
+            staff_page.fill("#value", person.id_number)
             staff_page.click("[data-testid=find]")
             staff_page.click("[data-testid=person-result]")
             masked = staff_page.locator("[data-testid=id-number]").inner_text()
-            assert masked != world["id_number"] and masked.endswith(world["id_number"][-4:])
-            staff_page.screenshot(path=str(ARTIFACTS / "03-staff-person.png"), full_page=True)
+            assert masked != person.id_number and masked.endswith(person.id_number[-4:])
+            staff_page.screenshot(path=str(SHOTS / "03-staff-person.png"), full_page=True)
 
             # A reviewer reviews with the documents beside the form, and approves.
-            review = browser.new_context(
-                viewport={"width": 1280, "height": 900}, extra_http_headers=reviewer
-            )
+            review = browser.new_context(viewport=DESK)
             review_page = review.new_page()
-            review_page.goto(f"{base}/staff/claims")
+            _staff_sign_in(
+                review_page, base, "/staff/claims", "reviewer1", world["secrets"]["reviewer1"]
+            )
             review_page.click("[data-testid=queue-claim]")
             assert review_page.locator("[data-testid=document-image]").count() == 1
             review_page.click("[data-testid=start-review]")
             review_page.fill("#overlmt_selfpay", "100.00")
             review_page.click("[data-testid=approve]")
             assert review_page.locator("[data-testid=status]").inner_text() == "审核通过"
-            review_page.screenshot(path=str(ARTIFACTS / "04-staff-approved.png"), full_page=True)
+            review_page.screenshot(path=str(SHOTS / "04-staff-approved.png"), full_page=True)
 
             # The person sees every step with its time, and the clerk's look-up.
             page.goto(claim_url)
@@ -227,12 +215,16 @@ def test_claim_journey(
             assert "李**" in page.inner_text("[data-testid=timeline]")
             # Shanghai: 5000 − 200 − 100 = 4700 in scope, 1500 deductible, 75% of 3200.
             assert page.inner_text("[data-testid=fund-pay]").startswith("2400.00")
-            page.screenshot(path=str(ARTIFACTS / "05-claim-progress.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / "05-claim-progress.png"), full_page=True)
             page.goto(f"{base}/me/lookups")
+            page.wait_for_url("**/verify?next=**")  # 查询记录 needs a fresh verification
+            page.fill("#card_password", CARD_PASSWORD)
+            page.click("form[action='/verify/card-password'] button")
+            page.wait_for_url("**/me/lookups")
             lookups = page.locator("[data-testid=lookup]").all_inner_texts()
             assert any("窗口办理" in text and "张**" in text for text in lookups)
             assert all("张建华" not in text for text in lookups)
-            page.screenshot(path=str(ARTIFACTS / "06-lookups.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / "06-lookups.png"), full_page=True)
 
             # 这笔不是我: the person disputes the pharmacy record and freezes the account.
             page.goto(f"{base}/disputes/new?entry_id={world['entry_id']}")
@@ -244,7 +236,7 @@ def test_claim_journey(
             staff_page.goto(f"{base}/staff/disputes")
             staff_page.click("[data-testid=queue-dispute]")
             assert "陌生药房" in staff_page.inner_text("main")
-            staff_page.screenshot(path=str(ARTIFACTS / "07-staff-dispute.png"), full_page=True)
+            staff_page.screenshot(path=str(SHOTS / "07-staff-dispute.png"), full_page=True)
         finally:
             browser.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote, unquote
 
+import httpx
 from fastapi import FastAPI, Request
 
 from yibao.identity.domain import StepUpRequired, Unauthenticated
@@ -20,6 +21,7 @@ from yibao.web.auth import (
     current_staff,
     stepped_up_person,
 )
+from yibao.web.sessions import CSRF_COOKIE, CSRF_HEADER
 
 
 def install_test_principals(app: FastAPI) -> None:
@@ -64,3 +66,13 @@ def install_test_principals(app: FastAPI) -> None:
 
 def staff_header(staff_id: int, name: str, roles: str, office: str) -> dict[str, str]:
     return {"x-test-staff": quote(f"{staff_id};{name};{roles};{office}")}
+
+
+TEST_CSRF = "test-csrf-token-0123456789abcdef"
+
+
+def with_csrf(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Pages check the CSRF double submit: the cookie, echoed in a header on every post."""
+    client.cookies.set(CSRF_COOKIE, TEST_CSRF)
+    client.headers[CSRF_HEADER] = TEST_CSRF
+    return client

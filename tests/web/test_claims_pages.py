@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.support.claims import claim_files, claim_form, two_people
-from tests.support.principals import install_test_principals
+from tests.support.principals import install_test_principals, with_csrf
 from yibao.audit import repository as audit_repository
 from yibao.claims.domain import StaffActor
 from yibao.claims.service import claims
@@ -25,7 +25,7 @@ async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     install_test_principals(app)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
+        yield with_csrf(c)
 
 
 async def test_pages_send_strangers_to_sign_in(web: httpx.AsyncClient) -> None:
@@ -135,3 +135,18 @@ async def test_lookups_and_this_was_not_me(web: httpx.AsyncClient, runtime: Runt
         "/disputes/lookup", data={"audit_record_id": str(record.id)}, headers=theirs
     )
     assert refused.status_code == 404
+
+
+async def test_page_posts_need_the_csrf_token(web: httpx.AsyncClient, runtime: Runtime) -> None:
+    me, _, _ = await two_people(runtime)
+    sent = await web.post(
+        "/claims", data=claim_form(runtime), files=claim_files(), headers={"x-test-person": str(me)}
+    )
+    claim_id = int(sent.headers["location"].rsplit("/", 1)[1])
+    forged = await web.post(
+        f"/claims/{claim_id}/withdraw",
+        headers={"x-test-person": str(me), "x-csrf-token": "forged-token-from-elsewhere"},
+    )
+    assert forged.status_code == 403 and "刷新页面" in forged.text
+    page = await web.get(f"/claims/{claim_id}", headers={"x-test-person": str(me)})
+    assert "已提交" in page.text

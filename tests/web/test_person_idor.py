@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from tests.support.claims import claim_files, claim_form, two_people
-from tests.support.principals import install_test_principals
+from tests.support.principals import install_test_principals, with_csrf
 from yibao.audit import repository as audit_repository
 from yibao.runtime import Runtime
 
@@ -42,7 +42,7 @@ async def app_and_client(runtime: Runtime) -> AsyncIterator[tuple[FastAPI, httpx
     install_test_principals(app)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield app, c
+        yield app, with_csrf(c)
 
 
 def _person_routes_with_ids(app: FastAPI) -> set[tuple[str, str]]:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.support.claims import claim_files, claim_form
-from tests.support.principals import install_test_principals, staff_header
+from tests.support.principals import install_test_principals, staff_header, with_csrf
 from tests.support.world import define_regions, enrol, fund, new_id_number
 from yibao.audit import repository as audit_repository
 from yibao.ledger import repository as ledger
@@ -28,7 +28,7 @@ async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     install_test_principals(app)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
+        yield with_csrf(c)
 
 
 async def _person(runtime: Runtime) -> tuple[int, str]:

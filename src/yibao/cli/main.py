@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from yibao.cli import audit, contributions, demo, enrolment, server
+from yibao.cli import audit, contributions, demo, enrolment, identity, server
 
 app = typer.Typer(
     help="yibao — 医保个人账户 platform: serve, migrate, demo data, enrolment, contributions.",
@@ -22,6 +22,9 @@ app.add_typer(enrolment.regions_app, name="regions")
 app.add_typer(contributions.contributions_app, name="contributions")
 # Each feature adds its sub-commands here, one line each.
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(identity.users_app, name="users")
+app.add_typer(identity.staff_app, name="staff")
+app.add_typer(identity.sms_app, name="sms")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from yibao.config import Settings, get_settings
 from yibao.runtime import Runtime, build_runtime
 from yibao.web.api import claims as claims_api
 from yibao.web.errors import install_error_handlers
+from yibao.web.identity import install_identity
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home
 from yibao.web.staff import workbench as staff_workbench
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
     app.include_router(staff_workbench.router)
+    install_identity(app)
     return app

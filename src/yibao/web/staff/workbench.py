@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yibao.audit import service as audit
@@ -31,8 +31,9 @@ from yibao.ledger.domain import ENTRY_KIND_NAMES
 from yibao.web.api.claims import document_response, document_store, parse_amount, step_out
 from yibao.web.auth import StaffDep, StaffPrincipal
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.sessions import verify_csrf
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff", include_in_schema=False, dependencies=[Depends(verify_csrf)])
 
 Text = Annotated[str, Form(max_length=500)]
 
