@@ -144,3 +144,47 @@ async def test_audit_trail_is_for_administrators(web: httpx.AsyncClient, runtime
     page = await web.get("/staff/audit?verify=1", headers=ADMIN)
     assert page.text.count('data-testid="audit-row"') == 1
     assert "张建华" in page.text and "热线来电" in page.text and "哈希链完整" in page.text
+
+
+async def test_unlock_an_online_account(web: httpx.AsyncClient, runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from tests.support.identity import member
+    from yibao.identity import repository as identity_repository
+    from yibao.identity import service as identity
+    from yibao.identity.domain import LockState
+
+    async with runtime.sessions() as s:
+        person = await member(runtime, s)
+        await s.commit()
+    async with runtime.sessions() as s:
+        # A real staff row: identity's security events name the staff member by key.
+        clerk_row, _ = await identity.create_staff(
+            runtime,
+            s,
+            username="clerk9",
+            name="张建华",
+            password="Staff@2026",
+            roles=["clerk"],
+            office="徐汇区医保中心",
+        )
+        await s.commit()
+    clerk = staff_header(clerk_row.id, "张建华", "clerk", "徐汇区医保中心")
+    async with runtime.sessions() as s:
+        account = await identity_repository.account(s, person.account_id, lock=True)
+        assert account is not None
+        identity_repository.set_lock_state(
+            account, LockState(locked_until=runtime.clock.now() + timedelta(minutes=30))
+        )
+        await s.commit()
+    path = f"/staff/persons/{person.person_id}/unlock"
+    refused = await web.post(path, data={"reason": "hotline_call"}, headers=REVIEWER)
+    assert refused.status_code == 403
+    done = await web.post(path, data={"reason": "hotline_call"}, headers=clerk)
+    assert done.status_code == 200 and "网上账户已解锁" in done.text
+    async with runtime.sessions() as s:
+        account = await identity_repository.account(s, person.account_id)
+        assert account is not None
+        assert not identity_repository.lock_state(account).is_locked(runtime.clock.now())
+        actions = [r.action for r in await audit_repository.records_between(s, None, None)]
+    assert actions == ["account.unlock", "person.view"]

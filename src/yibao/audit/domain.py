@@ -72,6 +72,7 @@ ACTION_NAMES = {
     "adjustment.approve": "复核通过账户调整",
     "adjustment.reject": "复核退回账户调整",
     "account.unfreeze": "解除账户冻结",
+    "account.unlock": "解锁网上账户",
     "partner.read": "合作机构查询",
 }
 

@@ -20,6 +20,8 @@ from yibao.contributions.tables import Contribution
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import UnknownPerson
 from yibao.enrolment.tables import Enrolment, Person
+from yibao.identity import repository as identity_repository
+from yibao.identity.domain import SecurityEventKind, UnknownAccount, after_success
 from yibao.kernel.clock import Clock
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
@@ -64,3 +66,38 @@ async def person_overview(
 async def pending_adjustments(session: AsyncSession, staff: StaffActor) -> list[AdjustmentProposal]:
     check_roles(staff, APPROVE_ROLES | {"clerk"}, "查看账户调整")
     return await repository.pending_proposals(session)
+
+
+UNLOCK_ROLES = frozenset({"clerk", "admin"})
+
+
+async def unlock_online_account(
+    session: AsyncSession, clock: Clock, staff: StaffActor, person_id: int, reason: str
+) -> bool:
+    """Unlock a person's online account at the counter or on the hotline, recorded on identity's
+    security events and on the audit trail. False when it was not locked."""
+    check_roles(staff, UNLOCK_ROLES, "解锁网上账户")
+    if reason not in LOOKUP_REASONS:
+        raise LookupReasonRequired("请先选择查询事由")
+    found = await identity_repository.account_of_person(session, person_id)
+    if found is None:
+        raise UnknownAccount("该参保人尚未开通网上账户")
+    account = await identity_repository.account(session, found.id, lock=True)
+    assert account is not None
+    now = clock.now()
+    was_locked = identity_repository.lock_state(account).is_locked(now)
+    identity_repository.set_lock_state(account, after_success())
+    identity_repository.record_event(
+        session,
+        SecurityEventKind.UNLOCKED,
+        now,
+        channel="staff",
+        account_id=account.id,
+        person_id=person_id,
+        staff_id=staff.staff_id,
+    )
+    await audit_staff(
+        session, staff, "account.unlock", person_id, reason, {"was_locked": was_locked}, now
+    )
+    await session.commit()
+    return was_locked

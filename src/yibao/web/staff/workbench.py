@@ -139,6 +139,27 @@ async def unmask(
     )
 
 
+@router.post("/persons/{person_id}/unlock", response_class=HTMLResponse)
+async def unlock(
+    request: Request,
+    person_id: int,
+    staff: StaffDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    reason: Text,
+) -> HTMLResponse:
+    was_locked = await workbench.unlock_online_account(
+        session, runtime.clock, actor(staff), person_id, reason
+    )
+    overview = await workbench.person_overview(
+        session, runtime.clock, actor(staff), person_id, reason
+    )
+    notice = "网上账户已解锁" if was_locked else "网上账户未被锁定，已重置错误次数"
+    return _page(
+        request, "staff_person.html", staff, o=overview, reason=reason, revealed={}, notice=notice
+    )
+
+
 # --- claims -------------------------------------------------------------------------------------
 
 
