@@ -37,6 +37,7 @@ TABLE_MODULES = [
     "yibao.audit.tables",
     "yibao.claims.tables",
     "yibao.identity.tables",
+    "yibao.settlement.tables",
 ]
 
 target_metadata = _metadata()
