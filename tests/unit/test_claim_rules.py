@@ -15,13 +15,11 @@ from yibao.claims.domain import (
     ClaimEvent,
     ClaimStateConflict,
     ClaimStatus,
-    FundPolicy,
     InvalidClaim,
     InvalidProposal,
     SelfApprovalRefused,
     StaffActor,
     StaffRoleNotAllowed,
-    YearSoFar,
     check_attachment_kinds,
     check_checker,
     check_draft,
@@ -29,10 +27,10 @@ from yibao.claims.domain import (
     check_rejection,
     check_split,
     check_staff_may,
-    fund_share,
     next_status,
 )
 from yibao.kernel.uploads import DocumentType, UploadRefused, clean, label, sniff
+from yibao.settlement.domain import Policy, YearToDate, fund_share
 
 S = ClaimStatus
 E = ClaimEvent
@@ -124,22 +122,12 @@ def test_draft_checks() -> None:
         check_attachment_kinds(["invoice", "selfie"], resubmission=False)
 
 
-def test_fund_share_deductible_ratio_and_cap() -> None:
-    policy = FundPolicy(deductible_fen=150_000, fund_ratio_bp=7_000, yearly_cap_fen=50_000_000)
+def test_the_split_feeds_settlements_policy_rule() -> None:
     split = check_split(BillSplit(500_000, 20_000, 10_000, 5_000))
     assert split.inscp_scp_amt_fen == 465_000
-    first = fund_share(split, policy, YearSoFar(0, 0))
+    policy = Policy(deductible_fen=150_000, fund_ratio_bp=7_000, yearly_cap_fen=50_000_000)
     # 465000 in scope, 150000 deductible, 70% of 315000 = 220500.
-    assert (first.act_pay_dedc_fen, first.hifp_pay_fen, first.psn_part_amt_fen) == (
-        150_000,
-        220_500,
-        279_500,
-    )
-    later = fund_share(split, policy, YearSoFar(150_000, 0))
-    assert later.act_pay_dedc_fen == 0 and later.hifp_pay_fen == 325_500
-    capped = fund_share(split, policy, YearSoFar(150_000, 49_900_000))
-    assert capped.hifp_pay_fen == 100_000
-    assert capped.hifp_pay_fen + capped.psn_part_amt_fen == 500_000
+    assert fund_share(split.inscp_scp_amt_fen, YearToDate(0, 0), policy).hifp_pay_fen == 220_500
     with pytest.raises(InvalidClaim):
         check_split(BillSplit(1_000, 600, 600, 0))
 

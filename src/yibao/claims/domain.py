@@ -27,11 +27,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
 
 from yibao.kernel.actors import StaffActor as StaffActor  # re-exported for this feature
 from yibao.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from yibao.kernel.money import Fen, apply_rate_bp
+from yibao.kernel.money import Fen
 
 
 class ClaimStatus(StrEnum):
@@ -263,44 +262,6 @@ def check_split(split: BillSplit) -> BillSplit:
     if any(p < 0 for p in parts) or split.inscp_scp_amt_fen < 0:
         raise InvalidClaim("自费、超限价和先行自付之和不能超过医疗费用总额")
     return split
-
-
-@dataclass(frozen=True, slots=True)
-class FundPolicy:
-    deductible_fen: Fen  # 起付线 per year
-    fund_ratio_bp: int  # 统筹支付比例
-    yearly_cap_fen: Fen  # 封顶线
-
-
-@dataclass(frozen=True, slots=True)
-class YearSoFar:
-    deductible_used_fen: Fen
-    fund_paid_fen: Fen
-
-
-@dataclass(frozen=True, slots=True)
-class FundShare:
-    act_pay_dedc_fen: Fen  # deductible borne in this bill
-    hifp_pay_fen: Fen  # the pooled fund's payment (fund_pay_sumamt)
-    psn_part_amt_fen: Fen  # what stays with the person
-
-
-class FundShareRule(Protocol):
-    def __call__(self, split: BillSplit, policy: FundPolicy, year: YearSoFar) -> FundShare: ...
-
-
-def fund_share(split: BillSplit, policy: FundPolicy, year: YearSoFar) -> FundShare:
-    """Interim copy of the policy rule until `settlement.domain` lands; then this delegates."""
-    in_scope = split.inscp_scp_amt_fen
-    deductible_left = max(policy.deductible_fen - year.deductible_used_fen, 0)
-    deductible = min(in_scope, deductible_left)
-    fund = apply_rate_bp(in_scope - deductible, policy.fund_ratio_bp)
-    fund = min(fund, max(policy.yearly_cap_fen - year.fund_paid_fen, 0))
-    return FundShare(
-        act_pay_dedc_fen=deductible,
-        hifp_pay_fen=fund,
-        psn_part_amt_fen=split.medfee_sumamt_fen - fund,
-    )
 
 
 # --- disputes --------------------------------------------------------------------------------

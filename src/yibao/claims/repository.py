@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.claims.domain import ClaimStatus, DisputeStatus, ProposalStatus
@@ -80,24 +78,6 @@ async def review_queue(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
-
-
-async def year_so_far(
-    session: AsyncSession, person_id: int, year: int, excluding_claim_id: int
-) -> tuple[int, int]:
-    """Deductible borne and fund paid this year through approved claims (settlements join later)."""
-    stmt = select(
-        func.coalesce(func.sum(Claim.act_pay_dedc_fen), 0),
-        func.coalesce(func.sum(Claim.hifp_pay_fen), 0),
-    ).where(
-        Claim.person_id == person_id,
-        Claim.id != excluding_claim_id,
-        Claim.status.in_([ClaimStatus.APPROVED.value, ClaimStatus.PAID.value]),
-        Claim.begin_date >= date(year, 1, 1),
-        Claim.begin_date < date(year + 1, 1, 1),
-    )
-    deductible, fund = (await session.execute(stmt)).one()
-    return int(deductible or 0), int(fund or 0)
 
 
 async def add(

@@ -18,17 +18,13 @@ from yibao.claims.domain import (
     ClaimEvent,
     ClaimNotFound,
     ClaimStatus,
-    FundPolicy,
-    FundShareRule,
     InvalidClaim,
     StaffActor,
-    YearSoFar,
     check_attachment_kinds,
     check_draft,
     check_rejection,
     check_split,
     check_staff_may,
-    fund_share,
     next_status,
 )
 from yibao.claims.service.effects import audit_staff, notify
@@ -38,6 +34,8 @@ from yibao.enrolment.domain import is_retired
 from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.money import format_yuan
 from yibao.kernel.uploads import CleanDocument, DocumentStore, StoredDocument, clean, label
+from yibao.settlement import repository as settlement_repository
+from yibao.settlement.domain import Policy, YearToDate, fund_share
 
 _REQUEST_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -296,7 +294,8 @@ async def start_review(
     return claim
 
 
-async def policy_for(session: AsyncSession, person_id: int) -> FundPolicy:
+async def policy_for(session: AsyncSession, person_id: int) -> Policy:
+    """The same policy a settlement for this person would use (region, retiree ratio)."""
     enrolment = await enrolment_repository.main_enrolment(session, person_id)
     if enrolment is None:
         raise InvalidClaim("该参保人没有基本医疗保险参保记录，无法计算统筹支付")
@@ -304,7 +303,7 @@ async def policy_for(session: AsyncSession, person_id: int) -> FundPolicy:
         await enrolment_repository.region(session, enrolment.admdvs)
     )
     ratio = rules.retiree_fund_ratio_bp if is_retired(enrolment.psn_type) else rules.fund_ratio_bp
-    return FundPolicy(rules.deductible_fen, ratio, rules.yearly_cap_fen)
+    return Policy(rules.deductible_fen, ratio, rules.yearly_cap_fen)
 
 
 async def approve_claim(
@@ -316,9 +315,10 @@ async def approve_claim(
     fulamt_ownpay_amt_fen: int,
     overlmt_selfpay_fen: int,
     preselfpay_amt_fen: int,
-    rule: FundShareRule = fund_share,
 ) -> Claim:
-    """Approve with the split the reviewer confirmed; the fund's share follows the policy rule."""
+    """Approve with the split the reviewer confirmed. The fund's share is settlement's rule over
+    the person's yearly accumulations, which the claim then adds to (deductible met, fund paid),
+    so a claim and a settlement never both use up the same deductible."""
     check_staff_may(ClaimEvent.APPROVE, staff)
     claim = await _claim_for_staff(session, claim_id)
     next_status(ClaimStatus(claim.status), ClaimEvent.APPROVE)
@@ -328,17 +328,19 @@ async def approve_claim(
         )
     )
     policy = await policy_for(session, claim.person_id)
-    year = YearSoFar(
-        *await repository.year_so_far(session, claim.person_id, claim.begin_date.year, claim.id)
+    year = await settlement_repository.lock_year(session, claim.person_id, claim.begin_date.year)
+    share = fund_share(
+        split.inscp_scp_amt_fen, YearToDate(year.deductible_used_fen, year.fund_paid_fen), policy
     )
-    share = rule(split, policy, year)
+    year.deductible_used_fen += share.act_pay_dedc_fen
+    year.fund_paid_fen += share.hifp_pay_fen
     claim.fulamt_ownpay_amt_fen = split.fulamt_ownpay_amt_fen
     claim.overlmt_selfpay_fen = split.overlmt_selfpay_fen
     claim.preselfpay_amt_fen = split.preselfpay_amt_fen
     claim.inscp_scp_amt_fen = split.inscp_scp_amt_fen
     claim.act_pay_dedc_fen = share.act_pay_dedc_fen
     claim.hifp_pay_fen = share.hifp_pay_fen
-    claim.psn_part_amt_fen = share.psn_part_amt_fen
+    claim.psn_part_amt_fen = claim.medfee_sumamt_fen - share.hifp_pay_fen
     now = clock.now()
     await _move(
         session,

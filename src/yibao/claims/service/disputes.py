@@ -28,6 +28,7 @@ from yibao.kernel.money import format_yuan
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import ENTRY_KIND_NAMES, AccountStatus, EntryKind, NoPersonalAccount
 from yibao.ledger.tables import LedgerEntry
+from yibao.settlement import repository as settlement_repository
 
 
 async def _freeze_own(
@@ -60,23 +61,22 @@ async def dispute_entry(
     dispute = await repository.open_dispute_for(session, person_id, ledger_entry_id=entry.id)
     now = clock.now()
     if dispute is None:
+        details: dict[str, object] = {
+            "kind": entry.kind,
+            "kind_name": ENTRY_KIND_NAMES.get(EntryKind(entry.kind), entry.kind),
+            "amount": format_yuan(entry.amount_fen),
+            "counterparty": entry.counterparty,
+            "counterparty_code": entry.counterparty_code,
+            "at": entry.created_at.isoformat(),
+            "source_type": entry.source_type,
+            "source_id": entry.source_id,
+        }
+        details.update(await _settlement_details(session, entry))
         dispute = Dispute(
             person_id=person_id,
             kind=DisputeKind.CONSUMPTION.value,
             ledger_entry_id=entry.id,
-            details_json=json.dumps(
-                {
-                    "kind": entry.kind,
-                    "kind_name": ENTRY_KIND_NAMES.get(EntryKind(entry.kind), entry.kind),
-                    "amount": format_yuan(entry.amount_fen),
-                    "counterparty": entry.counterparty,
-                    "counterparty_code": entry.counterparty_code,
-                    "at": entry.created_at.isoformat(),
-                    "source_type": entry.source_type,
-                    "source_id": entry.source_id,
-                },
-                ensure_ascii=False,
-            ),
+            details_json=json.dumps(details, ensure_ascii=False),
             statement=statement,
             froze_account=False,
             status=DisputeStatus.OPEN.value,
@@ -96,6 +96,29 @@ async def dispute_entry(
         await _freeze_own(session, person_id, dispute, clock)
     await session.commit()
     return dispute
+
+
+async def _settlement_details(session: AsyncSession, entry: LedgerEntry) -> dict[str, object]:
+    """The settlement behind a 消费 record, as staff need it to examine the case."""
+    if entry.source_type != "settlement" or not entry.source_id:
+        return {}
+    found = await settlement_repository.settlement_by_setl_id(session, entry.source_id)
+    if found is None:
+        return {}
+    return {
+        "setl_id": found.setl_id,
+        "mdtrt_id": found.mdtrt_id,
+        "fixmedins_code": found.fixmedins_code,
+        "fixmedins_name": found.fixmedins_name,
+        "med_type": found.med_type,
+        "setl_time": found.setl_time.isoformat(),
+        "medfee_sumamt": format_yuan(found.medfee_sumamt_fen),
+        "hifp_pay": format_yuan(found.hifp_pay_fen),
+        "acct_pay": format_yuan(found.acct_pay_fen),
+        "acct_mulaid_pay": format_yuan(found.acct_mulaid_pay_fen),
+        "psn_cash_pay": format_yuan(found.psn_cash_pay_fen),
+        "settlement_status": found.status,
+    }
 
 
 async def dispute_lookup(
