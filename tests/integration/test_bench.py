@@ -184,6 +184,9 @@ def test_one_second_run_of_every_workload(
         assert query["ok"] > 0
         assert query["failed"] == 0, query.get("sample_errors")
         assert all(0 < rss < 2_000 for rss in settlement["worker_rss_peak_mb"])
+        # The what-if pass serves the same workloads from a variant of the app.
+        assert results["what_if"]["settlement"]["ok"] > 0
+        assert results["what_if"]["query"]["failed"] == 0
         assert "settlement_vs_pgbench" in results["verdict"]
         text = report.read_text()
         assert "settlement TPS / pgbench TPC-B TPS" in text

@@ -109,6 +109,15 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         _workload_row(f"settlement 2207, {world.get('persons', 0):,} persons", setl),
         _workload_row(f"account query, {world.get('persons', 0):,} persons", query),
         _workload_row(f"account query, {growth_world.get('persons', 0):,} persons", growth),
+    ]
+    what_if = results.get("what_if") or {}
+    if what_if:
+        variant = what_if.get("variant", "?")
+        out.append(
+            _workload_row(f"what-if `{variant}`: settlement 2207", what_if.get("settlement"))
+        )
+        out.append(_workload_row(f"what-if `{variant}`: account query", what_if.get("query")))
+    out += [
         "",
     ]
     if setl:

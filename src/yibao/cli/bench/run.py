@@ -28,6 +28,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from yibao.cli.bench import loadgen, pools, server
 from yibao.cli.bench.target import BENCH_DIR, ROOT, Target, bench_settings, server_environment
+from yibao.cli.bench.variants import VARIANTS
 from yibao.cli.context import console
 from yibao.kernel.pii import PersonalDataCipher
 
@@ -52,6 +53,7 @@ class RunOptions:
     database: str | None = None
     growth_database: str | None = None
     pgbench_database: str = PGBENCH_DATABASE
+    what_if: bool = True  # also measure the proposals that can be tried without touching the app
     pool_size: int = 0  # database connections per server worker (0: enough for every connection)
 
 
@@ -176,6 +178,8 @@ def _settlement(
     cipher: PersonalDataCipher,
     work: Path,
     world_seed: int,
+    *,
+    profile: bool = True,
 ) -> dict[str, Any]:
     # The institutions' tokens follow from the seed the world was loaded with.
     hospitals = pools.sign_in_hospitals(srv.url, world_seed)
@@ -183,7 +187,7 @@ def _settlement(
     for phase, seconds in (
         ("warmup", opts.warmup),
         ("measured", opts.seconds),
-        ("profiled", opts.profile_seconds),
+        ("profiled", opts.profile_seconds if profile else 0),
     ):
         if seconds <= 0:
             continue
@@ -235,6 +239,29 @@ def _query(
         _wrk(srv, loadgen.QUERY_LUA, pool_dir, opts, opts.profile_seconds, target.dsn, spy_file)
         out["profile"] = server.summarise_profile(spy_file)
     return out
+
+
+def _what_if(
+    target: Target,
+    world: dict[str, Any],
+    opts: RunOptions,
+    cipher: PersonalDataCipher,
+    work: Path,
+    pool: int,
+) -> dict[str, Any]:
+    """The same workloads against a variant of the app that applies one proposal."""
+    name = "no-pre-ping"
+    console.print(f"[bold]what-if[/]: {name}")
+    env = server_environment(target, pool_size=pool)
+    with server.running_server(env, opts.workers, app=VARIANTS[name]) as srv:
+        settlement = _guarded(
+            lambda: _settlement(srv, target, opts, cipher, work, int(world["seed"]), profile=False)
+        )
+        query = _guarded(lambda: _query(srv, target, opts.persons, opts, work, profile=False))
+    console.print(
+        f"  结算: {settlement.get('throughput', 0):.0f} TPS, 查询: {query.get('throughput', 0):.0f} req/s"
+    )
+    return {"variant": name, "settlement": settlement, "query": query}
 
 
 def _guarded(workload: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -304,6 +331,8 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
                 lambda: _query(srv, target, opts.persons, opts, work, profile=True)
             )
             console.print(f"  查询: {results['query'].get('throughput', 0):.0f} req/s")
+        if opts.what_if:
+            results["what_if"] = _what_if(target, world, opts, cipher, work, pool)
         if growth_target and growth_world and opts.growth_persons:
             console.print(f"[bold]growth[/]: query workload on {growth_target.database}")
             env = server_environment(growth_target, pool_size=pool)

@@ -89,13 +89,15 @@ class Server:
 
 
 @contextmanager
-def running_server(env: dict[str, str], workers: int) -> Iterator[Server]:
+def running_server(
+    env: dict[str, str], workers: int, app: str = "yibao.web.app:create_app"
+) -> Iterator[Server]:
     port = free_port()
     command = [
         sys.executable,
         "-m",
         "uvicorn",
-        "yibao.web.app:create_app",
+        app,
         "--factory",
         "--host",
         "127.0.0.1",
