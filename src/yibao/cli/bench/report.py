@@ -108,8 +108,11 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         f" / {pg.get('cores_loadgen', '—')} |",
         _workload_row(f"settlement 2207, {world.get('persons', 0):,} persons", setl),
         _workload_row(f"account query, {world.get('persons', 0):,} persons", query),
-        _workload_row(f"account query, {growth_world.get('persons', 0):,} persons", growth),
     ]
+    if growth or growth_world:
+        out.append(
+            _workload_row(f"account query, {growth_world.get('persons', 0):,} persons", growth)
+        )
     what_if = results.get("what_if") or {}
     if what_if:
         variant = what_if.get("variant", "?")
