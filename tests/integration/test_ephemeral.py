@@ -18,7 +18,8 @@ REDIS_URL = os.environ.get("YIBAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 @pytest.fixture(params=["database", "redis"])
 async def store(request: pytest.FixtureRequest, runtime: Runtime) -> AsyncIterator[EphemeralStore]:
     if request.param == "database":
-        yield DatabaseEphemeralStore(runtime.engine)
+        assert isinstance(runtime.ephemeral, DatabaseEphemeralStore)
+        yield runtime.ephemeral
         return
     redis_store = RedisEphemeralStore(REDIS_URL)
     try:
@@ -51,3 +52,13 @@ async def test_add_only_once_even_when_racing(store: EphemeralStore) -> None:
 async def test_incr_counts_within_window(store: EphemeralStore) -> None:
     counts = [await store.incr("rate", timedelta(seconds=30)) for _ in range(3)]
     assert counts == [1, 2, 3]
+
+
+async def test_usable_inside_an_open_transaction(runtime: Runtime) -> None:
+    """A use case may check a code while it holds its own transaction (SQLite locks per file)."""
+    from sqlalchemy import text
+
+    async with runtime.sessions() as s:
+        await s.execute(text("SELECT 1"))  # the transaction is open from here
+        await asyncio.wait_for(runtime.ephemeral.put("inside", "1", timedelta(seconds=5)), 5)
+        assert await runtime.ephemeral.get("inside") == "1"
