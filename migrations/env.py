@@ -34,6 +34,7 @@ TABLE_MODULES = [
     "yibao.ledger.tables",
     "yibao.contributions.tables",
     "yibao.notifications.tables",
+    "yibao.identity.tables",
 ]
 
 target_metadata = _metadata()

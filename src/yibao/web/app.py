@@ -14,6 +14,7 @@ from yibao.config import Settings, get_settings
 from yibao.runtime import Runtime, build_runtime
 from yibao.web import account_routes
 from yibao.web.errors import install_error_handlers
+from yibao.web.identity import install_identity
 from yibao.web.pages import home
 from yibao.web.templating import make_templates
 
@@ -53,5 +54,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     # Each channel adds its routers here, one line each.
     app.include_router(home.router)
+    install_identity(app)
     app.include_router(account_routes.router)
     return app

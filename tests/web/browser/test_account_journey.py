@@ -10,58 +10,35 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import socket
+import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 from pypdf import PdfReader
 
-from tests.conftest import TEST_DATA_KEY
-from tests.support.principal import install_test_principal, install_test_sign_in
+from tests.support.live_server import ARTIFACTS as ALL_ARTIFACTS
+from tests.support.live_server import BROWSER_ARGS, LiveServer, live_server
 from tests.support.spending import settle
-from yibao.config import Settings
+from yibao.cli.demo import DEMO_CARD_NO, DEMO_PASSWORD, DEMO_PHONE
 from yibao.enrolment import repository as enrolment_repository
 from yibao.runtime import build_runtime
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "accounts"
-ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]  # fmt: skip
+ARTIFACTS = ALL_ARTIFACTS / "accounts"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _settings(tmp: Path) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{tmp / 'journey.sqlite3'}",
-        data_key=TEST_DATA_KEY,
-        secret_key="test-secret-key-" + "x" * 16,
-        var_dir=tmp / "var",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-
-
-async def _spend(settings: Settings) -> int:
+async def _spend(server: LiveServer) -> int:
     """The demo person's settlements (the settlement feature's demo adds its own later)."""
-    runtime = build_runtime(settings)
+    runtime = build_runtime(server.settings)
     try:
         async with runtime.sessions() as session:
-            person = await enrolment_repository.person_by_card_no(session, "A31000001")
+            person = await enrolment_repository.person_by_card_no(session, DEMO_CARD_NO)
             assert person is not None
             now = datetime.now(UTC)
             plan = [
@@ -84,43 +61,32 @@ async def _spend(settings: Settings) -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
-    from yibao.db.migrate import upgrade
-    from yibao.web.app import create_app
-
     tmp = tmp_path_factory.mktemp("journey")
-    settings = _settings(tmp)
-    upgrade(settings.effective_database_url)
-    env = {
-        **os.environ,
-        "YIBAO_DATABASE_URL": settings.database_url,
-        "YIBAO_DATA_KEY": TEST_DATA_KEY,
-        "YIBAO_SECRET_KEY": settings.secret_key,
-        "YIBAO_VAR_DIR": str(tmp / "var"),
-        "YIBAO_ENVIRONMENT": "test",
-    }
-    subprocess.run(
-        [str(Path(sys.executable).parent / "yibao"), "demo", "--persons", "12"],
-        env=env, cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    person_id = asyncio.run(_spend(settings))
-    app = create_app(settings)
-    install_test_principal(app)
-    install_test_sign_in(app, person_id)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not uv.started:
-        if time.time() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
+    with live_server(tmp, YIBAO_SMS_MIN_INTERVAL_SECONDS="0") as live:
+        settings = live.settings
+        env = {
+            **os.environ,
+            "YIBAO_DATABASE_URL": settings.database_url,
+            "YIBAO_DATA_KEY": settings.data_key,
+            "YIBAO_SECRET_KEY": settings.secret_key,
+            "YIBAO_VAR_DIR": str(settings.var_dir),
+            "YIBAO_ENVIRONMENT": "development",
+        }
+        yibao = str(Path(sys.executable).parent / "yibao")
+        subprocess.run([yibao, "demo", "--persons", "12"], env=env, cwd=tmp, check=True,
+                       capture_output=True)  # fmt: skip
+        asyncio.run(_spend(live))
+        yield live.base_url
+
+
+def _latest_code(sms_page: Page, base: str) -> str:
+    """The step-up code, read from the development SMS outbox (/dev/sms)."""
+    masked = DEMO_PHONE[:3] + "****" + DEMO_PHONE[-4:]
+    sms_page.goto(f"{base}/dev/sms")
+    text = sms_page.locator("tr", has_text=masked).first.inner_text()
+    found = re.search(r"验证码为 (\d{6})", text)
+    assert found, text
+    return found.group(1)
 
 
 def _fen(text: str) -> int:
@@ -134,7 +100,7 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         context = browser.new_context(
             viewport={"width": 360, "height": 740}, device_scale_factor=2, accept_downloads=True,
             locale="zh-CN", service_workers="block",
@@ -149,12 +115,17 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         shot("01-home")
 
         page.click("#module-query")
-        assert "/login" in page.url
-        page.click("#submit")  # sign in
-        assert "/verify" in page.url
-        page.fill("#code", "123456")
-        page.click("#submit")  # the SMS step-up
-        assert page.url.endswith("/account")
+        assert "/login?next=/account" in page.url
+        page.fill("#identifier", DEMO_PHONE)
+        page.fill("#password", DEMO_PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        # Signed in, but account details need a fresh verification: the SMS step-up.
+        assert "/verify?next=/account" in page.url
+        shot("02a-verify")
+        page.click("text=发送验证码到绑定手机")
+        page.fill("#code", _latest_code(context.new_page(), server))
+        page.click("form[action='/verify/sms'] button[type=submit]")
+        assert page.url.endswith("/account"), page.url
         balance = int(page.get_attribute("#balance", "data-fen") or "-1")
         assert page.locator("#as-of").inner_text().startswith("数据更新于")
         assert page.locator("svg.chart rect").count() == 12
@@ -192,7 +163,7 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         shot("05-consumption-filtered")
 
         page.locator(".detail-link").first.click()
-        assert "/account/consumption/SETLDEMO0005" in page.url
+        assert "/account/consumption/SETLDEMO0005" in page.url, page.url
         assert page.locator("#items .badge").first.inner_text() in {"甲类", "乙类", "丙类"}
         shot("06-detail")
 
