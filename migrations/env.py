@@ -34,7 +34,10 @@ TABLE_MODULES = [
     "yibao.ledger.tables",
     "yibao.contributions.tables",
     "yibao.notifications.tables",
+    "yibao.audit.tables",
+    "yibao.claims.tables",
     "yibao.identity.tables",
+    "yibao.settlement.tables",
 ]
 
 target_metadata = _metadata()
