@@ -80,8 +80,10 @@ async def test_ten_thousand_entries_page_fast_on_the_index(
             break
     assert seen == ENTRIES - 1 and page.matching == ENTRIES - 1
     # The last page costs what the first does (keyset, not offset); generous for a shared CI box.
-    assert max(timings) < 0.5, timings
-    assert sum(timings[-5:]) / 5 < 3 * (sum(timings[:5]) / 5) + 0.02
+    # Medians, and bounds loose enough for a shared two-core box running other suites.
+    first, last = sorted(timings[:9])[4], sorted(timings[-9:])[4]
+    assert last < 3 * first + 0.05, timings
+    assert max(timings) < 2.0, timings
     if backend == "postgres":
         account = await ledger_repository.account_for_person(session, me)
         assert account is not None

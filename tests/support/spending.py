@@ -1,7 +1,7 @@
 """Money moving on a test person's account at chosen times: credits, settlements, family payments.
 
-Settlement rows go in through the columns shared-contracts.md names; when the settlement feature's
-tables are not migrated yet, `ensure_settlement_tables` creates them from statements' projection.
+Settlement rows are written straight into the settlement feature's tables (with the ledger
+entries its use case would post), so a test can place them at any moment in the past.
 """
 
 from __future__ import annotations
@@ -13,21 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import EntryKind
-from yibao.statements.settlement_view import (
-    settlement_items,
-    settlement_shares,
-    settlement_tables_exist,
-    settlements,
-    view_metadata,
-)
+from yibao.settlement.tables import Settlement, SettlementItem, SettlementShare
 
-
-async def ensure_settlement_tables(session: AsyncSession) -> None:
-    if await settlement_tables_exist(session):
-        return
-    connection = await session.connection()
-    await connection.run_sync(view_metadata.create_all)
-    await session.commit()
+settlements = Settlement.__table__
+settlement_items = SettlementItem.__table__
+settlement_shares = SettlementShare.__table__
 
 
 async def credit(session: AsyncSession, person_id: int, fen: int, at: datetime, key: str) -> None:
@@ -67,7 +57,6 @@ async def settle(
 ) -> None:
     """A settlement of `person_id` paid `acct_fen` from their own account (and `aid_fen` from
     `payer_person_id`'s), the rest from the fund and in cash."""
-    await ensure_settlement_tables(session)
     entries: list[int | None] = []
     for payer, fen, kind, key in (
         (person_id, acct_fen, EntryKind.SETTLEMENT_DEBIT, f"setl:{setl_id}:own"),

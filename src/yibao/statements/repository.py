@@ -16,13 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment.tables import Person
 from yibao.ledger.tables import LedgerEntry
+from yibao.settlement.tables import Settlement, SettlementItem, SettlementShare
 from yibao.statements.domain import LEDGER_KINDS, ConsumptionFilter, ConsumptionKind, Cursor, Scope
-from yibao.statements.settlement_view import (
-    settlement_items,
-    settlement_shares,
-    settlement_tables_exist,
-    settlements,
-)
+
+settlements = Settlement.__table__
+settlement_items = SettlementItem.__table__
+settlement_shares = SettlementShare.__table__
 
 _DEBIT_KINDS = ("settlement_debit", "mutual_aid_debit", "relative_contribution_debit")
 
@@ -237,7 +236,7 @@ async def person_names(session: AsyncSession, person_ids: set[int]) -> dict[int,
 async def settlements_by_setl_id(
     session: AsyncSession, setl_ids: set[str]
 ) -> dict[str, dict[str, Any]]:
-    if not setl_ids or not await settlement_tables_exist(session):
+    if not setl_ids:
         return {}
     stmt = select(settlements).where(settlements.c.setl_id.in_(setl_ids))
     return {row.setl_id: dict(row._mapping) for row in await session.execute(stmt)}
@@ -246,8 +245,6 @@ async def settlements_by_setl_id(
 async def settlement_of_person(
     session: AsyncSession, setl_id: str, person_id: int
 ) -> dict[str, Any] | None:
-    if not await settlement_tables_exist(session):
-        return None
     stmt = select(settlements).where(
         settlements.c.setl_id == setl_id, settlements.c.person_id == person_id
     )

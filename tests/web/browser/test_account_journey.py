@@ -10,65 +10,40 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import socket
+import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 from pypdf import PdfReader
 
-from tests.conftest import TEST_DATA_KEY
-from tests.support.principal import install_test_principal, install_test_sign_in
+from tests.support.live_server import ARTIFACTS as ALL_ARTIFACTS
+from tests.support.live_server import BROWSER_ARGS, LiveServer, live_server
 from tests.support.spending import settle
-from yibao.config import Settings
+from yibao.cli.demo import DEMO_CARD_NO, DEMO_PASSWORD, DEMO_PHONE
 from yibao.enrolment import repository as enrolment_repository
 from yibao.runtime import build_runtime
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "accounts"
-ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]  # fmt: skip
+ARTIFACTS = ALL_ARTIFACTS / "accounts"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _settings(tmp: Path) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{tmp / 'journey.sqlite3'}",
-        data_key=TEST_DATA_KEY,
-        secret_key="test-secret-key-" + "x" * 16,
-        var_dir=tmp / "var",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-
-
-async def _spend(settings: Settings) -> int:
-    """The demo person's settlements (the settlement feature's demo adds its own later)."""
-    runtime = build_runtime(settings)
+async def _spend(server: LiveServer) -> int:
+    """Two more visits beside the demo's own settlements: one older than the default window, and
+    one three days ago at an institution the demo does not use, to find it by name."""
+    runtime = build_runtime(server.settings)
     try:
         async with runtime.sessions() as session:
-            person = await enrolment_repository.person_by_card_no(session, "A31000001")
+            person = await enrolment_repository.person_by_card_no(session, DEMO_CARD_NO)
             assert person is not None
             now = datetime.now(UTC)
             plan = [
                 ("SETLDEMO0001", 400, "H31010400012", "上海市第一人民医院", "11", 32000, 18000, 9000),
-                ("SETLDEMO0002", 120, "P31010500631", "老百姓大药房（徐汇店）", "41", 8650, 0, 8650),
-                ("SETLDEMO0003", 60, "H31010400012", "上海市第一人民医院", "13", 45600, 30000, 12000),
-                ("SETLDEMO0004", 20, "P31010500631", "老百姓大药房（徐汇店）", "41", 2380, 0, 2380),
                 ("SETLDEMO0005", 3, "H31010500021", "上海市第六人民医院", "14", 15800, 9500, 4200),
             ]  # fmt: skip
             for setl_id, days_ago, code, name, med_type, total, fund, acct in plan:
@@ -84,43 +59,38 @@ async def _spend(settings: Settings) -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
-    from yibao.db.migrate import upgrade
-    from yibao.web.app import create_app
-
     tmp = tmp_path_factory.mktemp("journey")
-    settings = _settings(tmp)
-    upgrade(settings.effective_database_url)
-    env = {
-        **os.environ,
-        "YIBAO_DATABASE_URL": settings.database_url,
-        "YIBAO_DATA_KEY": TEST_DATA_KEY,
-        "YIBAO_SECRET_KEY": settings.secret_key,
-        "YIBAO_VAR_DIR": str(tmp / "var"),
-        "YIBAO_ENVIRONMENT": "test",
-    }
-    subprocess.run(
-        [str(Path(sys.executable).parent / "yibao"), "demo", "--persons", "12"],
-        env=env, cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    person_id = asyncio.run(_spend(settings))
-    app = create_app(settings)
-    install_test_principal(app)
-    install_test_sign_in(app, person_id)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not uv.started:
-        if time.time() > deadline:
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
+    with live_server(tmp, YIBAO_SMS_MIN_INTERVAL_SECONDS="0") as live:
+        settings = live.settings
+        env = {
+            **os.environ,
+            "YIBAO_DATABASE_URL": settings.database_url,
+            "YIBAO_DATA_KEY": settings.data_key,
+            "YIBAO_SECRET_KEY": settings.secret_key,
+            "YIBAO_VAR_DIR": str(settings.var_dir),
+            "YIBAO_ENVIRONMENT": "development",
+        }
+        yibao = str(Path(sys.executable).parent / "yibao")
+        subprocess.run([yibao, "demo", "--persons", "12"], env=env, cwd=tmp, check=True,
+                       capture_output=True)  # fmt: skip
+        asyncio.run(_spend(live))
+        yield live.base_url
+
+
+def _latest_code(sms_page: Page, base: str) -> str:
+    """The step-up code, read from the development SMS outbox (/dev/sms)."""
+    masked = DEMO_PHONE[:3] + "****" + DEMO_PHONE[-4:]
+    sms_page.goto(f"{base}/dev/sms")
+    text = sms_page.locator("tr", has_text=masked).first.inner_text()
+    found = re.search(r"验证码为 (\d{6})", text)
+    assert found, text
+    return found.group(1)
+
+
+def _count(text: str) -> int:
+    found = re.search(r"共 (\d+) 条", text)
+    assert found, text
+    return int(found.group(1))
 
 
 def _fen(text: str) -> int:
@@ -134,7 +104,7 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
         context = browser.new_context(
             viewport={"width": 360, "height": 740}, device_scale_factor=2, accept_downloads=True,
             locale="zh-CN", service_workers="block",
@@ -149,12 +119,17 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         shot("01-home")
 
         page.click("#module-query")
-        assert "/login" in page.url
-        page.click("#submit")  # sign in
-        assert "/verify" in page.url
-        page.fill("#code", "123456")
-        page.click("#submit")  # the SMS step-up
-        assert page.url.endswith("/account")
+        assert "/login?next=/account" in page.url
+        page.fill("#identifier", DEMO_PHONE)
+        page.fill("#password", DEMO_PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        # Signed in, but account details need a fresh verification: the SMS step-up.
+        assert "/verify?next=/account" in page.url
+        shot("02a-verify")
+        page.click("text=发送验证码到绑定手机")
+        page.fill("#code", _latest_code(context.new_page(), server))
+        page.click("form[action='/verify/sms'] button[type=submit]")
+        assert page.url.endswith("/account"), page.url
         balance = int(page.get_attribute("#balance", "data-fen") or "-1")
         assert page.locator("#as-of").inner_text().startswith("数据更新于")
         assert page.locator("svg.chart rect").count() == 12
@@ -163,37 +138,52 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
 
         page.click("nav.tabs >> text=缴费记录")
         page.fill("#c-since", "2000-01")
-        page.click("form.filters button[type=submit]")
+        page.click("form.account-filters button[type=submit]")
         credited = _fen(page.inner_text("#credited-total"))
         assert page.locator("#contributions li.record").count() >= 12
         shot("03-contributions")
 
         page.click("nav.tabs >> text=消费记录")
         # The default window is the last 12 months: the 400-day-old visit is hidden, and said so.
-        assert page.locator("#consumption li.record").count() == 4
-        assert "隐藏了 1 条记录" in page.inner_text("#hidden-hint")
+        assert page.locator("#consumption li.record").count() >= 1
+        assert "隐藏了" in page.inner_text("#hidden-hint")
         shot("04-consumption")
         page.click("#widen")  # the hint's way to see everything
         assert page.locator("#hidden-hint").count() == 0
-        spent = sum(
-            _fen(t)
-            for t in page.locator("#consumption li.record .row strong.amount").all_inner_texts()
-        )
+        everything = _count(page.inner_text("#matching"))
+        spent = 0
+        while True:
+            spent += sum(
+                _fen(t)
+                for t in page.locator("#consumption li.record .row strong.amount").all_inner_texts()
+            )
+            if page.locator("#next-page").count() == 0:
+                break
+            page.click("#next-page")
         # 账户余额 equals what the records add up to: every credit, less every payment.
         assert balance == credited + spent, (balance, credited, spent)
 
         page.click("text=重置")
-        today = datetime.now(UTC) + timedelta(hours=8)
-        page.fill("#f-since", (today - timedelta(days=90)).date().isoformat())
-        page.fill("#f-until", today.date().isoformat())
+        today = (datetime.now(UTC) + timedelta(hours=8)).date()
+        since = today - timedelta(days=30)
+        page.fill("#f-since", since.isoformat())
+        page.fill("#f-until", today.isoformat())
         page.click("#apply-filter")
-        assert page.locator("#consumption li.record").count() == 3
-        assert "隐藏了 2 条记录" in page.inner_text("#hidden-hint")
+        shown = _count(page.inner_text("#matching"))
+        assert 1 <= shown < everything
+        assert f"隐藏了 {everything - shown} 条记录" in page.inner_text("#hidden-hint")
+        for when in page.locator(
+            "#consumption li.record .row > span:first-child"
+        ).all_inner_texts():
+            assert when[:10] >= since.isoformat(), when
         shot("05-consumption-filtered")
 
+        page.fill("#f-inst", "第六人民医院")
+        page.click("#apply-filter")
         page.locator(".detail-link").first.click()
-        assert "/account/consumption/SETLDEMO0005" in page.url
+        assert "/account/consumption/SETLDEMO0005" in page.url, page.url
         assert page.locator("#items .badge").first.inner_text() in {"甲类", "乙类", "丙类"}
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
         shot("06-detail")
 
         page.click("nav.tabs >> text=概览")

@@ -1,4 +1,4 @@
-"""The person's account pages: 医保查询 (overview), 缴费记录, 消费记录 and its detail, 报销进度.
+"""The person's account pages: 医保查询 (overview), 缴费记录, 消费记录 and its detail.
 
 Every route takes the person from the stepped-up principal, never from the URL.
 """
@@ -19,7 +19,7 @@ from yibao.statements.domain import (
     page_size,
     parse_consumption_filter,
 )
-from yibao.web.auth import PersonDep, SteppedUpPersonDep
+from yibao.web.auth import SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.i18n import gettext_for
 from yibao.web.pages import labels
@@ -119,9 +119,3 @@ async def consumption_detail(
 ) -> HTMLResponse:
     detail = await statements.consumption_detail(session, person.person_id, setl_id)
     return render(request, "account/consumption_detail.html", {"detail": detail})
-
-
-@router.get("/claims", response_class=HTMLResponse)
-async def claims(request: Request, person: PersonDep) -> HTMLResponse:
-    # The claims feature fills this page; until then it says what will appear here.
-    return render(request, "account/claims.html", {})

@@ -32,7 +32,7 @@ MODULES = [
            ("报销", "理赔", "报销进度", "审核", "claim", "reimburse")),
     Module("family", N_("家庭共济"), "/family", "家",
            ("共济", "家庭", "亲情", "家人", "家庭共济", "family")),
-    Module("ecard", N_("医保电子凭证"), "/ecard", "码",
+    Module("ecard", N_("医保电子凭证"), "/voucher", "码",
            ("电子凭证", "凭证", "二维码", "医保码", "扫码", "ecard", "qr")),
 ]  # fmt: skip
 
