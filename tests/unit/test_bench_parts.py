@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from yibao.cli.bench import copybin as cb
-from yibao.cli.bench import shape
+from yibao.cli.bench import history, shape
 from yibao.cli.bench.loadgen import _percentile
 from yibao.cli.bench.report import render
 from yibao.cli.bench.server import summarise_profile
@@ -126,7 +126,7 @@ def test_a_chunk_keeps_30_entries_a_year_and_cuts_old_settlement_rows() -> None:
     from yibao.kernel.pii import PersonalDataCipher
 
     world = _world()
-    chunk = shape.generate(world, PersonalDataCipher(b"k" * 32), 0, 50)
+    chunk = history.generate(world, PersonalDataCipher(b"k" * 32), 0, 50)
     assert world.entries_per_person == 30
     assert chunk.rows["ledger_entries"] == 50 * 30
     assert chunk.rows["contributions"] == 50 * 12

@@ -25,7 +25,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import numpy as np
 
-from yibao.cli.bench.load import CATALOGUE, institution_codes
+from yibao.cli.bench.reference import CATALOGUE, institution_codes
 from yibao.kernel.clock import CHINA_TZ
 from yibao.kernel.pii import PersonalDataCipher
 

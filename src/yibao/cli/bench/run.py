@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import platform
-import shutil
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 
 from yibao.cli.bench import loadgen, pools, server
-from yibao.cli.bench.target import BENCH_DIR, ROOT, Target, bench_settings, server_environment
+from yibao.cli.bench.target import BENCH_DIR, Target, bench_settings, server_environment
 from yibao.cli.bench.variants import VARIANTS
 from yibao.cli.context import console
 from yibao.kernel.pii import PersonalDataCipher
@@ -395,14 +394,3 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
     if rss:
         found["worker_rss_mb"] = {"value": max(rss), "target": "<= 500", "met": max(rss) <= 500}
     return found
-
-
-def repo_relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
-def have_tool(name: str) -> bool:
-    return shutil.which(name) is not None
