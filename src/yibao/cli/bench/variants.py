@@ -26,9 +26,14 @@ def create_app_without_pre_ping() -> FastAPI:
 
     # The runtime builds its engine through this name; the variant replaces it for this process.
     setattr(runtime_module, "make_engine", _engine_without_pre_ping)  # noqa: B010
-    from yibao.web.app import create_app
+    # Named by string and loaded by uvicorn's importer, as `yibao serve` names the app: the
+    # delivery layers (cli, web) stay independent of each other.
+    from uvicorn.importer import import_from_string
 
-    return create_app()
+    create_app = import_from_string(APP)
+    app: FastAPI = create_app()
+    return app
 
 
+APP = "yibao.web.app:create_app"
 VARIANTS = {"no-pre-ping": "yibao.cli.bench.variants:create_app_without_pre_ping"}
