@@ -183,7 +183,9 @@ def test_one_second_run_of_every_workload(
         assert settlement["failed"] == 0, settlement.get("sample_errors")
         assert query["ok"] > 0
         assert query["failed"] == 0, query.get("sample_errors")
+        assert settlement["worker_rss_peak_mb"]
         assert all(0 < rss < 2_000 for rss in settlement["worker_rss_peak_mb"])
+        assert settlement["cores_server"] > 0
         # The what-if pass serves the same workloads from a variant of the app.
         assert results["what_if"]["settlement"]["ok"] > 0
         assert results["what_if"]["query"]["failed"] == 0

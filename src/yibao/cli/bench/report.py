@@ -33,6 +33,45 @@ def _workload_row(name: str, w: dict[str, Any] | None) -> str:
     )
 
 
+def _per_request(cores: Any, throughput: Any) -> str:
+    try:
+        return f"{float(cores) * 1000 / float(throughput):.2f}"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return "—"
+
+
+def _cpu_table(
+    pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any], what_if: dict[str, Any]
+) -> list[str]:
+    """CPU milliseconds each side spent per request: where the two cores went."""
+    lines = [
+        "CPU spent per request or transaction (cores used ÷ throughput), on this 2-core machine:",
+        "",
+        "| workload | yibao workers ms | PostgreSQL ms | load generator ms |",
+        "|---|---:|---:|---:|",
+        f"| pgbench TPC-B | — | {_per_request(pg.get('cores_postgres'), pg.get('tps'))}"
+        f" | {_per_request(pg.get('cores_loadgen'), pg.get('tps'))} |",
+    ]
+    rows = [("settlement 2207", setl), ("account query", query)]
+    rows += (
+        [
+            (f"what-if `{what_if.get('variant')}`: settlement", what_if.get("settlement") or {}),
+            (f"what-if `{what_if.get('variant')}`: account query", what_if.get("query") or {}),
+        ]
+        if what_if
+        else []
+    )
+    for name, w in rows:
+        if not w or "error" in w:
+            continue
+        t = w.get("throughput")
+        lines.append(
+            f"| {name} | {_per_request(w.get('cores_server'), t)}"
+            f" | {_per_request(w.get('cores_postgres'), t)} | {_per_request(w.get('cores_loadgen'), t)} |"
+        )
+    return lines
+
+
 def _profile(title: str, profile: dict[str, Any] | None) -> list[str]:
     if not profile:
         return [f"*{title}: no profile (py-spy missing or the pass was skipped).*", ""]
@@ -138,7 +177,7 @@ def render(results: dict[str, Any], notes: str = "") -> str:
             f"Query ({growth_world.get('persons', 0):,}): buffer hits {growth.get('buffer_hit_pct', '—')}%,"
             f" {growth.get('blocks_read_per_s', '—')} blocks read/s."
         )
-    out += ["", "## The data", ""]
+    out += ["", *_cpu_table(pg, setl, query, results.get("what_if") or {}), "", "## The data", ""]
     for label, w in (("large world", world), ("small world", growth_world)):
         if not w:
             continue

@@ -130,13 +130,14 @@ def running_server(
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not answer /healthz within 90 s")
             time.sleep(0.3)
-        # uvicorn's supervisor spawns the workers (and multiprocessing's resource tracker).
+        # uvicorn's supervisor spawns the workers (and multiprocessing's resource tracker); with
+        # one worker it serves in its own process.
         pids = [
             p
             for p in _children(process.pid)
             if "resource_tracker"
             not in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
-        ]
+        ] or [process.pid]
         yield Server(process, port, pids)
     finally:
         process.terminate()
