@@ -34,6 +34,7 @@ TABLE_MODULES = [
     "yibao.ledger.tables",
     "yibao.contributions.tables",
     "yibao.notifications.tables",
+    "yibao.family.tables",
 ]
 
 target_metadata = _metadata()
