@@ -35,6 +35,7 @@ TABLE_MODULES = [
     "yibao.contributions.tables",
     "yibao.notifications.tables",
     "yibao.family.tables",
+    "yibao.settlement.tables",
 ]
 
 target_metadata = _metadata()

@@ -1,0 +1,195 @@
+"""Queries and row locks of settlement. Never commits: the calling use case does.
+
+Every lookup on the hot path is keyed (msgid, paasid, psn_no, mdtrt_id, setl_id, person and year),
+so a settlement touches one person's rows and the reference tables only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.db.engine import is_postgres
+from yibao.settlement.domain import CatalogueRule, ItemClass, MutualAidPayer
+from yibao.settlement.tables import (
+    CatalogueEntry,
+    FeeDetail,
+    Institution,
+    InterfaceMessage,
+    Settlement,
+    SettlementItem,
+    SettlementShare,
+    Visit,
+    YearlyAccumulation,
+)
+
+
+async def institution_by_paasid(session: AsyncSession, paasid: str) -> Institution | None:
+    stmt = select(Institution).where(Institution.paasid == paasid)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def institution_by_code(
+    session: AsyncSession, code: str, *, lock: bool = False
+) -> Institution | None:
+    stmt = select(Institution).where(Institution.fixmedins_code == code)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def institutions(
+    session: AsyncSession, *, admdvs: str | None = None, kind: str | None = None
+) -> list[Institution]:
+    stmt = select(Institution).order_by(Institution.fixmedins_code)
+    if admdvs:
+        stmt = stmt.where(Institution.admdvs == admdvs)
+    if kind:
+        stmt = stmt.where(Institution.kind == kind)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def catalogue_rules(
+    session: AsyncSession, codes: Iterable[str], on: date
+) -> dict[str, CatalogueRule]:
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    stmt = select(CatalogueEntry).where(
+        CatalogueEntry.med_list_codg.in_(wanted),
+        CatalogueEntry.begin_date <= on,
+        or_(CatalogueEntry.end_date.is_(None), CatalogueEntry.end_date >= on),
+    )
+    rules: dict[str, CatalogueRule] = {}
+    for entry in (await session.execute(stmt)).scalars():
+        rules[entry.med_list_codg] = CatalogueRule(
+            med_list_codg=entry.med_list_codg,
+            name=entry.name,
+            chrgitm_lv=ItemClass(entry.chrgitm_lv),
+            selfpay_bp=entry.selfpay_bp,
+            price_cap_fen=entry.price_cap_fen,
+        )
+    return rules
+
+
+async def catalogue_entry(
+    session: AsyncSession, code: str, begin_date: date
+) -> CatalogueEntry | None:
+    stmt = select(CatalogueEntry).where(
+        CatalogueEntry.med_list_codg == code, CatalogueEntry.begin_date == begin_date
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def catalogue_size(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return int((await session.execute(select(func.count(CatalogueEntry.id)))).scalar_one())
+
+
+async def visit_by_mdtrt_id(
+    session: AsyncSession, mdtrt_id: str, *, lock: bool = False
+) -> Visit | None:
+    stmt = select(Visit).where(Visit.mdtrt_id == mdtrt_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def visit_by_msgid(session: AsyncSession, msgid: str, fixmedins_code: str) -> Visit | None:
+    stmt = (
+        select(Visit)
+        .where(Visit.msgid == msgid, Visit.fixmedins_code == fixmedins_code)
+        .with_for_update()
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def fees_of(session: AsyncSession, visit_id: int) -> list[FeeDetail]:
+    stmt = select(FeeDetail).where(FeeDetail.visit_id == visit_id).order_by(FeeDetail.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation:
+    """The person's accumulations of the year, locked; made on first use without a race."""
+    values = {"person_id": person_id, "year": year, "deductible_used_fen": 0, "fund_paid_fen": 0}
+    insert = (
+        pg_insert(YearlyAccumulation) if is_postgres(session) else sqlite_insert(YearlyAccumulation)
+    )
+    await session.execute(insert.values(**values).on_conflict_do_nothing())
+    stmt = (
+        select(YearlyAccumulation)
+        .where(YearlyAccumulation.person_id == person_id, YearlyAccumulation.year == year)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def year_of(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation | None:
+    return await session.get(YearlyAccumulation, (person_id, year))
+
+
+async def mutual_aid_payers(
+    session: AsyncSession, beneficiary_person_id: int, on: date
+) -> list[MutualAidPayer]:
+    """家庭共济 hook: the active authorisers who may pay this person's share, in order.
+
+    Empty until the family feature fills it in from its authorisation table.
+    """
+    return []
+
+
+async def settlement_by_setl_id(
+    session: AsyncSession, setl_id: str, *, lock: bool = False
+) -> Settlement | None:
+    stmt = select(Settlement).where(Settlement.setl_id == setl_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def settlement_by_msgid(session: AsyncSession, msgid: str) -> Settlement | None:
+    stmt = select(Settlement).where(Settlement.msgid == msgid)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def settlements_of_visit(session: AsyncSession, mdtrt_id: str) -> list[Settlement]:
+    stmt = select(Settlement).where(Settlement.mdtrt_id == mdtrt_id).order_by(Settlement.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def items_of(session: AsyncSession, settlement_id: int) -> list[SettlementItem]:
+    stmt = (
+        select(SettlementItem)
+        .where(SettlementItem.settlement_id == settlement_id)
+        .order_by(SettlementItem.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def shares_of(session: AsyncSession, settlement_id: int) -> list[SettlementShare]:
+    stmt = select(SettlementShare).where(SettlementShare.settlement_id == settlement_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def settlements_of_person(
+    session: AsyncSession, person_id: int, *, limit: int = 50
+) -> list[Settlement]:
+    stmt = (
+        select(Settlement)
+        .where(Settlement.person_id == person_id)
+        .order_by(Settlement.setl_time.desc(), Settlement.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def answered_message(session: AsyncSession, msgid: str) -> InterfaceMessage | None:
+    stmt = select(InterfaceMessage).where(InterfaceMessage.msgid == msgid)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,199 @@
+"""Designated institutions: add, list, suspend, rotate the paasToken, gateway check, 9001 sign-in."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.db.ephemeral import EphemeralStore
+from yibao.enrolment import repository as enrolment_repository
+from yibao.kernel.clock import Clock, china_today
+from yibao.kernel.errors import PermissionDenied
+from yibao.kernel.pii import PersonalDataCipher
+from yibao.settlement import repository
+from yibao.settlement.domain import (
+    InstitutionExists,
+    InstitutionStatus,
+    InstitutionSuspended,
+    InvalidInstitution,
+    UnknownInstitution,
+    parse_institution_code,
+)
+from yibao.settlement.tables import Institution
+
+TOKEN_PURPOSE = "paas_token"  # noqa: S105 - a purpose label, not a secret
+# The gateway's window: a timestamp further off is refused, and a nonce is remembered this long.
+SIGNATURE_WINDOW = timedelta(seconds=300)
+
+
+class GatewayRefused(PermissionDenied):
+    code = "gateway_refused"
+
+
+class SignInRequired(PermissionDenied):
+    code = "sign_in_required"
+
+
+@dataclass(frozen=True, slots=True)
+class NewInstitution:
+    fixmedins_code: str
+    name: str
+    admdvs: str
+    level: str | None = None
+    token: str | None = None  # demo data passes a fixed one; otherwise made here
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    institution: Institution
+    token: str  # shown once
+
+
+def _seal(cipher: PersonalDataCipher, institution: Institution, token: str) -> None:
+    institution.token_enc = cipher.encrypt(token, purpose=TOKEN_PURPOSE)
+    institution.token_hash = cipher.lookup_hash(token, purpose=TOKEN_PURPOSE)
+
+
+def signature(timestamp: str, token: str, nonce: str) -> str:
+    """The national gateway's x-tif-signature: hex SHA-256 of timestamp+token+nonce+timestamp."""
+    return hashlib.sha256(f"{timestamp}{token}{nonce}{timestamp}".encode()).hexdigest()
+
+
+async def add_institution(
+    session: AsyncSession, cipher: PersonalDataCipher, clock: Clock, new: NewInstitution
+) -> Credentials:
+    code = parse_institution_code(new.fixmedins_code)
+    name = new.name.strip()
+    if not (2 <= len(name) <= 100):
+        raise InvalidInstitution("机构名称应为2到100个字")
+    region = await enrolment_repository.region(session, new.admdvs.strip())
+    if region.admdvs[:2] != code.admdvs[:2]:
+        raise InvalidInstitution(
+            f"机构编码 {code.value} 的区划 {code.admdvs} 不在统筹区 {region.admdvs} 所在省份"
+        )
+    if await repository.institution_by_code(session, code.value) is not None:
+        raise InstitutionExists(f"定点医药机构 {code.value} 已存在")
+    now = clock.now()
+    token = new.token or secrets.token_hex(16)
+    institution = Institution(
+        fixmedins_code=code.value,
+        name=name,
+        kind=code.kind.value,
+        admdvs=region.admdvs,
+        level=(new.level or "").strip() or None,
+        status=InstitutionStatus.ACTIVE.value,
+        paasid=code.value.lower(),
+        created_at=now,
+        updated_at=now,
+    )
+    _seal(cipher, institution, token)
+    session.add(institution)
+    await session.commit()
+    return Credentials(institution, token)
+
+
+async def list_institutions(
+    session: AsyncSession, *, admdvs: str | None = None, kind: str | None = None
+) -> list[Institution]:
+    return await repository.institutions(session, admdvs=admdvs, kind=kind)
+
+
+async def _existing(session: AsyncSession, code: str) -> Institution:
+    value = parse_institution_code(code).value
+    institution = await repository.institution_by_code(session, value, lock=True)
+    if institution is None:
+        raise UnknownInstitution(f"没有定点医药机构 {value}")
+    return institution
+
+
+async def suspend_institution(session: AsyncSession, code: str, clock: Clock) -> Institution:
+    institution = await _existing(session, code)
+    institution.status = InstitutionStatus.SUSPENDED.value
+    institution.sign_no = None
+    institution.updated_at = clock.now()
+    await session.commit()
+    return institution
+
+
+async def rotate_token(
+    session: AsyncSession, cipher: PersonalDataCipher, code: str, clock: Clock
+) -> Credentials:
+    institution = await _existing(session, code)
+    token = secrets.token_hex(16)
+    _seal(cipher, institution, token)
+    institution.sign_no = None  # the old token's sign-in ends with it
+    institution.updated_at = clock.now()
+    await session.commit()
+    return Credentials(institution, token)
+
+
+async def verify_gateway(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    ephemeral: EphemeralStore,
+    clock: Clock,
+    *,
+    paasid: str | None,
+    timestamp: str | None,
+    nonce: str | None,
+    signed: str | None,
+) -> Institution:
+    """Check the x-tif-* headers the way the national gateway does; returns the caller."""
+    missing = [
+        name
+        for name, value in (
+            ("x-tif-paasid", paasid),
+            ("x-tif-timestamp", timestamp),
+            ("x-tif-nonce", nonce),
+            ("x-tif-signature", signed),
+        )
+        if not value
+    ]
+    if missing:
+        raise GatewayRefused(f"网关认证失败：缺少请求头 {', '.join(missing)}")
+    assert paasid and timestamp and nonce and signed
+    if not timestamp.isdigit():
+        raise GatewayRefused("网关认证失败：x-tif-timestamp 应为 Unix 秒数")
+    drift = abs(clock.now().timestamp() - int(timestamp))
+    if drift > SIGNATURE_WINDOW.total_seconds():
+        raise GatewayRefused(
+            f"网关认证失败：x-tif-timestamp 与服务器时间相差 {int(drift)} 秒，超过 300 秒"
+        )
+    if len(nonce) > 64:
+        raise GatewayRefused("网关认证失败：x-tif-nonce 过长（最多64位）")
+    institution = await repository.institution_by_paasid(session, paasid)
+    if institution is None:
+        raise GatewayRefused(f"网关认证失败：未知的 x-tif-paasid {paasid}")
+    token = cipher.decrypt(institution.token_enc, purpose=TOKEN_PURPOSE)
+    if not hmac.compare_digest(signature(timestamp, token, nonce), signed.strip().lower()):
+        raise GatewayRefused("网关认证失败：x-tif-signature 签名不正确")
+    # A nonce is remembered for twice the window, so no replay fits inside it.
+    if not await ephemeral.add(f"fsi-nonce:{paasid}:{nonce}", timestamp, SIGNATURE_WINDOW * 2):
+        raise GatewayRefused("网关认证失败：x-tif-nonce 已使用过（疑似重放请求）")
+    if institution.status != InstitutionStatus.ACTIVE:
+        raise InstitutionSuspended(f"定点医药机构 {institution.fixmedins_code} 已暂停医保结算资格")
+    return institution
+
+
+def check_sign_no(institution: Institution, sign_no: str | None, clock: Clock) -> None:
+    if not sign_no:
+        raise SignInRequired("缺少 sign_no：请先调用 9001 签到")
+    if institution.sign_no != sign_no or institution.sign_day != china_today(clock):
+        raise SignInRequired("sign_no 无效或已过期：请重新调用 9001 签到")
+
+
+async def sign_in(session: AsyncSession, institution: Institution, clock: Clock) -> str:
+    """9001: the day's sign_no (the same one again on the same day). Does not commit: the
+    interface commits it with the answer to the message."""
+    today = china_today(clock)
+    if institution.sign_no is None or institution.sign_day != today:
+        institution.sign_no = f"{today:%Y%m%d}{secrets.randbelow(10**12):012d}"
+        institution.sign_day = today
+        institution.updated_at = clock.now()
+        await session.flush()
+    return institution.sign_no

@@ -1,0 +1,77 @@
+"""Each interface message acts once: its msgid is unique in the database, and its answer is kept.
+
+A retried msgid gets the first answer back. Two copies arriving together both do the work, but
+only one can store its msgid: the other rolls back everything it did and reads the winner's
+answer. A message that fails stores nothing, so its retry is processed afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.kernel.errors import Conflict
+from yibao.settlement import repository
+from yibao.settlement.tables import InterfaceMessage
+
+Answer = dict[str, Any]
+
+
+class DuplicateMessage(Conflict):
+    code = "duplicate_message"
+
+
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+
+
+def _stored(message: InterfaceMessage, infno: str, fixmedins_code: str) -> Answer:
+    if message.infno != infno or message.fixmedins_code != fixmedins_code:
+        raise DuplicateMessage(
+            f"msgid {message.msgid} 已用于 {message.fixmedins_code} 的 {message.infno} 交易，请勿重复使用"
+        )
+    answer: Answer = json.loads(message.answer)
+    return answer
+
+
+async def answer_once(
+    session: AsyncSession,
+    *,
+    msgid: str,
+    infno: str,
+    fixmedins_code: str,
+    now: datetime,
+    work: Callable[[AsyncSession], Awaitable[Answer]],
+) -> tuple[Answer, bool]:
+    """Run `work` once per msgid and commit it with its answer; (answer, replayed)."""
+    stored = await repository.answered_message(session, msgid)
+    if stored is not None:
+        return _stored(stored, infno, fixmedins_code), True
+    try:
+        answer = await work(session)
+        session.add(
+            InterfaceMessage(
+                msgid=msgid,
+                infno=infno,
+                fixmedins_code=fixmedins_code,
+                answer=json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+                created_at=now,
+            )
+        )
+        await session.commit()
+    except BaseException as exc:
+        await session.rollback()
+        # A twin that got there first leaves its answer; this copy returns that instead.
+        stored = await repository.answered_message(session, msgid)
+        await session.rollback()
+        if stored is not None:
+            return _stored(stored, infno, fixmedins_code), True
+        if isinstance(exc, IntegrityError):
+            raise ConcurrentUpdate("数据被并发修改，请稍后重试") from exc
+        raise
+    return answer, False

@@ -1,0 +1,274 @@
+"""Writing a settlement down (record, ledger entries, notices) and undoing it (2208/2103/2601)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.kernel.clock import Clock, to_china
+from yibao.kernel.errors import InvalidInput
+from yibao.kernel.money import format_yuan
+from yibao.ledger import repository as ledger_repository
+from yibao.ledger.domain import EntryKind
+from yibao.ledger.tables import LedgerEntry, PersonalAccount
+from yibao.notifications import repository as outbox
+from yibao.notifications.domain import Channel
+from yibao.settlement import repository
+from yibao.settlement.domain import SettlementCancelled, UnknownSettlement
+from yibao.settlement.tables import (
+    Institution,
+    Settlement,
+    SettlementItem,
+    SettlementShare,
+)
+
+SETTLE_INFNOS = frozenset({"2207", "2102"})
+
+
+async def notify_holder(
+    session: AsyncSession, *, person_id: int, key: str, subject: str, body: str, now: datetime
+) -> None:
+    """In-app now and SMS through the sender: a holder spots a payment they did not make."""
+    for channel in (Channel.INAPP, Channel.SMS):
+        await outbox.enqueue(
+            session,
+            channel=channel,
+            dedup_key=f"{key}:{channel.value}",
+            subject=subject,
+            body=body,
+            now=now,
+            person_id=person_id,
+        )
+
+
+def _when(now: datetime) -> str:
+    return f"{to_china(now):%m-%d %H:%M}"
+
+
+async def record_settlement(
+    session: AsyncSession,
+    *,
+    institution: Institution,
+    setl_id: str,
+    msgid: str,
+    person_id: int,
+    psn_no: str,
+    mdtrt_id: str,
+    med_type: str,
+    insutype: str,
+    figures: dict[str, int],
+    items: list[SettlementItem],
+    own: PersonalAccount | None,
+    shares: list[tuple[int, int, PersonalAccount, int]],
+    now: datetime,
+) -> Settlement:
+    """`shares`: (payer person id, authorisation id, the payer's locked account, amount)."""
+    settlement = Settlement(
+        setl_id=setl_id,
+        mdtrt_id=mdtrt_id,
+        person_id=person_id,
+        psn_no=psn_no,
+        fixmedins_code=institution.fixmedins_code,
+        fixmedins_name=institution.name,
+        fixmedins_type=institution.kind,
+        med_type=med_type,
+        insutype=insutype,
+        setl_time=now,
+        status="settled",
+        msgid=msgid,
+        **figures,
+    )
+    session.add(settlement)
+    await session.flush()
+    for item in items:
+        item.settlement_id = settlement.id
+    session.add_all(items)
+    common = {
+        "counterparty": institution.name,
+        "counterparty_code": institution.fixmedins_code,
+        "source_type": "settlement",
+        "source_id": setl_id,
+    }
+    acct_pay = figures["acct_pay_fen"]
+    if acct_pay > 0:
+        assert own is not None
+        await ledger_repository.post(
+            session,
+            own,
+            ledger_repository.Posting(
+                kind=EntryKind.SETTLEMENT_DEBIT,
+                amount_fen=-acct_pay,
+                idempotency_key=f"setl:{setl_id}:own",
+                **common,  # type: ignore[arg-type]
+            ),
+            now,
+        )
+        await notify_holder(
+            session,
+            person_id=person_id,
+            key=f"setl:{setl_id}:{person_id}",
+            subject="医保个人账户支付提醒",
+            body=(
+                f"您的医保个人账户于{_when(now)}在{institution.name}支付{format_yuan(acct_pay)}元，"
+                f"余额{format_yuan(own.balance_fen)}元。如非本人消费，请及时致电12393。"
+            ),
+            now=now,
+        )
+    for payer_person_id, authorisation_id, account, amount in shares:
+        entry = await ledger_repository.post(
+            session,
+            account,
+            ledger_repository.Posting(
+                kind=EntryKind.MUTUAL_AID_DEBIT,
+                amount_fen=-amount,
+                idempotency_key=f"setl:{setl_id}:aid:{payer_person_id}",
+                beneficiary_person_id=person_id,
+                **common,  # type: ignore[arg-type]
+            ),
+            now,
+        )
+        session.add(
+            SettlementShare(
+                settlement_id=settlement.id,
+                payer_person_id=payer_person_id,
+                beneficiary_person_id=person_id,
+                authorisation_id=authorisation_id,
+                amount_fen=amount,
+                ledger_entry_id=entry.id,
+            )
+        )
+        await notify_holder(
+            session,
+            person_id=payer_person_id,
+            key=f"setl:{setl_id}:{payer_person_id}",
+            subject="家庭共济支付提醒",
+            body=(
+                f"您的医保个人账户于{_when(now)}通过家庭共济为亲属在{institution.name}支付"
+                f"{format_yuan(amount)}元，余额{format_yuan(account.balance_fen)}元。"
+                "如有疑问，请及时致电12393。"
+            ),
+            now=now,
+        )
+    return settlement
+
+
+async def _entries_of(session: AsyncSession, settlement: Settlement) -> list[LedgerEntry]:
+    entries = []
+    own = await ledger_repository.entry_by_key(session, f"setl:{settlement.setl_id}:own")
+    if own is not None:
+        entries.append(own)
+    for share in await repository.shares_of(session, settlement.id):
+        entry = await ledger_repository.entry_by_id(session, share.ledger_entry_id)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+async def cancel_in(
+    session: AsyncSession,
+    clock: Clock,
+    institution: Institution,
+    *,
+    setl_id: str,
+    psn_no: str,
+    mdtrt_id: str | None,
+    reason: str,
+) -> Settlement:
+    """2208/2103: undo a settlement; the accounts and the year's accumulations are restored."""
+    settlement = await repository.settlement_by_setl_id(session, setl_id.strip(), lock=True)
+    if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
+        raise UnknownSettlement(f"本机构没有结算 setl_id={setl_id}")
+    if settlement.psn_no != psn_no.strip():
+        raise InvalidInput(f"psn_no {psn_no} 与结算 {setl_id} 的参保人不符")
+    if mdtrt_id and settlement.mdtrt_id != mdtrt_id.strip():
+        raise InvalidInput(f"mdtrt_id {mdtrt_id} 与结算 {setl_id} 的就诊不符")
+    if settlement.status == "cancelled":
+        raise SettlementCancelled(f"结算 {setl_id} 已撤销")
+    now = clock.now()
+    year = await repository.lock_year(
+        session, settlement.person_id, to_china(settlement.setl_time).year
+    )
+    entries = sorted(await _entries_of(session, settlement), key=lambda e: e.account_id)
+    for entry in entries:  # locked in ascending account id, like settlement itself
+        account = await ledger_repository.lock_account(session, entry.account_id)
+        await ledger_repository.reverse(
+            session,
+            account,
+            entry,
+            idempotency_key=f"{entry.idempotency_key}:cancel",
+            reason=reason,
+            now=now,
+        )
+        holder = account.person_id
+        await notify_holder(
+            session,
+            person_id=holder,
+            key=f"setl:{settlement.setl_id}:cancel:{holder}",
+            subject="医保个人账户退回提醒",
+            body=(
+                f"{institution.name}于{_when(now)}撤销结算，{format_yuan(-entry.amount_fen)}元"
+                f"已退回您的医保个人账户，余额{format_yuan(account.balance_fen)}元。"
+            ),
+            now=now,
+        )
+    year.deductible_used_fen = max(year.deductible_used_fen - settlement.act_pay_dedc_fen, 0)
+    year.fund_paid_fen = max(year.fund_paid_fen - settlement.hifp_pay_fen, 0)
+    settlement.status = "cancelled"
+    settlement.cancelled_at = now
+    visit = await repository.visit_by_mdtrt_id(session, settlement.mdtrt_id, lock=True)
+    if visit is not None:
+        # A hospital may correct the fees and settle the visit again; a sale is simply undone.
+        visit.status = "open" if institution.kind == "H" else "cancelled"
+    await session.flush()
+    return settlement
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    oinfno: str
+    omsgid: str
+    undone: str  # "settlement" | "visit" | "nothing"
+    setl_id: str | None = None
+
+
+async def reverse_message_in(
+    session: AsyncSession,
+    clock: Clock,
+    institution: Institution,
+    *,
+    psn_no: str,
+    omsgid: str,
+    oinfno: str,
+) -> Reversal:
+    """2601 冲正: undo whatever the original message did, whatever state it reached."""
+    if oinfno in SETTLE_INFNOS:
+        settlement = await repository.settlement_by_msgid(session, omsgid)
+        if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
+            return Reversal(oinfno, omsgid, "nothing")
+        if settlement.status == "settled":
+            await cancel_in(
+                session,
+                clock,
+                institution,
+                setl_id=settlement.setl_id,
+                psn_no=psn_no,
+                mdtrt_id=None,
+                reason=f"冲正 {oinfno} 交易 {omsgid}",
+            )
+        return Reversal(oinfno, omsgid, "settlement", settlement.setl_id)
+    if oinfno == "2201":
+        visit = await repository.visit_by_msgid(session, omsgid, institution.fixmedins_code)
+        if visit is None:
+            return Reversal(oinfno, omsgid, "nothing")
+        if visit.status == "settled":
+            raise InvalidInput(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
+        visit.status = "cancelled"
+        await session.flush()
+        return Reversal(oinfno, omsgid, "visit")
+    if oinfno in {"2208", "2103", "2601"}:
+        raise InvalidInput(f"撤销类交易 {oinfno} 不能冲正；如需重新结算请重新发起")
+    if oinfno == "2204":
+        raise InvalidInput("费用明细上传（2204）不能冲正；请撤销挂号后重新就诊")
+    return Reversal(oinfno, omsgid, "nothing")

@@ -1,0 +1,545 @@
+"""Visits, fees, (pre-)settlement, cancel and reversal.
+
+The `*_in` functions do their work on the caller's session without committing, so the interface
+can commit each one together with the answer to its message (see messages.answer_once). `settle`
+and `cancel_settlement` are the same use cases committed on their own (CLI, demo data).
+
+Hot path (2207/2102): keyed reads of one person's rows, then the writes; the person's yearly row
+and accounts are locked, accounts in ascending id order, so no two settlements wait in a cycle.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.db.ephemeral import EphemeralStore
+from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson, is_retired
+from yibao.enrolment.tables import Enrolment, Person
+from yibao.kernel.clock import Clock, china_today, to_china
+from yibao.kernel.errors import InvalidInput
+from yibao.kernel.pii import PersonalDataCipher
+from yibao.ledger import repository as ledger_repository
+from yibao.ledger.domain import AccountFrozen, AccountStatus
+from yibao.ledger.tables import PersonalAccount
+from yibao.settlement import repository
+from yibao.settlement.domain import (
+    CERT_TYPE_NAMES,
+    MED_TYPE_NAMES,
+    Bill,
+    FeeLine,
+    InvalidBill,
+    LineSplit,
+    NotInsured,
+    PayerFunds,
+    Payment,
+    Policy,
+    UnknownSettlement,
+    UnknownVisit,
+    YearToDate,
+    assess_bill,
+    check_fee_line,
+    plan_payment,
+    split_line,
+    year_after,
+)
+from yibao.settlement.service import vouchers
+from yibao.settlement.service.recording import cancel_in, record_settlement
+from yibao.settlement.tables import (
+    FeeDetail,
+    Institution,
+    Settlement,
+    SettlementItem,
+    SettlementShare,
+    Visit,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BillRequest:
+    psn_no: str
+    mdtrt_cert_type: str
+    mdtrt_cert_no: str
+    med_type: str
+    medfee_sumamt_fen: int
+    insutype: str | None
+    acct_used_flag: bool
+    msgid: str
+    mdtrt_id: str | None = None  # hospitals: the visit 2201 opened
+    lines: tuple[FeeLine, ...] | None = None  # pharmacies: the drug lines of the sale
+
+
+@dataclass
+class Assessment:
+    person: Person
+    enrolment: Enrolment
+    mdtrt_id: str
+    bill: Bill
+    lines: list[tuple[FeeLine, LineSplit, str]]
+    payment: Payment
+    balc_fen: int
+    warnings: list[str] = field(default_factory=list)
+    settlement: Settlement | None = None
+
+
+def new_id(prefix: str, now: datetime) -> str:
+    return f"{prefix}{to_china(now):%Y%m%d%H%M%S}{secrets.randbelow(10**8):08d}"
+
+
+async def _person(session: AsyncSession, psn_no: str) -> Person:
+    person = await enrolment_repository.person_by_psn_no(session, psn_no.strip())
+    if person is None:
+        raise UnknownPerson(f"未找到人员编号 psn_no={psn_no} 的参保人")
+    return person
+
+
+async def check_certificate(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    ephemeral: EphemeralStore,
+    person: Person,
+    cert_type: str,
+    cert_no: str,
+) -> None:
+    """The card or code presented must be the patient's own (钱可以共济，卡不能共用)."""
+    if cert_type == "01":
+        if await vouchers.holder_of(session, ephemeral, cert_no) != person.id:
+            raise NotInsured("医保电子凭证不属于该参保人")
+    elif cert_type == "02":
+        digest = cipher.lookup_hash(
+            cert_no.strip().upper(), purpose=enrolment_repository.ID_PURPOSE
+        )
+        if digest != person.id_number_hash:
+            raise NotInsured("身份证号与参保人不符")
+    elif cert_type == "03":
+        if not person.card_no or person.card_no != cert_no.strip():
+            raise NotInsured("社会保障卡号与参保人不符")
+    else:
+        raise InvalidInput(
+            f"mdtrt_cert_type 应为 01、02 或 03（{CERT_TYPE_NAMES}），收到 {cert_type!r}"
+        )
+
+
+async def _insured(session: AsyncSession, person: Person, insutype: str | None) -> Enrolment:
+    enrolments = await enrolment_repository.enrolments_of(session, person.id)
+    basic = [e for e in enrolments if e.insutype in {"310", "390"}]
+    chosen = [e for e in basic if insutype in (None, "", e.insutype)]
+    if not chosen:
+        raise NotInsured(f"参保人 {person.psn_no} 未参加险种 {insutype}")
+    enrolment = chosen[0]
+    if enrolment.status != EnrolmentStatus.NORMAL:
+        raise NotInsured(f"参保人 {person.psn_no} 参保状态异常（{enrolment.status}），不能医保结算")
+    return enrolment
+
+
+async def find_insured(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    ephemeral: EphemeralStore,
+    *,
+    cert_type: str,
+    cert_no: str,
+) -> tuple[Person, list[Enrolment], PersonalAccount | None]:
+    """1101: who is at the counter, from their code, ID number or card."""
+    cert_no = cert_no.strip()
+    if not cert_no:
+        raise InvalidInput("mdtrt_cert_no 不能为空")
+    person: Person | None
+    if cert_type == "01":
+        person = await enrolment_repository.person(
+            session, await vouchers.holder_of(session, ephemeral, cert_no)
+        )
+    elif cert_type == "02":
+        person = await enrolment_repository.person_by_id_number(session, cipher, cert_no.upper())
+    elif cert_type == "03":
+        person = await enrolment_repository.person_by_card_no(session, cert_no)
+    else:
+        raise InvalidInput(f"mdtrt_cert_type 应为 01、02 或 03，收到 {cert_type!r}")
+    if person is None:
+        raise UnknownPerson("未找到该凭证对应的参保人")
+    enrolments = await enrolment_repository.enrolments_of(session, person.id)
+    account = await ledger_repository.account_for_person(session, person.id)
+    return person, enrolments, account
+
+
+async def register_visit_in(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    ephemeral: EphemeralStore,
+    clock: Clock,
+    institution: Institution,
+    *,
+    psn_no: str,
+    insutype: str | None,
+    med_type: str,
+    cert_type: str,
+    cert_no: str,
+    msgid: str,
+) -> Visit:
+    """2201: open an outpatient visit (挂号) and give it its mdtrt_id."""
+    if med_type not in MED_TYPE_NAMES or med_type == "41":
+        raise InvalidInput(f"med_type 应为 11、13、14 或 21，收到 {med_type!r}")
+    person = await _person(session, psn_no)
+    await check_certificate(session, cipher, ephemeral, person, cert_type, cert_no)
+    enrolment = await _insured(session, person, insutype)
+    now = clock.now()
+    visit = Visit(
+        mdtrt_id=new_id("M", now),
+        person_id=person.id,
+        fixmedins_code=institution.fixmedins_code,
+        med_type=med_type,
+        insutype=enrolment.insutype,
+        status="open",
+        begin_at=now,
+        msgid=msgid,
+    )
+    session.add(visit)
+    await session.flush()
+    return visit
+
+
+async def _open_visit(
+    session: AsyncSession, institution: Institution, mdtrt_id: str, person: Person
+) -> Visit:
+    visit = await repository.visit_by_mdtrt_id(session, mdtrt_id.strip(), lock=True)
+    if (
+        visit is None
+        or visit.fixmedins_code != institution.fixmedins_code
+        or visit.person_id != person.id
+    ):
+        raise UnknownVisit(f"本机构没有该参保人的就诊 mdtrt_id={mdtrt_id}")
+    if visit.status != "open":
+        raise UnknownVisit(f"就诊 {mdtrt_id} 已结算或已撤销，不能再上传或结算")
+    return visit
+
+
+async def _split(
+    session: AsyncSession, lines: list[FeeLine], region_selfpay_bp: int, clock: Clock
+) -> list[tuple[FeeLine, LineSplit, str]]:
+    for line in lines:
+        check_fee_line(line)
+    rules = await repository.catalogue_rules(
+        session, (line.med_list_codg for line in lines), china_today(clock)
+    )
+    result = []
+    for line in lines:
+        rule = rules.get(line.med_list_codg)
+        name = rule.name if rule else "目录外项目"
+        result.append((line, split_line(line, rule, region_selfpay_bp), name))
+    return result
+
+
+async def upload_fees_in(
+    session: AsyncSession,
+    clock: Clock,
+    institution: Institution,
+    *,
+    psn_no: str,
+    mdtrt_id: str,
+    lines: list[FeeLine],
+    times: list[str | None],
+) -> list[tuple[FeeLine, LineSplit, str]]:
+    """2204: add fee lines to an open visit; answers how the catalogue classes each one."""
+    if not lines:
+        raise InvalidBill("feedetail 不能为空")
+    person = await _person(session, psn_no)
+    visit = await _open_visit(session, institution, mdtrt_id, person)
+    known = {fee.feedetl_sn for fee in await repository.fees_of(session, visit.id)}
+    sns = [line.feedetl_sn for line in lines]
+    repeated = sorted({sn for sn in sns if sns.count(sn) > 1 or sn in known})
+    if repeated:
+        raise InvalidBill(f"费用明细流水号重复：{', '.join(repeated)}")
+    region = await enrolment_repository.region(
+        session, (await _insured(session, person, visit.insutype)).admdvs
+    )
+    splits = await _split(session, lines, region.class_b_selfpay_bp, clock)
+    for line, fee_time in zip(lines, times, strict=True):
+        session.add(
+            FeeDetail(
+                visit_id=visit.id,
+                feedetl_sn=line.feedetl_sn,
+                med_list_codg=line.med_list_codg,
+                pric_fen=line.pric_fen,
+                cnt=str(line.cnt),
+                det_item_fee_sumamt_fen=line.det_item_fee_sumamt_fen,
+                fee_ocur_time=fee_time,
+            )
+        )
+    await session.flush()
+    return splits
+
+
+async def _accounts(
+    session: AsyncSession, person_id: int, payer_account_ids: list[int], *, lock: bool
+) -> tuple[PersonalAccount | None, dict[int, PersonalAccount]]:
+    """The patient's account and the authorisers', locked in ascending account id."""
+    if not payer_account_ids:
+        return await ledger_repository.account_for_person(session, person_id, lock=lock), {}
+    own = await ledger_repository.account_for_person(session, person_id)
+    ids = sorted({*payer_account_ids, *([own.id] if own else [])})
+    found: dict[int, PersonalAccount] = {}
+    for account_id in ids:
+        if lock:
+            found[account_id] = await ledger_repository.lock_account(session, account_id)
+        else:
+            account = await session.get(PersonalAccount, account_id)
+            if account is not None:
+                found[account_id] = account
+    return (found.get(own.id) if own else None), {
+        i: found[i] for i in payer_account_ids if i in found
+    }
+
+
+async def settle_in(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    ephemeral: EphemeralStore,
+    clock: Clock,
+    institution: Institution,
+    request: BillRequest,
+    *,
+    write: bool,
+) -> Assessment:
+    """2206/2101 (write=False) assess a bill; 2207/2102 (write=True) also pay and record it."""
+    if request.med_type not in MED_TYPE_NAMES:
+        raise InvalidInput(
+            f"med_type 应为 {'、'.join(MED_TYPE_NAMES)} 之一，收到 {request.med_type!r}"
+        )
+    person = await _person(session, request.psn_no)
+    await check_certificate(
+        session, cipher, ephemeral, person, request.mdtrt_cert_type, request.mdtrt_cert_no
+    )
+    enrolment = await _insured(session, person, request.insutype)
+    region = await enrolment_repository.region(session, enrolment.admdvs)
+    now = clock.now()
+    visit: Visit | None = None
+    if request.lines is None:
+        visit = await _open_visit(session, institution, request.mdtrt_id or "", person)
+        lines = [
+            FeeLine(
+                f.feedetl_sn, f.med_list_codg, f.pric_fen, Decimal(f.cnt), f.det_item_fee_sumamt_fen
+            )
+            for f in await repository.fees_of(session, visit.id)
+        ]
+        if not lines:
+            raise InvalidBill(f"就诊 {visit.mdtrt_id} 还没有上传费用明细（2204）")
+    else:
+        lines = list(request.lines)
+        if not lines:
+            raise InvalidBill("drugdetail 不能为空")
+    split = await _split(session, lines, region.class_b_selfpay_bp, clock)
+    total = sum(line.det_item_fee_sumamt_fen for line in lines)
+    if total != request.medfee_sumamt_fen:
+        raise InvalidBill(
+            f"medfee_sumamt {request.medfee_sumamt_fen / 100:.2f} 与费用明细合计 {total / 100:.2f} 不符"
+        )
+    year = to_china(now).year
+    accumulated = (
+        await repository.lock_year(session, person.id, year)
+        if write
+        else await repository.year_of(session, person.id, year)
+    )
+    so_far = YearToDate(
+        accumulated.deductible_used_fen if accumulated else 0,
+        accumulated.fund_paid_fen if accumulated else 0,
+    )
+    policy = Policy(
+        region.deductible_fen,
+        region.retiree_fund_ratio_bp if is_retired(enrolment.psn_type) else region.fund_ratio_bp,
+        region.yearly_cap_fen,
+    )
+    bill = assess_bill([s for _, s, _ in split], so_far, policy)
+    payers = await repository.mutual_aid_payers(session, person.id, china_today(clock))
+    own, payer_accounts = await _accounts(
+        session, person.id, [p.account_id for p in payers], lock=write
+    )
+    own_balance: int | None = None
+    funds: list[PayerFunds] = []
+    if request.acct_used_flag:
+        if own is not None and enrolment.insutype == "310":
+            if own.status == AccountStatus.FROZEN:
+                raise AccountFrozen("个人账户已冻结，暂停支付；请参保人联系医保经办机构")
+            own_balance = own.balance_fen
+        funds = [
+            PayerFunds(p, a.balance_fen, a.status == AccountStatus.ACTIVE)
+            for p in payers
+            if (a := payer_accounts.get(p.account_id)) is not None
+        ]
+    payment = plan_payment(bill.psn_part_fen, own_balance, funds)
+    balc = (own.balance_fen if own else 0) - payment.acct_pay_fen
+    mdtrt_id = visit.mdtrt_id if visit else (request.mdtrt_id or new_id("M", now))
+    result = Assessment(
+        person,
+        enrolment,
+        mdtrt_id,
+        bill,
+        split,
+        payment,
+        balc,
+        [s.warning for _, s, _ in split if s.warning],
+    )
+    if not write:
+        return result
+    assert accumulated is not None
+    after = year_after(so_far, bill)
+    accumulated.deductible_used_fen = after.deductible_used_fen
+    accumulated.fund_paid_fen = after.fund_paid_fen
+    if visit is None:
+        visit = Visit(
+            mdtrt_id=mdtrt_id,
+            person_id=person.id,
+            fixmedins_code=institution.fixmedins_code,
+            med_type=request.med_type,
+            insutype=enrolment.insutype,
+            status="open",
+            begin_at=now,
+            msgid=request.msgid,
+        )
+        session.add(visit)
+    visit.status = "settled"
+    result.settlement = await _record(
+        session, institution, request, result, own, payer_accounts, now
+    )
+    if request.mdtrt_cert_type == "01":
+        vouchers.record_use(
+            session, request.mdtrt_cert_no, person.id, result.settlement.setl_id, now
+        )
+    await session.flush()
+    return result
+
+
+async def _record(
+    session: AsyncSession,
+    institution: Institution,
+    request: BillRequest,
+    result: Assessment,
+    own: PersonalAccount | None,
+    payer_accounts: dict[int, PersonalAccount],
+    now: datetime,
+) -> Settlement:
+    bill, payment = result.bill, result.payment
+    figures = {
+        "medfee_sumamt_fen": bill.medfee_sumamt_fen,
+        "fulamt_ownpay_amt_fen": bill.fulamt_ownpay_fen,
+        "overlmt_selfpay_fen": bill.overlmt_selfpay_fen,
+        "preselfpay_amt_fen": bill.preselfpay_fen,
+        "inscp_scp_amt_fen": bill.inscp_scp_fen,
+        "act_pay_dedc_fen": bill.act_pay_dedc_fen,
+        "hifp_pay_fen": bill.hifp_pay_fen,
+        "fund_pay_sumamt_fen": bill.fund_pay_sumamt_fen,
+        "psn_part_amt_fen": bill.psn_part_fen,
+        "acct_pay_fen": payment.acct_pay_fen,
+        "acct_mulaid_pay_fen": payment.acct_mulaid_pay_fen,
+        "psn_cash_pay_fen": payment.psn_cash_pay_fen,
+        "balc_fen": result.balc_fen,
+    }
+    items = [
+        SettlementItem(
+            feedetl_sn=line.feedetl_sn,
+            med_list_codg=line.med_list_codg,
+            med_list_name=name,
+            chrgitm_lv=split.chrgitm_lv.value,
+            pric_fen=line.pric_fen,
+            cnt=str(line.cnt),
+            det_item_fee_sumamt_fen=line.det_item_fee_sumamt_fen,
+            fulamt_ownpay_amt_fen=split.fulamt_ownpay_fen,
+            overlmt_selfpay_fen=split.overlmt_selfpay_fen,
+            preselfpay_amt_fen=split.preselfpay_fen,
+            inscp_scp_amt_fen=split.inscp_scp_fen,
+        )
+        for line, split, name in result.lines
+    ]
+    return await record_settlement(
+        session,
+        institution=institution,
+        setl_id=new_id("S", now),
+        msgid=request.msgid,
+        person_id=result.person.id,
+        psn_no=result.person.psn_no,
+        mdtrt_id=result.mdtrt_id,
+        med_type=request.med_type,
+        insutype=result.enrolment.insutype,
+        figures=figures,
+        items=items,
+        own=own,
+        shares=[
+            (
+                payer.payer_person_id,
+                payer.authorisation_id,
+                payer_accounts[payer.account_id],
+                amount,
+            )
+            for payer, amount in payment.shares
+        ],
+        now=now,
+    )
+
+
+async def settle(
+    session: AsyncSession,
+    cipher: PersonalDataCipher,
+    ephemeral: EphemeralStore,
+    clock: Clock,
+    institution: Institution,
+    request: BillRequest,
+) -> Assessment:
+    """Settle a bill and commit (the CLI and demo data; the interface commits with its answer)."""
+    try:
+        result = await settle_in(
+            session, cipher, ephemeral, clock, institution, request, write=True
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return result
+
+
+async def cancel_settlement(
+    session: AsyncSession, clock: Clock, institution: Institution, setl_id: str, psn_no: str
+) -> Settlement:
+    try:
+        settlement = await cancel_in(
+            session,
+            clock,
+            institution,
+            setl_id=setl_id,
+            psn_no=psn_no,
+            mdtrt_id=None,
+            reason="机构撤销结算",
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return settlement
+
+
+@dataclass
+class SettlementDetail:
+    settlement: Settlement
+    items: list[SettlementItem]
+    shares: list[SettlementShare]
+
+
+async def settlement_detail(
+    session: AsyncSession, institution: Institution, setl_id: str, psn_no: str
+) -> SettlementDetail:
+    """5203: a settlement of this institution, with its items and who paid what."""
+    settlement = await repository.settlement_by_setl_id(session, setl_id.strip())
+    if (
+        settlement is None
+        or settlement.fixmedins_code != institution.fixmedins_code
+        or settlement.psn_no != psn_no.strip()
+    ):
+        raise UnknownSettlement(f"本机构没有该参保人的结算 setl_id={setl_id}")
+    return SettlementDetail(
+        settlement,
+        await repository.items_of(session, settlement.id),
+        await repository.shares_of(session, settlement.id),
+    )
