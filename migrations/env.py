@@ -36,6 +36,7 @@ TABLE_MODULES = [
     "yibao.notifications.tables",
     "yibao.family.tables",
     "yibao.settlement.tables",
+    "yibao.identity.tables",
 ]
 
 target_metadata = _metadata()

@@ -28,6 +28,21 @@ class Settings(BaseSettings):
     # Pool size per server process; the benchmark raises it.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Identity (issue #3): SMS codes, lockout, sessions, step-up, providers.
+    sms_code_ttl_seconds: int = 300
+    sms_code_max_tries: int = 5
+    sms_min_interval_seconds: int = 60
+    sms_daily_limit: int = 10
+    lockout_max_failures: int = 5
+    lockout_window_minutes: int = 15
+    lockout_minutes: int = 30
+    session_idle_minutes: int = 15
+    step_up_minutes: int = 10
+    realname_endpoint: str = ""
+    realname_key: str = ""
+    # Passkeys: the site's domain and origin; empty means "the host the request came to".
+    webauthn_rp_id: str = ""
+    webauthn_origin: str = ""
 
     @property
     def is_development(self) -> bool:

@@ -1,0 +1,184 @@
+"""Queries on online accounts, passkeys, sessions, staff and security events. Never commits."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.tables import Person
+from yibao.identity.domain import IdentifierKind, LockState, SecurityEventKind
+from yibao.identity.tables import (
+    OnlineAccount,
+    Passkey,
+    SecurityEvent,
+    SignInSession,
+    StaffMember,
+)
+from yibao.kernel.pii import PersonalDataCipher
+
+PHONE_PURPOSE = enrolment_repository.PHONE_PURPOSE
+
+
+def phone_hash(cipher: PersonalDataCipher, phone: str) -> str:
+    return cipher.lookup_hash(phone, purpose=PHONE_PURPOSE)
+
+
+async def account(
+    session: AsyncSession, account_id: int, *, lock: bool = False
+) -> OnlineAccount | None:
+    stmt = select(OnlineAccount).where(OnlineAccount.id == account_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def account_by_phone(
+    session: AsyncSession, cipher: PersonalDataCipher, phone: str
+) -> OnlineAccount | None:
+    stmt = select(OnlineAccount).where(OnlineAccount.phone_hash == phone_hash(cipher, phone))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def account_of_person(session: AsyncSession, person_id: int) -> OnlineAccount | None:
+    stmt = select(OnlineAccount).where(OnlineAccount.person_id == person_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def account_by_identifier(
+    session: AsyncSession, cipher: PersonalDataCipher, kind: IdentifierKind, value: str
+) -> OnlineAccount | None:
+    if kind is IdentifierKind.PHONE:
+        return await account_by_phone(session, cipher, value)
+    if kind is IdentifierKind.ID_NUMBER:
+        person = await enrolment_repository.person_by_id_number(session, cipher, value)
+    else:
+        stmt = select(Person).where(Person.card_no == value)
+        person = (await session.execute(stmt)).scalar_one_or_none()
+    if person is None:
+        return None
+    return await account_of_person(session, person.id)
+
+
+def lock_state(row: OnlineAccount | StaffMember) -> LockState:
+    return LockState(row.failed_count, row.first_failed_at, row.locked_until)
+
+
+def set_lock_state(row: OnlineAccount | StaffMember, state: LockState) -> None:
+    row.failed_count = state.failed_count
+    row.first_failed_at = state.first_failed_at
+    row.locked_until = state.locked_until
+
+
+def decrypt_account_phone(cipher: PersonalDataCipher, row: OnlineAccount) -> str:
+    return cipher.decrypt(row.phone_enc, purpose=PHONE_PURPOSE)
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+async def sign_in_session(session: AsyncSession, session_id: str) -> SignInSession | None:
+    return await session.get(SignInSession, session_id)
+
+
+async def end_sessions(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    account_id: int | None = None,
+    staff_id: int | None = None,
+) -> int:
+    stmt = update(SignInSession).where(SignInSession.ended_at.is_(None)).values(ended_at=now)
+    if account_id is not None:
+        stmt = stmt.where(SignInSession.account_id == account_id)
+    elif staff_id is not None:
+        stmt = stmt.where(SignInSession.staff_id == staff_id)
+    else:
+        raise ValueError("whose sessions?")
+    result = await session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def active_sessions(session: AsyncSession, account_id: int) -> list[SignInSession]:
+    stmt = (
+        select(SignInSession)
+        .where(SignInSession.account_id == account_id, SignInSession.ended_at.is_(None))
+        .order_by(SignInSession.last_seen_at.desc())
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# --- passkeys ----------------------------------------------------------------------------------
+
+
+async def passkeys_of(session: AsyncSession, account_id: int) -> list[Passkey]:
+    stmt = select(Passkey).where(Passkey.account_id == account_id).order_by(Passkey.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def passkey_by_credential(session: AsyncSession, credential_id: str) -> Passkey | None:
+    stmt = select(Passkey).where(Passkey.credential_id == credential_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+async def staff_by_username(
+    session: AsyncSession, username: str, *, lock: bool = False
+) -> StaffMember | None:
+    stmt = select(StaffMember).where(StaffMember.username == username)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def staff_member(session: AsyncSession, staff_id: int) -> StaffMember | None:
+    return await session.get(StaffMember, staff_id)
+
+
+# --- security events ---------------------------------------------------------------------------
+
+
+def record_event(
+    session: AsyncSession,
+    kind: SecurityEventKind,
+    now: datetime,
+    *,
+    channel: str,
+    account_id: int | None = None,
+    person_id: int | None = None,
+    staff_id: int | None = None,
+    **detail: object,
+) -> SecurityEvent:
+    event = SecurityEvent(
+        at=now,
+        kind=kind.value,
+        account_id=account_id,
+        person_id=person_id,
+        staff_id=staff_id,
+        channel=channel,
+        detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else "",
+    )
+    session.add(event)
+    return event
+
+
+async def events_of_account(
+    session: AsyncSession, account_id: int, limit: int = 50
+) -> list[SecurityEvent]:
+    stmt = (
+        select(SecurityEvent)
+        .where(SecurityEvent.account_id == account_id)
+        .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def events(session: AsyncSession, limit: int = 100) -> list[SecurityEvent]:
+    stmt = select(SecurityEvent).order_by(SecurityEvent.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,144 @@
+"""What the identity use cases share: the policy from settings, password hashing, sessions, SMS."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.config import Settings
+from yibao.identity import codes
+from yibao.identity import repository as repo
+from yibao.identity.domain import CodePurpose, IdentityPolicy, code_text, new_code
+from yibao.identity.tables import SignInSession
+from yibao.kernel.clock import to_china
+from yibao.kernel.idnumber import mask_phone
+from yibao.notifications import repository as outbox
+from yibao.notifications.domain import Channel
+from yibao.runtime import Runtime
+
+# argon2id at OWASP's floor (19 MiB, t=2, p=1): strong, and quick enough for a busy sign-in page.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+_DUMMY_HASH = HASHER.hash("not-a-password-1!")
+
+
+def policy_of(settings: Settings) -> IdentityPolicy:
+    return IdentityPolicy(
+        code_ttl=timedelta(seconds=settings.sms_code_ttl_seconds),
+        code_max_tries=settings.sms_code_max_tries,
+        sms_min_interval=timedelta(seconds=settings.sms_min_interval_seconds),
+        sms_daily_limit=settings.sms_daily_limit,
+        max_failures=settings.lockout_max_failures,
+        failure_window=timedelta(minutes=settings.lockout_window_minutes),
+        lock_for=timedelta(minutes=settings.lockout_minutes),
+        idle_timeout=timedelta(minutes=settings.session_idle_minutes),
+        step_up_window=timedelta(minutes=settings.step_up_minutes),
+    )
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def password_matches(stored: str | None, given: str) -> bool:
+    try:
+        return HASHER.verify(stored or _DUMMY_HASH, given) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def china_minute(moment: datetime) -> str:
+    return to_china(moment).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    token: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    kind: str  # "person" | "staff"
+    session_id: str
+    via: str
+    display_name: str
+    account_id: int = 0
+    person_id: int = 0
+    step_up_until: datetime | None = None
+    staff_id: int = 0
+    username: str = ""
+    roles: frozenset[str] = frozenset()
+    office: str = ""
+
+
+def open_session(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    via: str,
+    user_agent: str,
+    account_id: int | None = None,
+    staff_id: int | None = None,
+) -> IssuedSession:
+    token = secrets.token_urlsafe(32)
+    digest = token_digest(token)
+    session.add(
+        SignInSession(
+            id=digest,
+            kind="person" if account_id is not None else "staff",
+            account_id=account_id,
+            staff_id=staff_id,
+            via=via,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=user_agent[:200],
+        )
+    )
+    return IssuedSession(token=token, session_id=digest)
+
+
+async def queue_code(
+    rt: Runtime, session: AsyncSession, phone: str, purpose: CodePurpose, person_id: int | None
+) -> str:
+    """Make a code, keep its hash, and put the SMS in the outbox of this transaction."""
+    policy = policy_of(rt.settings)
+    now = rt.clock.now()
+    phone_hash = repo.phone_hash(rt.cipher, phone)
+    await codes.reserve_sending(rt.ephemeral, phone_hash, now, policy)
+    code = new_code()
+    await codes.remember_code(rt.ephemeral, rt.cipher, phone_hash, purpose, code, now, policy)
+    minutes = max(int(policy.code_ttl.total_seconds()) // 60, 1)
+    await outbox.enqueue(
+        session,
+        channel=Channel.SMS,
+        dedup_key=f"sms-code:{purpose.value}:{phone_hash[:16]}:{secrets.token_hex(8)}",
+        subject=f"验证码（{purpose.value}）",
+        body=code_text(code, purpose, minutes),
+        now=now,
+        person_id=person_id,
+        phone_enc=rt.cipher.encrypt(phone, purpose=repo.PHONE_PURPOSE),
+        phone_masked=mask_phone(phone),
+    )
+    return mask_phone(phone)
+
+
+async def check_code(rt: Runtime, phone: str, purpose: CodePurpose, code: str) -> None:
+    await codes.consume_code(
+        rt.ephemeral,
+        rt.cipher,
+        repo.phone_hash(rt.cipher, phone),
+        purpose,
+        code,
+        rt.clock.now(),
+        policy_of(rt.settings),
+    )

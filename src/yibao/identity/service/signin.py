@@ -1,0 +1,457 @@
+"""Sign-in (password, SMS code, passkey), step-up verification, passkeys and sessions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.enrolment import repository as enrolment_repository
+from yibao.identity import passkeys as webauthn_rules
+from yibao.identity import repository as repo
+from yibao.identity.domain import (
+    SIGN_IN_FAILED_MESSAGE,
+    AccountLocked,
+    CardPasswordRejected,
+    CodePurpose,
+    PasskeyRejected,
+    RateLimited,
+    SecurityEventKind,
+    SignInFailed,
+    UnknownAccount,
+    after_failure,
+    after_success,
+    check_code_shape,
+    classify_identifier,
+    locked_message,
+)
+from yibao.identity.passkeys import RelyingParty
+from yibao.identity.service.common import (
+    HASHER,
+    IssuedSession,
+    Resolved,
+    check_code,
+    china_minute,
+    hash_password,
+    open_session,
+    password_matches,
+    policy_of,
+    token_digest,
+)
+from yibao.identity.tables import OnlineAccount, Passkey, SignInSession
+from yibao.kernel.errors import InvalidInput, NotFound
+from yibao.kernel.idnumber import parse_phone
+from yibao.runtime import Runtime
+
+# Touch a session's last use at most this often: idle timeout needs minutes, not milliseconds.
+_TOUCH_EVERY = timedelta(seconds=30)
+
+
+def _refuse_if_locked(rt: Runtime, account: OnlineAccount) -> None:
+    now = rt.clock.now()
+    if account.locked_until is not None and account.locked_until > now:
+        raise AccountLocked(
+            locked_message(china_minute(account.locked_until)), until=account.locked_until
+        )
+
+
+async def _welcome(
+    rt: Runtime, session: AsyncSession, account: OnlineAccount, via: str, ua: str, method: str
+) -> IssuedSession:
+    now = rt.clock.now()
+    repo.set_lock_state(account, after_success())
+    repo.record_event(
+        session,
+        SecurityEventKind.SIGN_IN_OK,
+        now,
+        channel=via,
+        account_id=account.id,
+        person_id=account.person_id,
+        method=method,
+    )
+    issued = open_session(session, now, via=via, user_agent=ua, account_id=account.id)
+    await session.commit()
+    return issued
+
+
+async def sign_in_with_password(
+    rt: Runtime, session: AsyncSession, identifier: str, password: str, *, via: str, ua: str = ""
+) -> IssuedSession:
+    parsed = classify_identifier(identifier)
+    found = await repo.account_by_identifier(session, rt.cipher, *parsed) if parsed else None
+    if found is None:
+        password_matches(None, password)  # same work as a real check: no timing tell
+        raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
+    account = await repo.account(session, found.id, lock=True)
+    assert account is not None
+    _refuse_if_locked(rt, account)
+    if password_matches(account.password_hash, password):
+        if HASHER.check_needs_rehash(account.password_hash):
+            account.password_hash = hash_password(password)
+        return await _welcome(rt, session, account, via, ua, "password")
+    now = rt.clock.now()
+    state = after_failure(repo.lock_state(account), now, policy_of(rt.settings))
+    repo.set_lock_state(account, state)
+    repo.record_event(
+        session,
+        SecurityEventKind.SIGN_IN_FAILED,
+        now,
+        channel=via,
+        account_id=account.id,
+        person_id=account.person_id,
+        method="password",
+    )
+    if state.is_locked(now):
+        repo.record_event(
+            session,
+            SecurityEventKind.LOCKED,
+            now,
+            channel=via,
+            account_id=account.id,
+            person_id=account.person_id,
+            until=state.locked_until,
+        )
+    await session.commit()
+    if state.locked_until is not None and state.is_locked(now):
+        raise AccountLocked(locked_message(china_minute(state.locked_until)))
+    raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
+
+
+async def sign_in_with_code(
+    rt: Runtime, session: AsyncSession, phone: str, code: str, *, via: str, ua: str = ""
+) -> IssuedSession:
+    phone = parse_phone(phone)
+    code = check_code_shape(code)
+    found = await repo.account_by_phone(session, rt.cipher, phone)
+    if found is not None:
+        _refuse_if_locked(rt, found)
+    # An unknown phone never had a code stored, so it fails exactly like an expired code.
+    await check_code(rt, phone, CodePurpose.SIGN_IN, code)
+    if found is None:
+        raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
+    account = await repo.account(session, found.id, lock=True)
+    assert account is not None
+    return await _welcome(rt, session, account, via, ua, "sms")
+
+
+# --- passkeys ----------------------------------------------------------------------------------
+
+
+def _flow_key(flow: str) -> str:
+    return f"webauthn:{flow}"
+
+
+async def passkey_options(
+    rt: Runtime,
+    session: AsyncSession,
+    rp: RelyingParty,
+    *,
+    purpose: str,
+    account_id: int | None = None,
+) -> tuple[str, str]:
+    """Options for the browser and a flow id; purpose "register", "sign_in" or "step_up"."""
+    if purpose == "sign_in":
+        options, challenge = webauthn_rules.authentication_options(rp, [])
+    else:
+        if account_id is None:
+            raise UnknownAccount("请先登录")
+        account = await repo.account(session, account_id)
+        if account is None:
+            raise UnknownAccount("账户不存在")
+        existing = [k.credential_id for k in await repo.passkeys_of(session, account_id)]
+        if purpose == "register":
+            person = await enrolment_repository.person(session, account.person_id)
+            display = person.name if person else account.phone_masked
+            handle = f"yibao-account-{account.id}".encode()
+            options, challenge = webauthn_rules.registration_options(
+                rp, handle, account.phone_masked, display, existing
+            )
+        elif purpose == "step_up":
+            if not existing:
+                raise PasskeyRejected("您还没有添加通行密钥，请用短信验证码或医保卡密码验证")
+            options, challenge = webauthn_rules.authentication_options(rp, existing)
+        else:
+            raise InvalidInput("未知用途")
+    flow = secrets.token_urlsafe(16)
+    held = {"c": base64.b64encode(challenge).decode(), "p": purpose, "a": account_id}
+    await rt.ephemeral.put(_flow_key(flow), json.dumps(held), timedelta(minutes=5))
+    return options, flow
+
+
+async def _take_flow(rt: Runtime, flow: str, purpose: str, account_id: int | None) -> bytes:
+    raw = await rt.ephemeral.get(_flow_key(flow)) if flow else None
+    if raw is None:
+        raise PasskeyRejected("通行密钥验证已超时，请重试")
+    await rt.ephemeral.delete(_flow_key(flow))
+    held = json.loads(raw)
+    if held["p"] != purpose or held["a"] != account_id:
+        raise PasskeyRejected("通行密钥验证无效，请重试")
+    return base64.b64decode(held["c"])
+
+
+async def add_passkey(
+    rt: Runtime,
+    session: AsyncSession,
+    rp: RelyingParty,
+    *,
+    account_id: int,
+    flow: str,
+    credential: str,
+    name: str,
+    via: str,
+) -> int:
+    challenge = await _take_flow(rt, flow, "register", account_id)
+    new = webauthn_rules.verify_registration(rp, credential, challenge)
+    if await repo.passkey_by_credential(session, new.credential_id) is not None:
+        raise PasskeyRejected("该通行密钥已添加过")
+    now = rt.clock.now()
+    key = Passkey(
+        account_id=account_id,
+        credential_id=new.credential_id,
+        public_key=new.public_key,
+        sign_count=new.sign_count,
+        name=(name.strip() or "本机通行密钥")[:50],
+        created_at=now,
+    )
+    session.add(key)
+    await session.flush()
+    account = await repo.account(session, account_id)
+    repo.record_event(
+        session,
+        SecurityEventKind.PASSKEY_ADDED,
+        now,
+        channel=via,
+        account_id=account_id,
+        person_id=account.person_id if account else None,
+        passkey_id=key.id,
+    )
+    await session.commit()
+    return key.id
+
+
+async def remove_passkey(
+    rt: Runtime, session: AsyncSession, *, account_id: int, passkey_id: int, via: str
+) -> None:
+    key = await session.get(Passkey, passkey_id)
+    # Someone else's passkey is "not found", exactly like one that never existed (no IDOR tell).
+    if key is None or key.account_id != account_id:
+        raise NotFound("找不到该通行密钥")
+    await session.delete(key)
+    repo.record_event(
+        session,
+        SecurityEventKind.PASSKEY_REMOVED,
+        rt.clock.now(),
+        channel=via,
+        account_id=account_id,
+        passkey_id=passkey_id,
+    )
+    await session.commit()
+
+
+async def _check_passkey(
+    rt: Runtime,
+    session: AsyncSession,
+    rp: RelyingParty,
+    flow: str,
+    credential: str,
+    purpose: str,
+    account_id: int | None,
+) -> Passkey:
+    challenge = await _take_flow(rt, flow, purpose, account_id)
+    key = await repo.passkey_by_credential(session, webauthn_rules.credential_id_of(credential))
+    if key is None or (account_id is not None and key.account_id != account_id):
+        raise PasskeyRejected("该通行密钥未登记，请用密码登录后在“通行密钥”中添加")
+    key.sign_count = webauthn_rules.verify_authentication(
+        rp, credential, challenge, key.public_key, key.sign_count
+    )
+    key.last_used_at = rt.clock.now()
+    return key
+
+
+async def sign_in_with_passkey(
+    rt: Runtime,
+    session: AsyncSession,
+    rp: RelyingParty,
+    *,
+    flow: str,
+    credential: str,
+    via: str,
+    ua: str = "",
+) -> IssuedSession:
+    key = await _check_passkey(rt, session, rp, flow, credential, "sign_in", None)
+    account = await repo.account(session, key.account_id, lock=True)
+    assert account is not None
+    _refuse_if_locked(rt, account)
+    return await _welcome(rt, session, account, via, ua, "passkey")
+
+
+# --- step-up -----------------------------------------------------------------------------------
+
+
+async def _grant_step_up(
+    rt: Runtime, session: AsyncSession, session_id: str, account_id: int, method: str, via: str
+) -> None:
+    row = await repo.sign_in_session(session, session_id)
+    if row is None or row.account_id != account_id or row.ended_at is not None:
+        raise UnknownAccount("登录已失效，请重新登录")
+    now = rt.clock.now()
+    row.step_up_until = now + policy_of(rt.settings).step_up_window
+    repo.record_event(
+        session,
+        SecurityEventKind.STEP_UP_OK,
+        now,
+        channel=via,
+        account_id=account_id,
+        method=method,
+    )
+    await session.commit()
+
+
+async def step_up_with_code(
+    rt: Runtime, session: AsyncSession, *, session_id: str, account_id: int, code: str, via: str
+) -> None:
+    code = check_code_shape(code)
+    account = await repo.account(session, account_id)
+    if account is None:
+        raise UnknownAccount("账户不存在")
+    await check_code(rt, repo.decrypt_account_phone(rt.cipher, account), CodePurpose.STEP_UP, code)
+    await _grant_step_up(rt, session, session_id, account_id, "sms", via)
+
+
+async def step_up_with_card_password(
+    rt: Runtime,
+    session: AsyncSession,
+    *,
+    session_id: str,
+    account_id: int,
+    card_password: str,
+    via: str,
+) -> None:
+    policy = policy_of(rt.settings)
+    account = await repo.account(session, account_id)
+    if account is None:
+        raise UnknownAccount("账户不存在")
+    if account.card_password_hash is None:
+        raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
+    failures_key = f"card-password-failures:{account_id}"
+    failures = int(await rt.ephemeral.get(failures_key) or 0)
+    if failures >= policy.max_failures:
+        minutes = int(policy.failure_window.total_seconds() // 60)
+        raise RateLimited(f"医保卡密码错误次数过多，请{minutes}分钟后再试，或改用短信验证码")
+    if not password_matches(account.card_password_hash, card_password.strip()):
+        count = await rt.ephemeral.incr(failures_key, policy.failure_window)
+        repo.record_event(
+            session,
+            SecurityEventKind.STEP_UP_FAILED,
+            rt.clock.now(),
+            channel=via,
+            account_id=account_id,
+            method="card_password",
+        )
+        await session.commit()
+        left = max(policy.max_failures - count, 0)
+        raise CardPasswordRejected(f"医保卡密码不正确，还可尝试{left}次")
+    await rt.ephemeral.delete(failures_key)
+    await _grant_step_up(rt, session, session_id, account_id, "card_password", via)
+
+
+async def step_up_with_passkey(
+    rt: Runtime,
+    session: AsyncSession,
+    rp: RelyingParty,
+    *,
+    session_id: str,
+    account_id: int,
+    flow: str,
+    credential: str,
+    via: str,
+) -> None:
+    await _check_passkey(rt, session, rp, flow, credential, "step_up", account_id)
+    await _grant_step_up(rt, session, session_id, account_id, "passkey", via)
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+async def resolve_session(
+    rt: Runtime, session: AsyncSession, token: str, *, kind: str
+) -> Resolved | None:
+    """The principal behind a cookie or bearer token, if the session is alive; marks its use."""
+    if not token or len(token) > 200:
+        return None
+    row: SignInSession | None = await repo.sign_in_session(session, token_digest(token))
+    now = rt.clock.now()
+    policy = policy_of(rt.settings)
+    if row is None or row.kind != kind or row.ended_at is not None:
+        return None
+    if now - row.last_seen_at >= policy.idle_timeout:
+        row.ended_at = now
+        await session.commit()
+        return None
+    if now - row.last_seen_at >= _TOUCH_EVERY:
+        row.last_seen_at = now
+        await session.commit()
+    if row.account_id is not None:
+        account = await repo.account(session, row.account_id)
+        person = await enrolment_repository.person(session, account.person_id) if account else None
+        if account is None or person is None:
+            return None
+        return Resolved(
+            kind="person",
+            session_id=row.id,
+            via=row.via,
+            display_name=person.name,
+            account_id=account.id,
+            person_id=person.id,
+            step_up_until=row.step_up_until,
+        )
+    staff = await repo.staff_member(session, row.staff_id or 0)
+    if staff is None or not staff.active:
+        return None
+    return Resolved(
+        kind="staff",
+        session_id=row.id,
+        via=row.via,
+        display_name=staff.name,
+        staff_id=staff.id,
+        username=staff.username,
+        roles=frozenset(staff.roles.split(",")),
+        office=staff.office,
+    )
+
+
+async def sign_out(rt: Runtime, session: AsyncSession, session_id: str, *, via: str) -> None:
+    row = await repo.sign_in_session(session, session_id)
+    if row is None or row.ended_at is not None:
+        return
+    now = rt.clock.now()
+    row.ended_at = now
+    repo.record_event(
+        session,
+        SecurityEventKind.SIGNED_OUT,
+        now,
+        channel=via,
+        account_id=row.account_id,
+        staff_id=row.staff_id,
+    )
+    await session.commit()
+
+
+async def sign_out_everywhere(
+    rt: Runtime, session: AsyncSession, account_id: int, *, via: str
+) -> int:
+    now = rt.clock.now()
+    ended = await repo.end_sessions(session, now, account_id=account_id)
+    repo.record_event(
+        session,
+        SecurityEventKind.SIGNED_OUT_EVERYWHERE,
+        now,
+        channel=via,
+        account_id=account_id,
+        sessions=ended,
+    )
+    await session.commit()
+    return ended
