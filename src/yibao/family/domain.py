@@ -39,7 +39,9 @@ class Relation(StrEnum):
     SIBLING = "sibling"
     GRANDPARENT = "grandparent"
     GRANDCHILD = "grandchild"
-    OTHER = "other"  # 其他亲属 (堂表兄弟姐妹, 朋友…): never allowed; offered so the refusal can say why
+    OTHER = (
+        "other"  # 其他亲属 (堂表兄弟姐妹, 朋友…): never allowed; offered so the refusal can say why
+    )
 
 
 RELATION_NAMES = {
@@ -374,16 +376,20 @@ def check_beneficiary(
                 "请亲属先缴清本年度医保费用、恢复正常参保",
             )
         )
-    if normal and authoriser.admdvs is not None:
-        if not any(place_allowed(policy.scope, authoriser.admdvs, e[2]) for e in normal):
-            out.append(
-                Refusal(
-                    "beneficiary_out_of_scope",
-                    who,
-                    f"{who}的参保地不在{policy.name}允许的共济范围（{SCOPE_NAMES.get(policy.scope, policy.scope)}）内",
-                    "共济双方参保地需符合本地规定；可待本地开放跨地区共济后再申请",
-                )
+    home = authoriser.admdvs
+    if (
+        normal
+        and home is not None
+        and not any(place_allowed(policy.scope, home, e[2]) for e in normal)
+    ):
+        out.append(
+            Refusal(
+                "beneficiary_out_of_scope",
+                who,
+                f"{who}的参保地不在{policy.name}允许的共济范围（{SCOPE_NAMES.get(policy.scope, policy.scope)}）内",
+                "共济双方参保地需符合本地规定；可待本地开放跨地区共济后再申请",
             )
+        )
     if b.birth_date is not None and relation in PAYER_RANK:
         mismatch = (
             relation in {Relation.PARENT, Relation.GRANDPARENT}

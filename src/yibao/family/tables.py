@@ -154,9 +154,7 @@ class AccountFreeze(Base):
     status: Mapped[str] = mapped_column(String(20))
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('frozen', 'unfreeze_requested', 'unfrozen')", name="status"
-        ),
+        CheckConstraint("status IN ('frozen', 'unfreeze_requested', 'unfrozen')", name="status"),
         # Four eyes: the one who approves the unfreeze is not the one who asked for it.
         CheckConstraint(
             "unfrozen_by IS NULL OR unfrozen_by <> unfreeze_requested_by", name="second_approver"

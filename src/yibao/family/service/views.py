@@ -1,0 +1,206 @@
+"""Read models: the family page, who supports a beneficiary, 共济消费明细, the review queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.enrolment import repository as enrolment_repository
+from yibao.family import documents, repository
+from yibao.family.domain import (
+    RELATION_NAMES,
+    STATUS_NAMES,
+    NotYourAuthorisation,
+    Relation,
+    Status,
+    quota_remaining,
+)
+from yibao.family.repository import AidPayment
+from yibao.family.tables import MutualAidDocument, MutualAidEvent, RelativeContribution
+from yibao.kernel.clock import Clock, china_today
+from yibao.kernel.errors import NotFound
+from yibao.ledger import repository as ledger_repository
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    authorisation_id: int
+    application_id: int
+    other_person_id: int
+    other_name: str
+    relation: str
+    relation_name: str
+    status: str
+    status_name: str
+    status_reason: str | None
+    quota_fen: int | None
+    used_fen: int
+    remaining_fen: int | None
+    consent_required: bool
+    activated_at: datetime | None
+    events: list[MutualAidEvent]
+
+
+async def _line(session: AsyncSession, row_id: int, *, as_authoriser: bool, year: int) -> Line:
+    row = await repository.authorisation(session, row_id)
+    other_id = row.beneficiary_person_id if as_authoriser else row.authoriser_person_id
+    other = await enrolment_repository.person(session, other_id)
+    account = await ledger_repository.account_for_person(session, row.authoriser_person_id)
+    used = (
+        await repository.used_in_year(session, account.id, row.beneficiary_person_id, year)
+        if account is not None
+        else 0
+    )
+    return Line(
+        authorisation_id=row.id,
+        application_id=row.application_id,
+        other_person_id=other_id,
+        other_name=other.name if other else "",
+        relation=row.relation,
+        relation_name=RELATION_NAMES[Relation(row.relation)],
+        status=row.status,
+        status_name=STATUS_NAMES[Status(row.status)],
+        status_reason=row.status_reason,
+        quota_fen=row.quota_fen,
+        used_fen=used,
+        remaining_fen=quota_remaining(row.quota_fen, used),
+        consent_required=row.consent_required,
+        activated_at=row.activated_at,
+        events=await repository.events_of(session, row.id),
+    )
+
+
+async def family_page(session: AsyncSession, clock: Clock, authoriser_id: int) -> list[Line]:
+    """The authoriser's beneficiaries, each with status, quota and this year's use."""
+    year = china_today(clock).year
+    return [
+        await _line(session, r.id, as_authoriser=True, year=year)
+        for r in await repository.given_by(session, authoriser_id)
+    ]
+
+
+async def supporters(session: AsyncSession, clock: Clock, beneficiary_id: int) -> list[Line]:
+    """Who supports this beneficiary, and how much of each quota is left."""
+    year = china_today(clock).year
+    return [
+        await _line(session, r.id, as_authoriser=False, year=year)
+        for r in await repository.received_by(session, beneficiary_id)
+    ]
+
+
+async def aid_paid_by(
+    session: AsyncSession,
+    payer_id: int,
+    *,
+    beneficiary_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AidPayment]:
+    """共济消费明细 for the authoriser: time, institution, amount, for whom; no items or diagnosis."""
+    return await repository.aid_payments(
+        session, payer_id=payer_id, beneficiary_id=beneficiary_id, since=since, until=until
+    )
+
+
+async def aid_received(
+    session: AsyncSession,
+    beneficiary_id: int,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AidPayment]:
+    return await repository.aid_payments(
+        session, beneficiary_id=beneficiary_id, since=since, until=until
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    """What a reviewer sees: the form beside its documents (ID numbers masked)."""
+
+    line: Line
+    channel: str
+    clerk_name: str | None
+    submitted_at: datetime | None
+    authoriser_id: int
+    authoriser_name: str
+    authoriser_id_masked: str
+    beneficiary_id: int
+    beneficiary_name: str
+    beneficiary_id_masked: str
+    beneficiary_birth: str
+    consented_at: datetime | None
+    documents: list[MutualAidDocument]
+
+
+async def case_file(session: AsyncSession, clock: Clock, authorisation_id: int) -> CaseFile:
+    row = await repository.authorisation(session, authorisation_id)
+    application = await repository.application(session, row.application_id)
+    assert application is not None
+    authoriser = await enrolment_repository.person(session, row.authoriser_person_id)
+    beneficiary = await enrolment_repository.person(session, row.beneficiary_person_id)
+    assert authoriser is not None and beneficiary is not None
+    return CaseFile(
+        line=await _line(session, row.id, as_authoriser=True, year=china_today(clock).year),
+        channel=application.channel,
+        clerk_name=application.clerk_name,
+        submitted_at=application.submitted_at,
+        authoriser_id=authoriser.id,
+        authoriser_name=authoriser.name,
+        authoriser_id_masked=authoriser.id_number_masked,
+        beneficiary_id=beneficiary.id,
+        beneficiary_name=beneficiary.name,
+        beneficiary_id_masked=beneficiary.id_number_masked,
+        beneficiary_birth=beneficiary.birth_date.isoformat(),
+        consented_at=row.consented_at,
+        documents=await repository.documents_of(session, row.id),
+    )
+
+
+async def review_queue(session: AsyncSession, clock: Clock) -> list[CaseFile]:
+    return [await case_file(session, clock, r.id) for r in await repository.review_queue(session)]
+
+
+async def application_lines(
+    session: AsyncSession, clock: Clock, application_id: int, person_id: int | None
+) -> list[CaseFile]:
+    """One application's relatives with their documents (the applicant's summary page)."""
+    application = await repository.application(session, application_id)
+    if application is None or (
+        person_id is not None and application.authoriser_person_id != person_id
+    ):
+        raise NotFound("找不到该共济申请")
+    return [
+        await case_file(session, clock, r.id)
+        for r in await repository.authorisations_of_application(session, application_id)
+    ]
+
+
+async def document_content(
+    session: AsyncSession,
+    var_dir: Path,
+    document_id: int,
+    *,
+    person_id: int | None = None,
+    staff: bool = False,
+) -> tuple[MutualAidDocument, bytes]:
+    """Shown only to the applicant (the authoriser) and to staff."""
+    document = await repository.document(session, document_id)
+    if document is None:
+        raise NotFound("找不到该材料")
+    row = await repository.authorisation(session, document.authorisation_id)
+    if not staff and row.authoriser_person_id != person_id:
+        raise NotYourAuthorisation("只有申请人和审核人员可以查看材料")
+    return document, documents.open_document(var_dir, document.storage_name)
+
+
+async def contribution_receipt(
+    session: AsyncSession, person_id: int, receipt_no: str
+) -> RelativeContribution:
+    found = await repository.contribution_by_receipt(session, receipt_no)
+    if found is None or person_id not in {found.payer_person_id, found.beneficiary_person_id}:
+        raise NotFound("找不到该缴费凭证")
+    return found

@@ -1,0 +1,166 @@
+"""A family for mutual-aid tests: an employee, relatives, a pharmacy, and helpers to open and pay."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from PIL import Image
+
+from tests.support.world import define_regions, enrol, fund, new_id_number
+from yibao.family import service as family
+from yibao.runtime import Runtime
+from yibao.settlement import service as settlement
+from yibao.settlement.domain import FeeLine
+from yibao.settlement.tables import Institution
+
+PHARMACY = "P31010400001"
+DRUG = "XA01ABD075A002010100483"
+REVIEWER = family.Staff(staff_id=901, name="审核员甲")
+CLERK = family.Staff(staff_id=902, name="经办员乙")
+
+
+def photo(colour: str = "red", fmt: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(out, format=fmt)
+    return out.getvalue()
+
+
+@dataclass
+class Member:
+    person_id: int
+    name: str
+    id_number: str
+    psn_no: str
+    account_id: int | None
+
+
+async def member(
+    runtime: Runtime,
+    name: str,
+    *,
+    insutype: str = "390",
+    admdvs: str = "310000",
+    birth: date = date(1955, 3, 2),
+    district: str = "310104",
+    fen: int = 0,
+) -> Member:
+    id_number = new_id_number(district=district, birth=birth)
+    async with runtime.sessions() as s:
+        enrolled = await enrol(
+            runtime,
+            s,
+            name=name,
+            insutype=insutype,
+            psn_type="1101" if insutype == "310" else "1501",
+            admdvs=admdvs,
+            id_number=id_number,
+            birth=birth,
+        )
+        m = Member(
+            enrolled.person.id, name, id_number, enrolled.person.psn_no, enrolled.account_id
+        )
+    if fen:
+        async with runtime.sessions() as s:
+            await fund(s, m.person_id, fen, f"fund:{m.person_id}")
+    return m
+
+
+async def world(runtime: Runtime) -> None:
+    async with runtime.sessions() as s:
+        await define_regions(s)
+
+
+async def employee(
+    runtime: Runtime,
+    fen: int = 100_000,
+    name: str = "王芳",
+    admdvs: str = "310000",
+    district: str = "310104",
+    birth: date = date(1982, 6, 1),
+) -> Member:
+    return await member(
+        runtime, name, insutype="310", admdvs=admdvs, district=district, birth=birth, fen=fen
+    )
+
+
+async def open_aid(
+    runtime: Runtime, authoriser: Member, relative: Member, relation: str = "parent"
+) -> int:
+    """Apply online with documents, submit, approve: returns the active authorisation's id."""
+    async with runtime.sessions() as s:
+        started = await family.start_application(
+            s,
+            runtime.cipher,
+            runtime.clock,
+            authoriser.person_id,
+            [family.Relative(relative.name, relative.id_number, relation)],
+        )
+    authorisation_id = started.authorisations[0].id
+    for kind in ("id_photo", "relation_proof"):
+        async with runtime.sessions() as s:
+            await family.attach_document(
+                s,
+                runtime.clock,
+                runtime.settings.var_dir,
+                authorisation_id,
+                kind,
+                photo(),
+                person_id=authoriser.person_id,
+            )
+    async with runtime.sessions() as s:
+        rows = await family.submit_application(
+            s, runtime.clock, started.application.id, person_id=authoriser.person_id
+        )
+    if rows[0].consent_required:
+        async with runtime.sessions() as s:
+            await family.consent(s, runtime.clock, relative.person_id, authorisation_id, True)
+    async with runtime.sessions() as s:
+        await family.review(
+            s, runtime.cipher, runtime.clock, authorisation_id, REVIEWER, approve=True
+        )
+    return authorisation_id
+
+
+async def pharmacy(runtime: Runtime) -> Institution:
+    async with runtime.sessions() as s:
+        report = await settlement.import_catalogue(
+            s,
+            [(1, settlement.CatalogueRow(DRUG, "测试自费药", "drug", "03"))],
+        )
+        assert not report.errors, report.errors
+    async with runtime.sessions() as s:
+        creds = await settlement.add_institution(
+            s,
+            runtime.cipher,
+            runtime.clock,
+            settlement.NewInstitution(PHARMACY, "测试大药房", "310000"),
+        )
+    return creds.institution
+
+
+async def buy(
+    runtime: Runtime, institution: Institution, patient: Member, fen: int, msgid: str
+) -> settlement.Assessment:
+    """A pharmacy sale of a fully self-paid drug: the whole amount is the person's share."""
+    async with runtime.sessions() as s:
+        return await settlement.settle(
+            s,
+            runtime.cipher,
+            runtime.ephemeral,
+            runtime.clock,
+            institution,
+            settlement.BillRequest(
+                psn_no=patient.psn_no,
+                mdtrt_cert_type="02",
+                mdtrt_cert_no=patient.id_number,
+                med_type="41",
+                medfee_sumamt_fen=fen,
+                insutype=None,
+                acct_used_flag=True,
+                msgid=msgid,
+                lines=(FeeLine("1", DRUG, fen, Decimal(1), fen),),
+            ),
+        )
