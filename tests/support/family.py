@@ -59,9 +59,7 @@ async def member(
             id_number=id_number,
             birth=birth,
         )
-        m = Member(
-            enrolled.person.id, name, id_number, enrolled.person.psn_no, enrolled.account_id
-        )
+        m = Member(enrolled.person.id, name, id_number, enrolled.person.psn_no, enrolled.account_id)
     if fen:
         async with runtime.sessions() as s:
             await fund(s, m.person_id, fen, f"fund:{m.person_id}")

@@ -40,9 +40,7 @@ async def test_parent_paid_by_child_then_quota_then_revoke(runtime: Runtime) -> 
 
     async with runtime.sessions() as s:
         lines = await family.family_page(s, runtime.clock, child.person_id)
-        assert [(x.used_fen, x.remaining_fen, x.status) for x in lines] == [
-            (5_000, 0, "active")
-        ]
+        assert [(x.used_fen, x.remaining_fen, x.status) for x in lines] == [(5_000, 0, "active")]
         paid = await family.aid_paid_by(s, child.person_id)
         assert [(p.amount_fen, p.institution, p.beneficiary_name) for p in paid] == [
             (2_000, "测试大药房", "王建国"),
@@ -51,13 +49,17 @@ async def test_parent_paid_by_child_then_quota_then_revoke(runtime: Runtime) -> 
         received = await family.aid_received(s, parent.person_id)
         assert {p.payer_name for p in received} == {"王芳"}
         sms = (
-            await s.execute(
-                select(OutboxMessage).where(
-                    OutboxMessage.person_id == child.person_id,
-                    OutboxMessage.subject == "家庭共济支付提醒",
+            (
+                await s.execute(
+                    select(OutboxMessage).where(
+                        OutboxMessage.person_id == child.person_id,
+                        OutboxMessage.subject == "家庭共济支付提醒",
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         assert {m.channel for m in sms} == {"sms", "inapp"} and len(sms) == 4
 
     async with runtime.sessions() as s:
