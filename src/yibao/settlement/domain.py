@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -125,6 +126,19 @@ def parse_institution_code(raw: str) -> InstitutionCode:
             f"例如 H31010400012，收到 {raw!r}"
         )
     return InstitutionCode(value=value, kind=InstitutionType(value[0]), admdvs=value[1:7])
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The designated institution behind a message, as the gateway found it."""
+
+    id: int
+    fixmedins_code: str
+    name: str
+    kind: str
+    admdvs: str
+    sign_no: str | None
+    sign_day: date | None
 
 
 def parse_count(raw: object, *, field: str = "cnt") -> Decimal:

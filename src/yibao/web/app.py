@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from yibao import __version__
 from yibao.config import Settings, get_settings
+from yibao.fsi import router as fsi_router
 from yibao.runtime import Runtime, build_runtime
 from yibao.web.errors import install_error_handlers
 from yibao.web.pages import home
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     # Each channel adds its routers here, one line each.
     app.include_router(home.router)
+    app.include_router(fsi_router.router)
     return app

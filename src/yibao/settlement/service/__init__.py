@@ -2,16 +2,22 @@
 
 from yibao.settlement.service.catalogue import CatalogueReport, CatalogueRow, import_catalogue
 from yibao.settlement.service.institutions import (
+    GatewayRefused,
     NewInstitution,
+    SignInRequired,
     add_institution,
+    caller_by_code,
+    caller_of,
+    check_sign_no,
     list_institutions,
+    remember_nonce,
     rotate_token,
     sign_in,
     suspend_institution,
     verify_gateway,
 )
 from yibao.settlement.service.messages import answer_once
-from yibao.settlement.service.recording import Reversal, cancel_in, reverse_message_in
+from yibao.settlement.service.recording import Cancellation, Reversal, cancel_in, reverse_message_in
 from yibao.settlement.service.settling import (
     Assessment,
     BillRequest,
@@ -30,21 +36,28 @@ from yibao.settlement.service.vouchers import issue_ec_token
 __all__ = [
     "Assessment",
     "BillRequest",
+    "Cancellation",
     "CatalogueReport",
     "CatalogueRow",
+    "GatewayRefused",
     "NewInstitution",
     "Reversal",
     "SettlementDetail",
+    "SignInRequired",
     "add_institution",
     "answer_once",
+    "caller_by_code",
+    "caller_of",
     "cancel_in",
     "cancel_settlement",
     "check_certificate",
+    "check_sign_no",
     "find_insured",
     "import_catalogue",
     "issue_ec_token",
     "list_institutions",
     "register_visit_in",
+    "remember_nonce",
     "reverse_message_in",
     "rotate_token",
     "settle",

@@ -17,6 +17,7 @@ from yibao.kernel.errors import PermissionDenied
 from yibao.kernel.pii import PersonalDataCipher
 from yibao.settlement import repository
 from yibao.settlement.domain import (
+    Caller,
     InstitutionExists,
     InstitutionStatus,
     InstitutionSuspended,
@@ -132,18 +133,42 @@ async def rotate_token(
     return Credentials(institution, token)
 
 
+def caller_of(institution: Institution) -> Caller:
+    return Caller(
+        id=institution.id,
+        fixmedins_code=institution.fixmedins_code,
+        name=institution.name,
+        kind=institution.kind,
+        admdvs=institution.admdvs,
+        sign_no=institution.sign_no,
+        sign_day=institution.sign_day,
+    )
+
+
+async def caller_by_code(session: AsyncSession, code: str) -> Caller:
+    institution = await repository.institution_by_code(session, parse_institution_code(code).value)
+    if institution is None:
+        raise UnknownInstitution(f"没有定点医药机构 {code}")
+    if institution.status != InstitutionStatus.ACTIVE:
+        raise InstitutionSuspended(f"定点医药机构 {institution.fixmedins_code} 已暂停医保结算资格")
+    return caller_of(institution)
+
+
 async def verify_gateway(
     session: AsyncSession,
     cipher: PersonalDataCipher,
-    ephemeral: EphemeralStore,
     clock: Clock,
     *,
     paasid: str | None,
     timestamp: str | None,
     nonce: str | None,
     signed: str | None,
-) -> Institution:
-    """Check the x-tif-* headers the way the national gateway does; returns the caller."""
+) -> Caller:
+    """Check the x-tif-* headers the way the national gateway does; returns the caller.
+
+    Reads only: the nonce is remembered afterwards (`remember_nonce`), once the signature has
+    shown the caller holds the token, so strangers cannot fill the store.
+    """
     missing = [
         name
         for name, value in (
@@ -172,24 +197,30 @@ async def verify_gateway(
     token = cipher.decrypt(institution.token_enc, purpose=TOKEN_PURPOSE)
     if not hmac.compare_digest(signature(timestamp, token, nonce), signed.strip().lower()):
         raise GatewayRefused("网关认证失败：x-tif-signature 签名不正确")
-    # A nonce is remembered for twice the window, so no replay fits inside it.
-    if not await ephemeral.add(f"fsi-nonce:{paasid}:{nonce}", timestamp, SIGNATURE_WINDOW * 2):
-        raise GatewayRefused("网关认证失败：x-tif-nonce 已使用过（疑似重放请求）")
     if institution.status != InstitutionStatus.ACTIVE:
         raise InstitutionSuspended(f"定点医药机构 {institution.fixmedins_code} 已暂停医保结算资格")
-    return institution
+    return caller_of(institution)
 
 
-def check_sign_no(institution: Institution, sign_no: str | None, clock: Clock) -> None:
+async def remember_nonce(ephemeral: EphemeralStore, paasid: str, nonce: str) -> None:
+    # Remembered for twice the window, so no replay fits inside it (rule 11: every process sees it).
+    if not await ephemeral.add(f"fsi-nonce:{paasid}:{nonce}", "1", SIGNATURE_WINDOW * 2):
+        raise GatewayRefused("网关认证失败：x-tif-nonce 已使用过（疑似重放请求）")
+
+
+def check_sign_no(caller: Caller, sign_no: str | None, clock: Clock) -> None:
     if not sign_no:
         raise SignInRequired("缺少 sign_no：请先调用 9001 签到")
-    if institution.sign_no != sign_no or institution.sign_day != china_today(clock):
+    if caller.sign_no != sign_no or caller.sign_day != china_today(clock):
         raise SignInRequired("sign_no 无效或已过期：请重新调用 9001 签到")
 
 
-async def sign_in(session: AsyncSession, institution: Institution, clock: Clock) -> str:
+async def sign_in(session: AsyncSession, caller: Caller, clock: Clock) -> str:
     """9001: the day's sign_no (the same one again on the same day). Does not commit: the
     interface commits it with the answer to the message."""
+    institution = await repository.institution_by_code(session, caller.fixmedins_code, lock=True)
+    if institution is None:
+        raise UnknownInstitution(f"没有定点医药机构 {caller.fixmedins_code}")
     today = china_today(clock)
     if institution.sign_no is None or institution.sign_day != today:
         institution.sign_no = f"{today:%Y%m%d}{secrets.randbelow(10**12):012d}"

@@ -16,9 +16,8 @@ from yibao.ledger.tables import LedgerEntry, PersonalAccount
 from yibao.notifications import repository as outbox
 from yibao.notifications.domain import Channel
 from yibao.settlement import repository
-from yibao.settlement.domain import SettlementCancelled, UnknownSettlement
+from yibao.settlement.domain import Caller, SettlementCancelled, UnknownSettlement
 from yibao.settlement.tables import (
-    Institution,
     Settlement,
     SettlementItem,
     SettlementShare,
@@ -47,10 +46,31 @@ def _when(now: datetime) -> str:
     return f"{to_china(now):%m-%d %H:%M}"
 
 
+def _posting(
+    kind: EntryKind,
+    amount_fen: int,
+    key: str,
+    institution: Caller,
+    setl_id: str,
+    *,
+    beneficiary_person_id: int | None = None,
+) -> ledger_repository.Posting:
+    return ledger_repository.Posting(
+        kind=kind,
+        amount_fen=amount_fen,
+        idempotency_key=key,
+        counterparty=institution.name,
+        counterparty_code=institution.fixmedins_code,
+        beneficiary_person_id=beneficiary_person_id,
+        source_type="settlement",
+        source_id=setl_id,
+    )
+
+
 async def record_settlement(
     session: AsyncSession,
     *,
-    institution: Institution,
+    institution: Caller,
     setl_id: str,
     msgid: str,
     person_id: int,
@@ -85,23 +105,14 @@ async def record_settlement(
     for item in items:
         item.settlement_id = settlement.id
     session.add_all(items)
-    common = {
-        "counterparty": institution.name,
-        "counterparty_code": institution.fixmedins_code,
-        "source_type": "settlement",
-        "source_id": setl_id,
-    }
     acct_pay = figures["acct_pay_fen"]
     if acct_pay > 0:
         assert own is not None
         await ledger_repository.post(
             session,
             own,
-            ledger_repository.Posting(
-                kind=EntryKind.SETTLEMENT_DEBIT,
-                amount_fen=-acct_pay,
-                idempotency_key=f"setl:{setl_id}:own",
-                **common,  # type: ignore[arg-type]
+            _posting(
+                EntryKind.SETTLEMENT_DEBIT, -acct_pay, f"setl:{setl_id}:own", institution, setl_id
             ),
             now,
         )
@@ -120,12 +131,13 @@ async def record_settlement(
         entry = await ledger_repository.post(
             session,
             account,
-            ledger_repository.Posting(
-                kind=EntryKind.MUTUAL_AID_DEBIT,
-                amount_fen=-amount,
-                idempotency_key=f"setl:{setl_id}:aid:{payer_person_id}",
+            _posting(
+                EntryKind.MUTUAL_AID_DEBIT,
+                -amount,
+                f"setl:{setl_id}:aid:{payer_person_id}",
+                institution,
+                setl_id,
                 beneficiary_person_id=person_id,
-                **common,  # type: ignore[arg-type]
             ),
             now,
         )
@@ -169,13 +181,13 @@ async def _entries_of(session: AsyncSession, settlement: Settlement) -> list[Led
 async def cancel_in(
     session: AsyncSession,
     clock: Clock,
-    institution: Institution,
+    institution: Caller,
     *,
     setl_id: str,
     psn_no: str,
     mdtrt_id: str | None,
     reason: str,
-) -> Settlement:
+) -> Cancellation:
     """2208/2103: undo a settlement; the accounts and the year's accumulations are restored."""
     settlement = await repository.settlement_by_setl_id(session, setl_id.strip(), lock=True)
     if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
@@ -191,6 +203,7 @@ async def cancel_in(
         session, settlement.person_id, to_china(settlement.setl_time).year
     )
     entries = sorted(await _entries_of(session, settlement), key=lambda e: e.account_id)
+    balc = settlement.balc_fen
     for entry in entries:  # locked in ascending account id, like settlement itself
         account = await ledger_repository.lock_account(session, entry.account_id)
         await ledger_repository.reverse(
@@ -202,6 +215,8 @@ async def cancel_in(
             now=now,
         )
         holder = account.person_id
+        if holder == settlement.person_id:
+            balc = account.balance_fen
         await notify_holder(
             session,
             person_id=holder,
@@ -222,7 +237,13 @@ async def cancel_in(
         # A hospital may correct the fees and settle the visit again; a sale is simply undone.
         visit.status = "open" if institution.kind == "H" else "cancelled"
     await session.flush()
-    return settlement
+    return Cancellation(settlement, balc)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    settlement: Settlement
+    balc_fen: int  # the patient's balance once the money is back
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,12 +252,13 @@ class Reversal:
     omsgid: str
     undone: str  # "settlement" | "visit" | "nothing"
     setl_id: str | None = None
+    balc_fen: int | None = None
 
 
 async def reverse_message_in(
     session: AsyncSession,
     clock: Clock,
-    institution: Institution,
+    institution: Caller,
     *,
     psn_no: str,
     omsgid: str,
@@ -247,17 +269,18 @@ async def reverse_message_in(
         settlement = await repository.settlement_by_msgid(session, omsgid)
         if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
             return Reversal(oinfno, omsgid, "nothing")
-        if settlement.status == "settled":
-            await cancel_in(
-                session,
-                clock,
-                institution,
-                setl_id=settlement.setl_id,
-                psn_no=psn_no,
-                mdtrt_id=None,
-                reason=f"冲正 {oinfno} 交易 {omsgid}",
-            )
-        return Reversal(oinfno, omsgid, "settlement", settlement.setl_id)
+        if settlement.status != "settled":
+            return Reversal(oinfno, omsgid, "nothing", settlement.setl_id)
+        done = await cancel_in(
+            session,
+            clock,
+            institution,
+            setl_id=settlement.setl_id,
+            psn_no=psn_no,
+            mdtrt_id=None,
+            reason=f"冲正 {oinfno} 交易 {omsgid}",
+        )
+        return Reversal(oinfno, omsgid, "settlement", settlement.setl_id, done.balc_fen)
     if oinfno == "2201":
         visit = await repository.visit_by_msgid(session, omsgid, institution.fixmedins_code)
         if visit is None:

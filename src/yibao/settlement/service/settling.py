@@ -32,6 +32,7 @@ from yibao.settlement.domain import (
     CERT_TYPE_NAMES,
     MED_TYPE_NAMES,
     Bill,
+    Caller,
     FeeLine,
     InvalidBill,
     LineSplit,
@@ -49,10 +50,9 @@ from yibao.settlement.domain import (
     year_after,
 )
 from yibao.settlement.service import vouchers
-from yibao.settlement.service.recording import cancel_in, record_settlement
+from yibao.settlement.service.recording import Cancellation, cancel_in, record_settlement
 from yibao.settlement.tables import (
     FeeDetail,
-    Institution,
     Settlement,
     SettlementItem,
     SettlementShare,
@@ -172,7 +172,7 @@ async def register_visit_in(
     cipher: PersonalDataCipher,
     ephemeral: EphemeralStore,
     clock: Clock,
-    institution: Institution,
+    institution: Caller,
     *,
     psn_no: str,
     insutype: str | None,
@@ -204,7 +204,7 @@ async def register_visit_in(
 
 
 async def _open_visit(
-    session: AsyncSession, institution: Institution, mdtrt_id: str, person: Person
+    session: AsyncSession, institution: Caller, mdtrt_id: str, person: Person
 ) -> Visit:
     visit = await repository.visit_by_mdtrt_id(session, mdtrt_id.strip(), lock=True)
     if (
@@ -237,7 +237,7 @@ async def _split(
 async def upload_fees_in(
     session: AsyncSession,
     clock: Clock,
-    institution: Institution,
+    institution: Caller,
     *,
     psn_no: str,
     mdtrt_id: str,
@@ -300,7 +300,7 @@ async def settle_in(
     cipher: PersonalDataCipher,
     ephemeral: EphemeralStore,
     clock: Clock,
-    institution: Institution,
+    institution: Caller,
     request: BillRequest,
     *,
     write: bool,
@@ -415,7 +415,7 @@ async def settle_in(
 
 async def _record(
     session: AsyncSession,
-    institution: Institution,
+    institution: Caller,
     request: BillRequest,
     result: Assessment,
     own: PersonalAccount | None,
@@ -485,7 +485,7 @@ async def settle(
     cipher: PersonalDataCipher,
     ephemeral: EphemeralStore,
     clock: Clock,
-    institution: Institution,
+    institution: Caller,
     request: BillRequest,
 ) -> Assessment:
     """Settle a bill and commit (the CLI and demo data; the interface commits with its answer)."""
@@ -501,8 +501,8 @@ async def settle(
 
 
 async def cancel_settlement(
-    session: AsyncSession, clock: Clock, institution: Institution, setl_id: str, psn_no: str
-) -> Settlement:
+    session: AsyncSession, clock: Clock, institution: Caller, setl_id: str, psn_no: str
+) -> Cancellation:
     try:
         settlement = await cancel_in(
             session,
@@ -522,13 +522,14 @@ async def cancel_settlement(
 
 @dataclass
 class SettlementDetail:
+    person: Person
     settlement: Settlement
     items: list[SettlementItem]
     shares: list[SettlementShare]
 
 
 async def settlement_detail(
-    session: AsyncSession, institution: Institution, setl_id: str, psn_no: str
+    session: AsyncSession, institution: Caller, setl_id: str, psn_no: str
 ) -> SettlementDetail:
     """5203: a settlement of this institution, with its items and who paid what."""
     settlement = await repository.settlement_by_setl_id(session, setl_id.strip())
@@ -538,7 +539,10 @@ async def settlement_detail(
         or settlement.psn_no != psn_no.strip()
     ):
         raise UnknownSettlement(f"本机构没有该参保人的结算 setl_id={setl_id}")
+    person = await enrolment_repository.person(session, settlement.person_id)
+    assert person is not None
     return SettlementDetail(
+        person,
         settlement,
         await repository.items_of(session, settlement.id),
         await repository.shares_of(session, settlement.id),

@@ -1,0 +1,1 @@
+"""One handler per transaction code; `fsi.transactions` lists them."""

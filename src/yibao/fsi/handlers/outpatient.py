@@ -1,0 +1,204 @@
+"""Outpatient transactions of hospitals: 2201 挂号, 2204 费用明细上传, 2206 预结算, 2207 结算,
+2208 结算撤销."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yibao.fsi.call import Call, Reply
+from yibao.fsi.envelope import Fields, InvalidMessage, wall_time, yuan
+from yibao.fsi.handlers.output import (
+    line_result,
+    setldetail,
+    setlinfo,
+    settlement_extra,
+    settlement_figures,
+)
+from yibao.settlement import service
+from yibao.settlement.domain import CERT_TYPE_NAMES, MED_TYPE_NAMES, FeeLine
+
+INSUTYPES = {"310", "390"}
+
+
+async def register(call: Call) -> Reply:
+    data = call.data()
+    visit = await service.register_visit_in(
+        call.session,
+        call.runtime.cipher,
+        call.runtime.ephemeral,
+        call.runtime.clock,
+        call.caller,
+        psn_no=data.text("psn_no", max_len=30),
+        insutype=data.choice("insutype", INSUTYPES),
+        med_type=data.choice("med_type", MED_TYPE_NAMES, default="11"),
+        cert_type=data.choice("mdtrt_cert_type", CERT_TYPE_NAMES),
+        cert_no=data.text("mdtrt_cert_no", max_len=200),
+        msgid=call.envelope.msgid,
+    )
+    return Reply(
+        {
+            "data": {
+                "mdtrt_id": visit.mdtrt_id,
+                "psn_no": data.text("psn_no"),
+                "ipt_otp_no": data.text("ipt_otp_no", required=False, max_len=30),
+                "begntime": wall_time(visit.begin_at),
+            }
+        }
+    )
+
+
+def fee_line(row: Fields) -> FeeLine:
+    return FeeLine(
+        feedetl_sn=row.text("feedetl_sn", max_len=30),
+        med_list_codg=row.text("med_list_codg", max_len=50),
+        pric_fen=row.yuan("pric"),
+        cnt=row.count("cnt"),
+        det_item_fee_sumamt_fen=row.yuan("det_item_fee_sumamt"),
+    )
+
+
+async def upload_fees(call: Call) -> Reply:
+    rows = call.input().rows("feedetail")
+    mdtrt_ids = {row.text("mdtrt_id", max_len=30) for row in rows}
+    psn_nos = {row.text("psn_no", max_len=30) for row in rows}
+    if len(mdtrt_ids) != 1 or len(psn_nos) != 1:
+        raise InvalidMessage("一次上传的 feedetail 应属于同一就诊（mdtrt_id、psn_no 相同）")
+    lines = [fee_line(row) for row in rows]
+    splits = await service.upload_fees_in(
+        call.session,
+        call.runtime.clock,
+        call.caller,
+        psn_no=psn_nos.pop(),
+        mdtrt_id=mdtrt_ids.pop(),
+        lines=lines,
+        times=[row.text("fee_ocur_time", required=False, max_len=19) or None for row in rows],
+    )
+    return Reply(
+        {
+            "result": [
+                line_result(
+                    line.feedetl_sn,
+                    line.det_item_fee_sumamt_fen,
+                    split,
+                    name,
+                    str(line.cnt),
+                    line.pric_fen,
+                )
+                for line, split, name in splits
+            ]
+        },
+        [s.warning for _, s, _ in splits if s.warning],
+    )
+
+
+def bill_request(
+    call: Call, data: Fields, *, lines: tuple[FeeLine, ...] | None
+) -> service.BillRequest:
+    return service.BillRequest(
+        psn_no=data.text("psn_no", max_len=30),
+        mdtrt_cert_type=data.choice("mdtrt_cert_type", CERT_TYPE_NAMES),
+        mdtrt_cert_no=data.text("mdtrt_cert_no", max_len=200),
+        med_type=data.choice("med_type", MED_TYPE_NAMES, default="41" if lines is not None else ""),
+        medfee_sumamt_fen=data.yuan("medfee_sumamt"),
+        insutype=data.choice("insutype", INSUTYPES),
+        acct_used_flag=data.flag("acct_used_flag"),
+        msgid=call.envelope.msgid,
+        mdtrt_id=None if lines is not None else data.text("mdtrt_id", max_len=30),
+        lines=lines,
+    )
+
+
+def assessment_reply(call: Call, result: service.Assessment, request: service.BillRequest) -> Reply:
+    bill, payment = result.bill, result.payment
+    figures = {
+        "medfee_sumamt_fen": bill.medfee_sumamt_fen,
+        "fulamt_ownpay_amt_fen": bill.fulamt_ownpay_fen,
+        "overlmt_selfpay_fen": bill.overlmt_selfpay_fen,
+        "preselfpay_amt_fen": bill.preselfpay_fen,
+        "inscp_scp_amt_fen": bill.inscp_scp_fen,
+        "act_pay_dedc_fen": bill.act_pay_dedc_fen,
+        "hifp_pay_fen": bill.hifp_pay_fen,
+        "fund_pay_sumamt_fen": bill.fund_pay_sumamt_fen,
+        "psn_part_amt_fen": bill.psn_part_fen,
+        "acct_pay_fen": payment.acct_pay_fen,
+        "acct_mulaid_pay_fen": payment.acct_mulaid_pay_fen,
+        "psn_cash_pay_fen": payment.psn_cash_pay_fen,
+        "balc_fen": result.balc_fen,
+    }
+    extra: dict[str, Any] = {
+        "mdtrt_id": result.mdtrt_id,
+        "insutype": result.enrolment.insutype,
+        "med_type": request.med_type,
+        "mdtrt_cert_type": request.mdtrt_cert_type,
+        "setl_time": wall_time(call.runtime.clock.now()),
+    }
+    if result.settlement is not None:
+        extra.update(settlement_extra(result.settlement))
+    return Reply(
+        {
+            "setlinfo": setlinfo(result.person, result.enrolment.psn_type, figures, extra),
+            "setldetail": setldetail(result.enrolment.insutype, figures),
+        },
+        result.warnings,
+    )
+
+
+async def _assess(call: Call, *, write: bool) -> Reply:
+    request = bill_request(call, call.data(), lines=None)
+    result = await service.settle_in(
+        call.session,
+        call.runtime.cipher,
+        call.runtime.ephemeral,
+        call.runtime.clock,
+        call.caller,
+        request,
+        write=write,
+    )
+    return assessment_reply(call, result, request)
+
+
+async def pre_settle(call: Call) -> Reply:
+    return await _assess(call, write=False)
+
+
+async def settle(call: Call) -> Reply:
+    return await _assess(call, write=True)
+
+
+def cancellation_reply(done: service.Cancellation) -> Reply:
+    settlement = done.settlement
+    figures = settlement_figures(settlement)
+    return Reply(
+        {
+            "setlinfo": {
+                "setl_id": settlement.setl_id,
+                "mdtrt_id": settlement.mdtrt_id,
+                "psn_no": settlement.psn_no,
+                "setl_stas": "0",
+                "cancel_time": wall_time(settlement.cancelled_at or settlement.setl_time),
+                "medfee_sumamt": yuan(-figures["medfee_sumamt_fen"]),
+                "fund_pay_sumamt": yuan(-figures["fund_pay_sumamt_fen"]),
+                "acct_pay": yuan(-figures["acct_pay_fen"]),
+                "acct_mulaid_pay": yuan(-figures["acct_mulaid_pay_fen"]),
+                "psn_cash_pay": yuan(-figures["psn_cash_pay_fen"]),
+                "balc": yuan(done.balc_fen),
+            },
+            "setldetail": setldetail(
+                settlement.insutype, {name: -amount for name, amount in figures.items()}
+            ),
+        }
+    )
+
+
+async def cancel(call: Call) -> Reply:
+    data = call.data()
+    done = await service.cancel_in(
+        call.session,
+        call.runtime.clock,
+        call.caller,
+        setl_id=data.text("setl_id", max_len=30),
+        psn_no=data.text("psn_no", max_len=30),
+        mdtrt_id=data.text("mdtrt_id", required=call.caller.kind == "H", max_len=30) or None,
+        reason=f"{call.envelope.infno} 结算撤销",
+    )
+    return cancellation_reply(done)

@@ -1,0 +1,120 @@
+"""POST /fsi/api/rsfComIfsService/callService and POST /fsi/api/{infno}.
+
+Order of checks: the envelope parses, the gateway signature holds (then the nonce is
+remembered), the institution may send this transaction and has signed in today; then the
+handler runs once per msgid. Every failure answers infcode -1 with HTTP 200 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+
+from yibao.fsi.call import Call
+from yibao.fsi.envelope import InvalidMessage, UnknownTransaction, answer, read_envelope, stamp
+from yibao.fsi.errors import INTERNAL_ERROR, err_msg_for, infcode_for
+from yibao.fsi.transactions import TRANSACTIONS
+from yibao.kernel.errors import DomainError
+from yibao.runtime import Runtime
+from yibao.settlement import service
+from yibao.settlement.domain import INSTITUTION_TYPE_NAMES
+from yibao.settlement.service.messages import Answer
+
+log = structlog.get_logger("yibao.fsi")
+
+router = APIRouter(prefix="/fsi/api", tags=["定点医药机构接口"])
+
+
+async def dispatch(
+    runtime: Runtime, body: bytes, headers: Headers, path_infno: str | None
+) -> dict[str, Any]:
+    clock = runtime.clock
+    received = clock.now()
+    refmsgid = f"{stamp(received)}{secrets.randbelow(10**8):08d}"
+    try:
+        envelope = read_envelope(body)
+        if path_infno is not None and path_infno != envelope.infno:
+            raise InvalidMessage(
+                f"请求路径的交易编号 {path_infno} 与报文 infno {envelope.infno} 不一致"
+            )
+        transaction = TRANSACTIONS.get(envelope.infno)
+        if transaction is None:
+            raise UnknownTransaction(f"不支持的交易编号 infno={envelope.infno}")
+        async with runtime.sessions() as session:
+            caller = await service.verify_gateway(
+                session,
+                runtime.cipher,
+                clock,
+                paasid=headers.get("x-tif-paasid"),
+                timestamp=headers.get("x-tif-timestamp"),
+                nonce=headers.get("x-tif-nonce"),
+                signed=headers.get("x-tif-signature"),
+            )
+        await service.remember_nonce(
+            runtime.ephemeral, headers["x-tif-paasid"], headers["x-tif-nonce"]
+        )
+        if caller.fixmedins_code != envelope.fixmedins_code:
+            raise service.GatewayRefused(
+                f"报文 fixmedins_code {envelope.fixmedins_code} 与 x-tif-paasid 对应的机构不符"
+            )
+        if caller.kind not in transaction.kinds:
+            allowed = "、".join(INSTITUTION_TYPE_NAMES[k] for k in transaction.kinds)
+            raise UnknownTransaction(f"{envelope.infno} {transaction.name} 仅限{allowed}调用")
+        if transaction.signed_in:
+            service.check_sign_no(caller, envelope.sign_no, clock)
+
+        async def work(session: Any) -> Answer:
+            reply = await transaction.handle(Call(runtime, session, caller, envelope))
+            return answer(
+                infcode=0,
+                refmsgid=refmsgid,
+                received=received,
+                responded=clock.now(),
+                output=reply.output,
+                warn_msg="；".join(reply.warnings) or None,
+            )
+
+        async with runtime.sessions() as session:
+            result, _ = await service.answer_once(
+                session,
+                msgid=envelope.msgid,
+                infno=envelope.infno,
+                fixmedins_code=envelope.fixmedins_code,
+                now=received,
+                work=work,
+            )
+        return result
+    except DomainError as exc:
+        return answer(
+            infcode=infcode_for(exc),
+            refmsgid=refmsgid,
+            received=received,
+            responded=clock.now(),
+            err_msg=err_msg_for(exc),
+        )
+    except Exception:
+        log.exception("fsi_internal_error", path_infno=path_infno)
+        return answer(
+            infcode=-1,
+            refmsgid=refmsgid,
+            received=received,
+            responded=clock.now(),
+            err_msg=INTERNAL_ERROR,
+        )
+
+
+@router.post("/rsfComIfsService/callService")
+async def call_service(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    return JSONResponse(await dispatch(runtime, await request.body(), request.headers, None))
+
+
+@router.post("/{infno}")
+async def call_by_code(infno: str, request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    return JSONResponse(await dispatch(runtime, await request.body(), request.headers, infno))
