@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("locked_until", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "real_name_method IN ('photo', 'face')",
+            "real_name_method IN ('photo', 'face', 'counter')",
             name=op.f("ck_online_accounts_real_name_method"),
         ),
         sa.CheckConstraint("failed_count >= 0", name=op.f("ck_online_accounts_failed_count")),

@@ -14,6 +14,7 @@ from yibao.contributions import service as contributions
 from yibao.contributions.domain import month_index, month_of_index
 from yibao.enrolment import service as enrolment
 from yibao.enrolment.tables import Region
+from yibao.identity import service as identity
 from yibao.kernel.clock import china_today
 from yibao.kernel.idnumber import check_character
 from yibao.runtime import Runtime
@@ -25,6 +26,16 @@ DEMO_ID_NUMBER = DEMO_ID_FIRST17 + check_character(DEMO_ID_FIRST17)
 DEMO_PHONE = "13800138000"
 DEMO_CARD_NO = "A31000001"
 DEMO_EMPLOYER = "上海市示范科技有限公司"
+DEMO_PASSWORD = "Yibao@2026"  # noqa: S105 - the documented demo password (docs/demo.md)
+DEMO_CARD_PASSWORD = "123456"  # noqa: S105 - documented demo card query password
+DEMO_STAFF_PASSWORD = "Staff@2026"  # noqa: S105 - documented demo staff password
+DEMO_OFFICE = "上海市徐汇区医保中心"
+# Fixed TOTP secrets so a new user can sign in to the staff portal at once (docs/demo.md).
+DEMO_STAFF = [
+    ("clerk", "王晓红", "clerk", "YIBAOCLERKDEMO22"),
+    ("reviewer", "陈志强", "reviewer", "YIBAOREVIEWERDEM"),
+    ("admin", "刘建国", "admin", "YIBAOADMINDEMO22"),
+]
 
 REGIONS = [
     Region(
@@ -218,6 +229,26 @@ def demo(
         )
         if report.errors:
             fail(f"演示缴费生成失败: {report.errors[:3]}")
+        await identity.open_account_at_counter(
+            runtime,
+            session,
+            id_number=DEMO_ID_NUMBER,
+            phone=DEMO_PHONE,
+            password=DEMO_PASSWORD,
+            card_password=DEMO_CARD_PASSWORD,
+            by="demo",
+        )
+        for username, staff_name, role, secret in DEMO_STAFF:
+            await identity.create_staff(
+                runtime,
+                session,
+                username=username,
+                name=staff_name,
+                password=DEMO_STAFF_PASSWORD,
+                roles=[role],
+                office=DEMO_OFFICE,
+                totp_secret=secret,
+            )
         return {
             "persons": len(done),
             "contributions": report.loaded,
@@ -227,7 +258,19 @@ def demo(
                 "phone": DEMO_PHONE,
                 "card_no": DEMO_CARD_NO,
                 "psn_no": done[0].person.psn_no,
+                "password": DEMO_PASSWORD,
+                "card_password": DEMO_CARD_PASSWORD,
             },
+            "staff": [
+                {
+                    "username": u,
+                    "name": n,
+                    "role": r,
+                    "password": DEMO_STAFF_PASSWORD,
+                    "totp_secret": t,
+                }
+                for u, n, r, t in DEMO_STAFF
+            ],
         }
 
     result = run_in_session(_work)
@@ -246,3 +289,11 @@ def demo(
         f"演示参保人: {person['name']}  身份证 {person['id_number']}  手机 {person['phone']}"
         f"  社保卡 {person['card_no']}  psn_no {person['psn_no']}"
     )
+    console.print(f"网上账户: 登录密码 {DEMO_PASSWORD}  医保卡密码 {DEMO_CARD_PASSWORD}  (/login)")
+    console.print(
+        f"经办人员 (/staff/login, 密码 {DEMO_STAFF_PASSWORD}, 动态口令密钥导入身份验证器):"
+    )
+    for username, staff_name, role, secret in DEMO_STAFF:
+        console.print(
+            f"  {username:<9} {staff_name}  岗位 {role:<8}  TOTP 密钥 {secret}", highlight=False
+        )

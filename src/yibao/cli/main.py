@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from yibao.cli import contributions, demo, enrolment, server
+from yibao.cli import contributions, demo, enrolment, identity, server
 
 app = typer.Typer(
     help="yibao — 医保个人账户 platform: serve, migrate, demo data, enrolment, contributions.",
@@ -21,6 +21,9 @@ app.add_typer(enrolment.persons_app, name="persons")
 app.add_typer(enrolment.regions_app, name="regions")
 app.add_typer(contributions.contributions_app, name="contributions")
 # Each feature adds its sub-commands here, one line each.
+app.add_typer(identity.users_app, name="users")
+app.add_typer(identity.staff_app, name="staff")
+app.add_typer(identity.sms_app, name="sms")
 
 
 def main() -> None:

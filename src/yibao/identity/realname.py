@@ -15,6 +15,8 @@ from typing import Protocol
 from urllib import request
 
 METHODS = {"photo": "身份证照片", "face": "人脸识别"}
+# Shown for accounts opened at the counter, where staff checked the ID card in person.
+METHOD_NAMES = {**METHODS, "counter": "柜台核验"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,9 @@ class OnlineAccount(Base):
 
     __table_args__ = (
         CheckConstraint("failed_count >= 0", name="failed_count"),
-        CheckConstraint("real_name_method IN ('photo', 'face')", name="real_name_method"),
+        CheckConstraint(
+            "real_name_method IN ('photo', 'face', 'counter')", name="real_name_method"
+        ),
     )
 
 

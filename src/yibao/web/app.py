@@ -14,6 +14,7 @@ from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
 from yibao.runtime import Runtime, build_runtime
 from yibao.web.errors import install_error_handlers
+from yibao.web.identity import install_identity
 from yibao.web.pages import home
 from yibao.web.templating import make_templates
 
@@ -54,4 +55,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Each channel adds its routers here, one line each.
     app.include_router(home.router)
     app.include_router(fsi_router.router)
+    install_identity(app)
     return app

@@ -27,6 +27,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "step_up_required": 403,
     "rate_limited": 429,
     "account_locked": 423,
+    "sign_in_failed": 401,
 }
 
 # Pages answer these by sending the person to sign in or verify, then back to where they were.

@@ -5,6 +5,7 @@ and `staff`. Each use case takes the Runtime's parts and one session, and commit
 from yibao.identity.service.accounts import (
     account_overview,
     complete_registration,
+    open_account_at_counter,
     reset_password,
     send_code,
     send_code_to_account,
@@ -37,6 +38,7 @@ __all__ = [
     "add_passkey",
     "complete_registration",
     "create_staff",
+    "open_account_at_counter",
     "passkey_options",
     "policy_of",
     "remove_passkey",

@@ -27,7 +27,7 @@ from yibao.identity.domain import (
     check_password,
     classify_identifier,
 )
-from yibao.identity.realname import METHODS, RealNameEvidence, RealNameProvider
+from yibao.identity.realname import METHOD_NAMES, METHODS, RealNameEvidence, RealNameProvider
 from yibao.identity.service.common import (
     IssuedSession,
     check_code,
@@ -202,6 +202,59 @@ async def complete_registration(
     return issued
 
 
+async def open_account_at_counter(
+    rt: Runtime,
+    session: AsyncSession,
+    *,
+    id_number: str,
+    phone: str,
+    password: str,
+    card_password: str | None = None,
+    by: str,
+) -> OnlineAccount:
+    """Counter staff open the online account for a person who showed their ID card in person
+    (also how `yibao demo` gives the demo person an account)."""
+    id_value = parse_id_number(id_number).value
+    phone = parse_phone(phone)
+    check_password(password, phone=phone, id_number=id_value)
+    if card_password is not None:
+        check_card_password(card_password)
+    person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_value)
+    if person is None:
+        raise RealNameMismatch("该身份证号码未参保，不能开通网上账户")
+    if await repo.account_of_person(session, person.id) is not None:
+        raise AlreadyRegistered("该参保人已开通网上账户")
+    if await repo.account_by_phone(session, rt.cipher, phone) is not None:
+        raise AlreadyRegistered("该手机号已被其他网上账户使用")
+    now = rt.clock.now()
+    account = OnlineAccount(
+        person_id=person.id,
+        phone_enc=rt.cipher.encrypt(phone, purpose=repo.PHONE_PURPOSE),
+        phone_hash=repo.phone_hash(rt.cipher, phone),
+        phone_masked=mask_phone(phone),
+        password_hash=hash_password(password),
+        card_password_hash=hash_password(card_password) if card_password else None,
+        real_name_method="counter",
+        real_name_verified_at=now,
+        failed_count=0,
+        created_at=now,
+    )
+    session.add(account)
+    await session.flush()
+    for kind in (SecurityEventKind.REGISTERED, SecurityEventKind.REAL_NAME_VERIFIED):
+        repo.record_event(
+            session,
+            kind,
+            now,
+            channel="counter",
+            account_id=account.id,
+            person_id=person.id,
+            by=by,
+        )
+    await session.commit()
+    return account
+
+
 async def reset_password(
     rt: Runtime, session: AsyncSession, *, id_number: str, code: str, new_password: str, via: str
 ) -> None:
@@ -320,7 +373,7 @@ async def account_overview(rt: Runtime, session: AsyncSession, account_id: int) 
         name=person.name,
         id_number_masked=person.id_number_masked,
         phone_masked=found.phone_masked,
-        real_name_method=METHODS.get(found.real_name_method, found.real_name_method),
+        real_name_method=METHOD_NAMES.get(found.real_name_method, found.real_name_method),
         has_card_password=found.card_password_hash is not None,
         passkeys=[(k.id, k.name, china_minute(k.created_at)) for k in keys],
         events=[

@@ -1,0 +1,160 @@
+"""Who is calling: the middleware that sets `request.state.principal` (see web/auth.py).
+
+- Pages use an HttpOnly, SameSite=Lax cookie (Secure when the request came over HTTPS) holding a
+  random token; the session row it points to lives in the database, so idle timeout and "sign out
+  everywhere" hold across server processes. Staff pages (/staff…) have their own cookie.
+- The JSON API (/api/…) takes only `Authorization: Bearer <token>`, never the cookie, so a page on
+  another site cannot ride a signed-in person's cookie into the API.
+- Every form post carries a CSRF token that must equal the `yibao_csrf` cookie (double submit);
+  scripts send it in the `X-CSRF-Token` header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from fastapi import Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from yibao.identity import service as identity
+from yibao.identity.passkeys import RelyingParty
+from yibao.kernel.errors import PermissionDenied
+from yibao.runtime import Runtime
+from yibao.web.auth import PersonPrincipal, StaffPrincipal
+
+PERSON_COOKIE = "yibao_session"
+STAFF_COOKIE = "yibao_staff"
+CSRF_COOKIE = "yibao_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+_SKIP = ("/static/", "/healthz", "/favicon")
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class CsrfRejected(PermissionDenied):
+    code = "csrf_rejected"
+
+
+def is_staff_path(path: str) -> bool:
+    return path == "/staff" or path.startswith(("/staff/", "/api/v1/staff"))
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class IdentityMiddleware(BaseHTTPMiddleware):
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        request.state.principal = None
+        request.state.display_name = None
+        request.state.sign_out_url = "/staff/logout" if is_staff_path(path) else "/logout"
+        csrf = request.cookies.get(CSRF_COOKIE, "")
+        fresh_csrf = len(csrf) < 20
+        if fresh_csrf:
+            csrf = secrets.token_urlsafe(24)
+        request.state.csrf_token = csrf
+        if not path.startswith(_SKIP):
+            await self._identify(request, path)
+        response = await call_next(request)
+        if fresh_csrf and not path.startswith(("/api/", *_SKIP)):
+            response.set_cookie(
+                CSRF_COOKIE,
+                csrf,
+                httponly=True,
+                samesite="lax",
+                secure=is_https(request),
+                path="/",
+            )
+        return response
+
+    async def _identify(self, request: Request, path: str) -> None:
+        runtime: Runtime = request.app.state.runtime
+        if path.startswith("/api/"):
+            token, kind, via = bearer_token(request), "person", "bearer"
+            if is_staff_path(path):
+                kind = "staff"
+        elif is_staff_path(path):
+            token, kind, via = request.cookies.get(STAFF_COOKIE, ""), "staff", "cookie"
+        else:
+            token, kind, via = request.cookies.get(PERSON_COOKIE, ""), "person", "cookie"
+        if not token:
+            return
+        async with runtime.sessions() as session:
+            resolved = await identity.resolve_session(runtime, session, token, kind=kind)
+        if resolved is None or resolved.via != via:
+            return
+        request.state.display_name = resolved.display_name
+        if resolved.kind == "person":
+            request.state.principal = PersonPrincipal(
+                person_id=resolved.person_id,
+                account_id=resolved.account_id,
+                session_id=resolved.session_id,
+                step_up_until=resolved.step_up_until,
+                via=via,
+            )
+        else:
+            request.state.principal = StaffPrincipal(
+                staff_id=resolved.staff_id,
+                username=resolved.username,
+                name=resolved.display_name,
+                roles=resolved.roles,
+                office=resolved.office,
+                session_id=resolved.session_id,
+            )
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def verify_csrf(request: Request) -> None:
+    """Router dependency for pages: every unsafe request must echo the CSRF cookie."""
+    if request.method not in _UNSAFE:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else ""
+    if not cookie or not sent or not hmac.compare_digest(cookie, sent):
+        raise CsrfRejected("页面已过期或来源不明，请刷新页面后重试")
+
+
+def set_session_cookie(
+    request: Request, response: Response, token: str, *, staff: bool = False
+) -> None:
+    response.set_cookie(
+        STAFF_COOKIE if staff else PERSON_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, *, staff: bool = False) -> None:
+    response.delete_cookie(STAFF_COOKIE if staff else PERSON_COOKIE, path="/")
+
+
+def relying_party(request: Request) -> RelyingParty:
+    settings = request.app.state.runtime.settings
+    origin = settings.webauthn_origin or f"{request.url.scheme}://{request.url.netloc}"
+    rp_id = settings.webauthn_rp_id or (urlsplit(origin).hostname or "localhost")
+    return RelyingParty(rp_id=rp_id, name="医保个人账户", origin=origin)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a path on this site: never `//evil.example` or an absolute URL."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
