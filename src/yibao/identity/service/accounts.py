@@ -31,6 +31,7 @@ from yibao.identity.realname import METHOD_NAMES, METHODS, RealNameEvidence, Rea
 from yibao.identity.service.common import (
     IssuedSession,
     check_code,
+    end_reads,
     hash_password,
     open_session,
     policy_of,
@@ -54,7 +55,9 @@ async def send_code(rt: Runtime, session: AsyncSession, phone: str, purpose: Cod
             raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
     elif found is None:
         return mask_phone(phone)
-    masked = await queue_code(rt, session, phone, purpose, found.person_id if found else None)
+    person_id = found.person_id if found else None
+    await end_reads(session)
+    masked = await queue_code(rt, session, phone, purpose, person_id)
     await session.commit()
     return masked
 
@@ -66,7 +69,9 @@ async def send_code_to_account(
     if found is None:
         raise UnknownAccount("账户不存在")
     phone = repo.decrypt_account_phone(rt.cipher, found)
-    masked = await queue_code(rt, session, phone, purpose, found.person_id)
+    person_id = found.person_id
+    await end_reads(session)
+    masked = await queue_code(rt, session, phone, purpose, person_id)
     await session.commit()
     return masked
 
@@ -78,9 +83,11 @@ async def send_reset_code(rt: Runtime, session: AsyncSession, id_number: str) ->
     if found is None:
         return SENT_IF_REGISTERED
     phone = repo.decrypt_account_phone(rt.cipher, found)
-    await queue_code(rt, session, phone, CodePurpose.RESET, found.person_id)
+    person_id, masked = found.person_id, found.phone_masked
+    await end_reads(session)
+    await queue_code(rt, session, phone, CodePurpose.RESET, person_id)
     await session.commit()
-    return f"验证码已发送至 {found.phone_masked}"
+    return f"验证码已发送至 {masked}"
 
 
 def _ticket_key(ticket: str) -> str:
@@ -100,6 +107,7 @@ async def start_registration(
     check_password(password, phone=phone)
     if await repo.account_by_phone(session, rt.cipher, phone) is not None:
         raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
+    await end_reads(session)
     await check_code(rt, phone, CodePurpose.REGISTER, code)
     ticket = secrets.token_urlsafe(24)
     sealed = rt.cipher.encrypt(password, purpose=_TICKET_PURPOSE)
@@ -265,11 +273,13 @@ async def reset_password(
     found = await repo.account_of_person(session, person.id) if person else None
     if found is None:
         raise UnknownAccount("该身份证号码尚未开通网上账户，请先注册")
-    found = await repo.account(session, found.id, lock=True)
-    assert found is not None
+    account_id = found.id
     phone = repo.decrypt_account_phone(rt.cipher, found)
     check_password(new_password, phone=phone, id_number=id_value)
+    await end_reads(session)
     await check_code(rt, phone, CodePurpose.RESET, code)
+    found = await repo.account(session, account_id, lock=True)
+    assert found is not None
     now = rt.clock.now()
     was_locked = found.locked_until is not None and found.locked_until > now
     found.password_hash = hash_password(new_password)
@@ -310,7 +320,10 @@ async def set_card_password(
     if person is None or person.id_number_hash != expected:
         raise RealNameMismatch("身份证号码与本账户的实名信息不一致")
     phone = repo.decrypt_account_phone(rt.cipher, found)
+    await end_reads(session)
     await check_code(rt, phone, CodePurpose.CARD_PASSWORD, code)
+    found = await repo.account(session, account_id, lock=True)
+    assert found is not None
     now = rt.clock.now()
     found.card_password_hash = hash_password(card_password)
     repo.record_event(

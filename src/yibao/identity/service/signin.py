@@ -35,6 +35,7 @@ from yibao.identity.service.common import (
     Resolved,
     check_code,
     china_minute,
+    end_reads,
     hash_password,
     open_session,
     password_matches,
@@ -128,11 +129,13 @@ async def sign_in_with_code(
     found = await repo.account_by_phone(session, rt.cipher, phone)
     if found is not None:
         _refuse_if_locked(rt, found)
+    account_id = found.id if found else None
+    await end_reads(session)
     # An unknown phone never had a code stored, so it fails exactly like an expired code.
     await check_code(rt, phone, CodePurpose.SIGN_IN, code)
-    if found is None:
+    if account_id is None:
         raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
-    account = await repo.account(session, found.id, lock=True)
+    account = await repo.account(session, account_id, lock=True)
     assert account is not None
     return await _welcome(rt, session, account, via, ua, "sms")
 
@@ -175,6 +178,7 @@ async def passkey_options(
             options, challenge = webauthn_rules.authentication_options(rp, existing)
         else:
             raise InvalidInput("未知用途")
+        await end_reads(session)
     flow = secrets.token_urlsafe(16)
     held = {"c": base64.b64encode(challenge).decode(), "p": purpose, "a": account_id}
     await rt.ephemeral.put(_flow_key(flow), json.dumps(held), timedelta(minutes=5))
@@ -317,7 +321,9 @@ async def step_up_with_code(
     account = await repo.account(session, account_id)
     if account is None:
         raise UnknownAccount("账户不存在")
-    await check_code(rt, repo.decrypt_account_phone(rt.cipher, account), CodePurpose.STEP_UP, code)
+    phone = repo.decrypt_account_phone(rt.cipher, account)
+    await end_reads(session)
+    await check_code(rt, phone, CodePurpose.STEP_UP, code)
     await _grant_step_up(rt, session, session_id, account_id, "sms", via)
 
 
@@ -336,12 +342,14 @@ async def step_up_with_card_password(
         raise UnknownAccount("账户不存在")
     if account.card_password_hash is None:
         raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
+    stored = account.card_password_hash
+    await end_reads(session)
     failures_key = f"card-password-failures:{account_id}"
     failures = int(await rt.ephemeral.get(failures_key) or 0)
     if failures >= policy.max_failures:
         minutes = int(policy.failure_window.total_seconds() // 60)
         raise RateLimited(f"医保卡密码错误次数过多，请{minutes}分钟后再试，或改用短信验证码")
-    if not password_matches(account.card_password_hash, card_password.strip()):
+    if not password_matches(stored, card_password.strip()):
         count = await rt.ephemeral.incr(failures_key, policy.failure_window)
         repo.record_event(
             session,
