@@ -6,6 +6,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -15,6 +16,9 @@ from yibao.runtime import Runtime
 from yibao.settlement import service as settlement
 from yibao.settlement.domain import FeeLine
 from yibao.settlement.tables import Institution
+
+if TYPE_CHECKING:
+    import httpx
 
 PHARMACY = "P31010400001"
 DRUG = "XA01ABD075A002010100483"
@@ -162,3 +166,43 @@ async def buy(
                 lines=(FeeLine("1", DRUG, fen, Decimal(1), fen),),
             ),
         )
+
+
+async def go_online(runtime: Runtime, m: Member) -> str:
+    """Open the member's online account at the counter; returns the phone to sign in with."""
+    from tests.support.identity import CARD_PASSWORD, PASSWORD
+    from tests.support.world import new_phone
+    from yibao.identity import service as identity
+
+    phone = new_phone()
+    async with runtime.sessions() as s:
+        await identity.open_account_at_counter(
+            runtime,
+            s,
+            id_number=m.id_number,
+            phone=phone,
+            password=PASSWORD,
+            card_password=CARD_PASSWORD,
+            by="test",
+        )
+    assert PASSWORD
+    return phone
+
+
+async def bearer(client: httpx.AsyncClient, runtime: Runtime, m: Member) -> dict[str, str]:
+    """A stepped-up bearer token for the member (signs them up online first)."""
+    from tests.support.identity import CARD_PASSWORD, PASSWORD
+
+    phone = await go_online(runtime, m)
+    response = await client.post(
+        "/api/v1/auth/tokens", json={"identifier": phone, "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    headers = {"Authorization": f"Bearer {response.json()['token']}"}
+    step = await client.post(
+        "/api/v1/auth/step-up",
+        json={"method": "card_password", "card_password": CARD_PASSWORD},
+        headers=headers,
+    )
+    assert step.status_code == 200, step.text
+    return headers

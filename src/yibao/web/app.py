@@ -14,6 +14,7 @@ from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
 from yibao.runtime import Runtime, build_runtime
 from yibao.web.errors import install_error_handlers
+from yibao.web.family import install_family
 from yibao.web.identity import install_identity
 from yibao.web.pages import home
 from yibao.web.templating import make_templates
@@ -56,4 +57,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(home.router)
     app.include_router(fsi_router.router)
     install_identity(app)
+    install_family(app)
     return app

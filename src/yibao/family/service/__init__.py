@@ -31,6 +31,8 @@ from yibao.family.service.views import (
     contribution_receipt,
     document_content,
     family_page,
+    find_insured,
+    open_freezes,
     review_queue,
     supporters,
 )
@@ -57,7 +59,9 @@ __all__ = [
     "document_content",
     "end_when_enrolment_ended",
     "family_page",
+    "find_insured",
     "freeze_for_misuse",
+    "open_freezes",
     "pause",
     "pay_relative_contribution",
     "request_unfreeze",

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.tables import Person
 from yibao.family import documents, repository
 from yibao.family.domain import (
     RELATION_NAMES,
@@ -19,9 +20,16 @@ from yibao.family.domain import (
     quota_remaining,
 )
 from yibao.family.repository import AidPayment
-from yibao.family.tables import MutualAidDocument, MutualAidEvent, RelativeContribution
+from yibao.family.tables import (
+    AccountFreeze,
+    MutualAidDocument,
+    MutualAidEvent,
+    RelativeContribution,
+)
 from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import NotFound
+from yibao.kernel.idnumber import InvalidIdNumber, parse_id_number
+from yibao.kernel.pii import PersonalDataCipher
 from yibao.ledger import repository as ledger_repository
 
 
@@ -204,3 +212,38 @@ async def contribution_receipt(
     if found is None or person_id not in {found.payer_person_id, found.beneficiary_person_id}:
         raise NotFound("找不到该缴费凭证")
     return found
+
+
+async def find_insured(session: AsyncSession, cipher: PersonalDataCipher, key: str) -> Person:
+    """At the counter: the person in front of the clerk, by ID number or psn_no."""
+    key = key.strip()
+    found = None
+    if len(key) == 18:
+        try:
+            found = await enrolment_repository.person_by_id_number(
+                session, cipher, parse_id_number(key).value
+            )
+        except InvalidIdNumber:
+            found = None
+    if found is None:
+        found = await enrolment_repository.person_by_psn_no(session, key)
+    if found is None:
+        raise NotFound("找不到该参保人，请核对身份证号码或人员编号")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class FreezeLine:
+    freeze: AccountFreeze
+    name: str
+    id_masked: str
+
+
+async def open_freezes(session: AsyncSession) -> list[FreezeLine]:
+    out = []
+    for f in await repository.freezes(session):
+        person = await enrolment_repository.person(session, f.person_id)
+        out.append(
+            FreezeLine(f, person.name if person else "", person.id_number_masked if person else "")
+        )
+    return out
