@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-25 08:28:39.079897
+Create Date: 2026-11-25 08:35:06.482934
 """
 
 from __future__ import annotations
@@ -67,18 +67,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("msgid", name=op.f("pk_fsi_messages")),
     )
     op.create_table(
-        "ec_token_uses",
+        "ec_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column(
             "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column("setl_id", sa.String(length=30), nullable=False),
-        sa.Column("used_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("used_at", UTCDateTime(), nullable=True),
+        sa.Column("setl_id", sa.String(length=30), nullable=True),
         sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_ec_token_uses_person_id_persons")
+            ["person_id"], ["persons.id"], name=op.f("fk_ec_tokens_person_id_persons")
         ),
-        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_ec_token_uses")),
+        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_ec_tokens")),
     )
+    with op.batch_alter_table("ec_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ec_tokens_person_id"), ["person_id"], unique=False)
+
     op.create_table(
         "institutions",
         sa.Column(
@@ -367,7 +371,10 @@ def downgrade() -> None:
 
     op.drop_table("settlements")
     op.drop_table("institutions")
-    op.drop_table("ec_token_uses")
+    with op.batch_alter_table("ec_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ec_tokens_person_id"))
+
+    op.drop_table("ec_tokens")
     op.drop_table("fsi_messages")
     op.drop_table("catalogue_entries")
     # ### end Alembic commands ###

@@ -216,15 +216,20 @@ class YearlyAccumulation(Base):
     )
 
 
-class EcTokenUse(Base):
-    """The one payment an ecToken made: the primary key makes a second use fail everywhere."""
+class EcToken(Base):
+    """医保电子凭证: the hash of an ecToken, whose it is, until when, and the one payment it made.
 
-    __tablename__ = "ec_token_uses"
+    Kept here rather than in the short-lived store so that a settlement checks and spends it
+    inside its own transaction: the conditional UPDATE spends it once in any process.
+    """
+
+    __tablename__ = "ec_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
-    setl_id: Mapped[str] = mapped_column(String(30))
-    used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    setl_id: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
 
 class InterfaceMessage(Base):

@@ -25,7 +25,6 @@ async def register(call: Call) -> Reply:
     visit = await service.register_visit_in(
         call.session,
         call.runtime.cipher,
-        call.runtime.ephemeral,
         call.runtime.clock,
         call.caller,
         psn_no=data.text("psn_no", max_len=30),
@@ -148,7 +147,6 @@ async def _assess(call: Call, *, write: bool) -> Reply:
     result = await service.settle_in(
         call.session,
         call.runtime.cipher,
-        call.runtime.ephemeral,
         call.runtime.clock,
         call.caller,
         request,

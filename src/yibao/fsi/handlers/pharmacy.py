@@ -16,7 +16,6 @@ async def _assess(call: Call, *, write: bool) -> Reply:
     result = await service.settle_in(
         call.session,
         call.runtime.cipher,
-        call.runtime.ephemeral,
         call.runtime.clock,
         call.caller,
         request,

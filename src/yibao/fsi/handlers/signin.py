@@ -30,7 +30,7 @@ async def person_info(call: Call) -> Reply:
     person, enrolments, account = await service.find_insured(
         call.session,
         call.runtime.cipher,
-        call.runtime.ephemeral,
+        call.runtime.clock,
         cert_type=cert_type,
         cert_no=cert_no,
     )

@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.ephemeral import EphemeralStore
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson, is_retired
 from yibao.enrolment.tables import Enrolment, Person
@@ -101,14 +100,14 @@ async def _person(session: AsyncSession, psn_no: str) -> Person:
 async def check_certificate(
     session: AsyncSession,
     cipher: PersonalDataCipher,
-    ephemeral: EphemeralStore,
     person: Person,
     cert_type: str,
     cert_no: str,
+    now: datetime,
 ) -> None:
     """The card or code presented must be the patient's own (钱可以共济，卡不能共用)."""
     if cert_type == "01":
-        if await vouchers.holder_of(session, ephemeral, cert_no) != person.id:
+        if await vouchers.holder_of(session, cert_no, now) != person.id:
             raise NotInsured("医保电子凭证不属于该参保人")
     elif cert_type == "02":
         digest = cipher.lookup_hash(
@@ -140,7 +139,7 @@ async def _insured(session: AsyncSession, person: Person, insutype: str | None) 
 async def find_insured(
     session: AsyncSession,
     cipher: PersonalDataCipher,
-    ephemeral: EphemeralStore,
+    clock: Clock,
     *,
     cert_type: str,
     cert_no: str,
@@ -152,7 +151,7 @@ async def find_insured(
     person: Person | None
     if cert_type == "01":
         person = await enrolment_repository.person(
-            session, await vouchers.holder_of(session, ephemeral, cert_no)
+            session, await vouchers.holder_of(session, cert_no, clock.now())
         )
     elif cert_type == "02":
         person = await enrolment_repository.person_by_id_number(session, cipher, cert_no.upper())
@@ -170,7 +169,6 @@ async def find_insured(
 async def register_visit_in(
     session: AsyncSession,
     cipher: PersonalDataCipher,
-    ephemeral: EphemeralStore,
     clock: Clock,
     institution: Caller,
     *,
@@ -185,7 +183,7 @@ async def register_visit_in(
     if med_type not in MED_TYPE_NAMES or med_type == "41":
         raise InvalidInput(f"med_type 应为 11、13、14 或 21，收到 {med_type!r}")
     person = await _person(session, psn_no)
-    await check_certificate(session, cipher, ephemeral, person, cert_type, cert_no)
+    await check_certificate(session, cipher, person, cert_type, cert_no, clock.now())
     enrolment = await _insured(session, person, insutype)
     now = clock.now()
     visit = Visit(
@@ -298,7 +296,6 @@ async def _accounts(
 async def settle_in(
     session: AsyncSession,
     cipher: PersonalDataCipher,
-    ephemeral: EphemeralStore,
     clock: Clock,
     institution: Caller,
     request: BillRequest,
@@ -312,7 +309,7 @@ async def settle_in(
         )
     person = await _person(session, request.psn_no)
     await check_certificate(
-        session, cipher, ephemeral, person, request.mdtrt_cert_type, request.mdtrt_cert_no
+        session, cipher, person, request.mdtrt_cert_type, request.mdtrt_cert_no, clock.now()
     )
     enrolment = await _insured(session, person, request.insutype)
     region = await enrolment_repository.region(session, enrolment.admdvs)
@@ -406,7 +403,7 @@ async def settle_in(
         session, institution, request, result, own, payer_accounts, now
     )
     if request.mdtrt_cert_type == "01":
-        vouchers.record_use(
+        await vouchers.spend(
             session, request.mdtrt_cert_no, person.id, result.settlement.setl_id, now
         )
     await session.flush()
@@ -483,16 +480,13 @@ async def _record(
 async def settle(
     session: AsyncSession,
     cipher: PersonalDataCipher,
-    ephemeral: EphemeralStore,
     clock: Clock,
     institution: Caller,
     request: BillRequest,
 ) -> Assessment:
     """Settle a bill and commit (the CLI and demo data; the interface commits with its answer)."""
     try:
-        result = await settle_in(
-            session, cipher, ephemeral, clock, institution, request, write=True
-        )
+        result = await settle_in(session, cipher, clock, institution, request, write=True)
         await session.commit()
     except BaseException:
         await session.rollback()

@@ -1,8 +1,9 @@
 """医保电子凭证: the ecToken behind the person's dynamic QR code.
 
-The token is random; only its hash is kept, in the short-lived store (so it expires by itself
-and every server process sees it). Paying with it writes an `ec_token_uses` row inside the
-settlement's transaction, whose primary key refuses a second payment in any process.
+The token is random and only its hash is kept. It is bound to the person it was made for, works
+until it expires (a few minutes: the QR code refreshes every minute) and pays once: the settling
+transaction spends it with a conditional UPDATE, which only one transaction in any process can
+win, and a rolled-back settlement leaves it unspent.
 """
 
 from __future__ import annotations
@@ -10,42 +11,57 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.ephemeral import EphemeralStore
+from yibao.kernel.clock import Clock
 from yibao.kernel.ids import new_token
 from yibao.settlement.domain import EcTokenUsed, InvalidEcToken
-from yibao.settlement.tables import EcTokenUse
+from yibao.settlement.tables import EcToken
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.strip().encode()).hexdigest()
 
 
-def _key(digest: str) -> str:
-    return f"ectoken:{digest}"
-
-
-async def issue_ec_token(ephemeral: EphemeralStore, person_id: int, ttl: timedelta) -> str:
+async def issue_ec_token(
+    session: AsyncSession, person_id: int, clock: Clock, ttl: timedelta
+) -> tuple[str, datetime]:
+    """A fresh ecToken for the person's QR code; their expired ones are cleared on the way."""
+    now = clock.now()
+    await session.execute(
+        delete(EcToken).where(EcToken.person_id == person_id, EcToken.expires_at <= now)
+    )
     token = new_token(24)
-    await ephemeral.put(_key(token_hash(token)), str(person_id), ttl)
-    return token
+    session.add(EcToken(token_hash=token_hash(token), person_id=person_id, expires_at=now + ttl))
+    await session.commit()
+    return token, now + ttl
 
 
-async def holder_of(session: AsyncSession, ephemeral: EphemeralStore, token: str) -> int:
-    """The person an unexpired, unused ecToken was made for."""
-    digest = token_hash(token)
-    person = await ephemeral.get(_key(digest))
-    if person is None:
+async def holder_of(session: AsyncSession, token: str, now: datetime) -> int:
+    """The person an unexpired, unspent ecToken was made for."""
+    found = (
+        await session.execute(select(EcToken).where(EcToken.token_hash == token_hash(token)))
+    ).scalar_one_or_none()
+    if found is None or found.expires_at <= now:
         raise InvalidEcToken("医保电子凭证无效或已过期，请让参保人刷新二维码后重新扫码")
-    if await session.get(EcTokenUse, digest) is not None:
+    if found.used_at is not None:
         raise EcTokenUsed("该医保电子凭证已用于一次结算，请让参保人刷新二维码")
-    return int(person)
+    return found.person_id
 
 
-def record_use(
+async def spend(
     session: AsyncSession, token: str, person_id: int, setl_id: str, now: datetime
 ) -> None:
-    session.add(
-        EcTokenUse(token_hash=token_hash(token), person_id=person_id, setl_id=setl_id, used_at=now)
+    result = await session.execute(
+        update(EcToken)
+        .where(
+            EcToken.token_hash == token_hash(token),
+            EcToken.person_id == person_id,
+            EcToken.used_at.is_(None),
+            EcToken.expires_at > now,
+        )
+        .values(used_at=now, setl_id=setl_id)
     )
+    if getattr(result, "rowcount", 0) != 1:
+        raise EcTokenUsed("该医保电子凭证已用于一次结算，请让参保人刷新二维码")
