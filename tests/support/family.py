@@ -14,8 +14,8 @@ from tests.support.world import define_regions, enrol, fund, new_id_number
 from yibao.family import service as family
 from yibao.runtime import Runtime
 from yibao.settlement import service as settlement
-from yibao.settlement.domain import FeeLine
-from yibao.settlement.tables import Institution
+from yibao.settlement.domain import Caller, FeeLine
+from yibao.settlement.service.institutions import caller_of
 
 if TYPE_CHECKING:
     import httpx
@@ -126,7 +126,7 @@ async def open_aid(
     return authorisation_id
 
 
-async def pharmacy(runtime: Runtime) -> Institution:
+async def pharmacy(runtime: Runtime) -> Caller:
     async with runtime.sessions() as s:
         report = await settlement.import_catalogue(
             s,
@@ -140,18 +140,17 @@ async def pharmacy(runtime: Runtime) -> Institution:
             runtime.clock,
             settlement.NewInstitution(PHARMACY, "测试大药房", "310000"),
         )
-    return creds.institution
+    return caller_of(creds.institution)
 
 
 async def buy(
-    runtime: Runtime, institution: Institution, patient: Member, fen: int, msgid: str
+    runtime: Runtime, institution: Caller, patient: Member, fen: int, msgid: str
 ) -> settlement.Assessment:
     """A pharmacy sale of a fully self-paid drug: the whole amount is the person's share."""
     async with runtime.sessions() as s:
         return await settlement.settle(
             s,
             runtime.cipher,
-            runtime.ephemeral,
             runtime.clock,
             institution,
             settlement.BillRequest(
@@ -206,3 +205,60 @@ async def bearer(client: httpx.AsyncClient, runtime: Runtime, m: Member) -> dict
     )
     assert step.status_code == 200, step.text
     return headers
+
+
+STAFF_PASSWORD = "Staff@2026!x"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+async def staff_member(runtime: Runtime, username: str, roles: list[str], name: str) -> None:
+    from yibao.identity import service as identity
+
+    async with runtime.sessions() as s:
+        await identity.create_staff(
+            runtime,
+            s,
+            username=username,
+            name=name,
+            password=STAFF_PASSWORD,
+            roles=roles,
+            office="测试经办中心",
+            totp_secret=TOTP_SECRET,
+        )
+
+
+def csrf_of(client: httpx.AsyncClient) -> str:
+    return str(client.cookies.get("yibao_csrf"))
+
+
+async def page_sign_in(client: httpx.AsyncClient, runtime: Runtime, m: Member) -> None:
+    """Sign in on the pages (cookie) and verify with the card password."""
+    from tests.support.identity import CARD_PASSWORD, PASSWORD
+
+    phone = await go_online(runtime, m)
+    await client.get("/login")
+    r = await client.post(
+        "/login", data={"identifier": phone, "password": PASSWORD, "csrf_token": csrf_of(client)}
+    )
+    assert r.status_code == 303, r.text
+    r = await client.post(
+        "/verify/card-password",
+        data={"card_password": CARD_PASSWORD, "next": "/family", "csrf_token": csrf_of(client)},
+    )
+    assert r.status_code == 303, r.text
+
+
+async def staff_sign_in(client: httpx.AsyncClient, username: str) -> None:
+    import pyotp
+
+    await client.get("/staff/login")
+    r = await client.post(
+        "/staff/login",
+        data={
+            "username": username,
+            "password": STAFF_PASSWORD,
+            "totp": pyotp.TOTP(TOTP_SECRET).now(),
+            "csrf_token": csrf_of(client),
+        },
+    )
+    assert r.status_code == 303, r.text

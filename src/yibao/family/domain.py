@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from yibao.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from yibao.kernel.money import format_yuan
 
 ADULT_AGE = 18
@@ -123,7 +123,7 @@ class Channel(StrEnum):
 # ---- errors ---------------------------------------------------------------------------------
 
 
-class NotEligible(DomainError):
+class NotEligible(InvalidInput):
     code = "mutual_aid_not_eligible"
 
     def __init__(self, message: str, refusals: list[Refusal]) -> None:

@@ -13,8 +13,7 @@ from yibao.family import service as family
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
 from yibao.runtime import Runtime
 from yibao.settlement import service as settlement
-from yibao.settlement.domain import FeeLine
-from yibao.settlement.tables import Institution
+from yibao.settlement.domain import Caller, FeeLine
 
 N = 100
 
@@ -26,7 +25,7 @@ async def _balance(runtime: Runtime, account_id: int | None) -> int:
         return account.balance_fen
 
 
-async def _many(runtime: Runtime, shop: Institution, patients: list, fen: int) -> list[int]:
+async def _many(runtime: Runtime, shop: Caller, patients: list, fen: int) -> list[int]:
     async def one(i: int) -> int:
         patient = patients[i % len(patients)]
         result = await buy(runtime, shop, patient, fen, f"{PHARMACY}20261125{i:010d}")
@@ -106,7 +105,6 @@ async def test_revocation_waits_for_a_settlement_in_flight_then_stops_the_next(
         result = await settlement.settle_in(
             in_flight,
             runtime.cipher,
-            runtime.ephemeral,
             runtime.clock,
             shop,
             _sale(parent, 2_000, f"{PHARMACY}202611250000000001"),
