@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from yibao.cli import contributions, demo, enrolment, identity, server
+from yibao.cli import contributions, demo, enrolment, family, identity, server
 
 app = typer.Typer(
     help="yibao — 医保个人账户 platform: serve, migrate, demo data, enrolment, contributions.",
@@ -24,6 +24,7 @@ app.add_typer(contributions.contributions_app, name="contributions")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
+app.add_typer(family.family_app, name="family")
 
 
 def main() -> None:

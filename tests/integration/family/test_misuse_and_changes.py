@@ -187,3 +187,25 @@ async def test_contribution_and_settlements_share_one_quota(runtime: Runtime) ->
         account = await s.get(PersonalAccount, payer.account_id)
         assert account is not None
     assert line.used_fen == sum(results) and account.balance_fen == 100_000 - sum(results)
+
+
+def test_sweep_command_reports_what_it_ended(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from tests.conftest import TEST_DATA_KEY
+    from yibao.cli.main import app
+    from yibao.config import get_settings
+    from yibao.db.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    upgrade(url)
+    monkeypatch.setenv("YIBAO_DATABASE_URL", url)
+    monkeypatch.setenv("YIBAO_DATA_KEY", TEST_DATA_KEY)
+    monkeypatch.setenv("YIBAO_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["family", "sweep", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert '"ended": 0' in result.output
