@@ -25,6 +25,13 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
 
     async def close(self) -> None:
+        from yibao.db.ephemeral import DatabaseEphemeralStore
+
+        if (
+            isinstance(self.ephemeral, DatabaseEphemeralStore)
+            and self.ephemeral.engine is not self.engine
+        ):
+            await self.ephemeral.engine.dispose()
         await self.engine.dispose()
 
 

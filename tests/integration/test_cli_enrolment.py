@@ -191,3 +191,35 @@ def test_missing_file_and_bad_header(cli_env: Settings, tmp_path: Path) -> None:
     wrong.write_text("a,b\n1,2\n", encoding="utf-8")
     code, out = invoke("contributions", "import", str(wrong))
     assert code == 2 and "表头" in out
+
+
+def test_persons_import_reports_every_bad_row_and_writes_nothing(
+    cli_env: Settings, tmp_path: Path
+) -> None:
+    invoke("demo", "--persons", "1", "--months", "1")
+    good_a, good_b = new_id_number(), new_id_number()
+    header = "name,id_number,phone,region,insutype,psn_type,employer\n"
+    bad = tmp_path / "persons.csv"
+    bad.write_text(
+        header
+        + f"周杰,{good_a},13600000001,310000,310,1101,甲公司\n"
+        + "吴用,123,13600000002,310000,310,1101,甲公司\n"
+        + f"郑和,{good_b},13600000003,310000,390,1101,\n",
+        encoding="utf-8",
+    )
+    code, out = invoke("persons", "import", str(bad))
+    assert code == 2 and "persons.csv:3" in out and "persons.csv:4" in out
+    assert invoke("persons", "show", good_a)[0] == 2  # nothing was written
+
+    bad.write_text(
+        header
+        + f"周杰,{good_a},13600000001,310000,310,1101,甲公司\n"
+        + f"郑和,{good_b},13600000003,440300,390,1501,\n",
+        encoding="utf-8",
+    )
+    code, out = invoke("persons", "import", str(bad), "--json")
+    assert code == 0, out
+    assert json.loads(out)["imported"] == 2
+    shown = json.loads(invoke("persons", "show", good_b, "--json")[1])
+    assert shown["account"] is None  # residents have no personal account
+    assert shown["enrolments"][0]["insutype"] == "390"

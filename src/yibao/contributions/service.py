@@ -113,62 +113,72 @@ async def _holder(session: AsyncSession, person: Person) -> _Holder:
     )
 
 
-async def _record(
+async def _record_months(
     session: AsyncSession,
     clock: Clock,
     holder: _Holder,
-    month: str,
-    amounts: ContributionAmounts,
-    arrived_on: date | None,
-) -> tuple[Contribution, bool]:
-    existing = holder.existing.get(month)
-    if existing is not None:
-        same = (existing.base_fen, existing.employer_fen, existing.personal_fen) == (
-            amounts.base_fen,
-            amounts.employer_fen,
-            amounts.personal_fen,
+    months: list[tuple[str, ContributionAmounts, date | None]],
+) -> list[tuple[Contribution, bool]]:
+    """Record one person's months and credit the account with one batch of entries."""
+    results: list[tuple[Contribution, bool]] = []
+    fresh: list[Contribution] = []
+    postings: list[ledger_repository.Posting] = []
+    credited_records: list[Contribution] = []
+    now = clock.now()
+    for month, amounts, arrived_on in months:
+        existing = holder.existing.get(month)
+        if existing is not None:
+            same = (existing.base_fen, existing.employer_fen, existing.personal_fen) == (
+                amounts.base_fen,
+                amounts.employer_fen,
+                amounts.personal_fen,
+            )
+            if not same:
+                raise InvalidContribution(f"{month} 的缴费已入账且金额不同；更正须由经办人员办理")
+            results.append((existing, False))
+            continue
+        arrival = arrived_on or china_today(clock)
+        credited = credited_amount(
+            amounts,
+            retired=holder.retired,
+            credit_rate_bp=holder.credit_rate_bp,
+            retiree_monthly_credit_fen=holder.retiree_monthly_credit_fen,
         )
-        if not same:
-            raise InvalidContribution(f"{month} 的缴费已入账且金额不同；更正须由经办人员办理")
-        return existing, False
-    arrival = arrived_on or china_today(clock)
-    credited = credited_amount(
-        amounts,
-        retired=holder.retired,
-        credit_rate_bp=holder.credit_rate_bp,
-        retiree_monthly_credit_fen=holder.retiree_monthly_credit_fen,
-    )
-    record = Contribution(
-        person_id=holder.person.id,
-        month=month,
-        base_fen=amounts.base_fen,
-        employer_fen=amounts.employer_fen,
-        personal_fen=amounts.personal_fen,
-        credited_fen=credited,
-        arrived_on=arrival,
-        status=status_of(amounts, month, arrival, retired=holder.retired),
-        created_at=clock.now(),
-    )
-    session.add(record)
-    if credited > 0:
+        record = Contribution(
+            person_id=holder.person.id,
+            month=month,
+            base_fen=amounts.base_fen,
+            employer_fen=amounts.employer_fen,
+            personal_fen=amounts.personal_fen,
+            credited_fen=credited,
+            arrived_on=arrival,
+            status=status_of(amounts, month, arrival, retired=holder.retired),
+            created_at=now,
+        )
+        holder.existing[month] = record
+        fresh.append(record)
+        results.append((record, True))
+        if credited > 0:
+            credited_records.append(record)
+            postings.append(
+                ledger_repository.Posting(
+                    kind=EntryKind.CONTRIBUTION_CREDIT,
+                    amount_fen=credited,
+                    idempotency_key=f"contribution:{holder.person.id}:{month}",
+                    counterparty="医保经办机构" if holder.retired else "个人缴费划入",
+                    source_type="contribution",
+                    source_id=month,
+                )
+            )
+    if postings:
         if holder.account is None:
             raise InvalidContribution("该参保人没有个人账户")
-        entry = await ledger_repository.post(
-            session,
-            holder.account,
-            ledger_repository.Posting(
-                kind=EntryKind.CONTRIBUTION_CREDIT,
-                amount_fen=credited,
-                idempotency_key=f"contribution:{holder.person.id}:{month}",
-                counterparty="医保经办机构" if holder.retired else "个人缴费划入",
-                source_type="contribution",
-                source_id=month,
-            ),
-            clock.now(),
-        )
-        record.ledger_entry_id = entry.id
-    holder.existing[month] = record
-    return record, True
+        entries = await ledger_repository.post_many(session, holder.account, postings, now)
+        for record, entry in zip(credited_records, entries, strict=True):
+            record.ledger_entry_id = entry.id
+    session.add_all(fresh)
+    await session.flush()
+    return results
 
 
 async def record_contribution(
@@ -180,9 +190,8 @@ async def record_contribution(
     arrived_on: date | None = None,
 ) -> Contribution:
     """Record one month and credit the account, as one use case."""
-    record, _ = await _record(
-        session, clock, await _holder(session, person), month, amounts, arrived_on
-    )
+    holder = await _holder(session, person)
+    [(record, _)] = await _record_months(session, clock, holder, [(month, amounts, arrived_on)])
     await session.commit()
     return record
 
@@ -214,25 +223,26 @@ async def import_contributions(
         return report
     # Lock accounts in a fixed order (by person) so concurrent imports cannot deadlock.
     checked.sort(key=lambda c: (c.person.id, c.month))
-    holders: dict[int, _Holder] = {}
+    by_person: dict[int, list[_Checked]] = {}
     for item in checked:
+        by_person.setdefault(item.person.id, []).append(item)
+    for items in by_person.values():
         try:
-            holder = holders.get(item.person.id)
-            if holder is None:
-                holder = holders[item.person.id] = await _holder(session, item.person)
-            record, created = await _record(
-                session, clock, holder, item.month, item.amounts, item.arrived_on
+            holder = await _holder(session, items[0].person)
+            results = await _record_months(
+                session, clock, holder, [(i.month, i.amounts, i.arrived_on) for i in items]
             )
         except DomainError as exc:
-            report.errors.append((item.line, exc.message))
+            report.errors.append((items[0].line, exc.message))
             continue
-        if created:
-            report.loaded += 1
-            report.credited_fen += record.credited_fen
-        else:
-            report.unchanged += 1
+        for record, created in results:
+            if created:
+                report.loaded += 1
+                report.credited_fen += record.credited_fen
+            else:
+                report.unchanged += 1
         if progress:
-            progress(1)
+            progress(len(items))
     if report.errors:
         await session.rollback()
         report.loaded = report.unchanged = report.credited_fen = 0

@@ -51,6 +51,10 @@ class DatabaseEphemeralStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
     async def get(self, key: str) -> str | None:
         async with self._engine.begin() as conn:
             row = (
@@ -166,4 +170,33 @@ class RedisEphemeralStore:
 def make_ephemeral_store(engine: AsyncEngine, redis_url: str = "") -> EphemeralStore:
     if redis_url:
         return RedisEphemeralStore(redis_url)
+    if engine.dialect.name == "sqlite":
+        return DatabaseEphemeralStore(_sqlite_side_engine(engine))
     return DatabaseEphemeralStore(engine)
+
+
+def _sqlite_side_engine(engine: AsyncEngine) -> AsyncEngine:
+    """SQLite locks the whole database per writer: a use case holding its transaction while it
+    checks an SMS code in the same file would wait on itself. Short-lived state therefore lives in
+    a file of its own beside the database (`…-ephemeral.sqlite3`), created on first use."""
+    from sqlalchemy import event
+
+    from yibao.db.engine import make_engine
+
+    database = engine.url.database or ""
+    if database in {"", ":memory:"}:
+        side_url = "sqlite+aiosqlite:///:memory:"
+    else:
+        side_url = str(engine.url.set(database=database.rsplit(".", 1)[0] + "-ephemeral.sqlite3"))
+    side = make_engine(side_url)
+
+    @event.listens_for(side.sync_engine, "connect")
+    def _create_table(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS ephemeral_entries (key VARCHAR(200) PRIMARY KEY,"
+            " value TEXT NOT NULL, expires_at DATETIME NOT NULL)"
+        )
+        cursor.close()
+
+    return side

@@ -111,6 +111,53 @@ async def post(
     return entry
 
 
+async def post_many(
+    session: AsyncSession, account: PersonalAccount, postings: list[Posting], now: datetime
+) -> list[LedgerEntry]:
+    """Append several entries to one locked account in one round trip (imports, demo data).
+
+    Keys already posted return their first entry, as `post` does.
+    """
+    keys = [p.idempotency_key for p in postings]
+    existing = {
+        e.idempotency_key: e
+        for e in (
+            await session.execute(select(LedgerEntry).where(LedgerEntry.idempotency_key.in_(keys)))
+        ).scalars()
+    }
+    entries: list[LedgerEntry] = []
+    balance = account.balance_fen
+    for posting in postings:
+        found = existing.get(posting.idempotency_key)
+        if found is not None:
+            if found.account_id != account.id or found.amount_fen != posting.amount_fen:
+                raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")
+            entries.append(found)
+            continue
+        balance = next_balance(balance, posting.kind, posting.amount_fen, account.status)
+        entry = LedgerEntry(
+            account_id=account.id,
+            kind=posting.kind.value,
+            amount_fen=posting.amount_fen,
+            balance_after_fen=balance,
+            idempotency_key=posting.idempotency_key,
+            counterparty=posting.counterparty,
+            counterparty_code=posting.counterparty_code,
+            beneficiary_person_id=posting.beneficiary_person_id,
+            reverses_entry_id=posting.reverses_entry_id,
+            source_type=posting.source_type,
+            source_id=posting.source_id,
+            reason=posting.reason,
+            created_at=now,
+        )
+        session.add(entry)
+        entries.append(entry)
+    account.balance_fen = balance
+    account.updated_at = now
+    await session.flush()
+    return entries
+
+
 async def reverse(
     session: AsyncSession,
     account: PersonalAccount,
