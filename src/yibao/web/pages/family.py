@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from yibao.family import service as family
-from yibao.family.domain import RELATION_NAMES, Relation
+from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation
 from yibao.kernel.errors import DomainError, InvalidInput
 from yibao.web.api.family import MAX_UPLOAD, day_range, parse_quota, payments_csv
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
@@ -35,6 +35,7 @@ async def family_page(
         "family/home.html",
         given=given,
         received=received,
+        action_names=ACTION_NAMES,
         notice={
             "submitted": "申请已提交，审核结果将通过短信和App消息通知您。",
             "quota": "共济额度已更新。",
@@ -226,7 +227,14 @@ async def quota(
         await session.rollback()
         given = await family.family_page(session, runtime.clock, person.person_id)
         received = await family.supporters(session, runtime.clock, person.person_id)
-        return render_error(request, "family/home.html", exc, given=given, received=received)
+        return render_error(
+            request,
+            "family/home.html",
+            exc,
+            given=given,
+            received=received,
+            action_names=ACTION_NAMES,
+        )
     return see_other("/family?notice=quota")
 
 

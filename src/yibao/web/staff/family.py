@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from yibao.family import service as family
-from yibao.family.domain import RELATION_NAMES, Relation
+from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation
 from yibao.kernel.errors import DomainError
 from yibao.web.api.family import MAX_UPLOAD
 from yibao.web.auth import StaffPrincipal, require_role
@@ -69,6 +69,7 @@ async def _case_page(
         status=status,
         case=case,
         relations=RELATIONS,
+        action_names=ACTION_NAMES,
         error=error,
         notice=notice,
     )

@@ -1,126 +1,18 @@
-"""Rules of 家庭共济 (mutual aid of the employee personal account).
-
-- The authoriser (授权人) holds employee insurance (310) with normal enrolment and a personal account
-  that is not frozen. Only they can open, limit, pause or revoke an authorisation.
-- A beneficiary (共济人) is the authoriser's spouse, parent or child everywhere; siblings,
-  grandparents and grandchildren (近亲属) only where the authoriser's region allows it. Anyone else
-  (a cousin, a friend) is refused. The beneficiary is enrolled in basic insurance (310 or 390) with
-  normal status, and lives (is insured) in a place the authoriser's region allows: the same region,
-  the same province, or anywhere.
-- Every refusal names the condition and what to do about it; the check reports all of them at once.
-- An authorisation goes applied → pending consent (an adult beneficiary with a yibao account must
-  consent on their own phone: PIPL's separate consent) → under review → active, and from there to
-  paused (and back), revoked, ended (either side's enrolment ended) or, at review, rejected.
-- The quota (共济额度) is an optional yearly cap in fen, counted per calendar year in Beijing time
-  over what the authoriser's account paid for that beneficiary (settlements and contributions,
-  less reversals). It is never exceeded: the payer row is locked while the remainder is computed.
-- Payers of one beneficiary are drawn in a stated order: spouse, then parent, child, then near
-  relatives, and among equals the authorisation activated first.
-"""
+"""The eligibility check: every failed condition, each with what to do about it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
-from yibao.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from yibao.kernel.money import format_yuan
-
-ADULT_AGE = 18
-
-
-class Relation(StrEnum):
-    """What the beneficiary is to the authoriser."""
-
-    SPOUSE = "spouse"
-    PARENT = "parent"
-    CHILD = "child"
-    SIBLING = "sibling"
-    GRANDPARENT = "grandparent"
-    GRANDCHILD = "grandchild"
-    OTHER = (
-        "other"  # 其他亲属 (堂表兄弟姐妹, 朋友…): never allowed; offered so the refusal can say why
-    )
-
-
-RELATION_NAMES = {
-    Relation.SPOUSE: "配偶",
-    Relation.PARENT: "父母",
-    Relation.CHILD: "子女",
-    Relation.SIBLING: "兄弟姐妹",
-    Relation.GRANDPARENT: "祖父母、外祖父母",
-    Relation.GRANDCHILD: "孙子女、外孙子女",
-    Relation.OTHER: "其他亲属（如堂表兄弟姐妹）",
-}
-
-CLOSE_RELATIONS = frozenset({Relation.SPOUSE, Relation.PARENT, Relation.CHILD})
-NEAR_RELATIONS = frozenset({Relation.SIBLING, Relation.GRANDPARENT, Relation.GRANDCHILD})
-
-# The stated order in which authorisers pay for one beneficiary.
-PAYER_RANK = {
-    Relation.SPOUSE: 0,
-    Relation.CHILD: 1,  # the beneficiary is the payer's child: the payer is a parent
-    Relation.PARENT: 2,
-    Relation.GRANDCHILD: 3,
-    Relation.SIBLING: 4,
-    Relation.GRANDPARENT: 5,
-}
-
-
-class Status(StrEnum):
-    APPLIED = "applied"
-    PENDING_CONSENT = "pending_consent"
-    UNDER_REVIEW = "under_review"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    REVOKED = "revoked"
-    ENDED = "ended"
-    REJECTED = "rejected"
-
-
-STATUS_NAMES = {
-    Status.APPLIED: "已填写",
-    Status.PENDING_CONSENT: "待亲属确认",
-    Status.UNDER_REVIEW: "审核中",
-    Status.ACTIVE: "已生效",
-    Status.PAUSED: "已暂停",
-    Status.REVOKED: "已撤销",
-    Status.ENDED: "已终止",
-    Status.REJECTED: "未通过",
-}
-
-LIVE_STATUSES = frozenset(
-    {Status.APPLIED, Status.PENDING_CONSENT, Status.UNDER_REVIEW, Status.ACTIVE, Status.PAUSED}
+from yibao.family.domain.terms import (
+    ADULT_AGE,
+    NEAR_RELATIONS,
+    PAYER_RANK,
+    RELATION_NAMES,
+    Relation,
 )
-FINAL_STATUSES = frozenset({Status.REVOKED, Status.ENDED, Status.REJECTED})
-
-_MOVES: dict[Status, frozenset[Status]] = {
-    Status.APPLIED: frozenset({Status.PENDING_CONSENT, Status.UNDER_REVIEW, Status.REVOKED}),
-    Status.PENDING_CONSENT: frozenset({Status.UNDER_REVIEW, Status.REJECTED, Status.REVOKED}),
-    Status.UNDER_REVIEW: frozenset({Status.ACTIVE, Status.REJECTED, Status.REVOKED, Status.ENDED}),
-    Status.ACTIVE: frozenset({Status.PAUSED, Status.REVOKED, Status.ENDED, Status.UNDER_REVIEW}),
-    Status.PAUSED: frozenset({Status.ACTIVE, Status.REVOKED, Status.ENDED, Status.UNDER_REVIEW}),
-}
-
-
-class DocumentKind(StrEnum):
-    ID_PHOTO = "id_photo"  # 身份证或社保卡照片
-    RELATION_PROOF = "relation_proof"  # 户口簿、结婚证、出生医学证明
-
-
-DOCUMENT_KIND_NAMES = {
-    DocumentKind.ID_PHOTO: "身份证或社保卡照片",
-    DocumentKind.RELATION_PROOF: "亲属关系证明（户口簿、结婚证或出生证明）",
-}
-
-
-class Channel(StrEnum):
-    ONLINE = "online"
-    COUNTER = "counter"
-
-
-# ---- errors ---------------------------------------------------------------------------------
+from yibao.kernel.errors import InvalidInput
 
 
 class NotEligible(InvalidInput):
@@ -129,57 +21,6 @@ class NotEligible(InvalidInput):
     def __init__(self, message: str, refusals: list[Refusal]) -> None:
         super().__init__(message, refusals=[r.as_dict() for r in refusals])
         self.refusals = refusals
-
-
-class UnknownAuthorisation(NotFound):
-    code = "unknown_authorisation"
-
-
-class UnknownApplication(NotFound):
-    code = "unknown_application"
-
-
-class StatusChangeRefused(Conflict):
-    code = "mutual_aid_status_change_refused"
-
-
-class NotYourAuthorisation(PermissionDenied):
-    code = "not_your_authorisation"
-
-
-class ReviewerIsApplicant(PermissionDenied):
-    code = "reviewer_is_applicant"
-
-
-class SecondApproverRequired(PermissionDenied):
-    code = "second_approver_required"
-
-
-class InvalidQuota(InvalidInput):
-    code = "invalid_quota"
-
-
-class InvalidDocument(InvalidInput):
-    code = "invalid_document"
-
-
-class DocumentsMissing(InvalidInput):
-    code = "documents_missing"
-
-
-class ReasonRequired(InvalidInput):
-    code = "reason_required"
-
-
-class ContributionAlreadyPaid(Conflict):
-    code = "contribution_already_paid"
-
-
-class QuotaExceeded(Conflict):
-    code = "mutual_aid_quota_exceeded"
-
-
-# ---- eligibility ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,68 +285,3 @@ def needs_consent(birth: date, has_online_account: bool, today: date) -> bool:
     """PIPL: an adult who can be asked is asked; a minor's or an account-less relative's
     documents stand in for the consent (reviewers check them)."""
     return has_online_account and age_on(birth, today) >= ADULT_AGE
-
-
-# ---- states ---------------------------------------------------------------------------------
-
-
-def move(current: str, target: Status) -> Status:
-    now = Status(current)
-    if target not in _MOVES.get(now, frozenset()):
-        raise StatusChangeRefused(
-            f"当前状态为“{STATUS_NAMES[now]}”，不能改为“{STATUS_NAMES[target]}”"
-        )
-    return target
-
-
-def require_reason(reason: str | None, what: str = "原因") -> str:
-    text = (reason or "").strip()
-    if len(text) < 2:
-        raise ReasonRequired(f"请填写{what}")
-    if len(text) > 500:
-        raise ReasonRequired(f"{what}不超过500字")
-    return text
-
-
-# ---- quota ----------------------------------------------------------------------------------
-
-
-def check_quota(quota_fen: int | None) -> int | None:
-    if quota_fen is None:
-        return None
-    if quota_fen < 0:
-        raise InvalidQuota("共济额度不能为负数")
-    if quota_fen > 100_000_000:
-        raise InvalidQuota("共济额度不超过 1000000.00 元")
-    return quota_fen
-
-
-def quota_remaining(quota_fen: int | None, used_fen: int) -> int | None:
-    if quota_fen is None:
-        return None
-    return max(quota_fen - used_fen, 0)
-
-
-def describe_quota(quota_fen: int | None, used_fen: int) -> str:
-    if quota_fen is None:
-        return f"不限额，本年已共济 {format_yuan(used_fen)} 元"
-    left = quota_remaining(quota_fen, used_fen) or 0
-    return f"本年额度 {format_yuan(quota_fen)} 元，已用 {format_yuan(used_fen)} 元，剩余 {format_yuan(left)} 元"
-
-
-def payer_sort_key(relation: str, activated_order: tuple[object, int]) -> tuple[int, object, int]:
-    rank = PAYER_RANK.get(Relation(relation), 9) if relation in Relation._value2member_map_ else 9
-    return (rank, activated_order[0], activated_order[1])
-
-
-def pay_within(share_fen: int, balance_fen: int, remaining_fen: int | None) -> int:
-    """What one payer can pay toward a share: never beyond the balance or the quota left."""
-    cap = balance_fen if remaining_fen is None else min(balance_fen, remaining_fen)
-    return max(min(share_fen, cap), 0)
-
-
-# ---- misuse ---------------------------------------------------------------------------------
-
-APPEAL_TEXT = (
-    "如有异议，可自通知之日起60日内携身份证到参保地医保经办机构申诉，或拨打医保服务热线12393"
-)
