@@ -128,6 +128,14 @@ async def test_eligibility_apply_review_and_statements_over_the_api(
     )
     assert empty.json()["payments"] == []
 
+    parent_auth = await bearer(client, runtime, parent)
+    seen = (await client.get("/api/v1/family/received", headers=parent_auth)).json()
+    assert [(p["paid_by"], p["amount"]) for p in seen["payments"]] == [("王芳", "50.00")]
+    supporters = (await client.get("/api/v1/family", headers=parent_auth)).json()["supporters"]
+    assert [(x["name"], x["remaining"]) for x in supporters] == [("王芳", "0.00")]
+    not_theirs = await client.get("/api/v1/family/payments", headers=parent_auth)
+    assert not_theirs.json()["payments"] == []
+
     revoked = await client.post(f"/api/v1/family/authorisations/{aid}/revoke", headers=auth)
     assert revoked.json()["status"] == "revoked"
     again = await client.post(f"/api/v1/family/authorisations/{aid}/pause", headers=auth)

@@ -270,8 +270,10 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
     me, parent, cousin = people["employee"], people["parent"], people["cousin"]
     till = Pharmacy(url)
 
-    def shot(page: Any, name: str) -> None:
+    def shot(page: Any, name: str, *, phone_width: bool = True) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        if phone_width:  # nothing runs off a 360-px phone screen
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, name
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -296,7 +298,6 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         refusals = employee.locator("[data-testid=refusals]")
         expect(refusals).to_contain_text("堂表兄弟姐妹等其他亲属不能共济")
         expect(refusals).to_contain_text("配偶、父母、子女")
-        assert employee.evaluate("document.documentElement.scrollWidth") <= 360
         shot(employee, "01-cousin-refused")
 
         # A parent passes, and the photos go up with the application.
@@ -339,7 +340,7 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
             "Array.from(document.querySelectorAll('img.document'))"
             ".every(i => i.complete && i.naturalWidth > 0)"
         )
-        shot(staff, "04-review")
+        shot(staff, "04-review", phone_width=False)
         staff.click("[data-testid=approve]")
         expect(staff.locator("[data-testid=notice]")).to_contain_text("已审核通过")
 
