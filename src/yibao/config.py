@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Passkeys: the site's domain and origin; empty means "the host the request came to".
     webauthn_rp_id: str = ""
     webauthn_origin: str = ""
+    # 医保电子凭证: the QR code refreshes this often; each ecToken stays usable this long.
+    ec_qr_refresh_seconds: int = 60
+    ec_token_ttl_seconds: int = 300
 
     @property
     def is_development(self) -> bool:

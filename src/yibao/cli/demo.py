@@ -10,6 +10,7 @@ from faker import Faker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.cli.context import console, fail, print_json, run_in_session
+from yibao.cli.demo_settlement import add_settlement_world
 from yibao.contributions import service as contributions
 from yibao.contributions.domain import month_index, month_of_index
 from yibao.enrolment import service as enrolment
@@ -249,9 +250,13 @@ def demo(
                 office=DEMO_OFFICE,
                 totp_secret=secret,
             )
+        settlement = await add_settlement_world(
+            runtime, session, rng, list(zip(people, done, strict=True)), today
+        )
         return {
             "persons": len(done),
             "contributions": report.loaded,
+            **settlement,
             "demo_person": {
                 "name": DEMO_NAME,
                 "id_number": DEMO_ID_NUMBER,
@@ -297,3 +302,9 @@ def demo(
         console.print(
             f"  {username:<9} {staff_name}  岗位 {role:<8}  TOTP 密钥 {secret}", highlight=False
         )
+    institution = result["demo_institution"]
+    assert isinstance(institution, dict)
+    console.print(
+        f"演示定点医院: {institution['fixmedins_code']} {institution['name']}"
+        f"  paasid {institution['paasid']}  token {institution['token']}"
+    )

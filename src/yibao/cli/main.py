@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from yibao.cli import contributions, demo, enrolment, family, identity, server
+from yibao.cli import (
+    contributions,
+    demo,
+    enrolment,
+    family,
+    fsi_client,
+    identity,
+    server,
+    settlement,
+)
 
 app = typer.Typer(
     help="yibao — 医保个人账户 platform: serve, migrate, demo data, enrolment, contributions.",
@@ -25,6 +34,9 @@ app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
 app.add_typer(family.family_app, name="family")
+app.add_typer(settlement.institutions_app, name="institutions")
+app.add_typer(settlement.catalogue_app, name="catalogue")
+app.add_typer(fsi_client.fsi_app, name="fsi")
 
 
 def main() -> None:

@@ -117,16 +117,20 @@ async def fees_of(session: AsyncSession, visit_id: int) -> list[FeeDetail]:
 
 
 async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation:
-    """The person's accumulations of the year, locked; made on first use without a race."""
-    values = {"person_id": person_id, "year": year, "deductible_used_fen": 0, "fund_paid_fen": 0}
+    """The person's accumulations of the year, locked; made on first use without a race.
+
+    One statement: the upsert's no-op update takes the row lock and returns the row.
+    """
     insert = (
         pg_insert(YearlyAccumulation) if is_postgres(session) else sqlite_insert(YearlyAccumulation)
     )
-    await session.execute(insert.values(**values).on_conflict_do_nothing())
     stmt = (
-        select(YearlyAccumulation)
-        .where(YearlyAccumulation.person_id == person_id, YearlyAccumulation.year == year)
-        .with_for_update()
+        insert.values(person_id=person_id, year=year, deductible_used_fen=0, fund_paid_fen=0)
+        .on_conflict_do_update(
+            index_elements=["person_id", "year"],
+            set_={"person_id": insert.excluded.person_id},
+        )
+        .returning(YearlyAccumulation)
         .execution_options(populate_existing=True)
     )
     return (await session.execute(stmt)).scalar_one()

@@ -16,7 +16,7 @@ from yibao.runtime import Runtime, build_runtime
 from yibao.web.errors import install_error_handlers
 from yibao.web.family import install_family
 from yibao.web.identity import install_identity
-from yibao.web.pages import home
+from yibao.web.pages import home, voucher
 from yibao.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -58,4 +58,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(fsi_router.router)
     install_identity(app)
     install_family(app)
+    app.include_router(voucher.router)
     return app

@@ -23,15 +23,17 @@ from yibao.settlement.service.settling import (
     BillRequest,
     SettlementDetail,
     cancel_settlement,
-    check_certificate,
-    find_insured,
-    register_visit_in,
     settle,
     settle_in,
     settlement_detail,
+)
+from yibao.settlement.service.visits import (
+    check_certificate,
+    find_insured,
+    register_visit_in,
     upload_fees_in,
 )
-from yibao.settlement.service.vouchers import issue_ec_token
+from yibao.settlement.service.vouchers import holder_name, issue_ec_token
 
 __all__ = [
     "Assessment",
@@ -53,6 +55,7 @@ __all__ = [
     "check_certificate",
     "check_sign_no",
     "find_insured",
+    "holder_name",
     "import_catalogue",
     "issue_ec_token",
     "list_institutions",

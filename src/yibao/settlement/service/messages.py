@@ -68,9 +68,10 @@ async def answer_once(
         await session.rollback()
         # A twin that got there first leaves its answer; this copy returns that instead.
         stored = await repository.answered_message(session, msgid)
+        replay = None if stored is None else _stored(stored, infno, fixmedins_code)
         await session.rollback()
-        if stored is not None:
-            return _stored(stored, infno, fixmedins_code), True
+        if replay is not None:
+            return replay, True
         if isinstance(exc, IntegrityError):
             raise ConcurrentUpdate("数据被并发修改，请稍后重试") from exc
         raise

@@ -13,8 +13,8 @@ from yibao.kernel.money import format_yuan
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import EntryKind
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
-from yibao.notifications import repository as outbox
-from yibao.notifications.domain import Channel
+from yibao.notifications.domain import Channel, OutboxStatus
+from yibao.notifications.tables import OutboxMessage
 from yibao.settlement import repository
 from yibao.settlement.domain import Caller, SettlementCancelled, UnknownSettlement
 from yibao.settlement.tables import (
@@ -29,17 +29,27 @@ SETTLE_INFNOS = frozenset({"2207", "2102"})
 async def notify_holder(
     session: AsyncSession, *, person_id: int, key: str, subject: str, body: str, now: datetime
 ) -> None:
-    """In-app now and SMS through the sender: a holder spots a payment they did not make."""
-    for channel in (Channel.INAPP, Channel.SMS):
-        await outbox.enqueue(
-            session,
-            channel=channel,
-            dedup_key=f"{key}:{channel.value}",
-            subject=subject,
-            body=body,
-            now=now,
-            person_id=person_id,
-        )
+    """In-app now and SMS through the sender: a holder spots a payment they did not make.
+
+    The keys name a settlement made in this very transaction, so they cannot exist yet: the rows
+    go straight in (the unique dedup_key still guards), without the look-up `enqueue` makes.
+    """
+    session.add_all(
+        [
+            OutboxMessage(
+                channel=channel.value,
+                dedup_key=f"{key}:{channel.value}",
+                person_id=person_id,
+                subject=subject,
+                body=body,
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for channel in (Channel.INAPP, Channel.SMS)
+        ]
+    )
 
 
 def _when(now: datetime) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.enrolment import repository as enrolment_repository
 from yibao.kernel.clock import Clock
 from yibao.kernel.ids import new_token
 from yibao.settlement.domain import EcTokenUsed, InvalidEcToken
@@ -36,6 +37,12 @@ async def issue_ec_token(
     session.add(EcToken(token_hash=token_hash(token), person_id=person_id, expires_at=now + ttl))
     await session.commit()
     return token, now + ttl
+
+
+async def holder_name(session: AsyncSession, person_id: int) -> str:
+    """The name shown under the code, masked but for the surname (张*伟 → 张*)."""
+    person = await enrolment_repository.person(session, person_id)
+    return "" if person is None else person.name[:1] + "*" * (len(person.name) - 1)
 
 
 async def holder_of(session: AsyncSession, token: str, now: datetime) -> int:

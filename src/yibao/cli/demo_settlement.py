@@ -1,0 +1,137 @@
+"""The settlement part of `yibao demo`: institutions in every region, the demo catalogue, and a
+year of past settlements for the demo persons, made through the real settle use case."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.cli.settlement import read_catalogue
+from yibao.enrolment import service as enrolment
+from yibao.kernel.clock import CHINA_TZ, FixedClock
+from yibao.runtime import Runtime
+from yibao.settlement import service
+from yibao.settlement.domain import Caller, FeeLine, times_count
+
+CATALOGUE_CSV = Path(__file__).parents[1] / "settlement" / "demo_catalogue.csv"
+
+# The documented demo institution (docs/demo.md): its paasid and token are the same in every demo.
+DEMO_INSTITUTION = "H31010400012"
+
+INSTITUTIONS = {
+    "310000": [
+        ("H31010400012", "上海市徐汇区中心医院", "三级乙等"),
+        ("H31010100003", "上海市黄浦区人民医院", "二级甲等"),
+        ("H31011500027", "上海市浦东新区公利医院", "三级甲等"),
+        ("P31010400101", "上海雷允上徐汇药房", None),
+        ("P31010500215", "上海华氏大药房长宁店", None),
+        ("P31011500388", "上海第一医药浦东店", None),
+    ],
+    "440300": [
+        ("H44030500012", "深圳市南山区人民医院", "三级甲等"),
+        ("H44030300021", "深圳市罗湖区人民医院", "三级甲等"),
+        ("H44030400035", "深圳市福田区妇幼保健院", "二级甲等"),
+        ("P44030500631", "深圳南山海王星辰药房", None),
+        ("P44030300112", "深圳罗湖中联大药房", None),
+        ("P44030600245", "深圳宝安一致药店", None),
+    ],
+    "110000": [
+        ("H11010500007", "北京市朝阳区第二医院", "二级甲等"),
+        ("H11010800019", "北京市海淀医院", "三级乙等"),
+        ("H11010100004", "北京市东城区第一人民医院", "二级甲等"),
+        ("P11010500126", "北京金象大药房朝阳店", None),
+        ("P11010800233", "北京同仁堂海淀药店", None),
+        ("P11010100341", "北京医保全新大药房", None),
+    ],
+}
+
+
+def demo_token(code: str) -> str:
+    return hashlib.sha256(f"yibao-demo-token:{code}".encode()).hexdigest()[:32]
+
+
+async def add_settlement_world(
+    runtime: Runtime,
+    session: AsyncSession,
+    rng: random.Random,
+    people: list[tuple[enrolment.NewPerson, enrolment.EnrolledPerson]],
+    today: date,
+) -> dict[str, Any]:
+    report = await service.import_catalogue(session, read_catalogue(CATALOGUE_CSV))
+    callers: dict[str, list[Caller]] = {}
+    shown: dict[str, str] = {}
+    for admdvs, rows in INSTITUTIONS.items():
+        for code, name, level in rows:
+            made = await service.add_institution(
+                session,
+                runtime.cipher,
+                runtime.clock,
+                service.NewInstitution(code, name, admdvs, level=level, token=demo_token(code)),
+            )
+            callers.setdefault(admdvs, []).append(service.caller_of(made.institution))
+            if code == DEMO_INSTITUTION:
+                shown = {
+                    "fixmedins_code": code,
+                    "name": name,
+                    "paasid": made.institution.paasid,
+                    "token": made.token,
+                }
+    catalogue = [row for _, row in read_catalogue(CATALOGUE_CSV)]
+    settled = 0
+    for index, (new, enrolled) in enumerate(people):
+        visits = 12 if index == 0 else rng.randint(0, 5)
+        for _ in range(visits):
+            await _one_settlement(runtime, session, rng, new, enrolled, callers, catalogue, today)
+            settled += 1
+    return {
+        "catalogue_items": report.loaded,
+        "institutions": sum(map(len, INSTITUTIONS.values())),
+        "settlements": settled,
+        "demo_institution": shown,
+    }
+
+
+async def _one_settlement(
+    runtime: Runtime,
+    session: AsyncSession,
+    rng: random.Random,
+    new: enrolment.NewPerson,
+    enrolled: enrolment.EnrolledPerson,
+    callers: dict[str, list[Caller]],
+    catalogue: list[service.CatalogueRow],
+    today: date,
+) -> None:
+    caller = rng.choice(callers[new.admdvs])
+    day = today - timedelta(days=rng.randint(1, 364))
+    moment = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59)), CHINA_TZ)
+    lines = []
+    wanted = [r for r in catalogue if (r.list_type == "drug") == (caller.kind == "P")]
+    for n, row in enumerate(rng.sample(wanted, rng.randint(1, 4)), start=1):
+        price = int(
+            Decimal(row.price_cap or rng.choice(["12.50", "26.80", "38.00", "65.00"])) * 100
+        )
+        count = Decimal(rng.randint(1, 3))
+        lines.append(FeeLine(str(n), row.med_list_codg, price, count, times_count(price, count)))
+    await service.settle(
+        session,
+        runtime.cipher,
+        FixedClock(moment.astimezone(UTC)),
+        caller,
+        service.BillRequest(
+            psn_no=enrolled.person.psn_no,
+            mdtrt_cert_type="02",
+            mdtrt_cert_no=new.id_number,
+            med_type="41" if caller.kind == "P" else rng.choice(["11", "11", "11", "13"]),
+            medfee_sumamt_fen=sum(line.det_item_fee_sumamt_fen for line in lines),
+            insutype=new.insutype,
+            acct_used_flag=new.insutype == "310",
+            msgid=f"{caller.fixmedins_code}{moment:%Y%m%d%H%M%S}{rng.randrange(10000):04d}",
+            lines=tuple(lines),
+        ),
+    )

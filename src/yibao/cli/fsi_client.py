@@ -1,0 +1,245 @@
+"""yibao fsi — a reference client of the institution interface, for a hospital's developer.
+
+It talks HTTP to a running yibao like a hospital (HIS) or pharmacy (POS) system would, using only
+the standard library, so it reads as a recipe:
+
+1. sign every request with the gateway headers: x-tif-paasid, x-tif-timestamp (Unix seconds),
+   x-tif-nonce (random, never reused), x-tif-signature = hex SHA-256 of
+   timestamp + paasToken + nonce + timestamp;
+2. sign in with 9001 and put the day's sign_no in every other message;
+3. number messages: msgid = institution code (12) + yyyyMMddHHmmss (14) + 4-digit sequence;
+   resend the same msgid when an answer is lost: the first answer comes back, nothing twice;
+4. send amounts as yuan strings with two decimals.
+
+Configure with --url/--code/--token or YIBAO_FSI_URL, YIBAO_FSI_CODE, YIBAO_FSI_TOKEN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import typer
+
+from yibao.cli.context import console, fail, print_json
+
+BEIJING = timezone(timedelta(hours=8))
+
+fsi_app = typer.Typer(
+    help="定点医药机构接口的参考客户端: sign-in, person, bill, cancel", no_args_is_help=True
+)
+
+
+@dataclass
+class FsiClient:
+    url: str
+    code: str
+    token: str
+    name: str = ""
+    region: str = ""
+    sign_no: str | None = None
+    _sequence: int = field(default_factory=lambda: secrets.randbelow(9000))
+
+    def msgid(self) -> str:
+        self._sequence = (self._sequence + 1) % 10000
+        return f"{self.code}{datetime.now(BEIJING):%Y%m%d%H%M%S}{self._sequence:04d}"
+
+    def headers(self) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        nonce = secrets.token_hex(16)
+        digest = hashlib.sha256(f"{timestamp}{self.token}{nonce}{timestamp}".encode()).hexdigest()
+        return {
+            "content-type": "application/json",
+            "x-tif-paasid": self.code.lower(),
+            "x-tif-timestamp": timestamp,
+            "x-tif-nonce": nonce,
+            "x-tif-signature": digest,
+        }
+
+    def call(self, infno: str, payload: dict[str, Any]) -> dict[str, Any]:
+        envelope = {
+            "infno": infno,
+            "msgid": self.msgid(),
+            "mdtrtarea_admvs": self.region,
+            "insuplc_admdvs": self.region,
+            "recer_sys_code": "YIBAO_CLI",
+            "infver": "V1.0",
+            "opter_type": "1",
+            "opter": "cli",
+            "opter_name": "参考客户端",
+            "inf_time": f"{datetime.now(BEIJING):%Y-%m-%d %H:%M:%S}",
+            "fixmedins_code": self.code,
+            "fixmedins_name": self.name,
+            "sign_no": self.sign_no,
+            "input": payload,
+        }
+        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own server
+            f"{self.url.rstrip('/')}/fsi/api/rsfComIfsService/callService",
+            data=json.dumps(envelope, ensure_ascii=False).encode(),
+            headers=self.headers(),
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                answer: dict[str, Any] = json.loads(response.read())
+        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+            fail(f"无法连接 {self.url}：{exc}")
+        if answer.get("infcode") != 0:
+            fail(f"{infno} 失败：{answer.get('err_msg')}")
+        return answer
+
+    def sign_in(self) -> str:
+        answer = self.call("9001", {"signIn": {"opter_no": "cli", "mac": "", "ip": ""}})
+        self.sign_no = answer["output"]["signinoutb"]["sign_no"]
+        assert self.sign_no
+        return self.sign_no
+
+
+@fsi_app.callback()
+def connect(
+    ctx: typer.Context,
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="YIBAO_FSI_URL"),
+    code: str = typer.Option(..., envvar="YIBAO_FSI_CODE", help="fixmedins_code"),
+    token: str = typer.Option(..., envvar="YIBAO_FSI_TOKEN", help="paasToken"),
+    region: str = typer.Option("", envvar="YIBAO_FSI_REGION", help="mdtrtarea_admvs"),
+) -> None:
+    ctx.obj = FsiClient(url=url, code=code.upper(), token=token, region=region)
+
+
+@fsi_app.command("sign-in")
+def sign_in(ctx: typer.Context) -> None:
+    """9001: print the day's sign_no."""
+    console.print(f"sign_no: {ctx.obj.sign_in()}")
+
+
+@fsi_app.command("person")
+def person(
+    ctx: typer.Context,
+    cert_type: str = typer.Option("02", help="01 ecToken | 02 ID number | 03 card"),
+    cert_no: str = typer.Option(..., help="the ecToken, ID number or card number"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """1101: who is at the counter."""
+    client: FsiClient = ctx.obj
+    client.sign_in()
+    output = client.call(
+        "1101", {"data": {"mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no}}
+    )["output"]
+    if as_json:
+        print_json(output)
+        return
+    base = output["baseinfo"]
+    console.print(f"{base['psn_name']}  psn_no {base['psn_no']}  证件 {base['certno']}")
+    for insu in output["insuinfo"]:
+        console.print(
+            f"  险种 {insu['insutype']}  人员类别 {insu['psn_type']}  参保地 {insu['insuplc_admdvs']}"
+            f"  个人账户余额 {insu['balc']} 元"
+        )
+
+
+def _items(specs: list[str], psn_no: str, mdtrt_id: str | None) -> tuple[list[dict[str, Any]], str]:
+    """CODE:PRICE:COUNT → fee lines, and the bill's total in yuan (computed in fen)."""
+    lines, total = [], 0
+    for n, spec in enumerate(specs, start=1):
+        try:
+            code, price, count = spec.split(":")
+            yuan, _, cents = price.partition(".")
+            price_fen = int(yuan) * 100 + int((cents + "00")[:2])
+            count_int = int(count)
+        except ValueError:
+            fail(f"--item 应为 编码:单价:数量（如 XA01ABD075A002010100483:12.50:2），收到 {spec!r}")
+        amount = price_fen * count_int
+        total += amount
+        line = {
+            "feedetl_sn": str(n),
+            "psn_no": psn_no,
+            "med_list_codg": code,
+            "medins_list_codg": code,
+            "pric": f"{price_fen // 100}.{price_fen % 100:02d}",
+            "cnt": str(count_int),
+            "det_item_fee_sumamt": f"{amount // 100}.{amount % 100:02d}",
+            "fee_ocur_time": f"{datetime.now(BEIJING):%Y-%m-%d %H:%M:%S}",
+        }
+        if mdtrt_id:
+            line["mdtrt_id"] = mdtrt_id
+        lines.append(line)
+    return lines, f"{total // 100}.{total % 100:02d}"
+
+
+@fsi_app.command("bill")
+def bill(
+    ctx: typer.Context,
+    psn_no: str = typer.Option(...),
+    cert_no: str = typer.Option(..., help="ID number (or ecToken with --cert-type 01)"),
+    cert_type: str = typer.Option("02"),
+    item: list[str] = typer.Option(..., help="CODE:PRICE:COUNT, repeat for each line"),
+    insutype: str = typer.Option("310"),
+    use_account: bool = typer.Option(True, "--account/--no-account", help="acct_used_flag"),
+    settle: bool = typer.Option(False, "--settle", help="settle (2207/2102), not only pre-settle"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A hospital: 2201 → 2204 → 2206 [→ 2207]. A pharmacy: 2101 [→ 2102]."""
+    client: FsiClient = ctx.obj
+    client.sign_in()
+    cert = {"mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no}
+    common = {
+        "psn_no": psn_no,
+        "insutype": insutype,
+        "acct_used_flag": "1" if use_account else "0",
+        "psn_setlway": "01",
+        **cert,
+    }
+    if client.code.startswith("P"):
+        lines, total = _items(item, psn_no, None)
+        sale = {
+            "druginfo": {**common, "med_type": "41", "medfee_sumamt": total},
+            "drugdetail": lines,
+        }
+        answer = client.call("2102" if settle else "2101", sale)
+    else:
+        visit = client.call(
+            "2201", {"data": {"psn_no": psn_no, "insutype": insutype, "med_type": "11", **cert}}
+        )
+        mdtrt_id = visit["output"]["data"]["mdtrt_id"]
+        lines, total = _items(item, psn_no, mdtrt_id)
+        client.call("2204", {"feedetail": lines})
+        data = {**common, "med_type": "11", "medfee_sumamt": total, "mdtrt_id": mdtrt_id}
+        answer = client.call("2206", {"data": data})
+        if settle:
+            answer = client.call("2207", {"data": data})
+    if as_json:
+        print_json(answer["output"])
+        return
+    info = answer["output"]["setlinfo"]
+    console.print(("结算完成 setl_id " + info["setl_id"]) if settle else "预结算（未扣款）")
+    console.print(
+        f"总费用 {info['medfee_sumamt']}  统筹支付 {info['hifp_pay']}  个人账户 {info['acct_pay']}"
+        f"  共济 {info['acct_mulaid_pay']}  现金 {info['psn_cash_pay']}  余额 {info['balc']}"
+    )
+    if answer.get("warn_msg"):
+        console.print(f"提示: {answer['warn_msg']}", highlight=False)
+
+
+@fsi_app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    setl_id: str = typer.Option(...),
+    psn_no: str = typer.Option(...),
+    mdtrt_id: str = typer.Option(None),
+) -> None:
+    """2208 (hospital) or 2103 (pharmacy): cancel a settlement; the account is refunded."""
+    client: FsiClient = ctx.obj
+    client.sign_in()
+    data = {"setl_id": setl_id, "psn_no": psn_no, "mdtrt_id": mdtrt_id}
+    answer = client.call("2103" if client.code.startswith("P") else "2208", {"data": data})
+    info = answer["output"]["setlinfo"]
+    console.print(
+        f"已撤销 {info['setl_id']}，个人账户退回 {info['acct_pay'].lstrip('-')} 元，余额 {info['balc']}"
+    )
