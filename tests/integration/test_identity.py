@@ -76,11 +76,10 @@ async def test_registration_from_phone_to_real_name(rt: Runtime, db: AsyncSessio
     sms = (await db.execute(select(OutboxMessage))).scalar_one()
     assert sms.phone_enc is not None and phone not in (sms.phone_masked or "")
     # The store keeps a keyed hash of the code, never the code itself.
-    from yibao.db.ephemeral import EphemeralEntry
+    from yibao.identity.repository import phone_hash
 
-    values = list((await db.execute(select(EphemeralEntry.value))).scalars())
-    assert values and not any(code in v for v in values)
-    await db.rollback()
+    stored = await rt.ephemeral.get(f"sms:code:register:{phone_hash(rt.cipher, phone)}")
+    assert stored is not None and code not in stored and '"h"' in stored
 
     with pytest.raises(WeakPassword, match="符号"):
         await identity.start_registration(rt, db, phone, code, "abc12345")
@@ -250,6 +249,7 @@ async def test_sms_codes_expire_allow_five_tries_and_are_rate_limited(
         await identity.sign_in_with_code(rt, db, m.phone, code, via="cookie")
 
     # Expiry is judged by the clock: five minutes.
+    await db.rollback()  # a second runtime writes to the same SQLite file
     fast = build_runtime(settings.model_copy(update={"sms_min_interval_seconds": 0}), clock=clock)
     try:
         async with fast.sessions() as s:
@@ -455,3 +455,94 @@ async def test_unlock_by_staff(rt: Runtime, db: AsyncSession) -> None:
     assert await identity.unlock_account(rt, db, m.id_number, by="clerk") == mask_phone(m.phone)
     assert await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
     assert "unlocked" in await _events(db, m.account_id)
+
+
+async def test_anothers_passkey_cannot_step_up_my_session(rt: Runtime, db: AsyncSession) -> None:
+    import json
+
+    from yibao.identity.domain import PasskeyRejected
+    from yibao.identity.passkeys import RelyingParty
+    from yibao.identity.tables import Passkey
+
+    a = await member(rt, db, name="甲")
+    b = await member(rt, db, name="乙", with_regions=False)
+    for who, cred in ((a, "YWFhYQ"), (b, "YmJiYg")):
+        db.add(
+            Passkey(
+                account_id=who.account_id,
+                credential_id=cred,
+                public_key=b"\x01",
+                sign_count=0,
+                name="k",
+                created_at=datetime.now(UTC),
+            )
+        )
+    await db.commit()
+    rp = RelyingParty(rp_id="localhost", name="t", origin="http://localhost")
+    issued = await identity.sign_in_with_password(rt, db, a.phone, PASSWORD, via="cookie")
+    options, flow = await identity.passkey_options(
+        rt, db, rp, purpose="step_up", account_id=a.account_id
+    )
+    assert json.loads(options)["allowCredentials"] == [{"id": "YWFhYQ", "type": "public-key"}]
+    with pytest.raises(PasskeyRejected, match="未登记"):
+        await identity.step_up_with_passkey(
+            rt,
+            db,
+            rp,
+            session_id=issued.session_id,
+            account_id=a.account_id,
+            flow=flow,
+            credential=json.dumps({"id": "YmJiYg", "rawId": "YmJiYg", "type": "public-key"}),
+            via="cookie",
+        )
+    # A challenge is good once, and only for the account it was made for.
+    with pytest.raises(PasskeyRejected, match="超时"):
+        await identity.step_up_with_passkey(
+            rt,
+            db,
+            rp,
+            session_id=issued.session_id,
+            account_id=a.account_id,
+            flow=flow,
+            credential="{}",
+            via="cookie",
+        )
+    _, other_flow = await identity.passkey_options(
+        rt, db, rp, purpose="step_up", account_id=b.account_id
+    )
+    with pytest.raises(PasskeyRejected, match="无效"):
+        await identity.step_up_with_passkey(
+            rt,
+            db,
+            rp,
+            session_id=issued.session_id,
+            account_id=a.account_id,
+            flow=other_flow,
+            credential="{}",
+            via="cookie",
+        )
+    row = await db.get(SignInSession, issued.session_id)
+    assert row is not None and row.step_up_until is None
+
+
+async def test_a_session_cannot_be_stepped_up_for_another_account(
+    rt: Runtime, db: AsyncSession
+) -> None:
+    from yibao.identity.domain import UnknownAccount
+
+    a = await member(rt, db, name="甲")
+    b = await member(rt, db, name="乙", with_regions=False)
+    a_session = await identity.sign_in_with_password(rt, db, a.phone, PASSWORD, via="cookie")
+    # B's card password must not unlock A's session, nor A's session accept B's verification.
+    with pytest.raises(UnknownAccount):
+        await identity.step_up_with_card_password(
+            rt,
+            db,
+            session_id=a_session.session_id,
+            account_id=b.account_id,
+            card_password=CARD_PASSWORD,
+            via="cookie",
+        )
+    await db.rollback()
+    row = await db.get(SignInSession, a_session.session_id)
+    assert row is not None and row.step_up_until is None

@@ -1,6 +1,6 @@
 """Identity use cases (the only functions that commit), split by what the person is doing:
-`accounts` (registration, reset, card password), `signin` (sign-in, step-up, passkeys, sessions)
-and `staff`. Each use case takes the Runtime's parts and one session, and commits once."""
+`accounts` (registration, reset, card password), `signin` (sign-in, step-up, sessions),
+`passkeys` and `staff`. Each use case takes the Runtime and one session, and commits once."""
 
 from yibao.identity.service.accounts import (
     account_overview,
@@ -15,19 +15,21 @@ from yibao.identity.service.accounts import (
     unlock_account,
 )
 from yibao.identity.service.common import IssuedSession, Resolved, policy_of
-from yibao.identity.service.signin import (
+from yibao.identity.service.passkeys import (
     add_passkey,
     passkey_options,
     remove_passkey,
+    sign_in_with_passkey,
+    step_up_with_passkey,
+)
+from yibao.identity.service.signin import (
     resolve_session,
     sign_in_with_code,
-    sign_in_with_passkey,
     sign_in_with_password,
     sign_out,
     sign_out_everywhere,
     step_up_with_card_password,
     step_up_with_code,
-    step_up_with_passkey,
 )
 from yibao.identity.service.staff import create_staff, staff_sign_in
 

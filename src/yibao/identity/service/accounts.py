@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.enrolment import repository as enrolment_repository
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
+    SECURITY_EVENT_NAMES,
     AlreadyRegistered,
     CodePurpose,
     RealNameCheckFailed,
@@ -31,7 +32,7 @@ from yibao.identity.realname import METHOD_NAMES, METHODS, RealNameEvidence, Rea
 from yibao.identity.service.common import (
     IssuedSession,
     check_code,
-    end_reads,
+    china_minute,
     hash_password,
     open_session,
     policy_of,
@@ -56,7 +57,6 @@ async def send_code(rt: Runtime, session: AsyncSession, phone: str, purpose: Cod
     elif found is None:
         return mask_phone(phone)
     person_id = found.person_id if found else None
-    await end_reads(session)
     masked = await queue_code(rt, session, phone, purpose, person_id)
     await session.commit()
     return masked
@@ -70,7 +70,6 @@ async def send_code_to_account(
         raise UnknownAccount("账户不存在")
     phone = repo.decrypt_account_phone(rt.cipher, found)
     person_id = found.person_id
-    await end_reads(session)
     masked = await queue_code(rt, session, phone, purpose, person_id)
     await session.commit()
     return masked
@@ -84,7 +83,6 @@ async def send_reset_code(rt: Runtime, session: AsyncSession, id_number: str) ->
         return SENT_IF_REGISTERED
     phone = repo.decrypt_account_phone(rt.cipher, found)
     person_id, masked = found.person_id, found.phone_masked
-    await end_reads(session)
     await queue_code(rt, session, phone, CodePurpose.RESET, person_id)
     await session.commit()
     return f"验证码已发送至 {masked}"
@@ -107,7 +105,6 @@ async def start_registration(
     check_password(password, phone=phone)
     if await repo.account_by_phone(session, rt.cipher, phone) is not None:
         raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.REGISTER, code)
     ticket = secrets.token_urlsafe(24)
     sealed = rt.cipher.encrypt(password, purpose=_TICKET_PURPOSE)
@@ -276,7 +273,6 @@ async def reset_password(
     account_id = found.id
     phone = repo.decrypt_account_phone(rt.cipher, found)
     check_password(new_password, phone=phone, id_number=id_value)
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.RESET, code)
     found = await repo.account(session, account_id, lock=True)
     assert found is not None
@@ -320,7 +316,6 @@ async def set_card_password(
     if person is None or person.id_number_hash != expected:
         raise RealNameMismatch("身份证号码与本账户的实名信息不一致")
     phone = repo.decrypt_account_phone(rt.cipher, found)
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.CARD_PASSWORD, code)
     found = await repo.account(session, account_id, lock=True)
     assert found is not None
@@ -372,9 +367,6 @@ class AccountOverview:
 
 
 async def account_overview(rt: Runtime, session: AsyncSession, account_id: int) -> AccountOverview:
-    from yibao.identity.domain import SECURITY_EVENT_NAMES, SecurityEventKind
-    from yibao.identity.service.common import china_minute
-
     found = await repo.account(session, account_id)
     if found is None:
         raise UnknownAccount("账户不存在")
@@ -389,13 +381,22 @@ async def account_overview(rt: Runtime, session: AsyncSession, account_id: int) 
         real_name_method=METHOD_NAMES.get(found.real_name_method, found.real_name_method),
         has_card_password=found.card_password_hash is not None,
         passkeys=[(k.id, k.name, china_minute(k.created_at)) for k in keys],
-        events=[
-            (
-                china_minute(e.at),
-                SECURITY_EVENT_NAMES.get(SecurityEventKind(e.kind), e.kind),
-                e.channel,
-            )
-            for e in events
-        ],
+        events=[(china_minute(e.at), _event_text(e.kind, e.detail), e.channel) for e in events],
         active_sessions=len(await repo.active_sessions(session, account_id)),
     )
+
+
+_METHOD_NAMES = {
+    "password": "密码",
+    "sms": "短信验证码",
+    "passkey": "通行密钥",
+    "card_password": "医保卡密码",
+    "registration": "注册后",
+    **METHOD_NAMES,
+}
+
+
+def _event_text(kind: str, detail: str) -> str:
+    text = SECURITY_EVENT_NAMES.get(SecurityEventKind(kind), kind)
+    method = json.loads(detail).get("method") if detail.startswith("{") else None
+    return f"{text}（{_METHOD_NAMES[method]}）" if method in _METHOD_NAMES else text

@@ -142,13 +142,3 @@ async def check_code(rt: Runtime, phone: str, purpose: CodePurpose, code: str) -
         rt.clock.now(),
         policy_of(rt.settings),
     )
-
-
-async def end_reads(session: AsyncSession) -> None:
-    """End a read-only transaction before touching the short-lived store.
-
-    SQLite takes its write lock at BEGIN (BEGIN IMMEDIATE, see db/engine.py), so an open read
-    transaction here would block the store's own connection. Nothing has been written yet, so
-    this discards nothing; rows read before it must not be used after it.
-    """
-    await session.rollback()

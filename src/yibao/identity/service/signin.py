@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import secrets
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
-from yibao.identity import passkeys as webauthn_rules
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     SIGN_IN_FAILED_MESSAGE,
     AccountLocked,
     CardPasswordRejected,
     CodePurpose,
-    PasskeyRejected,
     RateLimited,
     SecurityEventKind,
     SignInFailed,
@@ -28,22 +23,19 @@ from yibao.identity.domain import (
     classify_identifier,
     locked_message,
 )
-from yibao.identity.passkeys import RelyingParty
 from yibao.identity.service.common import (
     HASHER,
     IssuedSession,
     Resolved,
     check_code,
     china_minute,
-    end_reads,
     hash_password,
     open_session,
     password_matches,
     policy_of,
     token_digest,
 )
-from yibao.identity.tables import OnlineAccount, Passkey, SignInSession
-from yibao.kernel.errors import InvalidInput, NotFound
+from yibao.identity.tables import OnlineAccount, SignInSession
 from yibao.kernel.idnumber import parse_phone
 from yibao.runtime import Runtime
 
@@ -51,7 +43,7 @@ from yibao.runtime import Runtime
 _TOUCH_EVERY = timedelta(seconds=30)
 
 
-def _refuse_if_locked(rt: Runtime, account: OnlineAccount) -> None:
+def refuse_if_locked(rt: Runtime, account: OnlineAccount) -> None:
     now = rt.clock.now()
     if account.locked_until is not None and account.locked_until > now:
         raise AccountLocked(
@@ -59,7 +51,7 @@ def _refuse_if_locked(rt: Runtime, account: OnlineAccount) -> None:
         )
 
 
-async def _welcome(
+async def welcome(
     rt: Runtime, session: AsyncSession, account: OnlineAccount, via: str, ua: str, method: str
 ) -> IssuedSession:
     now = rt.clock.now()
@@ -88,11 +80,11 @@ async def sign_in_with_password(
         raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
     account = await repo.account(session, found.id, lock=True)
     assert account is not None
-    _refuse_if_locked(rt, account)
+    refuse_if_locked(rt, account)
     if password_matches(account.password_hash, password):
         if HASHER.check_needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
-        return await _welcome(rt, session, account, via, ua, "password")
+        return await welcome(rt, session, account, via, ua, "password")
     now = rt.clock.now()
     state = after_failure(repo.lock_state(account), now, policy_of(rt.settings))
     repo.set_lock_state(account, state)
@@ -128,174 +120,21 @@ async def sign_in_with_code(
     code = check_code_shape(code)
     found = await repo.account_by_phone(session, rt.cipher, phone)
     if found is not None:
-        _refuse_if_locked(rt, found)
+        refuse_if_locked(rt, found)
     account_id = found.id if found else None
-    await end_reads(session)
     # An unknown phone never had a code stored, so it fails exactly like an expired code.
     await check_code(rt, phone, CodePurpose.SIGN_IN, code)
     if account_id is None:
         raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
     account = await repo.account(session, account_id, lock=True)
     assert account is not None
-    return await _welcome(rt, session, account, via, ua, "sms")
-
-
-# --- passkeys ----------------------------------------------------------------------------------
-
-
-def _flow_key(flow: str) -> str:
-    return f"webauthn:{flow}"
-
-
-async def passkey_options(
-    rt: Runtime,
-    session: AsyncSession,
-    rp: RelyingParty,
-    *,
-    purpose: str,
-    account_id: int | None = None,
-) -> tuple[str, str]:
-    """Options for the browser and a flow id; purpose "register", "sign_in" or "step_up"."""
-    if purpose == "sign_in":
-        options, challenge = webauthn_rules.authentication_options(rp, [])
-    else:
-        if account_id is None:
-            raise UnknownAccount("请先登录")
-        account = await repo.account(session, account_id)
-        if account is None:
-            raise UnknownAccount("账户不存在")
-        existing = [k.credential_id for k in await repo.passkeys_of(session, account_id)]
-        if purpose == "register":
-            person = await enrolment_repository.person(session, account.person_id)
-            display = person.name if person else account.phone_masked
-            handle = f"yibao-account-{account.id}".encode()
-            options, challenge = webauthn_rules.registration_options(
-                rp, handle, account.phone_masked, display, existing
-            )
-        elif purpose == "step_up":
-            if not existing:
-                raise PasskeyRejected("您还没有添加通行密钥，请用短信验证码或医保卡密码验证")
-            options, challenge = webauthn_rules.authentication_options(rp, existing)
-        else:
-            raise InvalidInput("未知用途")
-        await end_reads(session)
-    flow = secrets.token_urlsafe(16)
-    held = {"c": base64.b64encode(challenge).decode(), "p": purpose, "a": account_id}
-    await rt.ephemeral.put(_flow_key(flow), json.dumps(held), timedelta(minutes=5))
-    return options, flow
-
-
-async def _take_flow(rt: Runtime, flow: str, purpose: str, account_id: int | None) -> bytes:
-    raw = await rt.ephemeral.get(_flow_key(flow)) if flow else None
-    if raw is None:
-        raise PasskeyRejected("通行密钥验证已超时，请重试")
-    await rt.ephemeral.delete(_flow_key(flow))
-    held = json.loads(raw)
-    if held["p"] != purpose or held["a"] != account_id:
-        raise PasskeyRejected("通行密钥验证无效，请重试")
-    return base64.b64decode(held["c"])
-
-
-async def add_passkey(
-    rt: Runtime,
-    session: AsyncSession,
-    rp: RelyingParty,
-    *,
-    account_id: int,
-    flow: str,
-    credential: str,
-    name: str,
-    via: str,
-) -> int:
-    challenge = await _take_flow(rt, flow, "register", account_id)
-    new = webauthn_rules.verify_registration(rp, credential, challenge)
-    if await repo.passkey_by_credential(session, new.credential_id) is not None:
-        raise PasskeyRejected("该通行密钥已添加过")
-    now = rt.clock.now()
-    key = Passkey(
-        account_id=account_id,
-        credential_id=new.credential_id,
-        public_key=new.public_key,
-        sign_count=new.sign_count,
-        name=(name.strip() or "本机通行密钥")[:50],
-        created_at=now,
-    )
-    session.add(key)
-    await session.flush()
-    account = await repo.account(session, account_id)
-    repo.record_event(
-        session,
-        SecurityEventKind.PASSKEY_ADDED,
-        now,
-        channel=via,
-        account_id=account_id,
-        person_id=account.person_id if account else None,
-        passkey_id=key.id,
-    )
-    await session.commit()
-    return key.id
-
-
-async def remove_passkey(
-    rt: Runtime, session: AsyncSession, *, account_id: int, passkey_id: int, via: str
-) -> None:
-    key = await session.get(Passkey, passkey_id)
-    # Someone else's passkey is "not found", exactly like one that never existed (no IDOR tell).
-    if key is None or key.account_id != account_id:
-        raise NotFound("找不到该通行密钥")
-    await session.delete(key)
-    repo.record_event(
-        session,
-        SecurityEventKind.PASSKEY_REMOVED,
-        rt.clock.now(),
-        channel=via,
-        account_id=account_id,
-        passkey_id=passkey_id,
-    )
-    await session.commit()
-
-
-async def _check_passkey(
-    rt: Runtime,
-    session: AsyncSession,
-    rp: RelyingParty,
-    flow: str,
-    credential: str,
-    purpose: str,
-    account_id: int | None,
-) -> Passkey:
-    challenge = await _take_flow(rt, flow, purpose, account_id)
-    key = await repo.passkey_by_credential(session, webauthn_rules.credential_id_of(credential))
-    if key is None or (account_id is not None and key.account_id != account_id):
-        raise PasskeyRejected("该通行密钥未登记，请用密码登录后在“通行密钥”中添加")
-    key.sign_count = webauthn_rules.verify_authentication(
-        rp, credential, challenge, key.public_key, key.sign_count
-    )
-    key.last_used_at = rt.clock.now()
-    return key
-
-
-async def sign_in_with_passkey(
-    rt: Runtime,
-    session: AsyncSession,
-    rp: RelyingParty,
-    *,
-    flow: str,
-    credential: str,
-    via: str,
-    ua: str = "",
-) -> IssuedSession:
-    key = await _check_passkey(rt, session, rp, flow, credential, "sign_in", None)
-    account = await repo.account(session, key.account_id, lock=True)
-    assert account is not None
-    _refuse_if_locked(rt, account)
-    return await _welcome(rt, session, account, via, ua, "passkey")
+    return await welcome(rt, session, account, via, ua, "sms")
 
 
 # --- step-up -----------------------------------------------------------------------------------
 
 
-async def _grant_step_up(
+async def grant_step_up(
     rt: Runtime, session: AsyncSession, session_id: str, account_id: int, method: str, via: str
 ) -> None:
     row = await repo.sign_in_session(session, session_id)
@@ -322,9 +161,8 @@ async def step_up_with_code(
     if account is None:
         raise UnknownAccount("账户不存在")
     phone = repo.decrypt_account_phone(rt.cipher, account)
-    await end_reads(session)
     await check_code(rt, phone, CodePurpose.STEP_UP, code)
-    await _grant_step_up(rt, session, session_id, account_id, "sms", via)
+    await grant_step_up(rt, session, session_id, account_id, "sms", via)
 
 
 async def step_up_with_card_password(
@@ -343,7 +181,6 @@ async def step_up_with_card_password(
     if account.card_password_hash is None:
         raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
     stored = account.card_password_hash
-    await end_reads(session)
     failures_key = f"card-password-failures:{account_id}"
     failures = int(await rt.ephemeral.get(failures_key) or 0)
     if failures >= policy.max_failures:
@@ -363,22 +200,7 @@ async def step_up_with_card_password(
         left = max(policy.max_failures - count, 0)
         raise CardPasswordRejected(f"医保卡密码不正确，还可尝试{left}次")
     await rt.ephemeral.delete(failures_key)
-    await _grant_step_up(rt, session, session_id, account_id, "card_password", via)
-
-
-async def step_up_with_passkey(
-    rt: Runtime,
-    session: AsyncSession,
-    rp: RelyingParty,
-    *,
-    session_id: str,
-    account_id: int,
-    flow: str,
-    credential: str,
-    via: str,
-) -> None:
-    await _check_passkey(rt, session, rp, flow, credential, "step_up", account_id)
-    await _grant_step_up(rt, session, session_id, account_id, "passkey", via)
+    await grant_step_up(rt, session, session_id, account_id, "card_password", via)
 
 
 # --- sessions ----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -26,7 +25,6 @@ from yibao.web.sessions import (
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 Text = Annotated[str, Form()]
-OptionalText = Annotated[str, Form()]
 
 
 def _ua(request: Request) -> str:
@@ -335,7 +333,3 @@ async def logout_everywhere(
     response = see_other("/login?signed_out=1")
     clear_session_cookie(response)
     return response
-
-
-def login_url(next_path: str) -> str:
-    return f"/login?next={quote(next_path)}"

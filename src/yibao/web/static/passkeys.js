@@ -24,6 +24,7 @@
     return data;
   }
   function showError(err) {
+    if (window.console) console.warn("passkey:", err && err.name, err && err.message);
     const box = document.getElementById("passkey-error");
     if (!box) return;
     const name = err && err.name;

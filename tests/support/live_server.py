@@ -1,0 +1,104 @@
+"""A real server for browser tests: uvicorn in a subprocess on a free port, on a migrated SQLite."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from yibao.config import Settings
+from yibao.db.migrate import upgrade
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    settings: Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(tmp: Path, **env: str) -> Iterator[LiveServer]:
+    db = tmp / "live.sqlite3"
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url)
+    port = _free_port()
+    variables = {
+        "YIBAO_DATABASE_URL": url,
+        "YIBAO_DATA_KEY": base64.b64encode(b"L" * 32).decode(),
+        "YIBAO_SECRET_KEY": "live-secret-" + "y" * 20,
+        "YIBAO_ENVIRONMENT": "development",
+        "YIBAO_VAR_DIR": str(tmp / "var"),
+        **env,
+    }
+    settings = Settings(
+        environment="development",
+        database_url=url,
+        data_key=variables["YIBAO_DATA_KEY"],
+        secret_key=variables["YIBAO_SECRET_KEY"],
+        var_dir=tmp / "var",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    log = (tmp / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "yibao.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **variables},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp,
+    )
+    base = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((tmp / "server.log").read_text())
+            time.sleep(0.2)
+        yield LiveServer(base_url=base, settings=settings)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
