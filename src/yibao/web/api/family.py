@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.family import service as family
 from yibao.family.domain import RELATION_NAMES, InvalidQuota, Relation
@@ -20,6 +21,7 @@ from yibao.family.repository import AidPayment
 from yibao.kernel.clock import CHINA_TZ, to_china
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import InvalidAmount, format_yuan, parse_yuan
+from yibao.runtime import Runtime
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 
@@ -226,7 +228,7 @@ async def set_quota(
 
 
 async def _act(
-    action: str, authorisation_id: int, person_id: int, runtime: Any, session: Any
+    action: str, authorisation_id: int, person_id: int, runtime: Runtime, session: AsyncSession
 ) -> dict[str, Any]:
     use_case = {"pause": family.pause, "resume": family.resume, "revoke": family.revoke}[action]
     row = await use_case(session, runtime.clock, person_id, authorisation_id)
