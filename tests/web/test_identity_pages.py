@@ -304,3 +304,39 @@ async def test_staff_sign_in_with_totp(
     assert home.status_code == 200 and "王晓红" in home.text and "经办人员" in home.text
     # The staff cookie is no person's session.
     assert (await staff_client.get("/passkeys")).status_code == 303
+
+
+async def test_roles_gate_staff_routes(runtime: Runtime, session: AsyncSession) -> None:
+    import pyotp
+    from fastapi import Depends
+
+    from yibao.identity import service as identity
+    from yibao.web.auth import StaffPrincipal, require_role
+
+    app = create_app(runtime=runtime)
+
+    @app.get("/staff/test-admin-only")
+    async def admin_only(staff: StaffPrincipal = Depends(require_role("admin"))) -> dict[str, str]:
+        return {"who": staff.username}
+
+    _, secret = await identity.create_staff(
+        runtime,
+        session,
+        username="clerk2",
+        name="赵经办",
+        password="Staff@2026",
+        roles=["clerk"],
+        office="徐汇",
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as c:
+        await post_form(
+            c,
+            "/staff/login",
+            username="clerk2",
+            password="Staff@2026",
+            totp=pyotp.TOTP(secret).now(),
+        )
+        refused = await c.get("/staff/test-admin-only")
+        assert refused.status_code == 403 and "无权" in refused.text
