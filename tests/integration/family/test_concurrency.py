@@ -153,3 +153,57 @@ async def test_revocation_and_settlements_race_without_overspending(
     assert await _balance(runtime, payer.account_id) == 50_000 - paid
     after = await buy(runtime, shop, parent, 100, f"{PHARMACY}202611259999999999")
     assert after.payment.acct_mulaid_pay_fen == 0
+
+
+async def test_two_children_paying_one_parents_contribution_at_once_pay_once(
+    runtime: Runtime,
+) -> None:
+    from yibao.family.domain import ContributionAlreadyPaid
+
+    await world(runtime)
+    son = await employee(runtime, fen=100_000, name="王大")
+    daughter = await employee(runtime, fen=100_000, name="王二")
+    parent = await member(runtime, "王建国")
+    by_son = await open_aid(runtime, son, parent)
+    by_daughter = await open_aid(runtime, daughter, parent)
+
+    async def pay(payer_id: int, aid: int) -> str:
+        async with runtime.sessions() as s:
+            try:
+                receipt = await family.pay_relative_contribution(s, runtime.clock, payer_id, aid)
+            except ContributionAlreadyPaid:
+                return "refused"
+            return receipt.receipt_no
+
+    results = await asyncio.gather(pay(son.person_id, by_son), pay(daughter.person_id, by_daughter))
+    assert sorted(r == "refused" for r in results) == [False, True]
+    assert (
+        await _balance(runtime, son.account_id) + await _balance(runtime, daughter.account_id)
+        == 200_000 - 38_000
+    )
+
+
+async def test_the_same_relative_applied_for_twice_at_once_gives_one_application(
+    runtime: Runtime,
+) -> None:
+    from yibao.family.domain import AlreadyApplied, NotEligible
+
+    await world(runtime)
+    me = await employee(runtime)
+    parent = await member(runtime, "王建国")
+
+    async def apply() -> str:
+        async with runtime.sessions() as s:
+            try:
+                await family.start_application(
+                    s,
+                    runtime.cipher,
+                    runtime.clock,
+                    me.person_id,
+                    [family.Relative(parent.name, parent.id_number, "parent")],
+                )
+            except (AlreadyApplied, NotEligible):
+                return "refused"
+            return "ok"
+
+    assert sorted(await asyncio.gather(apply(), apply(), apply())) == ["ok", "refused", "refused"]

@@ -157,6 +157,10 @@ class ReasonRequired(InvalidInput):
     code = "reason_required"
 
 
+class AlreadyApplied(Conflict):
+    code = "mutual_aid_already_applied"
+
+
 class ContributionAlreadyPaid(Conflict):
     code = "contribution_already_paid"
 

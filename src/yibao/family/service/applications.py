@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
 from yibao.family import documents, repository
 from yibao.family.domain import (
     DOCUMENT_KIND_NAMES,
+    AlreadyApplied,
     Channel,
     DocumentKind,
     DocumentsMissing,
@@ -109,7 +111,12 @@ async def start_application(
         )
         session.add(row)
         rows.append(row)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Two submissions for the same relative at once: the live-pair index keeps one.
+        await session.rollback()
+        raise AlreadyApplied("您已为该亲属提交过申请，请在“家庭共济”页面查看") from exc
     for row in rows:
         record(session, row, "applied", clerk.label if clerk else PERSON, now)
     await session.commit()

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
@@ -80,34 +81,40 @@ async def pay_relative_contribution(
     now = clock.now()
     receipt_no = f"JM{to_china(now):%Y%m%d}{secrets.randbelow(10**10):010d}"
     authoriser_name, beneficiary_name = await names(session, row)
-    entry = await ledger_repository.post(
-        session,
-        account,
-        ledger_repository.Posting(
-            kind=EntryKind.RELATIVE_CONTRIBUTION_DEBIT,
-            amount_fen=-amount,
-            idempotency_key=f"relcontrib:{row.beneficiary_person_id}:{year}",
-            counterparty=f"{region.name}城乡居民医保",
-            counterparty_code=region.admdvs,
-            beneficiary_person_id=row.beneficiary_person_id,
-            source_type="relative_contribution",
-            source_id=receipt_no,
-        ),
-        now,
-    )
-    session.add(
-        RelativeContribution(
-            receipt_no=receipt_no,
-            authorisation_id=row.id,
-            payer_person_id=authoriser_id,
-            beneficiary_person_id=row.beneficiary_person_id,
-            year=year,
-            admdvs=region.admdvs,
-            amount_fen=amount,
-            ledger_entry_id=entry.id,
-            paid_at=now,
+    try:
+        entry = await ledger_repository.post(
+            session,
+            account,
+            ledger_repository.Posting(
+                kind=EntryKind.RELATIVE_CONTRIBUTION_DEBIT,
+                amount_fen=-amount,
+                idempotency_key=f"relcontrib:{year}:{row.beneficiary_person_id}:{authoriser_id}",
+                counterparty=f"{region.name}城乡居民医保",
+                counterparty_code=region.admdvs,
+                beneficiary_person_id=row.beneficiary_person_id,
+                source_type="relative_contribution",
+                source_id=receipt_no,
+            ),
+            now,
         )
-    )
+        session.add(
+            RelativeContribution(
+                receipt_no=receipt_no,
+                authorisation_id=row.id,
+                payer_person_id=authoriser_id,
+                beneficiary_person_id=row.beneficiary_person_id,
+                year=year,
+                admdvs=region.admdvs,
+                amount_fen=amount,
+                ledger_entry_id=entry.id,
+                paid_at=now,
+            )
+        )
+        await session.flush()
+    except IntegrityError as exc:
+        # Another relative paid the same person's year at the same moment: one receipt stands.
+        await session.rollback()
+        raise ContributionAlreadyPaid(f"该亲属 {year} 年度的居民医保费已缴纳") from exc
     beneficiary = await enrolment_repository.person(session, row.beneficiary_person_id)
     assert beneficiary is not None
     await tell(
