@@ -201,19 +201,23 @@ async def settle_in(
     after = year_after(so_far, bill)
     accumulated.deductible_used_fen = after.deductible_used_fen
     accumulated.fund_paid_fen = after.fund_paid_fen
-    if visit is None:
-        visit = Visit(
-            mdtrt_id=mdtrt_id,
-            person_id=person.id,
-            fixmedins_code=institution.fixmedins_code,
-            med_type=request.med_type,
-            insutype=enrolment.insutype,
-            status="open",
-            begin_at=now,
-            msgid=request.msgid,
+    if visit is not None:
+        visit.status = "settled"
+    elif institution.kind == "H":
+        # A hospital bill sent whole (CLI, demo data) still leaves the visit it settled.
+        session.add(
+            Visit(
+                mdtrt_id=mdtrt_id,
+                person_id=person.id,
+                fixmedins_code=institution.fixmedins_code,
+                med_type=request.med_type,
+                insutype=enrolment.insutype,
+                status="settled",
+                begin_at=now,
+                msgid=request.msgid,
+            )
         )
-        session.add(visit)
-    visit.status = "settled"
+    # A pharmacy sale is its own visit: its mdtrt_id lives on the settlement alone.
     result.settlement = await _record(
         session, institution, request, result, own, payer_accounts, now
     )
