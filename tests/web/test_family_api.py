@@ -160,3 +160,39 @@ async def test_another_person_cannot_touch_an_authorisation(
         f"/api/v1/family/authorisations/{aid}/quota", json={"quota": "1.00"}, headers=auth
     )
     assert r.status_code == 403
+
+
+async def test_bad_input_is_refused_in_words_never_a_500(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await world(runtime)
+    me = await employee(runtime)
+    auth = await bearer(client, runtime, me)
+    bodies: list[object] = [
+        {},
+        {"relatives": []},
+        {"relatives": [{}]},
+        {"relatives": [{"name": "甲", "id_number": "1" * 18, "relation": "parent"}]},
+        {"relatives": [{"name": "甲", "id_number": "X" * 40, "relation": "parent"}]},
+        {"relatives": [{"name": "", "id_number": "", "relation": ""}] * 11},
+        {"relatives": "parent"},
+        [1, 2, 3],
+        None,
+    ]
+    for body in bodies:
+        for path in ("/api/v1/family/eligibility", "/api/v1/family/applications"):
+            r = await client.post(path, json=body, headers=auth)
+            assert 400 <= r.status_code < 500, (path, body, r.text)
+            assert r.json()["error"]["message"], r.text
+    for path, kw in (
+        ("/api/v1/family/authorisations/999/revoke", {}),
+        ("/api/v1/family/authorisations/abc/pause", {}),
+        ("/api/v1/family/applications/999/submit", {}),
+        ("/api/v1/family/authorisations/999/consent", {"json": {"agree": "maybe"}}),
+        ("/api/v1/family/authorisations/999/documents", {"data": {"kind": "selfie"}}),
+    ):
+        r = await client.post(path, headers=auth, **kw)  # type: ignore[arg-type]
+        assert 400 <= r.status_code < 500, (path, r.text)
+    for query in ("since=2026-13-01", "since=2026-05-01&until=2026-04-01", "relative=x"):
+        r = await client.get(f"/api/v1/family/payments?{query}", headers=auth)
+        assert 400 <= r.status_code < 500 and r.json()["error"]["message"], (query, r.text)
