@@ -232,3 +232,38 @@ async def test_counter_entry_and_freeze_need_two_staff(
         f"/staff/family/freezes/{freeze_id}/approve", data={"csrf_token": csrf_of(staff_client)}
     )
     assert same.status_code == 403 and "另一位工作人员" in same.text
+
+
+async def test_second_staff_unfreezes_and_a_relation_correction_ends_aid(
+    staff_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from tests.support.family import open_aid
+    from yibao.family import service as family
+
+    await world(runtime)
+    me = await employee(runtime)
+    parent = await member(runtime, "王建国")
+    aid = await open_aid(runtime, me, parent)
+    async with runtime.sessions() as s:
+        freeze = await family.freeze_for_misuse(
+            s, runtime.clock, family.Staff(1, "经办员乙"), me.person_id, "冒用他人医保卡购药"
+        )
+        await family.request_unfreeze(
+            s, runtime.clock, family.Staff(1, "经办员乙"), freeze.id, "已整改"
+        )
+    await staff_member(runtime, "reviewer2", ["reviewer"], "复核员丙")
+    await staff_sign_in(staff_client, "reviewer2")
+    approved = await staff_client.post(
+        f"/staff/family/freezes/{freeze.id}/approve", data={"csrf_token": csrf_of(staff_client)}
+    )
+    assert approved.status_code == 303
+    page = await staff_client.get(approved.headers["location"])
+    assert "已解冻" in page.text and "冒用他人医保卡购药" not in page.text
+
+    corrected = await staff_client.post(
+        f"/staff/family/cases/{aid}/relation",
+        data={"relation": "other", "reason": "核实为表兄", "csrf_token": csrf_of(staff_client)},
+    )
+    assert corrected.status_code == 200
+    assert "不再符合条件，共济已终止" in corrected.text
+    assert 'data-testid="case-status">已终止<' in corrected.text
