@@ -142,8 +142,9 @@ async def correct_relation(
 
 @router.get("/documents/{document_id}")
 async def document(
-    document_id: int, staff: AnyStaff, runtime: RuntimeDep, session: SessionDep
+    document_id: int, staff: Reviewer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
+    """Documents are shown to the applicant and to reviewers only."""
     doc, data = await family.document_content(
         session, runtime.settings.var_dir, document_id, staff=True
     )
