@@ -204,7 +204,13 @@ async def test_counter_entry_and_freeze_need_two_staff(
     assert (
         await staff_client.post(f"{url}/submit", data={"csrf_token": csrf_of(staff_client)})
     ).status_code == 303
-    # A clerk may not review.
+    # A clerk may not review, nor open the documents (applicant and reviewers only).
+    from yibao.family import repository as family_repository
+
+    async with runtime.sessions() as s:
+        docs = await family_repository.documents_of(s, aid)
+    assert len(docs) == 2
+    assert (await staff_client.get(f"/staff/family/documents/{docs[0].id}")).status_code == 403
     review = await staff_client.post(
         f"/staff/family/cases/{aid}/review",
         data={"decision": "approve", "csrf_token": csrf_of(staff_client)},
