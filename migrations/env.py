@@ -34,9 +34,9 @@ TABLE_MODULES = [
     "yibao.ledger.tables",
     "yibao.contributions.tables",
     "yibao.notifications.tables",
-    "yibao.family.tables",
-    "yibao.settlement.tables",
     "yibao.identity.tables",
+    "yibao.settlement.tables",
+    "yibao.family.tables",
 ]
 
 target_metadata = _metadata()

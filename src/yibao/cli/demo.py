@@ -251,7 +251,7 @@ def demo(
                 totp_secret=secret,
             )
         settlement = await add_settlement_world(
-            runtime, session, rng, list(zip(people, done, strict=True)), today
+            runtime, session, rng, list(zip(people, done, strict=True)), today, months
         )
         return {
             "persons": len(done),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.cli.settlement import read_catalogue
 from yibao.enrolment import service as enrolment
 from yibao.kernel.clock import CHINA_TZ, FixedClock
+from yibao.ledger import repository as ledger_repository
 from yibao.runtime import Runtime
 from yibao.settlement import service
 from yibao.settlement.domain import Caller, FeeLine, times_count
@@ -62,6 +63,7 @@ async def add_settlement_world(
     rng: random.Random,
     people: list[tuple[enrolment.NewPerson, enrolment.EnrolledPerson]],
     today: date,
+    months: int = 12,
 ) -> dict[str, Any]:
     report = await service.import_catalogue(session, read_catalogue(CATALOGUE_CSV))
     callers: dict[str, list[Caller]] = {}
@@ -87,7 +89,9 @@ async def add_settlement_world(
     for index, (new, enrolled) in enumerate(people):
         visits = 12 if index == 0 else rng.randint(0, 5)
         for _ in range(visits):
-            await _one_settlement(runtime, session, rng, new, enrolled, callers, catalogue, today)
+            await _one_settlement(
+                runtime, session, rng, new, enrolled, callers, catalogue, today, months
+            )
             settled += 1
     return {
         "catalogue_items": report.loaded,
@@ -106,9 +110,10 @@ async def _one_settlement(
     callers: dict[str, list[Caller]],
     catalogue: list[service.CatalogueRow],
     today: date,
+    months: int,
 ) -> None:
     caller = rng.choice(callers[new.admdvs])
-    day = today - timedelta(days=rng.randint(1, 364))
+    day = today - timedelta(days=rng.randint(1, max(1, min(364, months * 30))))
     moment = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59)), CHINA_TZ)
     lines = []
     wanted = [r for r in catalogue if (r.list_type == "drug") == (caller.kind == "P")]
@@ -118,6 +123,11 @@ async def _one_settlement(
         )
         count = Decimal(rng.randint(1, 3))
         lines.append(FeeLine(str(n), row.med_list_codg, price, count, times_count(price, count)))
+    total = sum(line.det_item_fee_sumamt_fen for line in lines)
+    account = await ledger_repository.account_for_person(session, enrolled.person.id)
+    # Like a careful patient, the demo keeps some money on the account: it pays from it only
+    # while the balance is well above the bill.
+    use_account = account is not None and account.balance_fen > 3 * total
     await service.settle(
         session,
         runtime.cipher,
@@ -128,9 +138,9 @@ async def _one_settlement(
             mdtrt_cert_type="02",
             mdtrt_cert_no=new.id_number,
             med_type="41" if caller.kind == "P" else rng.choice(["11", "11", "11", "13"]),
-            medfee_sumamt_fen=sum(line.det_item_fee_sumamt_fen for line in lines),
+            medfee_sumamt_fen=total,
             insutype=new.insutype,
-            acct_used_flag=new.insutype == "310",
+            acct_used_flag=use_account,
             msgid=f"{caller.fixmedins_code}{moment:%Y%m%d%H%M%S}{rng.randrange(10000):04d}",
             lines=tuple(lines),
         ),

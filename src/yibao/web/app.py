@@ -55,8 +55,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     # Each channel adds its routers here, one line each.
     app.include_router(home.router)
-    app.include_router(fsi_router.router)
     install_identity(app)
+    app.include_router(fsi_router.router)
     install_family(app)
     app.include_router(voucher.router)
     return app

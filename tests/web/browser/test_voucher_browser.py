@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from fastapi import Request
 
 from tests.conftest import TEST_DATA_KEY
 from tests.support import world
@@ -20,7 +19,7 @@ from yibao.db.migrate import upgrade
 from yibao.kernel.clock import SystemClock
 from yibao.runtime import build_runtime
 from yibao.web.app import create_app
-from yibao.web.auth import PersonPrincipal
+from yibao.web.auth import PersonPrincipal, stepped_up_person
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parents[3] / "test-artifacts"
@@ -56,11 +55,10 @@ def voucher_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     person_id = asyncio.run(seed())
     app = create_app(settings)
 
-    @app.middleware("http")
-    async def _signed_in(request: Request, call_next):  # type: ignore[no-untyped-def]
-        until = SystemClock().now() + timedelta(minutes=10)
-        request.state.principal = PersonPrincipal(person_id, 1, "s", until, "cookie")
-        return await call_next(request)
+    # Signed in and verified again; identity's browser tests cover how.
+    app.dependency_overrides[stepped_up_person] = lambda: PersonPrincipal(
+        person_id, 1, "s", SystemClock().now() + timedelta(minutes=10), "cookie"
+    )
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -1,4 +1,4 @@
-"""Visits, fees, (pre-)settlement, cancel and reversal.
+"""(Pre-)settlement: assess a bill, pay the person's share, record it (2206/2207, 2101/2102).
 
 The `*_in` functions do their work on the caller's session without committing, so the interface
 can commit each one together with the answer to its message (see messages.answer_once). `settle`
@@ -167,8 +167,9 @@ async def settle_in(
     )
     bill = assess_bill([s for _, s, _ in split], so_far, policy)
     payers = await repository.mutual_aid_payers(session, person.id, china_today(clock))
+    # Accounts are locked only when money may leave them.
     own, payer_accounts = await _accounts(
-        session, person.id, [p.account_id for p in payers], lock=write
+        session, person.id, [p.account_id for p in payers], lock=write and request.acct_used_flag
     )
     own_balance: int | None = None
     funds: list[PayerFunds] = []
