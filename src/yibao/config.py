@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # Pool size per server process; the benchmark raises it.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Audit records stay in the database at least this long, then leave only via an archive.
+    audit_retention_days: int = Field(186, ge=186)
+    # Largest accepted upload (claim and family documents), in bytes.
+    upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # Identity (issue #3): SMS codes, lockout, sessions, step-up, providers.
     sms_code_ttl_seconds: int = 300
     sms_code_max_tries: int = 5

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import typer
 from faker import Faker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.cli.context import console, fail, print_json, run_in_session
-from yibao.cli.demo_settlement import add_settlement_world
+from yibao.cli.demo_settlement import add_institutions, settle_one, settlement_moments
 from yibao.contributions import service as contributions
 from yibao.contributions.domain import month_index, month_of_index
 from yibao.enrolment import service as enrolment
 from yibao.enrolment.tables import Region
 from yibao.identity import service as identity
-from yibao.kernel.clock import china_today
+from yibao.kernel.clock import CHINA_TZ, FixedClock, china_today
 from yibao.kernel.idnumber import check_character
 from yibao.runtime import Runtime
 
@@ -224,12 +224,43 @@ def demo(
         )
         if errors:
             fail(f"演示参保人生成失败: {errors[:3]}")
-        rows = _contribution_rows(rng, people, today, months)
-        report = await contributions.import_contributions(
-            session, runtime.cipher, runtime.clock, rows
-        )
-        if report.errors:
-            fail(f"演示缴费生成失败: {report.errors[:3]}")
+        world = await add_institutions(runtime, session)
+        # The history happens in time order, so every entry's balance_after follows its date:
+        # each batch of contributions on the day it arrived, each purchase at its moment.
+        events: list[tuple[datetime, int, object]] = []
+        by_arrival: dict[date, list[tuple[int, contributions.ContributionRow]]] = {}
+        for line, row in _contribution_rows(rng, people, today, months):
+            assert row.arrived_on is not None
+            by_arrival.setdefault(row.arrived_on, []).append((line, row))
+        for arrived, batch in by_arrival.items():
+            at = datetime.combine(arrived, time(9, 0), CHINA_TZ).astimezone(UTC)
+            events.append((at, 0, batch))
+        for moment, index in settlement_moments(rng, len(people), today, months):
+            events.append((moment, 1, index))
+        events.sort(key=lambda event: (event[0], event[1]))
+        loaded = settled = 0
+        for at, kind, payload in events:
+            if kind == 0:
+                assert isinstance(payload, list)
+                report = await contributions.import_contributions(
+                    session, runtime.cipher, FixedClock(at), payload
+                )
+                if report.errors:
+                    fail(f"演示缴费生成失败: {report.errors[:3]}")
+                loaded += report.loaded
+            else:
+                assert isinstance(payload, int)
+                await settle_one(
+                    runtime,
+                    session,
+                    rng,
+                    people[payload],
+                    done[payload],
+                    world.callers,
+                    world.catalogue,
+                    at,
+                )
+                settled += 1
         await identity.open_account_at_counter(
             runtime,
             session,
@@ -250,13 +281,13 @@ def demo(
                 office=DEMO_OFFICE,
                 totp_secret=secret,
             )
-        settlement = await add_settlement_world(
-            runtime, session, rng, list(zip(people, done, strict=True)), today, months
-        )
         return {
             "persons": len(done),
-            "contributions": report.loaded,
-            **settlement,
+            "contributions": loaded,
+            "catalogue_items": world.catalogue_items,
+            "institutions": sum(len(c) for c in world.callers.values()),
+            "settlements": settled,
+            "demo_institution": world.demo_institution,
             "demo_person": {
                 "name": DEMO_NAME,
                 "id_number": DEMO_ID_NUMBER,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from yibao.cli import (
+    audit,
     contributions,
     demo,
     enrolment,
@@ -30,6 +31,7 @@ app.add_typer(enrolment.persons_app, name="persons")
 app.add_typer(enrolment.regions_app, name="regions")
 app.add_typer(contributions.contributions_app, name="contributions")
 # Each feature adds its sub-commands here, one line each.
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
