@@ -106,7 +106,7 @@ async def open_aid(
             await family.attach_document(
                 s,
                 runtime.clock,
-                runtime.settings.var_dir,
+                family.document_store(runtime.settings.var_dir),
                 authorisation_id,
                 kind,
                 photo(),

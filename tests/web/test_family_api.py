@@ -70,7 +70,7 @@ async def test_eligibility_apply_review_and_statements_over_the_api(
         files={"file": ("id.png", b"<script>alert(1)</script>", "image/png")},
         headers=auth,
     )
-    assert not_image.status_code == 422 and not_image.json()["error"]["code"] == "invalid_document"
+    assert not_image.status_code == 422 and not_image.json()["error"]["code"] == "upload_refused"
     for kind in ("id_photo", "relation_proof"):
         up = await client.post(
             f"/api/v1/family/authorisations/{aid}/documents",

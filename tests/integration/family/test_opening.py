@@ -21,6 +21,7 @@ from yibao.family.domain import (
 )
 from yibao.family.tables import MutualAidEvent
 from yibao.identity.tables import OnlineAccount
+from yibao.kernel.uploads import UploadRefused
 from yibao.ledger.tables import PersonalAccount
 from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime
@@ -166,18 +167,31 @@ async def test_documents_are_required_checked_and_reencoded(runtime: Runtime) ->
             await family.attach_document(
                 s,
                 runtime.clock,
-                runtime.settings.var_dir,
+                family.document_store(runtime.settings.var_dir),
                 aid,
                 "id_photo",
-                b"%PDF-1.4 not an image",
+                b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
                 person_id=me.person_id,
             )
+    for junk, limit in ((b"GIF89a not what we take", 10**7), (photo(), 100)):
+        async with runtime.sessions() as s:
+            with pytest.raises(UploadRefused):
+                await family.attach_document(
+                    s,
+                    runtime.clock,
+                    family.document_store(runtime.settings.var_dir),
+                    aid,
+                    "id_photo",
+                    junk,
+                    person_id=me.person_id,
+                    max_bytes=limit,
+                )
     async with runtime.sessions() as s:
         with pytest.raises(NotYourAuthorisation):
             await family.attach_document(
                 s,
                 runtime.clock,
-                runtime.settings.var_dir,
+                family.document_store(runtime.settings.var_dir),
                 aid,
                 "id_photo",
                 photo(),
@@ -188,13 +202,13 @@ async def test_documents_are_required_checked_and_reencoded(runtime: Runtime) ->
         doc = await family.attach_document(
             s,
             runtime.clock,
-            runtime.settings.var_dir,
+            family.document_store(runtime.settings.var_dir),
             aid,
             "id_photo",
             jpeg,
             person_id=me.person_id,
         )
-    stored = runtime.settings.var_dir / "uploads" / "family" / doc.storage_name
+    stored = runtime.settings.var_dir / "uploads" / doc.storage_name[:2] / doc.storage_name
     assert stored.is_file() and doc.content_type == "image/jpeg"
     assert b"trailing junk" not in stored.read_bytes()
     async with runtime.sessions() as s:
@@ -235,7 +249,7 @@ async def test_adult_with_account_must_consent_and_may_decline(runtime: Runtime)
             await family.attach_document(
                 s,
                 runtime.clock,
-                runtime.settings.var_dir,
+                family.document_store(runtime.settings.var_dir),
                 aid,
                 kind,
                 photo(),
@@ -310,7 +324,13 @@ async def test_counter_entry_cannot_be_reviewed_by_its_clerk_and_reject_needs_re
     for kind in ("id_photo", "relation_proof"):
         async with runtime.sessions() as s:
             await family.attach_document(
-                s, runtime.clock, runtime.settings.var_dir, aid, kind, photo(), clerk=CLERK
+                s,
+                runtime.clock,
+                family.document_store(runtime.settings.var_dir),
+                aid,
+                kind,
+                photo(),
+                clerk=CLERK,
             )
     async with runtime.sessions() as s:
         await family.submit_application(s, runtime.clock, started.application.id, clerk=CLERK)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
-from yibao.family import documents, repository
+from yibao.family import repository
 from yibao.family.domain import (
     DOCUMENT_KIND_NAMES,
     AlreadyApplied,
@@ -44,10 +44,20 @@ from yibao.family.service.common import (
     tell,
 )
 from yibao.family.tables import MutualAidApplication, MutualAidAuthorisation, MutualAidDocument
+from yibao.kernel import uploads
 from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.idnumber import mask_name
 from yibao.kernel.pii import PersonalDataCipher
+from yibao.kernel.uploads import DocumentStore, DocumentType
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+PHOTO_TYPES = frozenset({DocumentType.JPEG, DocumentType.PNG})
+
+
+def document_store(var_dir: Path) -> DocumentStore:
+    """The shared store of uploaded documents, outside the web root (`<var_dir>/uploads`)."""
+    return DocumentStore(var_dir / "uploads")
 
 
 async def check(
@@ -139,15 +149,20 @@ async def _application_for(
 async def attach_document(
     session: AsyncSession,
     clock: Clock,
-    var_dir: Path,
+    store: DocumentStore,
     authorisation_id: int,
     kind: str,
     data: bytes,
     *,
     person_id: int | None = None,
     clerk: Staff | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> MutualAidDocument:
-    """An ID/card photo or a proof of relationship, before the application is submitted."""
+    """An ID/card photo or a proof of relationship, before the application is submitted.
+
+    The shared upload module decides the type by content and re-encodes the image; reviewers look
+    at these beside the form, so only photos (JPEG, PNG) are taken here.
+    """
     try:
         document_kind = DocumentKind(kind)
     except ValueError as exc:
@@ -156,12 +171,15 @@ async def attach_document(
     await _application_for(session, row.application_id, person_id, clerk)
     if row.status != Status.APPLIED:
         raise InvalidDocument("申请已提交，不能再修改材料")
-    stored = documents.store_document(var_dir, data)
+    cleaned = uploads.clean(data, max_bytes=max_bytes)
+    if cleaned.content_type not in PHOTO_TYPES:
+        raise InvalidDocument("请上传 JPG 或 PNG 格式的照片（证件和关系证明请拍照上传）")
+    stored = await store.save(cleaned)
     try:
         document = MutualAidDocument(
             authorisation_id=row.id,
             kind=document_kind.value,
-            content_type=stored.content_type,
+            content_type=stored.content_type.value,
             size_bytes=stored.size_bytes,
             sha256=stored.sha256,
             storage_name=stored.storage_name,
@@ -171,7 +189,7 @@ async def attach_document(
         session.add(document)
         await session.commit()
     except BaseException:
-        documents.discard_document(var_dir, stored.storage_name)
+        await store.remove(stored.storage_name)
         raise
     return document
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.tables import Person
-from yibao.family import documents, repository
+from yibao.family import repository
 from yibao.family.domain import (
     RELATION_NAMES,
     STATUS_NAMES,
@@ -30,6 +29,7 @@ from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import NotFound
 from yibao.kernel.idnumber import InvalidIdNumber, parse_id_number
 from yibao.kernel.pii import PersonalDataCipher
+from yibao.kernel.uploads import DocumentStore
 from yibao.ledger import repository as ledger_repository
 
 
@@ -189,7 +189,7 @@ async def application_lines(
 
 async def document_content(
     session: AsyncSession,
-    var_dir: Path,
+    store: DocumentStore,
     document_id: int,
     *,
     person_id: int | None = None,
@@ -202,7 +202,7 @@ async def document_content(
     row = await repository.authorisation(session, document.authorisation_id)
     if not staff and row.authoriser_person_id != person_id:
         raise NotYourAuthorisation("只有申请人和审核人员可以查看材料")
-    return document, documents.open_document(var_dir, document.storage_name)
+    return document, await store.read(document.storage_name)
 
 
 async def contribution_receipt(

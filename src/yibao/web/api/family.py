@@ -27,7 +27,10 @@ from yibao.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/family", tags=["family 家庭共济"])
 
-MAX_UPLOAD = 8 * 1024 * 1024 + 1
+
+async def read_upload(runtime: Runtime, file: UploadFile) -> bytes:
+    """At most one byte past the limit, so an oversized file is refused without reading it all."""
+    return await file.read(runtime.settings.upload_max_bytes + 1)
 
 
 class RelativeIn(BaseModel):
@@ -174,15 +177,16 @@ async def upload(
     kind: Annotated[str, Form(description="id_photo | relation_proof")],
     file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:
-    data = await file.read(MAX_UPLOAD)
+    data = await read_upload(runtime, file)
     document = await family.attach_document(
         session,
         runtime.clock,
-        runtime.settings.var_dir,
+        family.document_store(runtime.settings.var_dir),
         authorisation_id,
         kind,
         data,
         person_id=person.person_id,
+        max_bytes=runtime.settings.upload_max_bytes,
     )
     return {"document_id": document.id, "kind": document.kind, "size": document.size_bytes}
 

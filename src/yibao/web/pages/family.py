@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from yibao.family import service as family
 from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation
 from yibao.kernel.errors import DomainError, InvalidInput
-from yibao.web.api.family import MAX_UPLOAD, day_range, parse_quota, payments_csv
+from yibao.web.api.family import day_range, parse_quota, payments_csv, read_upload
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.pages.page import render, render_error, see_other
@@ -139,11 +139,12 @@ async def upload(
         await family.attach_document(
             session,
             runtime.clock,
-            runtime.settings.var_dir,
+            family.document_store(runtime.settings.var_dir),
             authorisation_id,
             kind,
-            await file.read(MAX_UPLOAD),
+            await read_upload(runtime, file),
             person_id=person.person_id,
+            max_bytes=runtime.settings.upload_max_bytes,
         )
     except DomainError as exc:
         await session.rollback()
@@ -178,7 +179,10 @@ async def document(
     document_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     doc, data = await family.document_content(
-        session, runtime.settings.var_dir, document_id, person_id=person.person_id
+        session,
+        family.document_store(runtime.settings.var_dir),
+        document_id,
+        person_id=person.person_id,
     )
     return Response(data, media_type=doc.content_type, headers={"Cache-Control": "no-store"})
 

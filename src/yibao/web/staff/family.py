@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from yibao.family import service as family
 from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation
 from yibao.kernel.errors import DomainError
-from yibao.web.api.family import MAX_UPLOAD
+from yibao.web.api.family import read_upload
 from yibao.web.auth import StaffPrincipal, require_role
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.pages.page import render, render_error, see_other
@@ -146,7 +146,7 @@ async def document(
 ) -> Response:
     """Documents are shown to the applicant and to reviewers only."""
     doc, data = await family.document_content(
-        session, runtime.settings.var_dir, document_id, staff=True
+        session, family.document_store(runtime.settings.var_dir), document_id, staff=True
     )
     return Response(data, media_type=doc.content_type, headers={"Cache-Control": "no-store"})
 
@@ -234,11 +234,12 @@ async def scan(
         await family.attach_document(
             session,
             runtime.clock,
-            runtime.settings.var_dir,
+            family.document_store(runtime.settings.var_dir),
             authorisation_id,
             kind,
-            await file.read(MAX_UPLOAD),
+            await read_upload(runtime, file),
             clerk=actor(staff),
+            max_bytes=runtime.settings.upload_max_bytes,
         )
     except DomainError as exc:
         await session.rollback()
