@@ -209,3 +209,37 @@ def test_sweep_command_reports_what_it_ended(tmp_path, monkeypatch) -> None:  # 
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert '"ended": 0' in result.output
+
+
+async def test_staff_reads_and_decisions_go_on_the_audit_chain(runtime: Runtime) -> None:
+    from yibao.audit import repository as audit_repository
+    from yibao.audit.tables import AuditRecord
+
+    await world(runtime)
+    payer = await employee(runtime)
+    parent = await member(runtime, "王建国")
+    aid = await open_aid(runtime, payer, parent)  # approved by REVIEWER
+    reviewer = family.Staff(REVIEWER.staff_id, REVIEWER.name, frozenset({"reviewer"}), "徐汇中心")
+    async with runtime.sessions() as s:
+        case = await family.open_case(s, runtime.clock, reviewer, aid)
+        doc = case.documents[0]
+    async with runtime.sessions() as s:
+        _, data = await family.open_document(
+            s, runtime.clock, family.document_store(runtime.settings.var_dir), reviewer, doc.id
+        )
+        assert data[:4] == b"\x89PNG"
+    async with runtime.sessions() as s:
+        await family.freeze_for_misuse(s, runtime.clock, reviewer, payer.person_id, "套取医保基金")
+    async with runtime.sessions() as s:
+        rows = (await s.execute(select(AuditRecord).order_by(AuditRecord.seq))).scalars().all()
+        seen = [(r.action, r.subject_person_id, r.role) for r in rows]
+        assert seen == [
+            ("family.approve", payer.person_id, "staff"),
+            ("family.case_view", payer.person_id, "reviewer"),
+            ("family.case_view", parent.person_id, "reviewer"),
+            ("family.document_view", parent.person_id, "reviewer"),
+            ("account.freeze", payer.person_id, "reviewer"),
+        ]
+        # The parent sees in 查询记录 that staff looked at their application and documents.
+        looked = await audit_repository.lookups_of(s, parent.person_id, limit=10)
+        assert {r.action for r in looked} == {"family.case_view", "family.document_view"}

@@ -33,6 +33,7 @@ from yibao.family.service.common import (
     RELATIVE,
     Relative,
     Staff,
+    audit,
     authoriser_facts,
     beneficiary_facts,
     eligibility_of,
@@ -129,6 +130,17 @@ async def start_application(
         raise AlreadyApplied("您已为该亲属提交过申请，请在“家庭共济”页面查看") from exc
     for row in rows:
         record(session, row, "applied", clerk.label if clerk else PERSON, now)
+    if clerk is not None:
+        await audit(
+            session,
+            clerk,
+            "family.counter_entry",
+            authoriser_id,
+            now,
+            reason="counter_visit",
+            application_id=application.id,
+            beneficiaries=[r.beneficiary_person_id for r in rows],
+        )
     await session.commit()
     return Started(application, rows)
 
@@ -316,6 +328,15 @@ async def review(
         row.reviewed_by = reviewer.name
         row.reviewed_at = now
         record(session, row, "approved", reviewer.label, now, reason)
+        await audit(
+            session,
+            reviewer,
+            "family.approve",
+            row.authoriser_person_id,
+            now,
+            authorisation_id=row.id,
+            beneficiary_person_id=row.beneficiary_person_id,
+        )
         await tell(
             session,
             row.authoriser_person_id,
@@ -339,6 +360,16 @@ async def review(
         row.reviewed_by = reviewer.name
         row.reviewed_at = now
         record(session, row, "rejected", reviewer.label, now, text)
+        await audit(
+            session,
+            reviewer,
+            "family.reject",
+            row.authoriser_person_id,
+            now,
+            authorisation_id=row.id,
+            beneficiary_person_id=row.beneficiary_person_id,
+            why=text,
+        )
         await tell(
             session,
             row.authoriser_person_id,

@@ -25,6 +25,7 @@ from yibao.family.service.common import (
     SYSTEM,
     Relative,
     Staff,
+    audit,
     authoriser_facts,
     beneficiary_facts,
     names,
@@ -214,6 +215,18 @@ async def correct_relation(
     if new_relation != Relation.OTHER:
         row.relation = new_relation.value
     record(session, row, "relation_corrected", staff.label, now, note)
+    await audit(
+        session,
+        staff,
+        "family.relation_correct",
+        row.authoriser_person_id,
+        now,
+        authorisation_id=row.id,
+        relation_from=old.value,
+        relation_to=new_relation.value,
+        why=text,
+        still_eligible=eligibility.eligible,
+    )
     if not eligibility.eligible:
         why = "；".join(r.message for r in eligibility.refusals)
         set_status(row, Status.ENDED, now, why)

@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.audit import repository as audit_repository
+from yibao.audit.domain import ActorType
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.tables import Person
 from yibao.family import repository
@@ -21,6 +23,7 @@ from yibao.family.domain import (
 )
 from yibao.family.tables import MutualAidAuthorisation, MutualAidEvent
 from yibao.identity import repository as identity_repository
+from yibao.kernel.actors import StaffActor
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.idnumber import InvalidIdNumber, mask_name, parse_id_number
 from yibao.kernel.pii import PersonalDataCipher
@@ -46,10 +49,42 @@ class Relative:
 class Staff:
     staff_id: int
     name: str
+    roles: frozenset[str] = frozenset()
+    office: str = ""
 
     @property
     def label(self) -> str:
         return f"经办人员 {self.name}（工号 {self.staff_id}）"
+
+    @property
+    def role(self) -> str:
+        return StaffActor(self.staff_id, self.name, self.roles, self.office).role
+
+
+async def audit(
+    session: AsyncSession,
+    staff: Staff,
+    action: str,
+    person_id: int | None,
+    now: datetime,
+    *,
+    reason: str = "family_review",
+    **detail: object,
+) -> None:
+    """Rule 8: every staff read or change of a person's mutual aid goes on the audit chain."""
+    await audit_repository.record(
+        session,
+        actor_type=ActorType.STAFF.value,
+        actor_id=staff.staff_id,
+        actor_name=staff.name,
+        role=staff.role,
+        office=staff.office,
+        action=action,
+        subject_person_id=person_id,
+        reason=reason,
+        detail=detail,
+        now=now,
+    )
 
 
 async def authoriser_facts(session: AsyncSession, person_id: int) -> AuthoriserFacts:

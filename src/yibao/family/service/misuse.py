@@ -17,7 +17,7 @@ from yibao.family.domain import (
     StatusChangeRefused,
     require_reason,
 )
-from yibao.family.service.common import Staff, tell
+from yibao.family.service.common import Staff, audit, tell
 from yibao.family.tables import AccountFreeze
 from yibao.kernel.clock import Clock
 from yibao.kernel.errors import NotFound
@@ -57,6 +57,16 @@ async def freeze_for_misuse(
     )
     session.add(freeze)
     await session.flush()
+    await audit(
+        session,
+        staff,
+        "account.freeze",
+        person_id,
+        now,
+        reason="misuse",
+        freeze_id=freeze.id,
+        why=text,
+    )
     holder = await enrolment_repository.person(session, person_id)
     holder_name = holder.name if holder else "授权人"
     await tell(
@@ -95,6 +105,16 @@ async def request_unfreeze(
     freeze.unfreeze_requested_by = staff.label
     freeze.unfreeze_reason = text
     freeze.unfreeze_requested_at = clock.now()
+    await audit(
+        session,
+        staff,
+        "account.unfreeze_request",
+        freeze.person_id,
+        freeze.unfreeze_requested_at,
+        reason="misuse",
+        freeze_id=freeze.id,
+        why=text,
+    )
     await session.commit()
     return freeze
 
@@ -118,6 +138,15 @@ async def approve_unfreeze(
     freeze.status = "unfrozen"
     freeze.unfrozen_by = staff.label
     freeze.unfrozen_at = now
+    await audit(
+        session,
+        staff,
+        "account.unfreeze",
+        freeze.person_id,
+        now,
+        reason="misuse",
+        freeze_id=freeze.id,
+    )
     await tell(
         session,
         freeze.person_id,

@@ -19,6 +19,7 @@ from yibao.family.domain import (
     quota_remaining,
 )
 from yibao.family.repository import AidPayment
+from yibao.family.service.common import Staff, audit
 from yibao.family.tables import (
     AccountFreeze,
     MutualAidDocument,
@@ -247,3 +248,36 @@ async def open_freezes(session: AsyncSession) -> list[FreezeLine]:
             FreezeLine(f, person.name if person else "", person.id_number_masked if person else "")
         )
     return out
+
+
+async def open_case(
+    session: AsyncSession, clock: Clock, staff: Staff, authorisation_id: int
+) -> CaseFile:
+    """A staff member reads one case: both persons' data, so the read is audited for each."""
+    case = await case_file(session, clock, authorisation_id)
+    now = clock.now()
+    for person_id in (case.authoriser_id, case.beneficiary_id):
+        await audit(
+            session, staff, "family.case_view", person_id, now, authorisation_id=authorisation_id
+        )
+    await session.commit()
+    return case
+
+
+async def open_document(
+    session: AsyncSession, clock: Clock, store: DocumentStore, staff: Staff, document_id: int
+) -> tuple[MutualAidDocument, bytes]:
+    document, data = await document_content(session, store, document_id, staff=True)
+    row = await repository.authorisation(session, document.authorisation_id)
+    await audit(
+        session,
+        staff,
+        "family.document_view",
+        row.beneficiary_person_id,
+        clock.now(),
+        authorisation_id=row.id,
+        document_id=document.id,
+        kind=document.kind,
+    )
+    await session.commit()
+    return document, data

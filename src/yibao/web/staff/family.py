@@ -34,7 +34,7 @@ RELATIONS = [(r.value, RELATION_NAMES[r]) for r in Relation if r != Relation.OTH
 
 
 def actor(staff: StaffPrincipal) -> family.Staff:
-    return family.Staff(staff_id=staff.staff_id, name=staff.name)
+    return family.Staff(staff.staff_id, staff.name, staff.roles, staff.office)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -55,6 +55,7 @@ async def queue(
 
 async def _case_page(
     request: Request,
+    staff: family.Staff,
     runtime: RuntimeDep,
     session: SessionDep,
     authorisation_id: int,
@@ -62,7 +63,7 @@ async def _case_page(
     status: int = 200,
     notice: str | None = None,
 ) -> HTMLResponse:
-    case = await family.case_file(session, runtime.clock, authorisation_id)
+    case = await family.open_case(session, runtime.clock, staff, authorisation_id)
     return render(
         request,
         "staff_family/case.html",
@@ -83,7 +84,7 @@ async def case(
     runtime: RuntimeDep,
     session: SessionDep,
 ) -> HTMLResponse:
-    return await _case_page(request, runtime, session, authorisation_id)
+    return await _case_page(request, actor(staff), runtime, session, authorisation_id)
 
 
 @router.post("/cases/{authorisation_id}/review", response_class=HTMLResponse)
@@ -108,7 +109,9 @@ async def review(
         )
     except DomainError as exc:
         await session.rollback()
-        return await _case_page(request, runtime, session, authorisation_id, exc.message, 422)
+        return await _case_page(
+            request, actor(staff), runtime, session, authorisation_id, exc.message, 422
+        )
     return see_other(
         "/staff/family?notice=" + ("approved" if decision == "approve" else "rejected")
     )
@@ -130,14 +133,18 @@ async def correct_relation(
         )
     except DomainError as exc:
         await session.rollback()
-        return await _case_page(request, runtime, session, authorisation_id, exc.message, 422)
+        return await _case_page(
+            request, actor(staff), runtime, session, authorisation_id, exc.message, 422
+        )
     notice = (
         "已更正亲属关系，仍符合共济条件"
         if not result.refusals
         else "已更正亲属关系；不再符合条件，共济已终止："
         + "；".join(r.message for r in result.refusals)
     )
-    return await _case_page(request, runtime, session, authorisation_id, notice=notice)
+    return await _case_page(
+        request, actor(staff), runtime, session, authorisation_id, notice=notice
+    )
 
 
 @router.get("/documents/{document_id}")
@@ -145,8 +152,12 @@ async def document(
     document_id: int, staff: Reviewer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """Documents are shown to the applicant and to reviewers only."""
-    doc, data = await family.document_content(
-        session, family.document_store(runtime.settings.var_dir), document_id, staff=True
+    doc, data = await family.open_document(
+        session,
+        runtime.clock,
+        family.document_store(runtime.settings.var_dir),
+        actor(staff),
+        document_id,
     )
     return Response(data, media_type=doc.content_type, headers={"Cache-Control": "no-store"})
 
