@@ -22,6 +22,7 @@ from yibao.audit.domain import (
 )
 from yibao.audit.tables import AuditArchive, AuditChainHead, AuditRecord
 from yibao.db.engine import is_postgres
+from yibao.kernel.actors import StaffActor
 
 
 async def _lock_head(session: AsyncSession) -> AuditChainHead:
@@ -95,6 +96,31 @@ async def record(
     head.last_hash = digest
     await session.flush()
     return row
+
+
+async def record_staff_action(
+    session: AsyncSession,
+    staff: StaffActor,
+    action: str,
+    person_id: int | None,
+    reason: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> None:
+    """What a staff member did, and to whose data, for the trail and the person's 查询记录."""
+    await record(
+        session,
+        actor_type=ActorType.STAFF.value,
+        actor_id=staff.staff_id,
+        actor_name=staff.name,
+        role=staff.role,
+        office=staff.office,
+        action=action,
+        subject_person_id=person_id,
+        reason=reason,
+        detail=detail,
+        now=now,
+    )
 
 
 def content_of(row: AuditRecord) -> AuditContent:

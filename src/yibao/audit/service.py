@@ -20,7 +20,6 @@ from yibao.audit.domain import (
     LOOKUP_REASONS,
     UNMASK_ROLES,
     UNMASKABLE_FIELDS,
-    ActorType,
     AuditAdminOnly,
     AuditTrailBroken,
     Break,
@@ -208,9 +207,13 @@ async def look_up_person(
         persons = await enrolment_repository.persons_by_phone(session, cipher, parse_phone(value))
     now = clock.now()
     for person in persons:
-        await _record_staff(session, staff, "person.lookup", person.id, reason, {"by": by}, now)
+        await repository.record_staff_action(
+            session, staff, "person.lookup", person.id, reason, {"by": by}, now
+        )
     if not persons:
-        await _record_staff(session, staff, "person.search", None, reason, {"by": by}, now)
+        await repository.record_staff_action(
+            session, staff, "person.search", None, reason, {"by": by}, now
+        )
     await session.commit()
     return persons
 
@@ -239,7 +242,7 @@ async def unmask(
         if field == "id_number"
         else enrolment_repository.decrypt_phone(cipher, person)
     )
-    await _record_staff(
+    await repository.record_staff_action(
         session, staff, "person.unmask", person.id, reason, {"field": field}, clock.now()
     )
     await session.commit()
@@ -257,34 +260,10 @@ async def record_staff_read(
     detail: dict[str, Any],
 ) -> None:
     """A staff page showing a person's data records the read and commits it before showing."""
-    await _record_staff(
+    await repository.record_staff_action(
         session, staff, action, person_id, _check_reason(reason), detail, clock.now()
     )
     await session.commit()
-
-
-async def _record_staff(
-    session: AsyncSession,
-    staff: StaffActor,
-    action: str,
-    person_id: int | None,
-    reason: str,
-    detail: dict[str, Any],
-    now: datetime,
-) -> None:
-    await repository.record(
-        session,
-        actor_type=ActorType.STAFF.value,
-        actor_id=staff.staff_id,
-        actor_name=staff.name,
-        role=staff.role,
-        office=staff.office,
-        action=action,
-        subject_person_id=person_id,
-        reason=reason,
-        detail=detail,
-        now=now,
-    )
 
 
 async def browse_for_admin(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.audit import repository as audit_repository
 from yibao.claims import repository
 from yibao.claims.domain import (
     APPROVE_ROLES,
@@ -18,7 +19,7 @@ from yibao.claims.domain import (
     check_proposal,
     check_roles,
 )
-from yibao.claims.service.effects import audit_staff, notify
+from yibao.claims.service.effects import notify
 from yibao.claims.tables import AdjustmentProposal
 from yibao.kernel.clock import Clock
 from yibao.kernel.money import format_yuan
@@ -68,7 +69,7 @@ async def propose_adjustment(
         status=ProposalStatus.PROPOSED.value,
     )
     await repository.add(session, proposal)
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "adjustment.propose",
@@ -130,7 +131,7 @@ async def approve_proposal(
     proposal.decided_at = now
     proposal.decision_note = note.strip() or None
     proposal.ledger_entry_id = entry.id
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "adjustment.approve",
@@ -166,7 +167,7 @@ async def reject_proposal(
     proposal.decided_by_name = staff.name
     proposal.decided_at = now
     proposal.decision_note = note
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "adjustment.reject",

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.audit import repository as audit_repository
 from yibao.claims import repository
 from yibao.claims.domain import (
     EVENT_NAMES,
@@ -27,7 +28,7 @@ from yibao.claims.domain import (
     check_staff_may,
     next_status,
 )
-from yibao.claims.service.effects import audit_staff, notify
+from yibao.claims.service.effects import notify
 from yibao.claims.tables import Claim, ClaimAttachment, ClaimStep
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import is_retired
@@ -287,7 +288,7 @@ async def start_review(
     claim = await _claim_for_staff(session, claim_id)
     now = clock.now()
     await _move(session, claim, ClaimEvent.START_REVIEW, _staff(staff), now)
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session, staff, "claim.review", claim.person_id, "claim_review", {"claim_id": claim.id}, now
     )
     await session.commit()
@@ -350,7 +351,7 @@ async def approve_claim(
         now,
         note=f"统筹基金支付 {format_yuan(share.hifp_pay_fen)} 元",
     )
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "claim.approve",
@@ -374,7 +375,7 @@ async def reject_claim(
     now = clock.now()
     note = REJECTION_REASONS[code] + (f"：{text}" if text else "")
     await _move(session, claim, ClaimEvent.REJECT, _staff(staff), now, note=note)
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "claim.reject",
@@ -399,7 +400,7 @@ async def mark_paid(
     now = clock.now()
     amount = format_yuan(claim.hifp_pay_fen or 0)
     await _move(session, claim, ClaimEvent.PAY, _staff(staff), now, note=f"已支付 {amount} 元")
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "claim.pay",
@@ -440,7 +441,7 @@ async def claim_for_staff(
     claim = await repository.claim_by_id(session, claim_id)
     if claim is None:
         raise ClaimNotFound(f"没有编号为 {claim_id} 的报销申请")
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session, staff, "claim.view", claim.person_id, reason, {"claim_id": claim.id}, clock.now()
     )
     await session.commit()

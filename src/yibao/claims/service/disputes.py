@@ -21,7 +21,7 @@ from yibao.claims.domain import (
     check_roles,
     check_statement,
 )
-from yibao.claims.service.effects import audit_staff, notify
+from yibao.claims.service.effects import notify
 from yibao.claims.tables import Dispute
 from yibao.kernel.clock import Clock
 from yibao.kernel.money import format_yuan
@@ -173,7 +173,7 @@ async def dispute_for_staff(
     dispute = await repository.dispute_by_id(session, dispute_id)
     if dispute is None:
         raise DisputeNotFound(f"没有编号为 {dispute_id} 的争议")
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "dispute.view",
@@ -213,7 +213,7 @@ async def resolve_dispute(
     dispute.resolved_by_staff_id = staff.staff_id
     dispute.resolved_by_name = staff.name
     dispute.resolved_at = now
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session,
         staff,
         "dispute.resolve",

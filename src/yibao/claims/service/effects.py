@@ -4,13 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.audit import repository as audit_repository
-from yibao.audit.domain import ActorType
-from yibao.claims.domain import StaffActor
 from yibao.notifications import repository as notifications
 from yibao.notifications.domain import Channel
 
@@ -26,28 +22,4 @@ async def notify(
         body=body,
         now=now,
         person_id=person_id,
-    )
-
-
-async def audit_staff(
-    session: AsyncSession,
-    staff: StaffActor,
-    action: str,
-    person_id: int | None,
-    reason: str,
-    detail: dict[str, Any],
-    now: datetime,
-) -> None:
-    await audit_repository.record(
-        session,
-        actor_type=ActorType.STAFF.value,
-        actor_id=staff.staff_id,
-        actor_name=staff.name,
-        role=staff.role,
-        office=staff.office,
-        action=action,
-        subject_person_id=person_id,
-        reason=reason,
-        detail=detail,
-        now=now,
     )

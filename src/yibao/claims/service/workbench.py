@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.audit import repository as audit_repository
 from yibao.audit.domain import LOOKUP_REASONS, LookupReasonRequired
 from yibao.claims import repository
 from yibao.claims.domain import APPROVE_ROLES, StaffActor, check_roles
-from yibao.claims.service.effects import audit_staff
 from yibao.claims.tables import AdjustmentProposal, Claim, Dispute
 from yibao.contributions import repository as contributions_repository
 from yibao.contributions.tables import Contribution
@@ -47,7 +47,9 @@ async def person_overview(
         raise UnknownPerson("没有找到该参保人")
     if reason not in LOOKUP_REASONS:
         raise LookupReasonRequired("请先选择查询事由")
-    await audit_staff(session, staff, "person.view", person.id, reason, {}, clock.now())
+    await audit_repository.record_staff_action(
+        session, staff, "person.view", person.id, reason, {}, clock.now()
+    )
     account = await ledger_repository.account_for_person(session, person.id)
     entries = await ledger_repository.entries_page(session, account.id, limit=20) if account else []
     overview = PersonOverview(
@@ -96,7 +98,7 @@ async def unlock_online_account(
         person_id=person_id,
         staff_id=staff.staff_id,
     )
-    await audit_staff(
+    await audit_repository.record_staff_action(
         session, staff, "account.unlock", person_id, reason, {"was_locked": was_locked}, now
     )
     await session.commit()
