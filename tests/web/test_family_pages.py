@@ -113,6 +113,7 @@ async def test_phone_journey_then_staff_review(
     await staff_member(runtime, "reviewer1", ["reviewer"], "审核员甲")
     await staff_sign_in(staff_client, "reviewer1")
     queue = await staff_client.get("/staff/family")
+    assert 'href="/staff/family"' in (await staff_client.get("/staff")).text
     assert "王建国" in queue.text and f"/staff/family/cases/{aid}" in queue.text
     case = await staff_client.get(f"/staff/family/cases/{aid}")
     assert case.text.count("/staff/family/documents/") == 2
