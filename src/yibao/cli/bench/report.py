@@ -12,6 +12,7 @@ _TARGET_NAMES = {
     "query_p99_ms": "account query p99 (ms)",
     "query_p99_growth": "query p99 at the large world / at the small world",
     "worker_rss_mb": "server memory per worker under load (MB)",
+    "load_seconds": "loading 1,000,000 persons (s, the shape described below)",
 }
 
 

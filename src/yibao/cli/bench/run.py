@@ -390,6 +390,10 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
             "target": "<= 1.3",
             "met": ratio <= 1.3,
         }
+    world = results.get("world") or {}
+    if world.get("persons", 0) >= 1_000_000 and world.get("timings", {}).get("total"):
+        seconds = float(world["timings"]["total"])
+        found["load_seconds"] = {"value": seconds, "target": "<= 900", "met": seconds <= 900}
     rss = [v for w in (setl, query) for v in w.get("worker_rss_peak_mb", [])]
     if rss:
         found["worker_rss_mb"] = {"value": max(rss), "target": "<= 500", "met": max(rss) <= 500}
