@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.identity import service as identity
+from yibao.runtime import Runtime
 from yibao.web.api.auth.models import (
     PasskeyAssertionIn,
     PasskeyListOut,
@@ -33,7 +35,7 @@ def _options(options: str, flow: str) -> PasskeyOptionsOut:
 
 
 async def _own_passkeys(
-    runtime: RuntimeDep, session: SessionDep, account_id: int
+    runtime: Runtime, session: AsyncSession, account_id: int
 ) -> list[PasskeyOut]:
     overview = await identity.account_overview(runtime, session, account_id)
     return [PasskeyOut(id=i, name=n, created=c) for i, n, c in overview.passkeys]
