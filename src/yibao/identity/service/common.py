@@ -37,6 +37,7 @@ def policy_of(settings: Settings) -> IdentityPolicy:
         failure_window=timedelta(minutes=settings.lockout_window_minutes),
         lock_for=timedelta(minutes=settings.lockout_minutes),
         idle_timeout=timedelta(minutes=settings.session_idle_minutes),
+        staff_idle_timeout=timedelta(minutes=settings.staff_session_idle_minutes),
         step_up_window=timedelta(minutes=settings.step_up_minutes),
     )
 

@@ -217,7 +217,8 @@ async def resolve_session(
     policy = policy_of(rt.settings)
     if row is None or row.kind != kind or row.ended_at is not None:
         return None
-    if now - row.last_seen_at >= policy.idle_timeout:
+    idle = policy.staff_idle_timeout if row.kind == "staff" else policy.idle_timeout
+    if now - row.last_seen_at >= idle:
         row.ended_at = now
         await session.commit()
         return None
