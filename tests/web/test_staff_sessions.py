@@ -56,8 +56,10 @@ def _web_routes() -> list[APIRoute]:
     (the app mounts them lazily, so its own route list does not show them)."""
     found: dict[tuple[str, str], APIRoute] = {}
     for info in pkgutil.walk_packages(yibao.web.__path__, "yibao.web."):
-        router = getattr(importlib.import_module(info.name), "router", None)
-        if isinstance(router, APIRouter):
+        module = importlib.import_module(info.name)
+        for router in vars(module).values():
+            if not isinstance(router, APIRouter):
+                continue
             for route in router.routes:
                 if isinstance(route, APIRoute):
                     found[(route.path, ",".join(sorted(route.methods)))] = route

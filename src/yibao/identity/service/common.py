@@ -53,6 +53,10 @@ def password_matches(stored: str | None, given: str) -> bool:
         return False
 
 
+def card_password_failures_key(account_id: int) -> str:
+    return f"card-password-failures:{account_id}"
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

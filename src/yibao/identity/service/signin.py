@@ -27,6 +27,7 @@ from yibao.identity.service.common import (
     HASHER,
     IssuedSession,
     Resolved,
+    card_password_failures_key,
     check_code,
     china_minute,
     hash_password,
@@ -181,7 +182,7 @@ async def step_up_with_card_password(
     if account.card_password_hash is None:
         raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
     stored = account.card_password_hash
-    failures_key = f"card-password-failures:{account_id}"
+    failures_key = card_password_failures_key(account_id)
     failures = int(await rt.ephemeral.get(failures_key) or 0)
     if failures >= policy.max_failures:
         minutes = int(policy.failure_window.total_seconds() // 60)
