@@ -189,3 +189,11 @@ async def test_notices_api(web: httpx.AsyncClient, runtime: Runtime) -> None:
     assert marked.json() == {"marked": 4}
     assert (await web.get("/api/v1/notices", headers=_person(first))).json()["unread"] == 0
     assert (await web.get("/api/v1/notices", headers=_person(second))).json()["unread"] == 2
+
+
+async def test_messages_page_in_english(web: httpx.AsyncClient, runtime: Runtime) -> None:
+    first, _ = await _two_people(runtime)
+    await _notices(runtime, first, 2, "甲")
+    web.cookies.set("yibao_lang", "en")
+    page = (await web.get("/messages", headers=_person(first))).text
+    assert "<h1>Messages</h1>" in page and "2 unread" in page and "Mark all as read" in page
