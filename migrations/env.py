@@ -38,6 +38,7 @@ TABLE_MODULES = [
     "yibao.claims.tables",
     "yibao.identity.tables",
     "yibao.settlement.tables",
+    "yibao.family.tables",
 ]
 
 target_metadata = _metadata()

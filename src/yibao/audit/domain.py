@@ -52,6 +52,7 @@ LOOKUP_REASONS = {
     "dispute": "争议处理",
     "family_review": "家庭共济审核",
     "account_unlock": "账户解锁",
+    "misuse": "违规使用处理",
 }
 
 ACTION_NAMES = {
@@ -75,6 +76,14 @@ ACTION_NAMES = {
     "account.unlock": "解锁网上账户",
     "card_password.reset": "重置医保卡密码",
     "partner.read": "合作机构查询",
+    "family.case_view": "查看家庭共济申请",
+    "family.document_view": "查看家庭共济申请材料",
+    "family.counter_entry": "窗口受理家庭共济",
+    "family.approve": "家庭共济审核通过",
+    "family.reject": "家庭共济审核退回",
+    "family.relation_correct": "更正家庭共济亲属关系",
+    "account.freeze": "违规使用冻结账户",
+    "account.unfreeze_request": "申请解除账户冻结",
 }
 
 # The actions a person sees on 查询记录: reads of their data, not every staff action.
@@ -88,6 +97,8 @@ READ_ACTIONS = frozenset(
         "claim.view",
         "dispute.view",
         "partner.read",
+        "family.case_view",
+        "family.document_view",
     }
 )
 

@@ -9,6 +9,7 @@ from yibao.cli import (
     contributions,
     demo,
     enrolment,
+    family,
     fsi_client,
     identity,
     server,
@@ -34,6 +35,7 @@ app.add_typer(audit.audit_app, name="audit")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
+app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
 app.add_typer(settlement.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")

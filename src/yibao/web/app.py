@@ -16,6 +16,7 @@ from yibao.runtime import Runtime, build_runtime
 from yibao.web import account_routes, notice_routes
 from yibao.web.api import claims as claims_api
 from yibao.web.errors import install_error_handlers
+from yibao.web.family import install_family
 from yibao.web.identity import install_identity
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(staff_workbench.router)
     install_identity(app)
     app.include_router(fsi_router.router)
+    install_family(app)
     app.include_router(voucher.router)
     app.include_router(account_routes.router)
     app.include_router(notice_routes.router)
