@@ -27,9 +27,6 @@ from yibao.web.staff.page import Text, actor, page
 router = APIRouter(prefix="/staff", include_in_schema=False, dependencies=[Depends(verify_csrf)])
 
 
-# --- find a person ------------------------------------------------------------------------------
-
-
 def person_page(
     request: Request, runtime: Runtime, staff: StaffPrincipal, status: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -44,6 +41,9 @@ def person_page(
         statement_until=days.until.isoformat(),
         **context,
     )
+
+
+# --- find a person ------------------------------------------------------------------------------
 
 
 @router.get("/persons", response_class=HTMLResponse)
