@@ -27,6 +27,12 @@ DEMO_ID_NUMBER = DEMO_ID_FIRST17 + check_character(DEMO_ID_FIRST17)
 DEMO_PHONE = "13800138000"
 DEMO_CARD_NO = "A31000001"
 DEMO_EMPLOYER = "上海市示范科技有限公司"
+# 李明's family, documented so a new user can try 家庭共济 with them (docs/demo.md).
+DEMO_RELATIVES = [
+    # name, first 17 digits, phone, relation to 李明
+    ("周秀英", "31010419600903002", "13800138001", "parent"),
+    ("李小雨", "31010420150420004", None, "child"),
+]
 DEMO_PASSWORD = "Yibao@2026"  # noqa: S105 - the documented demo password (docs/demo.md)
 DEMO_CARD_PASSWORD = "123456"  # noqa: S105 - documented demo card query password
 DEMO_STAFF_PASSWORD = "Staff@2026"  # noqa: S105 - documented demo staff password
@@ -126,6 +132,22 @@ def _world(rng: random.Random, fake: Faker, count: int, today: date) -> list[enr
     ]
     seen = {DEMO_ID_NUMBER}
     phones = {DEMO_PHONE}
+    for name, first17, phone, _relation in DEMO_RELATIVES[: max(count - 1, 0)]:
+        id_number = first17 + check_character(first17)
+        people.append(
+            enrolment.NewPerson(
+                name=name,
+                id_number=id_number,
+                phone=phone,
+                admdvs="310000",
+                insutype="390",
+                psn_type="1501",
+                begin_date=date(today.year - 3, 1, 1),
+            )
+        )
+        seen.add(id_number)
+        if phone:
+            phones.add(phone)
     while len(people) < count:
         region = rng.choice(REGIONS)
         male = rng.random() < 0.5
@@ -297,6 +319,10 @@ def demo(
                 "password": DEMO_PASSWORD,
                 "card_password": DEMO_CARD_PASSWORD,
             },
+            "demo_relatives": [
+                {"name": n, "id_number": f + check_character(f), "relation": r}
+                for n, f, _p, r in DEMO_RELATIVES
+            ],
             "staff": [
                 {
                     "username": u,
@@ -325,6 +351,11 @@ def demo(
         f"演示参保人: {person['name']}  身份证 {person['id_number']}  手机 {person['phone']}"
         f"  社保卡 {person['card_no']}  psn_no {person['psn_no']}"
     )
+    relatives = "，".join(
+        f"{n} {f + check_character(f)}（{'母亲' if r == 'parent' else '女儿'}）"
+        for n, f, _p, r in DEMO_RELATIVES
+    )
+    console.print(f"家庭共济可试用的亲属: {relatives}")
     console.print(f"网上账户: 登录密码 {DEMO_PASSWORD}  医保卡密码 {DEMO_CARD_PASSWORD}  (/login)")
     console.print(
         f"经办人员 (/staff/login, 密码 {DEMO_STAFF_PASSWORD}, 动态口令密钥导入身份验证器):"

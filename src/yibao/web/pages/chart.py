@@ -37,9 +37,16 @@ def spending_chart(months: list[MonthlyTotal], title: str, unit: str) -> Markup:
             f"{int(month.month[5:])}</text></g>"
         )
         if peak > 0 and month.spent_fen == peak:
+            # Anchor the label away from the edge it would run off (first and last bars).
+            centre = x + bar / 2
+            anchor, at = "middle", centre
+            if centre < WIDTH * 0.15:
+                anchor, at = "start", x
+            elif centre > WIDTH * 0.85:
+                anchor, at = "end", x + bar
             parts.append(
-                f'<text class="peak" x="{x + bar / 2:.1f}" y="{max(y - 4, 10):.1f}" '
-                f'text-anchor="middle">{format_yuan(peak)}</text>'
+                f'<text class="peak" x="{at:.1f}" y="{max(y - 4, 10):.1f}" '
+                f'text-anchor="{anchor}">{format_yuan(peak)}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every dynamic part above is escaped or numeric
