@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # Pool size per server process; the benchmark raises it.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Ping each pooled connection before use (three round trips on asyncpg); off: see db/engine.py.
+    db_pre_ping: bool = False
+    # Institutions, regions and the catalogue are cached per process this long (db/reference.py).
+    reference_ttl_seconds: float = 10.0
     # Identity (issue #3): SMS codes, lockout, sessions, step-up, providers.
     sms_code_ttl_seconds: int = 300
     sms_code_max_tries: int = 5

@@ -11,9 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import String, Text, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningInsert
 
 from yibao.db.base import Base
 from yibao.db.types import UTCDateTime
@@ -34,6 +37,12 @@ class EphemeralStore(Protocol):
 
     async def add(self, key: str, value: str, ttl: timedelta) -> bool:
         """Set only if absent (or expired); True when this call set it."""
+        ...
+
+    async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
+        """`add` inside the session's transaction when the store lives in that database, so the
+        key commits or rolls back with the caller's work (and costs no connection of its own);
+        on its own otherwise."""
         ...
 
     async def incr(self, key: str, ttl: timedelta) -> int:
@@ -79,20 +88,15 @@ class DatabaseEphemeralStore:
             )
 
     async def add(self, key: str, value: str, ttl: timedelta) -> bool:
-        now = _now()
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    delete(EphemeralEntry).where(
-                        EphemeralEntry.key == key, EphemeralEntry.expires_at <= now
-                    )
-                )
-                await conn.execute(
-                    insert(EphemeralEntry).values(key=key, value=value, expires_at=now + ttl)
-                )
-        except IntegrityError:
-            return False
-        return True
+        async with self._engine.begin() as conn:
+            claim = _claim(self._engine.dialect.name, key, value, ttl)
+            return (await conn.execute(claim)).first() is not None
+
+    async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
+        if session.bind is not self._engine:
+            return await self.add(key, value, ttl)
+        claim = _claim(self._engine.dialect.name, key, value, ttl)
+        return (await session.execute(claim)).first() is not None
 
     async def incr(self, key: str, ttl: timedelta) -> int:
         now = _now()
@@ -140,6 +144,23 @@ class DatabaseEphemeralStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _claim(dialect: str, key: str, value: str, ttl: timedelta) -> ReturningInsert[tuple[str]]:
+    """One statement: insert the key, or take over an expired copy; a row back means it is ours.
+
+    A live copy is left alone (no row back). Two claims of one key at once: the second waits for
+    the first to commit and then finds the copy live.
+    """
+    now = _now()
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(EphemeralEntry).values(
+        key=key, value=value, expires_at=now + ttl
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[EphemeralEntry.key],
+        set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
+        where=EphemeralEntry.expires_at <= now,
+    ).returning(EphemeralEntry.key)
+
+
 class RedisEphemeralStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis_asyncio
@@ -155,6 +176,9 @@ class RedisEphemeralStore:
 
     async def add(self, key: str, value: str, ttl: timedelta) -> bool:
         return bool(await self._redis.set(key, value, px=int(ttl.total_seconds() * 1000), nx=True))
+
+    async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
+        return await self.add(key, value, ttl)
 
     async def incr(self, key: str, ttl: timedelta) -> int:
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -78,10 +78,19 @@ class Posting:
 
 
 async def post(
-    session: AsyncSession, account: PersonalAccount, posting: Posting, now: datetime
+    session: AsyncSession,
+    account: PersonalAccount,
+    posting: Posting,
+    now: datetime,
+    *,
+    fresh: bool = False,
 ) -> LedgerEntry:
-    """Append one entry to a locked account; a repeated idempotency key returns the first entry."""
-    existing = await entry_by_key(session, posting.idempotency_key)
+    """Append one entry to a locked account; a repeated idempotency key returns the first entry.
+
+    `fresh`: the key names something made in this very transaction (a new settlement id), so no
+    entry can hold it yet; the look-up is skipped and the unique key still refuses a duplicate.
+    """
+    existing = None if fresh else await entry_by_key(session, posting.idempotency_key)
     if existing is not None:
         if existing.account_id != account.id or existing.amount_fen != posting.amount_fen:
             raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")

@@ -7,15 +7,17 @@ so a settlement touches one person's rows and the reference tables only.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.engine import is_postgres
-from yibao.settlement.domain import CatalogueRule, ItemClass, MutualAidPayer
+from yibao.db.reference import reference_cache
+from yibao.settlement.domain import Caller, CatalogueRule, ItemClass, MutualAidPayer
 from yibao.settlement.tables import (
     CatalogueEntry,
     FeeDetail,
@@ -32,6 +34,50 @@ from yibao.settlement.tables import (
 async def institution_by_paasid(session: AsyncSession, paasid: str) -> Institution | None:
     stmt = select(Institution).where(Institution.paasid == paasid)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayEntry:
+    """What the gateway needs of an institution, cached per process (db/reference.py)."""
+
+    caller: Caller
+    status: str
+    token_enc: bytes
+
+
+GATEWAY = "institution-gateway"
+
+
+async def gateway_entry(
+    session: AsyncSession, paasid: str, *, fresh: bool = False
+) -> GatewayEntry | None:
+    cache = reference_cache(session)
+    if not fresh:
+        found, entry = cache.get(GATEWAY, paasid)
+        if found:
+            return entry  # type: ignore[no-any-return]
+    institution = await institution_by_paasid(session, paasid)
+    if institution is None:
+        return None
+    entry = GatewayEntry(
+        Caller(
+            id=institution.id,
+            fixmedins_code=institution.fixmedins_code,
+            name=institution.name,
+            kind=institution.kind,
+            admdvs=institution.admdvs,
+            sign_no=institution.sign_no,
+            sign_day=institution.sign_day,
+        ),
+        institution.status,
+        institution.token_enc,
+    )
+    cache.put(GATEWAY, paasid, entry)
+    return entry
+
+
+def forget_institution(session: AsyncSession, paasid: str) -> None:
+    reference_cache(session).forget(GATEWAY, paasid)
 
 
 async def institution_by_code(
@@ -54,7 +100,36 @@ async def institutions(
     return list((await session.execute(stmt)).scalars())
 
 
+CATALOGUE = "catalogue-rule"
+
+
 async def catalogue_rules(
+    session: AsyncSession, codes: Iterable[str], on: date
+) -> dict[str, CatalogueRule]:
+    """The rules of these codes on a day; codes not in the catalogue are absent. Cached per
+    process, absences too (an unknown code is fully self-paid until an import adds it)."""
+    cache = reference_cache(session)
+    rules: dict[str, CatalogueRule] = {}
+    missing = []
+    for code in set(codes):
+        found, rule = cache.get(CATALOGUE, (code, on))
+        if not found:
+            missing.append(code)
+        elif rule is not None:
+            rules[code] = rule
+    if missing:
+        read = await _catalogue_rules(session, missing, on)
+        for code in missing:
+            cache.put(CATALOGUE, (code, on), read.get(code))
+        rules.update(read)
+    return rules
+
+
+def forget_catalogue(session: AsyncSession) -> None:
+    reference_cache(session).forget(CATALOGUE)
+
+
+async def _catalogue_rules(
     session: AsyncSession, codes: Iterable[str], on: date
 ) -> dict[str, CatalogueRule]:
     wanted = sorted(set(codes))
@@ -108,6 +183,23 @@ async def visit_by_msgid(session: AsyncSession, msgid: str, fixmedins_code: str)
         .with_for_update()
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def open_visit_with_fees(
+    session: AsyncSession, mdtrt_id: str
+) -> tuple[Visit | None, list[FeeDetail]]:
+    """The visit, locked, with its fee lines: one round trip."""
+    stmt = (
+        select(Visit, FeeDetail)
+        .outerjoin(FeeDetail, FeeDetail.visit_id == Visit.id)
+        .where(Visit.mdtrt_id == mdtrt_id)
+        .order_by(FeeDetail.id)
+        .with_for_update(of=Visit)
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [fee for _, fee in rows if fee is not None]
 
 
 async def fees_of(session: AsyncSession, visit_id: int) -> list[FeeDetail]:
@@ -192,6 +284,24 @@ async def settlements_of_person(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def store_answer(
+    session: AsyncSession,
+    *,
+    msgid: str,
+    infno: str,
+    fixmedins_code: str,
+    answer: str,
+    now: datetime,
+) -> None:
+    """The msgid's claim: its primary key refuses a second copy (which then waits for this
+    transaction, and fails once it commits)."""
+    await session.execute(
+        insert(InterfaceMessage).values(
+            msgid=msgid, infno=infno, fixmedins_code=fixmedins_code, answer=answer, created_at=now
+        )
+    )
 
 
 async def answered_message(session: AsyncSession, msgid: str) -> InterfaceMessage | None:

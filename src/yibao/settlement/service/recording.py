@@ -125,6 +125,7 @@ async def record_settlement(
                 EntryKind.SETTLEMENT_DEBIT, -acct_pay, f"setl:{setl_id}:own", institution, setl_id
             ),
             now,
+            fresh=True,
         )
         await notify_holder(
             session,
@@ -150,6 +151,7 @@ async def record_settlement(
                 beneficiary_person_id=person_id,
             ),
             now,
+            fresh=True,
         )
         session.add(
             SettlementShare(

@@ -46,10 +46,10 @@ from yibao.settlement.service import vouchers
 from yibao.settlement.service.recording import Cancellation, cancel_in, record_settlement
 from yibao.settlement.service.visits import (
     check_certificate,
-    insured,
+    chosen_enrolment,
     new_id,
-    open_visit,
-    person_by_psn_no,
+    open_visit_with_fees,
+    person_with_enrolments,
     split_lines,
 )
 from yibao.settlement.tables import (
@@ -122,21 +122,23 @@ async def settle_in(
         raise InvalidInput(
             f"med_type 应为 {'、'.join(MED_TYPE_NAMES)} 之一，收到 {request.med_type!r}"
         )
-    person = await person_by_psn_no(session, request.psn_no)
+    person, enrolments = await person_with_enrolments(session, request.psn_no)
     await check_certificate(
         session, cipher, person, request.mdtrt_cert_type, request.mdtrt_cert_no, clock.now()
     )
-    enrolment = await insured(session, person, request.insutype)
-    region = await enrolment_repository.region(session, enrolment.admdvs)
+    enrolment = chosen_enrolment(person, enrolments, request.insutype)
+    region = await enrolment_repository.region_rules(session, enrolment.admdvs)
     now = clock.now()
     visit: Visit | None = None
     if request.lines is None:
-        visit = await open_visit(session, institution, request.mdtrt_id or "", person)
+        visit, fees = await open_visit_with_fees(
+            session, institution, request.mdtrt_id or "", person
+        )
         lines = [
             FeeLine(
                 f.feedetl_sn, f.med_list_codg, f.pric_fen, Decimal(f.cnt), f.det_item_fee_sumamt_fen
             )
-            for f in await repository.fees_of(session, visit.id)
+            for f in fees
         ]
         if not lines:
             raise InvalidBill(f"就诊 {visit.mdtrt_id} 还没有上传费用明细（2204）")
