@@ -8,9 +8,10 @@ agree). Server processes keep none of this in memory.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from functools import lru_cache
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import String, Text, delete, insert, select, update
+from sqlalchemy import String, Text, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -90,13 +91,13 @@ class DatabaseEphemeralStore:
     async def add(self, key: str, value: str, ttl: timedelta) -> bool:
         async with self._engine.begin() as conn:
             claim = _claim(self._engine.dialect.name, key, value, ttl)
-            return (await conn.execute(claim)).first() is not None
+            return (await conn.execute(claim.statement, claim.params)).first() is not None
 
     async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
         if session.bind is not self._engine:
             return await self.add(key, value, ttl)
         claim = _claim(self._engine.dialect.name, key, value, ttl)
-        return (await session.execute(claim)).first() is not None
+        return (await session.execute(claim.statement, claim.params)).first() is not None
 
     async def incr(self, key: str, ttl: timedelta) -> int:
         now = _now()
@@ -144,20 +145,33 @@ class DatabaseEphemeralStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _claim(dialect: str, key: str, value: str, ttl: timedelta) -> ReturningInsert[tuple[str]]:
+def _claim(dialect: str, key: str, value: str, ttl: timedelta) -> _Claim:
+    now = _now()
+    return _Claim(
+        _claim_statement(dialect), {"key": key, "value": value, "expires": now + ttl, "now": now}
+    )
+
+
+class _Claim(NamedTuple):
+    statement: ReturningInsert[tuple[str]]
+    params: dict[str, object]
+
+
+@lru_cache(maxsize=4)
+def _claim_statement(dialect: str) -> ReturningInsert[tuple[str]]:
     """One statement: insert the key, or take over an expired copy; a row back means it is ours.
 
     A live copy is left alone (no row back). Two claims of one key at once: the second waits for
-    the first to commit and then finds the copy live.
+    the first to commit and then finds the copy live. Built once (bound parameters): building a
+    statement costs more than running it.
     """
-    now = _now()
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(EphemeralEntry).values(
-        key=key, value=value, expires_at=now + ttl
+        key=bindparam("key"), value=bindparam("value"), expires_at=bindparam("expires")
     )
     return stmt.on_conflict_do_update(
         index_elements=[EphemeralEntry.key],
         set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
-        where=EphemeralEntry.expires_at <= now,
+        where=EphemeralEntry.expires_at <= bindparam("now"),
     ).returning(EphemeralEntry.key)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.kernel.errors import Conflict
 from yibao.ledger.domain import (
@@ -118,6 +120,36 @@ async def post(
     account.updated_at = now
     await session.flush()
     return entry
+
+
+def entry_row(account: PersonalAccount, posting: Posting, now: datetime) -> dict[str, Any]:
+    """The entry `post` would append, as column values, for a caller that writes the entry and
+    the account's new balance itself (settlement's one-statement write on PostgreSQL).
+
+    The rules are `post`'s (next_balance refuses what the account cannot pay); the account's
+    balance moves in memory as already written, so no second UPDATE is flushed for it. The
+    caller's statement must write both, or fail and roll the transaction back.
+    """
+    balance_after = next_balance(
+        account.balance_fen, posting.kind, posting.amount_fen, account.status
+    )
+    set_committed_value(account, "balance_fen", balance_after)
+    set_committed_value(account, "updated_at", now)
+    return {
+        "account_id": account.id,
+        "kind": posting.kind.value,
+        "amount_fen": posting.amount_fen,
+        "balance_after_fen": balance_after,
+        "idempotency_key": posting.idempotency_key,
+        "counterparty": posting.counterparty,
+        "counterparty_code": posting.counterparty_code,
+        "beneficiary_person_id": posting.beneficiary_person_id,
+        "reverses_entry_id": posting.reverses_entry_id,
+        "source_type": posting.source_type,
+        "source_id": posting.source_id,
+        "reason": posting.reason,
+        "created_at": now,
+    }
 
 
 async def post_many(

@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.db.engine import is_postgres
 from yibao.db.reference import reference_cache
-from yibao.settlement.domain import Caller, CatalogueRule, ItemClass, MutualAidPayer
+from yibao.ledger.tables import LedgerEntry, PersonalAccount
+from yibao.notifications.tables import OutboxMessage
+from yibao.settlement.domain import Caller, CatalogueRule, ItemClass, MutualAidPayer, YearToDate
 from yibao.settlement.tables import (
     CatalogueEntry,
     FeeDetail,
@@ -212,19 +217,35 @@ async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearlyA
 
     One statement: the upsert's no-op update takes the row lock and returns the row.
     """
-    insert = (
-        pg_insert(YearlyAccumulation) if is_postgres(session) else sqlite_insert(YearlyAccumulation)
+    stmt = _lock_year_statement("postgresql" if is_postgres(session) else "sqlite")
+    found = await session.execute(
+        stmt, {"person_id": person_id, "year": year}, execution_options={"populate_existing": True}
     )
-    stmt = (
-        insert.values(person_id=person_id, year=year, deductible_used_fen=0, fund_paid_fen=0)
+    accumulated: YearlyAccumulation = found.scalar_one()
+    return accumulated
+
+
+@lru_cache(maxsize=4)
+def _lock_year_statement(dialect: str) -> Any:
+    """Built once with bound parameters (building it cost more than running it)."""
+    insert = (
+        pg_insert(YearlyAccumulation)
+        if dialect == "postgresql"
+        else sqlite_insert(YearlyAccumulation)
+    )
+    return (
+        insert.values(
+            person_id=bindparam("person_id"),
+            year=bindparam("year"),
+            deductible_used_fen=0,
+            fund_paid_fen=0,
+        )
         .on_conflict_do_update(
             index_elements=["person_id", "year"],
             set_={"person_id": insert.excluded.person_id},
         )
         .returning(YearlyAccumulation)
-        .execution_options(populate_existing=True)
     )
-    return (await session.execute(stmt)).scalar_one()
 
 
 async def year_of(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation | None:
@@ -302,6 +323,72 @@ async def store_answer(
             msgid=msgid, infno=infno, fixmedins_code=fixmedins_code, answer=answer, created_at=now
         )
     )
+
+
+async def write_settlement(
+    session: AsyncSession,
+    *,
+    settlement: dict[str, Any],
+    items: list[dict[str, Any]],
+    entry: dict[str, Any] | None,
+    account: PersonalAccount | None,
+    visit: Visit | None,
+    year: YearlyAccumulation,
+    year_after: YearToDate,
+    notices: list[dict[str, Any]],
+) -> int:
+    """PostgreSQL: a settlement's writes in one statement of data-modifying CTEs; its id.
+
+    The settlement row and its items, the ledger entry and the account's new balance (from
+    `ledger.repository.entry_row`), the visit marked settled, the year's accumulations and the
+    holder's notices. The database's own guards (CHECK on the balance, unique keys, the ledger's
+    append-only trigger) apply to each part as they would to separate statements, and the
+    in-memory rows are moved as written so the session flushes nothing twice.
+    """
+    new = insert(Settlement).values(**settlement).returning(Settlement.id).cte("new_settlement")
+    parts: list[Any] = []
+    if items:
+        columns = list(items[0])
+        rows = union_all(
+            *(
+                select(
+                    new.c.id,
+                    *(literal(item[c], SettlementItem.__table__.c[c].type) for c in columns),
+                )
+                for item in items
+            )
+        )
+        parts.append(
+            insert(SettlementItem).from_select(["settlement_id", *columns], rows).cte("new_items")
+        )
+    if entry is not None and account is not None:
+        parts.append(insert(LedgerEntry).values(**entry).cte("new_entry"))
+        parts.append(
+            update(PersonalAccount)
+            .where(PersonalAccount.id == account.id)
+            .values(balance_fen=entry["balance_after_fen"], updated_at=entry["created_at"])
+            .cte("paid_from_account")
+        )
+    if visit is not None:
+        parts.append(
+            update(Visit).where(Visit.id == visit.id).values(status="settled").cte("visit_settled")
+        )
+        set_committed_value(visit, "status", "settled")
+    parts.append(
+        update(YearlyAccumulation)
+        .where(YearlyAccumulation.person_id == year.person_id, YearlyAccumulation.year == year.year)
+        .values(
+            deductible_used_fen=year_after.deductible_used_fen,
+            fund_paid_fen=year_after.fund_paid_fen,
+        )
+        .cte("year_moved")
+    )
+    set_committed_value(year, "deductible_used_fen", year_after.deductible_used_fen)
+    set_committed_value(year, "fund_paid_fen", year_after.fund_paid_fen)
+    if notices:
+        parts.append(insert(OutboxMessage).values(notices).cte("notices"))
+    settlement_id: int = (await session.execute(select(new.c.id).add_cte(*parts))).scalar_one()
+    return settlement_id
 
 
 async def answered_message(session: AsyncSession, msgid: str) -> InterfaceMessage | None:

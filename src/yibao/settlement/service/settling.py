@@ -57,6 +57,7 @@ from yibao.settlement.tables import (
     SettlementItem,
     SettlementShare,
     Visit,
+    YearlyAccumulation,
 )
 
 
@@ -201,12 +202,7 @@ async def settle_in(
     if not write:
         return result
     assert accumulated is not None
-    after = year_after(so_far, bill)
-    accumulated.deductible_used_fen = after.deductible_used_fen
-    accumulated.fund_paid_fen = after.fund_paid_fen
-    if visit is not None:
-        visit.status = "settled"
-    elif institution.kind == "H":
+    if visit is None and institution.kind == "H":
         # A hospital bill sent whole (CLI, demo data) still leaves the visit it settled.
         session.add(
             Visit(
@@ -222,7 +218,15 @@ async def settle_in(
         )
     # A pharmacy sale is its own visit: its mdtrt_id lives on the settlement alone.
     result.settlement = await _record(
-        session, institution, request, result, own, payer_accounts, now
+        session,
+        institution,
+        request,
+        result,
+        own,
+        payer_accounts,
+        now,
+        visit=visit,
+        year=(accumulated, year_after(so_far, bill)),
     )
     if request.mdtrt_cert_type == "01":
         await vouchers.spend(
@@ -240,6 +244,9 @@ async def _record(
     own: PersonalAccount | None,
     payer_accounts: dict[int, PersonalAccount],
     now: datetime,
+    *,
+    visit: Visit | None,
+    year: tuple[YearlyAccumulation, YearToDate],
 ) -> Settlement:
     bill, payment = result.bill, result.payment
     figures = {
@@ -258,19 +265,19 @@ async def _record(
         "balc_fen": result.balc_fen,
     }
     items = [
-        SettlementItem(
-            feedetl_sn=line.feedetl_sn,
-            med_list_codg=line.med_list_codg,
-            med_list_name=name,
-            chrgitm_lv=split.chrgitm_lv.value,
-            pric_fen=line.pric_fen,
-            cnt=str(line.cnt),
-            det_item_fee_sumamt_fen=line.det_item_fee_sumamt_fen,
-            fulamt_ownpay_amt_fen=split.fulamt_ownpay_fen,
-            overlmt_selfpay_fen=split.overlmt_selfpay_fen,
-            preselfpay_amt_fen=split.preselfpay_fen,
-            inscp_scp_amt_fen=split.inscp_scp_fen,
-        )
+        {
+            "feedetl_sn": line.feedetl_sn,
+            "med_list_codg": line.med_list_codg,
+            "med_list_name": name,
+            "chrgitm_lv": split.chrgitm_lv.value,
+            "pric_fen": line.pric_fen,
+            "cnt": str(line.cnt),
+            "det_item_fee_sumamt_fen": line.det_item_fee_sumamt_fen,
+            "fulamt_ownpay_amt_fen": split.fulamt_ownpay_fen,
+            "overlmt_selfpay_fen": split.overlmt_selfpay_fen,
+            "preselfpay_amt_fen": split.preselfpay_fen,
+            "inscp_scp_amt_fen": split.inscp_scp_fen,
+        }
         for line, split, name in result.lines
     ]
     return await record_settlement(
@@ -286,6 +293,8 @@ async def _record(
         figures=figures,
         items=items,
         own=own,
+        visit=visit,
+        year=year,
         shares=[
             (
                 payer.payer_person_id,
