@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, or_, select, union_all, update
+from sqlalchemy import bindparam, insert, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -345,50 +345,110 @@ async def write_settlement(
     append-only trigger) apply to each part as they would to separate statements, and the
     in-memory rows are moved as written so the session flushes nothing twice.
     """
-    new = insert(Settlement).values(**settlement).returning(Settlement.id).cte("new_settlement")
+    paid = entry is not None and account is not None
+    statement = _settlement_statement(
+        tuple(settlement),
+        tuple(items[0]) if items else (),
+        len(items),
+        tuple(entry) if entry is not None and paid else (),
+        visit is not None,
+        tuple(notices[0]) if notices else (),
+        len(notices),
+    )
+    params: dict[str, Any] = {f"s_{k}": v for k, v in settlement.items()}
+    for n, item in enumerate(items):
+        params.update({f"i{n}_{k}": v for k, v in item.items()})
+    if entry is not None and account is not None:
+        params.update({f"e_{k}": v for k, v in entry.items()})
+        params.update(a_id=account.id)  # its balance moved in memory in entry_row
+    if visit is not None:
+        params["v_id"] = visit.id
+        set_committed_value(visit, "status", "settled")
+    for n, notice in enumerate(notices):
+        params.update({f"n{n}_{k}": v for k, v in notice.items()})
+    params.update(
+        y_person=year.person_id,
+        y_year=year.year,
+        y_dedc=year_after.deductible_used_fen,
+        y_fund=year_after.fund_paid_fen,
+    )
+    set_committed_value(year, "deductible_used_fen", year_after.deductible_used_fen)
+    set_committed_value(year, "fund_paid_fen", year_after.fund_paid_fen)
+    settlement_id: int = (await session.execute(statement, params)).scalar_one()
+    return settlement_id
+
+
+@lru_cache(maxsize=64)
+def _settlement_statement(
+    settlement: tuple[str, ...],
+    item_columns: tuple[str, ...],
+    items: int,
+    entry: tuple[str, ...],
+    visit: bool,
+    notice_columns: tuple[str, ...],
+    notices: int,
+) -> Any:
+    """Built once per shape with named parameters: building and keying a statement this size
+    costs more than running it."""
+    new = (
+        insert(Settlement)
+        .values({c: bindparam(f"s_{c}") for c in settlement})
+        .returning(Settlement.id)
+        .cte("new_settlement")
+    )
     parts: list[Any] = []
     if items:
-        columns = list(items[0])
+        table = SettlementItem.__table__
         rows = union_all(
             *(
                 select(
                     new.c.id,
-                    *(literal(item[c], SettlementItem.__table__.c[c].type) for c in columns),
+                    *(bindparam(f"i{n}_{c}", type_=table.c[c].type) for c in item_columns),
                 )
-                for item in items
+                for n in range(items)
             )
         )
         parts.append(
-            insert(SettlementItem).from_select(["settlement_id", *columns], rows).cte("new_items")
+            insert(SettlementItem)
+            .from_select(["settlement_id", *item_columns], rows)
+            .cte("new_items")
         )
-    if entry is not None and account is not None:
-        parts.append(insert(LedgerEntry).values(**entry).cte("new_entry"))
+    if entry:
+        parts.append(
+            insert(LedgerEntry).values({c: bindparam(f"e_{c}") for c in entry}).cte("new_entry")
+        )
         parts.append(
             update(PersonalAccount)
-            .where(PersonalAccount.id == account.id)
-            .values(balance_fen=entry["balance_after_fen"], updated_at=entry["created_at"])
+            .where(PersonalAccount.id == bindparam("a_id"))
+            .values(
+                balance_fen=bindparam("e_balance_after_fen"), updated_at=bindparam("e_created_at")
+            )
             .cte("paid_from_account")
         )
-    if visit is not None:
+    if visit:
         parts.append(
-            update(Visit).where(Visit.id == visit.id).values(status="settled").cte("visit_settled")
+            update(Visit)
+            .where(Visit.id == bindparam("v_id"))
+            .values(status="settled")
+            .cte("visit_settled")
         )
-        set_committed_value(visit, "status", "settled")
     parts.append(
         update(YearlyAccumulation)
-        .where(YearlyAccumulation.person_id == year.person_id, YearlyAccumulation.year == year.year)
-        .values(
-            deductible_used_fen=year_after.deductible_used_fen,
-            fund_paid_fen=year_after.fund_paid_fen,
+        .where(
+            YearlyAccumulation.person_id == bindparam("y_person"),
+            YearlyAccumulation.year == bindparam("y_year"),
         )
+        .values(deductible_used_fen=bindparam("y_dedc"), fund_paid_fen=bindparam("y_fund"))
         .cte("year_moved")
     )
-    set_committed_value(year, "deductible_used_fen", year_after.deductible_used_fen)
-    set_committed_value(year, "fund_paid_fen", year_after.fund_paid_fen)
-    if notices:
-        parts.append(insert(OutboxMessage).values(notices).cte("notices"))
-    settlement_id: int = (await session.execute(select(new.c.id).add_cte(*parts))).scalar_one()
-    return settlement_id
+    # One CTE per notice: a multi-row VALUES would make the statement uncacheable.
+    parts.extend(
+        insert(OutboxMessage)
+        .values({c: bindparam(f"n{n}_{c}") for c in notice_columns})
+        .cte(f"notice_{n}")
+        for n in range(notices)
+    )
+    return select(new.c.id).add_cte(*parts)
 
 
 async def answered_message(session: AsyncSession, msgid: str) -> InterfaceMessage | None:
