@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.reference import reference_cache
@@ -97,16 +97,18 @@ async def person_with_enrolments(
     session: AsyncSession, psn_no: str
 ) -> tuple[Person, list[Enrolment]] | None:
     """The person and their enrolments (by insutype) in one round trip."""
-    stmt = (
-        select(Person, Enrolment)
-        .outerjoin(Enrolment, Enrolment.person_id == Person.id)
-        .where(Person.psn_no == psn_no)
-        .order_by(Enrolment.insutype)
-    )
-    rows = (await session.execute(stmt)).all()
+    rows = (await session.execute(_PERSON_WITH_ENROLMENTS, {"psn_no": psn_no})).all()
     if not rows:
         return None
     return rows[0][0], [enrolment for _, enrolment in rows if enrolment is not None]
+
+
+_PERSON_WITH_ENROLMENTS = (
+    select(Person, Enrolment)
+    .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+    .where(Person.psn_no == bindparam("psn_no"))
+    .order_by(Enrolment.insutype)
+)
 
 
 async def enrolments_of(session: AsyncSession, person_id: int) -> list[Enrolment]:

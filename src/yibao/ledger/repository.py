@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,10 +24,14 @@ from yibao.ledger.tables import LedgerEntry, PersonalAccount
 async def account_for_person(
     session: AsyncSession, person_id: int, *, lock: bool = False
 ) -> PersonalAccount | None:
-    stmt = select(PersonalAccount).where(PersonalAccount.person_id == person_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    stmt = _ACCOUNT_OF_PERSON_LOCKED if lock else _ACCOUNT_OF_PERSON
+    return (await session.execute(stmt, {"person_id": person_id})).scalar_one_or_none()
+
+
+_ACCOUNT_OF_PERSON = select(PersonalAccount).where(
+    PersonalAccount.person_id == bindparam("person_id")
+)
+_ACCOUNT_OF_PERSON_LOCKED = _ACCOUNT_OF_PERSON.with_for_update()
 
 
 async def lock_account(session: AsyncSession, account_id: int) -> PersonalAccount:

@@ -194,17 +194,19 @@ async def open_visit_with_fees(
     session: AsyncSession, mdtrt_id: str
 ) -> tuple[Visit | None, list[FeeDetail]]:
     """The visit, locked, with its fee lines: one round trip."""
-    stmt = (
-        select(Visit, FeeDetail)
-        .outerjoin(FeeDetail, FeeDetail.visit_id == Visit.id)
-        .where(Visit.mdtrt_id == mdtrt_id)
-        .order_by(FeeDetail.id)
-        .with_for_update(of=Visit)
-    )
-    rows = (await session.execute(stmt)).all()
+    rows = (await session.execute(_VISIT_WITH_FEES, {"mdtrt_id": mdtrt_id})).all()
     if not rows:
         return None, []
     return rows[0][0], [fee for _, fee in rows if fee is not None]
+
+
+_VISIT_WITH_FEES = (
+    select(Visit, FeeDetail)
+    .outerjoin(FeeDetail, FeeDetail.visit_id == Visit.id)
+    .where(Visit.mdtrt_id == bindparam("mdtrt_id"))
+    .order_by(FeeDetail.id)
+    .with_for_update(of=Visit)
+)
 
 
 async def fees_of(session: AsyncSession, visit_id: int) -> list[FeeDetail]:
@@ -319,10 +321,20 @@ async def store_answer(
     """The msgid's claim: its primary key refuses a second copy (which then waits for this
     transaction, and fails once it commits)."""
     await session.execute(
-        insert(InterfaceMessage).values(
-            msgid=msgid, infno=infno, fixmedins_code=fixmedins_code, answer=answer, created_at=now
-        )
+        _STORE_ANSWER,
+        {
+            "msgid": msgid,
+            "infno": infno,
+            "fixmedins_code": fixmedins_code,
+            "answer": answer,
+            "created_at": now,
+        },
     )
+
+
+_STORE_ANSWER = insert(InterfaceMessage).values(
+    {c: bindparam(c) for c in ("msgid", "infno", "fixmedins_code", "answer", "created_at")}
+)
 
 
 async def write_settlement(
