@@ -1,0 +1,244 @@
+"""Queries and row locks of settlement. Never commits: the calling use case does.
+
+Every lookup on the hot path is keyed (msgid, paasid, psn_no, mdtrt_id, setl_id, person and year),
+so a settlement touches one person's rows and the reference tables only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.db.engine import is_postgres
+from yibao.settlement.domain import MutualAidPayer
+from yibao.settlement.repository.reference import CATALOGUE as CATALOGUE
+from yibao.settlement.repository.reference import GATEWAY as GATEWAY
+from yibao.settlement.repository.reference import GatewayEntry as GatewayEntry
+from yibao.settlement.repository.reference import catalogue_rules as catalogue_rules
+from yibao.settlement.repository.reference import forget_catalogue as forget_catalogue
+from yibao.settlement.repository.reference import forget_institution as forget_institution
+from yibao.settlement.repository.reference import gateway_entry as gateway_entry
+from yibao.settlement.repository.reference import institution_by_paasid as institution_by_paasid
+from yibao.settlement.repository.writing import write_settlement as write_settlement
+from yibao.settlement.tables import (
+    CatalogueEntry,
+    FeeDetail,
+    Institution,
+    InterfaceMessage,
+    Settlement,
+    SettlementItem,
+    SettlementShare,
+    Visit,
+    YearlyAccumulation,
+)
+
+
+async def institution_by_code(
+    session: AsyncSession, code: str, *, lock: bool = False
+) -> Institution | None:
+    stmt = select(Institution).where(Institution.fixmedins_code == code)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def institutions(
+    session: AsyncSession, *, admdvs: str | None = None, kind: str | None = None
+) -> list[Institution]:
+    stmt = select(Institution).order_by(Institution.fixmedins_code)
+    if admdvs:
+        stmt = stmt.where(Institution.admdvs == admdvs)
+    if kind:
+        stmt = stmt.where(Institution.kind == kind)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def catalogue_entry(
+    session: AsyncSession, code: str, begin_date: date
+) -> CatalogueEntry | None:
+    stmt = select(CatalogueEntry).where(
+        CatalogueEntry.med_list_codg == code, CatalogueEntry.begin_date == begin_date
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def catalogue_size(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return int((await session.execute(select(func.count(CatalogueEntry.id)))).scalar_one())
+
+
+async def visit_by_mdtrt_id(
+    session: AsyncSession, mdtrt_id: str, *, lock: bool = False
+) -> Visit | None:
+    stmt = select(Visit).where(Visit.mdtrt_id == mdtrt_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def visit_by_msgid(session: AsyncSession, msgid: str, fixmedins_code: str) -> Visit | None:
+    stmt = (
+        select(Visit)
+        .where(Visit.msgid == msgid, Visit.fixmedins_code == fixmedins_code)
+        .with_for_update()
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def open_visit_with_fees(
+    session: AsyncSession, mdtrt_id: str
+) -> tuple[Visit | None, list[FeeDetail]]:
+    """The visit, locked, with its fee lines: one round trip."""
+    rows = (await session.execute(_VISIT_WITH_FEES, {"mdtrt_id": mdtrt_id})).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [fee for _, fee in rows if fee is not None]
+
+
+_VISIT_WITH_FEES = (
+    select(Visit, FeeDetail)
+    .outerjoin(FeeDetail, FeeDetail.visit_id == Visit.id)
+    .where(Visit.mdtrt_id == bindparam("mdtrt_id"))
+    .order_by(FeeDetail.id)
+    .with_for_update(of=Visit)
+)
+
+
+async def fees_of(session: AsyncSession, visit_id: int) -> list[FeeDetail]:
+    stmt = select(FeeDetail).where(FeeDetail.visit_id == visit_id).order_by(FeeDetail.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation:
+    """The person's accumulations of the year, locked; made on first use without a race.
+
+    One statement: the upsert's no-op update takes the row lock and returns the row.
+    """
+    stmt = _lock_year_statement("postgresql" if is_postgres(session) else "sqlite")
+    found = await session.execute(
+        stmt, {"person_id": person_id, "year": year}, execution_options={"populate_existing": True}
+    )
+    accumulated: YearlyAccumulation = found.scalar_one()
+    return accumulated
+
+
+@lru_cache(maxsize=4)
+def _lock_year_statement(dialect: str) -> Any:
+    """Built once with bound parameters (building it cost more than running it)."""
+    insert = (
+        pg_insert(YearlyAccumulation)
+        if dialect == "postgresql"
+        else sqlite_insert(YearlyAccumulation)
+    )
+    return (
+        insert.values(
+            person_id=bindparam("person_id"),
+            year=bindparam("year"),
+            deductible_used_fen=0,
+            fund_paid_fen=0,
+        )
+        .on_conflict_do_update(
+            index_elements=["person_id", "year"],
+            set_={"person_id": insert.excluded.person_id},
+        )
+        .returning(YearlyAccumulation)
+    )
+
+
+async def year_of(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation | None:
+    return await session.get(YearlyAccumulation, (person_id, year))
+
+
+async def mutual_aid_payers(
+    session: AsyncSession, beneficiary_person_id: int, on: date
+) -> list[MutualAidPayer]:
+    """家庭共济 hook: the active authorisers who may pay this person's share, in order.
+
+    Empty until the family feature fills it in from its authorisation table.
+    """
+    return []
+
+
+async def settlement_by_setl_id(
+    session: AsyncSession, setl_id: str, *, lock: bool = False
+) -> Settlement | None:
+    stmt = select(Settlement).where(Settlement.setl_id == setl_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def settlement_by_msgid(session: AsyncSession, msgid: str) -> Settlement | None:
+    stmt = select(Settlement).where(Settlement.msgid == msgid)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def settlements_of_visit(session: AsyncSession, mdtrt_id: str) -> list[Settlement]:
+    stmt = select(Settlement).where(Settlement.mdtrt_id == mdtrt_id).order_by(Settlement.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def items_of(session: AsyncSession, settlement_id: int) -> list[SettlementItem]:
+    stmt = (
+        select(SettlementItem)
+        .where(SettlementItem.settlement_id == settlement_id)
+        .order_by(SettlementItem.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def shares_of(session: AsyncSession, settlement_id: int) -> list[SettlementShare]:
+    stmt = select(SettlementShare).where(SettlementShare.settlement_id == settlement_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def settlements_of_person(
+    session: AsyncSession, person_id: int, *, limit: int = 50
+) -> list[Settlement]:
+    stmt = (
+        select(Settlement)
+        .where(Settlement.person_id == person_id)
+        .order_by(Settlement.setl_time.desc(), Settlement.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def store_answer(
+    session: AsyncSession,
+    *,
+    msgid: str,
+    infno: str,
+    fixmedins_code: str,
+    answer: str,
+    now: datetime,
+) -> None:
+    """The msgid's claim: its primary key refuses a second copy (which then waits for this
+    transaction, and fails once it commits)."""
+    await session.execute(
+        _STORE_ANSWER,
+        {
+            "msgid": msgid,
+            "infno": infno,
+            "fixmedins_code": fixmedins_code,
+            "answer": answer,
+            "created_at": now,
+        },
+    )
+
+
+_STORE_ANSWER = insert(InterfaceMessage).values(
+    {c: bindparam(c) for c in ("msgid", "infno", "fixmedins_code", "answer", "created_at")}
+)
+
+
+async def answered_message(session: AsyncSession, msgid: str) -> InterfaceMessage | None:
+    stmt = select(InterfaceMessage).where(InterfaceMessage.msgid == msgid)
+    return (await session.execute(stmt)).scalar_one_or_none()
