@@ -34,8 +34,11 @@ TABLE_MODULES = [
     "yibao.ledger.tables",
     "yibao.contributions.tables",
     "yibao.notifications.tables",
+    "yibao.audit.tables",
+    "yibao.claims.tables",
     "yibao.identity.tables",
     "yibao.settlement.tables",
+    "yibao.family.tables",
 ]
 
 target_metadata = _metadata()

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     db_pre_ping: bool = False
     # Institutions, regions and the catalogue are cached per process this long (db/reference.py).
     reference_ttl_seconds: float = 10.0
+    # Audit records stay in the database at least this long, then leave only via an archive.
+    audit_retention_days: int = Field(186, ge=186)
+    # Largest accepted upload (claim and family documents), in bytes.
+    upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # Identity (issue #3): SMS codes, lockout, sessions, step-up, providers.
     sms_code_ttl_seconds: int = 300
     sms_code_max_tries: int = 5

@@ -77,16 +77,15 @@ async def test_database_refuses_negative_balance_and_edits(runtime: Runtime) -> 
     assert await _balance_and_sum(runtime, account_id) == (500, 500)
 
 
-async def test_frozen_account_stops_debits_until_unfrozen(runtime: Runtime) -> None:
+async def test_frozen_account_stops_debits_but_receives(runtime: Runtime) -> None:
     person_id, account_id = await _person_with(runtime, 1_000)
     async with runtime.sessions() as s:
         await ledger_service.freeze_account(s, person_id, "违规使用：冒用他人医保卡", runtime.clock)
     with pytest.raises(AccountFrozen):
         await _debit(runtime, account_id, 100, "frozen-1")
     async with runtime.sessions() as s:
-        await ledger_service.unfreeze_account(s, person_id, "经复核解除冻结", runtime.clock)
-    await _debit(runtime, account_id, 100, "frozen-1")
-    assert await _balance_and_sum(runtime, account_id) == (900, 900)
+        await fund(s, person_id, 250, "frozen-credit")
+    assert await _balance_and_sum(runtime, account_id) == (1_250, 1_250)
 
 
 async def test_reversal_restores_once(runtime: Runtime) -> None:

@@ -13,12 +13,20 @@ from yibao.enrolment.tables import Region
 from yibao.runtime import Runtime
 
 _rng = random.Random(7)
+# Only 500 sequence numbers exist per birth date and sex: a test that enrols many people in one
+# database (hypothesis examples) would otherwise draw the same number twice.
+_issued: set[str] = set()
 
 
 def new_id_number(
     district: str = "310104", birth: date = date(1980, 5, 17), male: bool = True
 ) -> str:
-    return make_id_number(_rng, district, birth, male)
+    for _ in range(5_000):
+        number = make_id_number(_rng, district, birth, male)
+        if number not in _issued:
+            _issued.add(number)
+            return number
+    raise RuntimeError(f"no unused ID numbers left for {birth}: pass another birth date")
 
 
 def new_phone() -> str:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import typer
 from faker import Faker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.cli.context import console, fail, print_json, run_in_session
-from yibao.cli.demo_settlement import add_settlement_world
+from yibao.cli.demo_settlement import add_institutions, settle_one, settlement_moments
 from yibao.contributions import service as contributions
 from yibao.contributions.domain import month_index, month_of_index
 from yibao.enrolment import service as enrolment
 from yibao.enrolment.tables import Region
 from yibao.identity import service as identity
-from yibao.kernel.clock import china_today
+from yibao.kernel.clock import CHINA_TZ, FixedClock, china_today
 from yibao.kernel.idnumber import check_character
 from yibao.runtime import Runtime
 
@@ -27,6 +27,12 @@ DEMO_ID_NUMBER = DEMO_ID_FIRST17 + check_character(DEMO_ID_FIRST17)
 DEMO_PHONE = "13800138000"
 DEMO_CARD_NO = "A31000001"
 DEMO_EMPLOYER = "上海市示范科技有限公司"
+# 李明's family, documented so a new user can try 家庭共济 with them (docs/demo.md).
+DEMO_RELATIVES = [
+    # name, first 17 digits, phone, relation to 李明
+    ("周秀英", "31010419600903002", "13800138001", "parent"),
+    ("李小雨", "31010420150420004", None, "child"),
+]
 DEMO_PASSWORD = "Yibao@2026"  # noqa: S105 - the documented demo password (docs/demo.md)
 DEMO_CARD_PASSWORD = "123456"  # noqa: S105 - documented demo card query password
 DEMO_STAFF_PASSWORD = "Staff@2026"  # noqa: S105 - documented demo staff password
@@ -126,6 +132,22 @@ def _world(rng: random.Random, fake: Faker, count: int, today: date) -> list[enr
     ]
     seen = {DEMO_ID_NUMBER}
     phones = {DEMO_PHONE}
+    for name, first17, phone, _relation in DEMO_RELATIVES[: max(count - 1, 0)]:
+        id_number = first17 + check_character(first17)
+        people.append(
+            enrolment.NewPerson(
+                name=name,
+                id_number=id_number,
+                phone=phone,
+                admdvs="310000",
+                insutype="390",
+                psn_type="1501",
+                begin_date=date(today.year - 3, 1, 1),
+            )
+        )
+        seen.add(id_number)
+        if phone:
+            phones.add(phone)
     while len(people) < count:
         region = rng.choice(REGIONS)
         male = rng.random() < 0.5
@@ -224,12 +246,43 @@ def demo(
         )
         if errors:
             fail(f"演示参保人生成失败: {errors[:3]}")
-        rows = _contribution_rows(rng, people, today, months)
-        report = await contributions.import_contributions(
-            session, runtime.cipher, runtime.clock, rows
-        )
-        if report.errors:
-            fail(f"演示缴费生成失败: {report.errors[:3]}")
+        world = await add_institutions(runtime, session)
+        # The history happens in time order, so every entry's balance_after follows its date:
+        # each batch of contributions on the day it arrived, each purchase at its moment.
+        events: list[tuple[datetime, int, object]] = []
+        by_arrival: dict[date, list[tuple[int, contributions.ContributionRow]]] = {}
+        for line, row in _contribution_rows(rng, people, today, months):
+            assert row.arrived_on is not None
+            by_arrival.setdefault(row.arrived_on, []).append((line, row))
+        for arrived, batch in by_arrival.items():
+            at = datetime.combine(arrived, time(9, 0), CHINA_TZ).astimezone(UTC)
+            events.append((at, 0, batch))
+        for moment, index in settlement_moments(rng, len(people), today, months):
+            events.append((moment, 1, index))
+        events.sort(key=lambda event: (event[0], event[1]))
+        loaded = settled = 0
+        for at, kind, payload in events:
+            if kind == 0:
+                assert isinstance(payload, list)
+                report = await contributions.import_contributions(
+                    session, runtime.cipher, FixedClock(at), payload
+                )
+                if report.errors:
+                    fail(f"演示缴费生成失败: {report.errors[:3]}")
+                loaded += report.loaded
+            else:
+                assert isinstance(payload, int)
+                await settle_one(
+                    runtime,
+                    session,
+                    rng,
+                    people[payload],
+                    done[payload],
+                    world.callers,
+                    world.catalogue,
+                    at,
+                )
+                settled += 1
         await identity.open_account_at_counter(
             runtime,
             session,
@@ -250,13 +303,13 @@ def demo(
                 office=DEMO_OFFICE,
                 totp_secret=secret,
             )
-        settlement = await add_settlement_world(
-            runtime, session, rng, list(zip(people, done, strict=True)), today, months
-        )
         return {
             "persons": len(done),
-            "contributions": report.loaded,
-            **settlement,
+            "contributions": loaded,
+            "catalogue_items": world.catalogue_items,
+            "institutions": sum(len(c) for c in world.callers.values()),
+            "settlements": settled,
+            "demo_institution": world.demo_institution,
             "demo_person": {
                 "name": DEMO_NAME,
                 "id_number": DEMO_ID_NUMBER,
@@ -266,6 +319,10 @@ def demo(
                 "password": DEMO_PASSWORD,
                 "card_password": DEMO_CARD_PASSWORD,
             },
+            "demo_relatives": [
+                {"name": n, "id_number": f + check_character(f), "relation": r}
+                for n, f, _p, r in DEMO_RELATIVES
+            ],
             "staff": [
                 {
                     "username": u,
@@ -294,6 +351,11 @@ def demo(
         f"演示参保人: {person['name']}  身份证 {person['id_number']}  手机 {person['phone']}"
         f"  社保卡 {person['card_no']}  psn_no {person['psn_no']}"
     )
+    relatives = "，".join(
+        f"{n} {f + check_character(f)}（{'母亲' if r == 'parent' else '女儿'}）"
+        for n, f, _p, r in DEMO_RELATIVES
+    )
+    console.print(f"家庭共济可试用的亲属: {relatives}")
     console.print(f"网上账户: 登录密码 {DEMO_PASSWORD}  医保卡密码 {DEMO_CARD_PASSWORD}  (/login)")
     console.print(
         f"经办人员 (/staff/login, 密码 {DEMO_STAFF_PASSWORD}, 动态口令密钥导入身份验证器):"

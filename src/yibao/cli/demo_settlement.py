@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,14 +57,16 @@ def demo_token(code: str) -> str:
     return hashlib.sha256(f"yibao-demo-token:{code}".encode()).hexdigest()[:32]
 
 
-async def add_settlement_world(
-    runtime: Runtime,
-    session: AsyncSession,
-    rng: random.Random,
-    people: list[tuple[enrolment.NewPerson, enrolment.EnrolledPerson]],
-    today: date,
-    months: int = 12,
-) -> dict[str, Any]:
+@dataclass
+class SettlementWorld:
+    callers: dict[str, list[Caller]]
+    catalogue: list[service.CatalogueRow]
+    catalogue_items: int
+    demo_institution: dict[str, str]
+
+
+async def add_institutions(runtime: Runtime, session: AsyncSession) -> SettlementWorld:
+    """The demo catalogue and the institutions of every region."""
     report = await service.import_catalogue(session, read_catalogue(CATALOGUE_CSV))
     callers: dict[str, list[Caller]] = {}
     shown: dict[str, str] = {}
@@ -85,23 +87,23 @@ async def add_settlement_world(
                     "token": made.token,
                 }
     catalogue = [row for _, row in read_catalogue(CATALOGUE_CSV)]
-    settled = 0
-    for index, (new, enrolled) in enumerate(people):
-        visits = 12 if index == 0 else rng.randint(0, 5)
-        for _ in range(visits):
-            await _one_settlement(
-                runtime, session, rng, new, enrolled, callers, catalogue, today, months
-            )
-            settled += 1
-    return {
-        "catalogue_items": report.loaded,
-        "institutions": sum(map(len, INSTITUTIONS.values())),
-        "settlements": settled,
-        "demo_institution": shown,
-    }
+    return SettlementWorld(callers, catalogue, report.loaded, shown)
 
 
-async def _one_settlement(
+def settlement_moments(
+    rng: random.Random, count: int, today: date, months: int
+) -> list[tuple[datetime, int]]:
+    """When each person visited: (moment, index of the person), the demo person 12 times."""
+    moments: list[tuple[datetime, int]] = []
+    for index in range(count):
+        for _ in range(12 if index == 0 else rng.randint(0, 5)):
+            day = today - timedelta(days=rng.randint(1, max(1, min(364, months * 30))))
+            moment = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59)), CHINA_TZ)
+            moments.append((moment.astimezone(UTC), index))
+    return moments
+
+
+async def settle_one(
     runtime: Runtime,
     session: AsyncSession,
     rng: random.Random,
@@ -109,12 +111,9 @@ async def _one_settlement(
     enrolled: enrolment.EnrolledPerson,
     callers: dict[str, list[Caller]],
     catalogue: list[service.CatalogueRow],
-    today: date,
-    months: int,
+    moment: datetime,
 ) -> None:
     caller = rng.choice(callers[new.admdvs])
-    day = today - timedelta(days=rng.randint(1, max(1, min(364, months * 30))))
-    moment = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59)), CHINA_TZ)
     lines = []
     wanted = [r for r in catalogue if (r.list_type == "drug") == (caller.kind == "P")]
     for n, row in enumerate(rng.sample(wanted, rng.randint(1, 4)), start=1):
@@ -131,7 +130,7 @@ async def _one_settlement(
     await service.settle(
         session,
         runtime.cipher,
-        FixedClock(moment.astimezone(UTC)),
+        FixedClock(moment),
         caller,
         service.BillRequest(
             psn_no=enrolled.person.psn_no,
@@ -141,7 +140,7 @@ async def _one_settlement(
             medfee_sumamt_fen=total,
             insutype=new.insutype,
             acct_used_flag=use_account,
-            msgid=f"{caller.fixmedins_code}{moment:%Y%m%d%H%M%S}{rng.randrange(10000):04d}",
+            msgid=f"{caller.fixmedins_code}{moment.astimezone(CHINA_TZ):%Y%m%d%H%M%S}{rng.randrange(10000):04d}",
             lines=tuple(lines),
         ),
     )

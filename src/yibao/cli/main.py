@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from yibao.cli import contributions, demo, enrolment, fsi_client, identity, server, settlement
+from yibao.cli import (
+    audit,
+    contributions,
+    demo,
+    enrolment,
+    family,
+    fsi_client,
+    identity,
+    server,
+    settlement,
+)
 
 app = typer.Typer(
     help="yibao — 医保个人账户 platform: serve, migrate, demo data, enrolment, contributions.",
@@ -21,9 +31,11 @@ app.add_typer(enrolment.persons_app, name="persons")
 app.add_typer(enrolment.regions_app, name="regions")
 app.add_typer(contributions.contributions_app, name="contributions")
 # Each feature adds its sub-commands here, one line each.
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
+app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
 app.add_typer(settlement.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")

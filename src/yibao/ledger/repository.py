@@ -278,3 +278,13 @@ async def entries_page(
         )
     stmt = stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
     return list((await session.execute(stmt)).scalars())
+
+
+async def freeze(
+    session: AsyncSession, account: PersonalAccount, reason: str, now: datetime
+) -> None:
+    """Stop payments from a locked account (冻结) inside the caller's use case."""
+    account.status = "frozen"
+    account.frozen_reason = reason
+    account.updated_at = now
+    await session.flush()

@@ -1,4 +1,7 @@
-"""Use cases of the ledger that stand on their own: freeze, unfreeze, reverse one entry.
+"""Use cases of the ledger that stand on their own: freeze, reverse one entry.
+
+Unfreezing is not here on purpose: it needs a second staff member's approval, which the family
+feature's misuse use cases (`family.service.misuse`) own.
 
 Settlement, contributions and family post entries through `ledger.repository` inside their own
 use cases, so that the money and the business record commit together.
@@ -31,20 +34,6 @@ async def freeze_account(
         raise NoPersonalAccount("该参保人没有职工医保个人账户")
     account.status = AccountStatus.FROZEN.value
     account.frozen_reason = reason
-    account.updated_at = clock.now()
-    await session.commit()
-    return account
-
-
-async def unfreeze_account(
-    session: AsyncSession, person_id: int, reason: str, clock: Clock
-) -> PersonalAccount:
-    _require_reason(reason)
-    account = await repository.account_for_person(session, person_id, lock=True)
-    if account is None:
-        raise NoPersonalAccount("该参保人没有职工医保个人账户")
-    account.status = AccountStatus.ACTIVE.value
-    account.frozen_reason = None
     account.updated_at = clock.now()
     await session.commit()
     return account

@@ -13,9 +13,14 @@ from yibao import __version__
 from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
 from yibao.runtime import Runtime, build_runtime
+from yibao.web import account_routes
+from yibao.web.api import claims as claims_api
 from yibao.web.errors import install_error_handlers
+from yibao.web.family import install_family
 from yibao.web.identity import install_identity
+from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
+from yibao.web.staff import workbench as staff_workbench
 from yibao.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -54,7 +59,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     # Each channel adds its routers here, one line each.
     app.include_router(home.router)
+    app.include_router(claims_api.router)
+    app.include_router(claims_pages.router)
+    app.include_router(staff_workbench.router)
     install_identity(app)
     app.include_router(fsi_router.router)
+    install_family(app)
     app.include_router(voucher.router)
+    app.include_router(account_routes.router)
     return app

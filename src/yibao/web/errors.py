@@ -59,8 +59,12 @@ def error_page(request: Request, status: int, title: str, message: str) -> Respo
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
         return HTMLResponse(f"<h1>{title}</h1><p>{message}</p>", status_code=status)
+    # A failed load (the server's fault, not the request's) offers a retry, never a blank page.
     response: Response = templates.TemplateResponse(
-        request, "error.html", {"title": title, "message": message}, status_code=status
+        request,
+        "error.html",
+        {"title": title, "message": message, "retry": status >= 500},
+        status_code=status,
     )
     return response
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.engine import is_postgres
+from yibao.family import repository as family_repository
 from yibao.settlement.domain import MutualAidPayer
 from yibao.settlement.repository.reference import CATALOGUE as CATALOGUE
 from yibao.settlement.repository.reference import GATEWAY as GATEWAY
@@ -161,9 +162,19 @@ async def mutual_aid_payers(
 ) -> list[MutualAidPayer]:
     """家庭共济 hook: the active authorisers who may pay this person's share, in order.
 
-    Empty until the family feature fills it in from its authorisation table.
+    The family feature locks their authorisation rows (before settlement locks any account) and
+    gives each one's quota left this year; see `family.repository.payers_for`.
     """
-    return []
+    return [
+        MutualAidPayer(
+            payer_person_id=p.payer_person_id,
+            account_id=p.account_id,
+            quota_remaining_fen=p.quota_remaining_fen,
+            order=p.order,
+            authorisation_id=p.authorisation_id,
+        )
+        for p in await family_repository.payers_for(session, beneficiary_person_id, on)
+    ]
 
 
 async def settlement_by_setl_id(

@@ -1,0 +1,390 @@
+"""Queries and row locks of 家庭共济. Never commits.
+
+Lock order (so that no two transactions wait on each other in a cycle): authorisation rows in
+ascending id first, then personal accounts in ascending id. Settlement's hook, revocation, quota
+changes and contribution payments all follow it; freezing touches only the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.tables import Enrolment, Person
+from yibao.family.domain import (
+    LIVE_STATUSES,
+    PAYER_RANK,
+    Relation,
+    Status,
+    UnknownAuthorisation,
+    quota_remaining,
+)
+from yibao.family.tables import (
+    AccountFreeze,
+    MutualAidApplication,
+    MutualAidAuthorisation,
+    MutualAidDocument,
+    MutualAidEvent,
+    RelativeContribution,
+)
+from yibao.kernel.clock import CHINA_TZ
+from yibao.ledger.domain import EntryKind
+from yibao.ledger.tables import LedgerEntry, PersonalAccount
+
+QUOTA_KINDS = (EntryKind.MUTUAL_AID_DEBIT.value, EntryKind.RELATIVE_CONTRIBUTION_DEBIT.value)
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    """A calendar year in Beijing time, as UTC instants [start, end)."""
+    start = datetime.combine(date(year, 1, 1), time(), CHINA_TZ).astimezone(UTC)
+    end = datetime.combine(date(year + 1, 1, 1), time(), CHINA_TZ).astimezone(UTC)
+    return start, end
+
+
+async def authorisation(
+    session: AsyncSession, authorisation_id: int, *, lock: bool = False
+) -> MutualAidAuthorisation:
+    stmt = select(MutualAidAuthorisation).where(MutualAidAuthorisation.id == authorisation_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise UnknownAuthorisation("找不到该共济授权")
+    return found
+
+
+async def application(session: AsyncSession, application_id: int) -> MutualAidApplication | None:
+    return await session.get(MutualAidApplication, application_id)
+
+
+async def authorisations_of_application(
+    session: AsyncSession, application_id: int
+) -> list[MutualAidAuthorisation]:
+    stmt = (
+        select(MutualAidAuthorisation)
+        .where(MutualAidAuthorisation.application_id == application_id)
+        .order_by(MutualAidAuthorisation.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def live_link_exists(session: AsyncSession, authoriser_id: int, beneficiary_id: int) -> bool:
+    stmt = select(MutualAidAuthorisation.id).where(
+        MutualAidAuthorisation.authoriser_person_id == authoriser_id,
+        MutualAidAuthorisation.beneficiary_person_id == beneficiary_id,
+        MutualAidAuthorisation.status.in_([s.value for s in LIVE_STATUSES]),
+    )
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def given_by(session: AsyncSession, authoriser_id: int) -> list[MutualAidAuthorisation]:
+    stmt = (
+        select(MutualAidAuthorisation)
+        .where(MutualAidAuthorisation.authoriser_person_id == authoriser_id)
+        .order_by(MutualAidAuthorisation.id.desc())
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def received_by(session: AsyncSession, beneficiary_id: int) -> list[MutualAidAuthorisation]:
+    stmt = (
+        select(MutualAidAuthorisation)
+        .where(MutualAidAuthorisation.beneficiary_person_id == beneficiary_id)
+        .order_by(MutualAidAuthorisation.id.desc())
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def live_involving(session: AsyncSession, person_id: int) -> list[MutualAidAuthorisation]:
+    stmt = (
+        select(MutualAidAuthorisation)
+        .where(
+            (MutualAidAuthorisation.authoriser_person_id == person_id)
+            | (MutualAidAuthorisation.beneficiary_person_id == person_id),
+            MutualAidAuthorisation.status.in_([s.value for s in LIVE_STATUSES]),
+        )
+        .order_by(MutualAidAuthorisation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def live_with_enrolment_ended(session: AsyncSession) -> list[int]:
+    """Ids of live authorisations where either side no longer has a normal basic enrolment.
+
+    The authoriser needs a normal 310 enrolment; the beneficiary a normal 310 or 390 one.
+    """
+    authoriser_ok = (
+        select(Enrolment.id)
+        .where(
+            Enrolment.person_id == MutualAidAuthorisation.authoriser_person_id,
+            Enrolment.insutype == "310",
+            Enrolment.status == "1",
+        )
+        .exists()
+    )
+    beneficiary_ok = (
+        select(Enrolment.id)
+        .where(
+            Enrolment.person_id == MutualAidAuthorisation.beneficiary_person_id,
+            Enrolment.insutype.in_(["310", "390"]),
+            Enrolment.status == "1",
+        )
+        .exists()
+    )
+    stmt = (
+        select(MutualAidAuthorisation.id)
+        .where(
+            MutualAidAuthorisation.status.in_([s.value for s in LIVE_STATUSES]),
+            ~authoriser_ok | ~beneficiary_ok,
+        )
+        .order_by(MutualAidAuthorisation.id)
+    )
+    return [int(i) for i in (await session.execute(stmt)).scalars()]
+
+
+async def review_queue(session: AsyncSession, limit: int = 100) -> list[MutualAidAuthorisation]:
+    stmt = (
+        select(MutualAidAuthorisation)
+        .where(MutualAidAuthorisation.status == Status.UNDER_REVIEW.value)
+        .order_by(MutualAidAuthorisation.updated_at, MutualAidAuthorisation.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def events_of(session: AsyncSession, authorisation_id: int) -> list[MutualAidEvent]:
+    stmt = (
+        select(MutualAidEvent)
+        .where(MutualAidEvent.authorisation_id == authorisation_id)
+        .order_by(MutualAidEvent.at, MutualAidEvent.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def documents_of(session: AsyncSession, authorisation_id: int) -> list[MutualAidDocument]:
+    stmt = (
+        select(MutualAidDocument)
+        .where(MutualAidDocument.authorisation_id == authorisation_id)
+        .order_by(MutualAidDocument.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def document(session: AsyncSession, document_id: int) -> MutualAidDocument | None:
+    return await session.get(MutualAidDocument, document_id)
+
+
+async def used_in_year(
+    session: AsyncSession, payer_account_id: int, beneficiary_id: int, year: int
+) -> int:
+    """Fen the payer's account paid for the beneficiary in `year`, less what was reversed since.
+
+    Read from the ledger itself, so a cancelled settlement gives its quota back.
+    """
+    start, end = year_bounds(year)
+    paid = select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+        LedgerEntry.account_id == payer_account_id,
+        LedgerEntry.beneficiary_person_id == beneficiary_id,
+        LedgerEntry.kind.in_(QUOTA_KINDS),
+        LedgerEntry.created_at >= start,
+        LedgerEntry.created_at < end,
+    )
+    original = aliased(LedgerEntry)
+    reversed_ = (
+        select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+        .join(original, original.id == LedgerEntry.reverses_entry_id)
+        .where(
+            LedgerEntry.account_id == payer_account_id,
+            LedgerEntry.kind == EntryKind.REVERSAL.value,
+            original.beneficiary_person_id == beneficiary_id,
+            original.kind.in_(QUOTA_KINDS),
+            original.created_at >= start,
+            original.created_at < end,
+        )
+    )
+    total = int((await session.execute(paid)).scalar_one()) + int(
+        (await session.execute(reversed_)).scalar_one()
+    )
+    return max(-total, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """One authoriser able to pay for a beneficiary now (settlement's MutualAidPayer, by field)."""
+
+    payer_person_id: int
+    account_id: int
+    quota_remaining_fen: int | None
+    order: int
+    authorisation_id: int
+
+
+async def payers_for(session: AsyncSession, beneficiary_id: int, on: date) -> list[Payer]:
+    """Active authorisations for `beneficiary_id`, their rows locked, in the stated order.
+
+    The rows are locked (ascending id) so that, until the calling settlement commits, no other
+    settlement can spend the same quota and no revocation or pause can slip in between the
+    check and the payment. A frozen authoriser, or one whose enrolment is not normal, pays for
+    no one.
+    """
+    stmt = (
+        select(MutualAidAuthorisation)
+        .where(
+            MutualAidAuthorisation.beneficiary_person_id == beneficiary_id,
+            MutualAidAuthorisation.status == Status.ACTIVE.value,
+        )
+        .order_by(MutualAidAuthorisation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    candidates: list[tuple[tuple[int, datetime, int], Payer]] = []
+    for row in rows:
+        account = (
+            await session.execute(
+                select(PersonalAccount).where(PersonalAccount.person_id == row.authoriser_person_id)
+            )
+        ).scalar_one_or_none()
+        if account is None or account.status != "active":
+            continue
+        if not await _normal_employee(session, row.authoriser_person_id):
+            continue
+        remaining = None
+        if row.quota_fen is not None:
+            used = await used_in_year(session, account.id, beneficiary_id, on.year)
+            remaining = quota_remaining(row.quota_fen, used)
+            if remaining == 0:
+                continue
+        rank = PAYER_RANK.get(Relation(row.relation), 9)
+        activated = row.activated_at or row.created_at
+        candidates.append(
+            (
+                (rank, activated, row.id),
+                Payer(row.authoriser_person_id, account.id, remaining, 0, row.id),
+            )
+        )
+    candidates.sort(key=lambda c: c[0])
+    return [
+        Payer(p.payer_person_id, p.account_id, p.quota_remaining_fen, i, p.authorisation_id)
+        for i, (_, p) in enumerate(candidates)
+    ]
+
+
+async def _normal_employee(session: AsyncSession, person_id: int) -> bool:
+    stmt = select(Enrolment.id).where(
+        Enrolment.person_id == person_id, Enrolment.insutype == "310", Enrolment.status == "1"
+    )
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def open_freeze(session: AsyncSession, person_id: int) -> AccountFreeze | None:
+    stmt = (
+        select(AccountFreeze)
+        .where(AccountFreeze.person_id == person_id, AccountFreeze.status != "unfrozen")
+        .order_by(AccountFreeze.id.desc())
+    )
+    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
+
+
+async def freezes(session: AsyncSession, *, open_only: bool = True) -> list[AccountFreeze]:
+    stmt = select(AccountFreeze).order_by(AccountFreeze.id.desc()).limit(200)
+    if open_only:
+        stmt = stmt.where(AccountFreeze.status != "unfrozen")
+    return list((await session.execute(stmt)).scalars())
+
+
+async def contribution_for(
+    session: AsyncSession, beneficiary_id: int, year: int
+) -> RelativeContribution | None:
+    stmt = select(RelativeContribution).where(
+        RelativeContribution.beneficiary_person_id == beneficiary_id,
+        RelativeContribution.year == year,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def contribution_by_receipt(
+    session: AsyncSession, receipt_no: str
+) -> RelativeContribution | None:
+    stmt = select(RelativeContribution).where(RelativeContribution.receipt_no == receipt_no)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class AidPayment:
+    """One line of 共济消费明细: never the items or the diagnosis, only who, where, when, how much."""
+
+    entry_id: int
+    at: datetime
+    kind: str
+    institution: str
+    institution_code: str | None
+    amount_fen: int  # positive: paid; negative: given back by a reversal
+    payer_person_id: int
+    payer_name: str
+    beneficiary_person_id: int
+    beneficiary_name: str
+    source_id: str | None
+
+
+async def aid_payments(
+    session: AsyncSession,
+    *,
+    payer_id: int | None = None,
+    beneficiary_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+) -> list[AidPayment]:
+    """Payments made from an authoriser's account for relatives (and their reversals)."""
+    payer = aliased(Person)
+    beneficiary = aliased(Person)
+    stmt = (
+        select(LedgerEntry, payer.id, payer.name, beneficiary.id, beneficiary.name)
+        .join(PersonalAccount, PersonalAccount.id == LedgerEntry.account_id)
+        .join(payer, payer.id == PersonalAccount.person_id)
+        .join(beneficiary, beneficiary.id == LedgerEntry.beneficiary_person_id)
+        .where(
+            LedgerEntry.kind.in_([*QUOTA_KINDS, EntryKind.REVERSAL.value]),
+            LedgerEntry.beneficiary_person_id.is_not(None),
+            LedgerEntry.beneficiary_person_id != PersonalAccount.person_id,
+        )
+    )
+    if payer_id is not None:
+        stmt = stmt.where(PersonalAccount.person_id == payer_id)
+    if beneficiary_id is not None:
+        stmt = stmt.where(LedgerEntry.beneficiary_person_id == beneficiary_id)
+    if since is not None:
+        stmt = stmt.where(LedgerEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(LedgerEntry.created_at < until)
+    stmt = stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
+    out = []
+    for entry, p_id, p_name, b_id, b_name in (await session.execute(stmt)).all():
+        out.append(
+            AidPayment(
+                entry_id=entry.id,
+                at=entry.created_at,
+                kind=entry.kind,
+                institution=entry.counterparty,
+                institution_code=entry.counterparty_code,
+                amount_fen=-entry.amount_fen,
+                payer_person_id=p_id,
+                payer_name=p_name,
+                beneficiary_person_id=b_id,
+                beneficiary_name=b_name,
+                source_id=entry.source_id,
+            )
+        )
+    return out
+
+
+async def person(session: AsyncSession, person_id: int) -> Person | None:
+    return await enrolment_repository.person(session, person_id)

@@ -1,0 +1,398 @@
+"""Read models of the person's own account: overview, 缴费记录, 消费记录, the statement.
+
+Read-only use cases: each takes the person id from the caller's principal, never from a URL, so
+one person never reads another's records. Nothing here writes, so nothing commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.contributions import repository as contributions_repository
+from yibao.contributions.domain import (
+    InvalidContribution,
+    gap_months,
+    month_index,
+    month_of_index,
+    parse_month,
+)
+from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.domain import INSUTYPE_NAMES, UnknownPerson
+from yibao.enrolment.tables import Employer, Region
+from yibao.kernel.clock import Clock, china_today
+from yibao.kernel.errors import NotFound
+from yibao.ledger import repository as ledger_repository
+from yibao.ledger.domain import NoPersonalAccount
+from yibao.ledger.tables import LedgerEntry, PersonalAccount
+from yibao.statements import repository
+from yibao.statements.domain import (
+    MAX_STATEMENT_DAYS,
+    ConsumptionFilter,
+    ConsumptionKind,
+    ContributionMonth,
+    Cursor,
+    DayRange,
+    InvalidFilter,
+    MonthlyTotal,
+    Statement,
+    StatementLine,
+    consumption_kind_of,
+    day_range,
+    institution_type,
+    last_months,
+    month_start_utc,
+    next_month,
+)
+
+CHART_MONTHS = 12
+
+
+class UnknownSettlement(NotFound):
+    code = "unknown_settlement"
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    person_name: str
+    psn_no: str
+    has_account: bool
+    balance_fen: int
+    account_status: str | None
+    year: int
+    year_credited_fen: int
+    year_spent_fen: int
+    insutype: str | None
+    psn_type: str | None
+    enrolment_status: str | None
+    region_name: str | None
+    admdvs: str | None
+    employer_name: str | None
+    as_of: datetime
+    last_entry_at: datetime | None
+    monthly: list[MonthlyTotal]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionRecord:
+    entry_id: int
+    at: datetime
+    kind: ConsumptionKind
+    account_change_fen: int  # what this entry did to the balance (debits negative)
+    institution_name: str
+    institution_code: str | None
+    institution_type: str | None  # H | P
+    setl_id: str | None
+    beneficiary_name: str | None  # whom a family payment was for
+    med_type: str | None = None
+    total_fen: int | None = None
+    fund_fen: int | None = None
+    account_fen: int | None = None
+    mutual_aid_fen: int | None = None
+    cash_fen: int | None = None
+    settlement_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionPage:
+    records: list[ConsumptionRecord]
+    next_cursor: str | None
+    matching: int
+    hidden: int  # consumption records the filters leave out
+    narrowed: list[str]  # which filters differ from the defaults
+    filter: ConsumptionFilter
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionDetail:
+    setl_id: str
+    settlement: dict[str, Any] | None
+    items: list[dict[str, Any]]
+    shares: list[tuple[str, str, int]]  # (payer name, beneficiary name, fen)
+    entries: list[ConsumptionRecord]
+    patient_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionHistory:
+    months: list[ContributionMonth]  # newest first, gaps included
+    hidden: int
+    since: str
+    until: str
+    credited_fen: int
+    owing_months: list[str] = field(default_factory=list)
+
+
+async def _account(session: AsyncSession, person_id: int) -> PersonalAccount:
+    account = await ledger_repository.account_for_person(session, person_id)
+    if account is None:
+        raise NoPersonalAccount("您没有职工医保个人账户（居民医保不设个人账户）")
+    return account
+
+
+async def account_overview(session: AsyncSession, clock: Clock, person_id: int) -> Overview:
+    person = await enrolment_repository.person(session, person_id)
+    if person is None:
+        raise UnknownPerson("没有找到参保信息")
+    enrolment = await enrolment_repository.main_enrolment(session, person_id)
+    region = await session.get(Region, enrolment.admdvs) if enrolment else None
+    employer = (
+        await session.get(Employer, enrolment.employer_id)
+        if enrolment and enrolment.employer_id
+        else None
+    )
+    account = await ledger_repository.account_for_person(session, person_id)
+    now = clock.now()
+    today = china_today(clock)
+    months = last_months(today, CHART_MONTHS)
+    balance = credited = spent = 0
+    last_at = None
+    monthly = [MonthlyTotal(m, 0) for m in months]
+    if account is not None:
+        balance = await repository.balance(session, account.id)
+        year_start = month_start_utc(f"{today.year:04d}-01")
+        year_end = month_start_utc(f"{today.year + 1:04d}-01")
+        credited, spent = await repository.totals_between(session, account.id, year_start, year_end)
+        last_at = await repository.latest_entry_at(session, account.id)
+        bounds = [month_start_utc(m) for m in [*months, next_month(months[-1])]]
+        spent_by_month = await repository.spending_by_bounds(session, account.id, bounds)
+        monthly = [MonthlyTotal(m, s) for m, s in zip(months, spent_by_month, strict=True)]
+    return Overview(
+        person_name=person.name,
+        psn_no=person.psn_no,
+        has_account=account is not None,
+        balance_fen=balance,
+        account_status=account.status if account else None,
+        year=today.year,
+        year_credited_fen=credited,
+        year_spent_fen=spent,
+        insutype=enrolment.insutype if enrolment else None,
+        psn_type=enrolment.psn_type if enrolment else None,
+        enrolment_status=enrolment.status if enrolment else None,
+        region_name=region.name if region else None,
+        admdvs=enrolment.admdvs if enrolment else None,
+        employer_name=employer.name if employer else None,
+        as_of=now,
+        last_entry_at=last_at,
+        monthly=monthly,
+    )
+
+
+def _record(
+    entry: LedgerEntry, names: dict[int, str], setl: dict[str, Any] | None, person_id: int
+) -> ConsumptionRecord:
+    beneficiary = entry.beneficiary_person_id
+    on_behalf = beneficiary is not None and beneficiary != person_id
+    code = entry.counterparty_code
+    return ConsumptionRecord(
+        entry_id=entry.id,
+        at=entry.created_at,
+        kind=consumption_kind_of(entry.kind),
+        account_change_fen=entry.amount_fen,
+        institution_name=entry.counterparty,
+        institution_code=code,
+        institution_type=(setl or {}).get("fixmedins_type") or institution_type(code),
+        setl_id=entry.source_id if entry.source_type == "settlement" else None,
+        beneficiary_name=names.get(beneficiary) if on_behalf and beneficiary else None,
+        med_type=setl["med_type"] if setl else None,
+        total_fen=setl["medfee_sumamt_fen"] if setl else None,
+        fund_fen=setl["fund_pay_sumamt_fen"] if setl else None,
+        account_fen=setl["acct_pay_fen"] if setl else None,
+        mutual_aid_fen=setl["acct_mulaid_pay_fen"] if setl else None,
+        cash_fen=setl["psn_cash_pay_fen"] if setl else None,
+        settlement_status=setl["status"] if setl else None,
+    )
+
+
+async def _records(
+    session: AsyncSession, entries: list[LedgerEntry], person_id: int
+) -> list[ConsumptionRecord]:
+    names = await repository.person_names(
+        session, {e.beneficiary_person_id for e in entries if e.beneficiary_person_id}
+    )
+    setl_ids = {e.source_id for e in entries if e.source_type == "settlement" and e.source_id}
+    found = await repository.settlements_by_setl_id(session, setl_ids)
+    return [
+        _record(e, names, found.get(e.source_id or "") if e.source_id else None, person_id)
+        for e in entries
+    ]
+
+
+async def consumption_page(
+    session: AsyncSession,
+    clock: Clock,
+    person_id: int,
+    wanted: ConsumptionFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+    counted: bool = True,
+) -> ConsumptionPage:
+    account = await _account(session, person_id)
+    after = Cursor.decode(cursor)
+    rows = await repository.consumption_page(
+        session, account.id, person_id, wanted, after=after, limit=limit
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    matching = everything = 0
+    if counted:
+        matching = await repository.consumption_count(session, account.id, person_id, wanted)
+        everything = await repository.consumption_count(session, account.id, person_id, None)
+    default_days = day_range(None, None, china_today(clock))
+    next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if has_more else None
+    return ConsumptionPage(
+        records=await _records(session, rows, person_id),
+        next_cursor=next_cursor,
+        matching=matching,
+        hidden=everything - matching,
+        narrowed=wanted.narrowed(default_days),
+        filter=wanted,
+    )
+
+
+async def all_consumption(
+    session: AsyncSession, clock: Clock, person_id: int, wanted: ConsumptionFilter
+) -> AsyncIterator[ConsumptionRecord]:
+    """Every record the filter matches, page by page (for CSV export)."""
+    cursor: str | None = None
+    while True:
+        page = await consumption_page(
+            session, clock, person_id, wanted, cursor=cursor, limit=100, counted=False
+        )
+        for record in page.records:
+            yield record
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def consumption_detail(
+    session: AsyncSession, person_id: int, setl_id: str
+) -> ConsumptionDetail:
+    account = await ledger_repository.account_for_person(session, person_id)
+    entries = await repository.entries_for_source(session, account.id, setl_id) if account else []
+    settlement = await repository.settlement_of_person(session, setl_id, person_id)
+    if settlement is None and entries:
+        # Paid from this account for a relative: the settlement is the relative's.
+        settlement = await repository.settlement_by_setl_id(session, setl_id)
+    if settlement is None and not entries:
+        raise UnknownSettlement(f"没有找到结算记录 {setl_id}")
+    items: list[dict[str, Any]] = []
+    shares: list[tuple[str, str, int]] = []
+    patient_name: str | None = None
+    if settlement is not None:
+        items = await repository.settlement_items_of(session, settlement["id"])
+        share_rows = await repository.settlement_shares_of(session, settlement["id"])
+        ids = {settlement["person_id"]}
+        ids |= {r["payer_person_id"] for r in share_rows}
+        ids |= {r["beneficiary_person_id"] for r in share_rows}
+        names = await repository.person_names(session, ids)
+        patient_name = names.get(settlement["person_id"])
+        shares = [
+            (
+                names.get(r["payer_person_id"], ""),
+                names.get(r["beneficiary_person_id"], ""),
+                int(r["amount_fen"]),
+            )
+            for r in share_rows
+        ]
+    return ConsumptionDetail(
+        setl_id=setl_id,
+        settlement=settlement,
+        items=items,
+        shares=shares,
+        entries=await _records(session, entries, person_id),
+        patient_name=patient_name,
+    )
+
+
+def _month_bounds(since: str | None, until: str | None, today: date) -> tuple[str, str]:
+    try:
+        last = parse_month(until) if until else f"{today:%Y-%m}"
+        first = parse_month(since) if since else month_of_index(month_index(last) - 11)
+    except InvalidContribution as exc:
+        raise InvalidFilter("月份应为 YYYY-MM，例如 2025-01") from exc
+    if first > last:
+        raise InvalidFilter("开始月份不能晚于结束月份")
+    return first, last
+
+
+async def contribution_history(
+    session: AsyncSession,
+    clock: Clock,
+    person_id: int,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+) -> ContributionHistory:
+    first, last = _month_bounds(since, until, china_today(clock))
+    every = await contributions_repository.for_person(session, person_id)
+    # Gaps are judged on the whole history, so a window that starts inside a gap still shows it.
+    gaps = set(gap_months([c.month for c in every]))
+    months = [
+        ContributionMonth(
+            month=c.month,
+            status=c.status,
+            base_fen=c.base_fen,
+            employer_fen=c.employer_fen,
+            personal_fen=c.personal_fen,
+            credited_fen=c.credited_fen,
+            arrived_on=c.arrived_on,
+        )
+        for c in every
+    ]
+    months += [ContributionMonth(month=m, status="gap") for m in gaps]
+    months.sort(key=lambda m: m.month, reverse=True)
+    shown = [m for m in months if first <= m.month <= last]
+    return ContributionHistory(
+        months=shown,
+        hidden=len(months) - len(shown),
+        since=first,
+        until=last,
+        credited_fen=sum(m.credited_fen or 0 for m in shown),
+        owing_months=sorted(m.month for m in shown if m.owing),
+    )
+
+
+async def statement(
+    session: AsyncSession, clock: Clock, person_id: int, days: DayRange
+) -> Statement:
+    if (days.until - days.since).days > MAX_STATEMENT_DAYS:
+        raise InvalidFilter("结算单时间范围最长 5 年，请缩小范围")
+    person = await enrolment_repository.person(session, person_id)
+    if person is None:
+        raise UnknownPerson("没有找到参保信息")
+    account = await _account(session, person_id)
+    enrolment = await enrolment_repository.main_enrolment(session, person_id)
+    region = await session.get(Region, enrolment.admdvs) if enrolment else None
+    start, end = days.start_utc(), days.end_utc()
+    opening = await repository.balance_before(session, account.id, start)
+    entries = await repository.entries_between(session, account.id, start, end)
+    lines = [
+        StatementLine(
+            at=e.created_at,
+            kind=e.kind,
+            amount_fen=e.amount_fen,
+            balance_after_fen=e.balance_after_fen,
+            counterparty=e.counterparty,
+            reference=e.source_id,
+        )
+        for e in entries
+    ]
+    return Statement(
+        person_name=person.name,
+        psn_no=person.psn_no,
+        id_number_masked=person.id_number_masked,
+        insutype=INSUTYPE_NAMES.get(enrolment.insutype) if enrolment else None,
+        region_name=region.name if region else None,
+        days=days,
+        opening_fen=opening,
+        closing_fen=lines[-1].balance_after_fen if lines else opening,
+        printed_at=clock.now(),
+        lines=lines,
+    )
