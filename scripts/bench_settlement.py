@@ -139,7 +139,7 @@ async def sign_in(url: str, institutions: list[dict[str, Any]]) -> None:
         for inst in institutions:
             env = {
                 "infno": "9001",
-                "msgid": msgid(inst["code"], secrets.randbelow(10000)),
+                "msgid": msgid(inst["code"], 9999),  # above every message of a pool
                 "fixmedins_code": inst["code"],
                 "input": {},
             }
@@ -225,8 +225,14 @@ async def open_visits(
 
 
 def message(
-    infno: str, inst: dict[str, Any], person: dict[str, Any], n: int, mdtrt_id: str | None
+    infno: str,
+    inst: dict[str, Any],
+    person: dict[str, Any],
+    n: int,
+    mdtrt_id: str | None,
+    sequence: int = 0,
 ) -> str:
+    """`sequence`: the message's number at its institution (its msgid's last 4 digits)."""
     lines = bill_lines(n)
     total = f"{sum(int(x['det_item_fee_sumamt'].replace('.', '')) for x in lines) / 100:.2f}"
     common = {
@@ -243,7 +249,7 @@ def message(
         payload = {"druginfo": common, "drugdetail": lines}
     env = {
         "infno": infno,
-        "msgid": msgid(inst["code"], n),
+        "msgid": msgid(inst["code"], sequence),
         "fixmedins_code": inst["code"],
         "sign_no": inst["sign_no"],
         "input": payload,
@@ -333,7 +339,7 @@ def run(
     kind = "H" if infno == "2207" else "P"
     insts = [i for i in state["institutions"] if i["code"].startswith(kind)]
     asyncio.run(sign_in(url, insts))
-    total = rate_guess * (seconds + 2)
+    total = min(rate_guess * (seconds + 2), 9998 * 8)
     mdtrt_ids: list[str | None] = [None] * total
     if infno == "2207":
         mdtrt_ids = list(asyncio.run(open_visits(people, insts, total)))
@@ -345,7 +351,8 @@ def run(
             # open_visits gave visit n to person n % len(people) at hospital n % len(hospitals)
             person = people[n % len(people)] if infno == "2207" else rng_people.choice(people)
             inst = insts[n % len(insts)]
-            pools[n % threads].append(message(infno, inst, person, n, mdtrt_ids[n]))
+            sequence = n // len(insts)  # msgids stay unique while a pool is made within a second
+            pools[n % threads].append(message(infno, inst, person, n, mdtrt_ids[n], sequence))
         for t, lines in enumerate(pools, 1):
             Path(pool_dir, f"pool-{t}.txt").write_text("\n".join(lines) + "\n")
         script = Path(pool_dir, "settle.lua")
