@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     lockout_window_minutes: int = 15
     lockout_minutes: int = 30
     session_idle_minutes: int = 15
+    # The counter's workbench shows many people's data: its sessions end after this much idleness.
+    staff_session_idle_minutes: int = Field(15, ge=1, le=15)
     step_up_minutes: int = 10
     realname_endpoint: str = ""
     realname_key: str = ""

@@ -74,6 +74,7 @@ ACTION_NAMES = {
     "adjustment.reject": "复核退回账户调整",
     "account.unfreeze": "解除账户冻结",
     "account.unlock": "解锁网上账户",
+    "card_password.reset": "重置医保卡密码",
     "partner.read": "合作机构查询",
     "family.case_view": "查看家庭共济申请",
     "family.document_view": "查看家庭共济申请材料",

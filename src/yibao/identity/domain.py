@@ -12,9 +12,9 @@
   the person is told when it unlocks. A password reset (ID number + SMS code) or staff unlock it.
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
   and `sms_daily_limit` a day per phone. Kept hashed in the short-lived store.
-- Sessions end after `idle_timeout` without use, or everywhere at once on request. Account details
-  need a verification (SMS code, card query password, passkey) younger than `step_up_window`, on
-  that session only.
+- Sessions end after `idle_timeout` without use (staff: `staff_idle_timeout`, at most 15 minutes),
+  or everywhere at once on request. Account details need a verification (SMS code, card query
+  password, passkey) younger than `step_up_window`, on that session only.
 - Staff sign in with password + TOTP; roles: clerk 经办人员, reviewer 审核人员, admin 管理员.
 """
 
@@ -176,6 +176,7 @@ class IdentityPolicy:
     failure_window: timedelta = timedelta(minutes=15)
     lock_for: timedelta = timedelta(minutes=30)
     idle_timeout: timedelta = timedelta(minutes=15)
+    staff_idle_timeout: timedelta = timedelta(minutes=15)
     step_up_window: timedelta = timedelta(minutes=10)
     registration_ttl: timedelta = timedelta(minutes=15)
 

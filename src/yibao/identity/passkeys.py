@@ -17,7 +17,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -71,7 +71,7 @@ def verify_registration(rp: RelyingParty, credential: str, challenge: bytes) -> 
             expected_origin=rp.origin,
             require_user_verification=True,
         )
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise PasskeyRejected("通行密钥登记未通过，请重试") from exc
     return NewCredential(
         credential_id=bytes_to_base64url(verified.credential_id),
@@ -113,6 +113,6 @@ def verify_authentication(
             credential_current_sign_count=sign_count,
             require_user_verification=True,
         )
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise PasskeyRejected("通行密钥验证未通过，请重试") from exc
     return int(verified.new_sign_count)

@@ -6,12 +6,16 @@
 - Each message has a dedup key: the same business event enqueued twice is delivered once.
 - Failed deliveries are retried with exponential backoff (30 s, 1 min, 2 min … capped at 1 h)
   and given up after `MAX_ATTEMPTS`, staying visible as failed.
+- 消息 (in-app notices) belong to one person: nobody else reads them or marks them read. Opening
+  a notice marks it read once; the first reading time is kept.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+
+from yibao.kernel.errors import NotFound
 
 MAX_ATTEMPTS = 8
 
@@ -29,3 +33,11 @@ class OutboxStatus(StrEnum):
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+NOTICES_PAGE_SIZE = 20
+MAX_NOTICES_PAGE_SIZE = 100
+
+
+class UnknownNotice(NotFound):
+    code = "unknown_notice"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.engine import is_postgres
@@ -80,3 +80,48 @@ async def notices_for(session: AsyncSession, person_id: int, limit: int = 50) ->
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def notices_page(
+    session: AsyncSession, person_id: int, *, limit: int, before_id: int | None = None
+) -> list[Notice]:
+    """Newest first, by keyset on `ix_notices_person_created`: `before_id` is the last notice of
+    the previous page (only the person's own counts as a cursor)."""
+    stmt = select(Notice).where(Notice.person_id == person_id)
+    if before_id is not None:
+        cursor = await notice_of(session, person_id, before_id)
+        if cursor is not None:
+            stmt = stmt.where(
+                Notice.created_at <= cursor.created_at,
+                or_(
+                    Notice.created_at < cursor.created_at,
+                    Notice.id < cursor.id,
+                ),
+            )
+    stmt = stmt.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unread_count(session: AsyncSession, person_id: int) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Notice)
+        .where(Notice.person_id == person_id, Notice.read_at.is_(None))
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def notice_of(session: AsyncSession, person_id: int, notice_id: int) -> Notice | None:
+    """Only the person's own: another person's notice id is simply not found."""
+    stmt = select(Notice).where(Notice.id == notice_id, Notice.person_id == person_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def mark_all_read(session: AsyncSession, person_id: int, now: datetime) -> int:
+    stmt = (
+        update(Notice)
+        .where(Notice.person_id == person_id, Notice.read_at.is_(None))
+        .values(read_at=now)
+    )
+    result = await session.execute(stmt)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,6 +1,9 @@
-"""The worker's use case: deliver what is due in the outbox, one committed batch at a time."""
+"""The worker's use case (deliver what is due in the outbox, one committed batch at a time) and
+the person's 消息 (read their own notices, mark them read)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -8,7 +11,14 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.kernel.clock import Clock
 from yibao.kernel.pii import PersonalDataCipher
 from yibao.notifications import repository
-from yibao.notifications.domain import MAX_ATTEMPTS, Channel, OutboxStatus, backoff
+from yibao.notifications.domain import (
+    MAX_ATTEMPTS,
+    MAX_NOTICES_PAGE_SIZE,
+    Channel,
+    OutboxStatus,
+    UnknownNotice,
+    backoff,
+)
 from yibao.notifications.senders import SmsSender
 from yibao.notifications.tables import Notice
 
@@ -61,3 +71,47 @@ async def deliver_due(
         message.sent_at = now
     await session.commit()
     return len(due)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    notices: list[Notice]
+    unread: int
+    next_before: int | None  # the cursor of the next (older) page, when there may be one
+
+
+async def inbox(
+    session: AsyncSession, person_id: int, *, limit: int, before_id: int | None = None
+) -> Inbox:
+    limit = max(1, min(limit, MAX_NOTICES_PAGE_SIZE))
+    rows = await repository.notices_page(session, person_id, limit=limit + 1, before_id=before_id)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Inbox(
+        notices=rows,
+        unread=await repository.unread_count(session, person_id),
+        next_before=rows[-1].id if more else None,
+    )
+
+
+async def unread_count(session: AsyncSession, person_id: int) -> int:
+    return await repository.unread_count(session, person_id)
+
+
+async def open_notice(
+    session: AsyncSession, clock: Clock, person_id: int, notice_id: int
+) -> Notice:
+    """The person's own notice, marked read the first time it is opened."""
+    notice = await repository.notice_of(session, person_id, notice_id)
+    if notice is None:
+        raise UnknownNotice("没有找到这条消息")
+    if notice.read_at is None:
+        notice.read_at = clock.now()
+        await session.commit()
+    return notice
+
+
+async def mark_all_read(session: AsyncSession, clock: Clock, person_id: int) -> int:
+    marked = await repository.mark_all_read(session, person_id, clock.now())
+    await session.commit()
+    return marked

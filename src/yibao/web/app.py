@@ -13,7 +13,7 @@ from yibao import __version__
 from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
 from yibao.runtime import Runtime, build_runtime
-from yibao.web import account_routes
+from yibao.web import account_routes, notice_routes
 from yibao.web.api import claims as claims_api
 from yibao.web.errors import install_error_handlers
 from yibao.web.family import install_family
@@ -67,4 +67,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_family(app)
     app.include_router(voucher.router)
     app.include_router(account_routes.router)
+    app.include_router(notice_routes.router)
     return app

@@ -1,6 +1,6 @@
 """Identity use cases (the only functions that commit), split by what the person is doing:
 `accounts` (registration, reset, card password), `signin` (sign-in, step-up, sessions),
-`passkeys` and `staff`. Each use case takes the Runtime and one session, and commits once."""
+`passkeys`, `staff` and `counter` (what staff do for a person at the counter). Each use case takes the Runtime and one session, and commits once."""
 
 from yibao.identity.service.accounts import (
     account_overview,
@@ -15,6 +15,7 @@ from yibao.identity.service.accounts import (
     unlock_account,
 )
 from yibao.identity.service.common import IssuedSession, Resolved, policy_of
+from yibao.identity.service.counter import reset_card_password_at_counter
 from yibao.identity.service.passkeys import (
     add_passkey,
     passkey_options,
@@ -44,6 +45,7 @@ __all__ = [
     "passkey_options",
     "policy_of",
     "remove_passkey",
+    "reset_card_password_at_counter",
     "reset_password",
     "resolve_session",
     "send_code",

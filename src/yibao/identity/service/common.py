@@ -37,6 +37,7 @@ def policy_of(settings: Settings) -> IdentityPolicy:
         failure_window=timedelta(minutes=settings.lockout_window_minutes),
         lock_for=timedelta(minutes=settings.lockout_minutes),
         idle_timeout=timedelta(minutes=settings.session_idle_minutes),
+        staff_idle_timeout=timedelta(minutes=settings.staff_session_idle_minutes),
         step_up_window=timedelta(minutes=settings.step_up_minutes),
     )
 
@@ -50,6 +51,10 @@ def password_matches(stored: str | None, given: str) -> bool:
         return HASHER.verify(stored or _DUMMY_HASH, given) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def card_password_failures_key(account_id: int) -> str:
+    return f"card-password-failures:{account_id}"
 
 
 def token_digest(token: str) -> str:

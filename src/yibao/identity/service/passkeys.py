@@ -20,6 +20,8 @@ from yibao.identity.tables import Passkey
 from yibao.kernel.errors import InvalidInput, NotFound
 from yibao.runtime import Runtime
 
+_FLOW_TTL = timedelta(minutes=5)
+
 
 def _flow_key(flow: str) -> str:
     return f"webauthn:{flow}"
@@ -58,14 +60,16 @@ async def passkey_options(
             raise InvalidInput("未知用途")
     flow = secrets.token_urlsafe(16)
     held = {"c": base64.b64encode(challenge).decode(), "p": purpose, "a": account_id}
-    await rt.ephemeral.put(_flow_key(flow), json.dumps(held), timedelta(minutes=5))
+    await rt.ephemeral.put(_flow_key(flow), json.dumps(held), _FLOW_TTL)
     return options, flow
 
 
 async def _take_flow(rt: Runtime, flow: str, purpose: str, account_id: int | None) -> bytes:
     raw = await rt.ephemeral.get(_flow_key(flow)) if flow else None
-    if raw is None:
-        raise PasskeyRejected("通行密钥验证已超时，请重试")
+    # Only the first answer may use a challenge: two answers racing for one flow both read it, but
+    # only one can claim it (an atomic insert), so a replayed answer never makes a second session.
+    if raw is None or not await rt.ephemeral.add(f"{_flow_key(flow)}:used", "1", _FLOW_TTL):
+        raise PasskeyRejected("本次通行密钥验证已失效（超时或已用过），请重新验证")
     await rt.ephemeral.delete(_flow_key(flow))
     held = json.loads(raw)
     if held["p"] != purpose or held["a"] != account_id:

@@ -27,6 +27,7 @@ from yibao.identity.service.common import (
     HASHER,
     IssuedSession,
     Resolved,
+    card_password_failures_key,
     check_code,
     china_minute,
     hash_password,
@@ -181,7 +182,7 @@ async def step_up_with_card_password(
     if account.card_password_hash is None:
         raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
     stored = account.card_password_hash
-    failures_key = f"card-password-failures:{account_id}"
+    failures_key = card_password_failures_key(account_id)
     failures = int(await rt.ephemeral.get(failures_key) or 0)
     if failures >= policy.max_failures:
         minutes = int(policy.failure_window.total_seconds() // 60)
@@ -217,7 +218,8 @@ async def resolve_session(
     policy = policy_of(rt.settings)
     if row is None or row.kind != kind or row.ended_at is not None:
         return None
-    if now - row.last_seen_at >= policy.idle_timeout:
+    idle = policy.staff_idle_timeout if row.kind == "staff" else policy.idle_timeout
+    if now - row.last_seen_at >= idle:
         row.ended_at = now
         await session.commit()
         return None

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yibao.notifications import service as notices
+from yibao.web.auth import PersonPrincipal
+from yibao.web.deps import RuntimeDep
 from yibao.web.i18n import N_
 
 router = APIRouter(include_in_schema=False)
@@ -50,20 +53,43 @@ def module_for(query: str) -> Module | None:
     return best[1] if best else None
 
 
+async def _unread(request: Request, runtime: RuntimeDep) -> int | None:
+    """The 消息 badge: unread notices of the signed-in person; None for a visitor."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, PersonPrincipal):
+        return None
+    async with runtime.sessions() as session:
+        return await notices.unread_count(session, principal.person_id)
+
+
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request) -> HTMLResponse:
+async def home(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
-        request, "home.html", {"modules": MODULES, "query": "", "not_found": False}
+        request,
+        "home.html",
+        {
+            "modules": MODULES,
+            "query": "",
+            "not_found": False,
+            "unread": await _unread(request, runtime),
+        },
     )
     return response
 
 
 @router.get("/search")
-async def search(request: Request, q: str = "") -> Response:
+async def search(request: Request, runtime: RuntimeDep, q: str = "") -> Response:
     found = module_for(q[:100])
     if found is not None:
         return RedirectResponse(found.href, status_code=303)
     response: Response = request.app.state.templates.TemplateResponse(
-        request, "home.html", {"modules": MODULES, "query": q[:100], "not_found": bool(q.strip())}
+        request,
+        "home.html",
+        {
+            "modules": MODULES,
+            "query": q[:100],
+            "not_found": bool(q.strip()),
+            "unread": await _unread(request, runtime),
+        },
     )
     return response

@@ -1,128 +1,41 @@
-"""The JSON API of identity: /api/v1/auth/… with bearer tokens (never cookies)."""
+"""Identity's JSON API without passkeys: registration, tokens, reset, step-up, card password."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
-from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
 from yibao.identity import service as identity
 from yibao.identity.domain import CodePurpose
 from yibao.identity.realname import RealNameEvidence, make_realname_provider
 from yibao.kernel.errors import InvalidInput
+from yibao.web.api.auth.models import (
+    CardPasswordIn,
+    CodeTokenIn,
+    EventOut,
+    MeOut,
+    MessageOut,
+    PasskeyOut,
+    PasswordTokenIn,
+    RegistrationCompleteIn,
+    RegistrationIn,
+    ResetCodeIn,
+    ResetIn,
+    SecurityOut,
+    SentOut,
+    SignedOutOut,
+    SmsCodeIn,
+    StepUpIn,
+    StepUpOut,
+    TicketOut,
+    TokenOut,
+)
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth 登录与验证"])
-
-Short = Annotated[str, Field(max_length=64)]
-
-
-class SmsCodeIn(BaseModel):
-    phone: Short
-    purpose: Literal["register", "sign_in"]
-
-
-class SentOut(BaseModel):
-    sent_to: str
-
-
-class RegistrationIn(BaseModel):
-    phone: Short
-    code: Short
-    password: Annotated[str, Field(max_length=128)]
-
-
-class TicketOut(BaseModel):
-    ticket: str
-
-
-class RegistrationCompleteIn(BaseModel):
-    ticket: Short
-    name: Annotated[str, Field(max_length=50)]
-    id_number: Short
-    method: Literal["photo", "face"] = "face"
-    image_base64: Annotated[str, Field(max_length=7_000_000)] = ""
-
-
-class TokenOut(BaseModel):
-    token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name
-
-
-class PasswordTokenIn(BaseModel):
-    identifier: Short
-    password: Annotated[str, Field(max_length=128)]
-
-
-class CodeTokenIn(BaseModel):
-    phone: Short
-    code: Short
-
-
-class ResetCodeIn(BaseModel):
-    id_number: Short
-
-
-class MessageOut(BaseModel):
-    message: str
-
-
-class ResetIn(BaseModel):
-    id_number: Short
-    code: Short
-    new_password: Annotated[str, Field(max_length=128)]
-
-
-class StepUpIn(BaseModel):
-    method: Literal["sms", "card_password"]
-    code: Short = ""
-    card_password: Short = ""
-
-
-class StepUpOut(BaseModel):
-    step_up_until: datetime | None
-
-
-class CardPasswordIn(BaseModel):
-    id_number: Short
-    code: Short
-    card_password: Short
-
-
-class MeOut(BaseModel):
-    name: str
-    id_number_masked: str
-    phone_masked: str
-    real_name_method: str
-    has_card_password: bool
-    step_up_until: datetime | None
-
-
-class PasskeyOut(BaseModel):
-    id: int
-    name: str
-    created: str
-
-
-class EventOut(BaseModel):
-    at: str
-    kind: str
-    channel: str
-
-
-class SecurityOut(BaseModel):
-    passkeys: list[PasskeyOut]
-    events: list[EventOut]
-    active_sessions: int
-
-
-class SignedOutOut(BaseModel):
-    sessions_ended: int
 
 
 def _ua(request: Request) -> str:
@@ -290,15 +203,6 @@ async def security(
         passkeys=[PasskeyOut(id=i, name=n, created=c) for i, n, c in overview.passkeys],
         events=[EventOut(at=a, kind=k, channel=c) for a, k, c in overview.events],
         active_sessions=overview.active_sessions,
-    )
-
-
-@router.delete("/passkeys/{passkey_id}", status_code=204)
-async def delete_passkey(
-    passkey_id: int, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
-) -> None:
-    await identity.remove_passkey(
-        runtime, session, account_id=person.account_id, passkey_id=passkey_id, via="bearer"
     )
 
 

@@ -1,0 +1,48 @@
+"""消息: the person's in-app notices, newest first; opening one marks it read.
+
+Signed in is enough (no step-up): a notice must reach the person quickly so that they can spot a
+payment they did not make, and the same text already went out by SMS.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from yibao.notifications import service as notices
+from yibao.notifications.domain import NOTICES_PAGE_SIZE
+from yibao.web.auth import PersonDep
+from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.pages.page import render, see_other
+from yibao.web.sessions import verify_csrf
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
+
+
+@router.get("/messages", response_class=HTMLResponse)
+async def inbox(
+    request: Request,
+    person: PersonDep,
+    session: SessionDep,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
+    box = await notices.inbox(session, person.person_id, limit=NOTICES_PAGE_SIZE, before_id=before)
+    return render(request, "messages.html", box=box, paged=before is not None)
+
+
+@router.get("/messages/{notice_id}", response_class=HTMLResponse)
+async def open_notice(
+    request: Request, notice_id: int, person: PersonDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
+    notice = await notices.open_notice(session, runtime.clock, person.person_id, notice_id)
+    return render(request, "message.html", notice=notice)
+
+
+@router.post("/messages/read")
+async def mark_all_read(
+    person: PersonDep, session: SessionDep, runtime: RuntimeDep
+) -> RedirectResponse:
+    await notices.mark_all_read(session, runtime.clock, person.person_id)
+    return see_other("/messages")
