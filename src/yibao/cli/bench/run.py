@@ -1,0 +1,400 @@
+"""`yibao bench run`: the workloads, the yardstick and the report, in one run.
+
+Order: pgbench TPC-B on its own database (the yardstick); then the real server against the bench
+world for the settlement workload (2207 through the institution interface) and the account query
+workload (/api/v1), each after a short warm-up, each followed by a profiled pass with py-spy;
+then the query workload again against the smaller world for the growth ratio. Everything runs
+on this machine at the same time of day, so the ratios hold even when absolute numbers drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+
+from yibao.cli.bench import loadgen, pools, server
+from yibao.cli.bench.target import BENCH_DIR, Target, bench_settings, server_environment
+from yibao.cli.bench.variants import VARIANTS
+from yibao.cli.context import console
+from yibao.kernel.pii import PersonalDataCipher
+
+PGBENCH_DATABASE = "yibao_bench_pgbench"
+SETTLEMENT_RATE_CEILING = 1_500  # requests/s a pool is sized for; beyond it wrk replays
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    persons: int
+    growth_persons: int | None
+    seconds: int
+    warmup: int
+    connections: int
+    threads: int
+    workers: int
+    pgbench_scale: int
+    query_persons: int
+    profile_seconds: int
+    seed: int
+    report: Path | None
+    database: str | None = None
+    growth_database: str | None = None
+    pgbench_database: str = PGBENCH_DATABASE
+    what_if: bool = True  # also measure the proposals that can be tried without touching the app
+    pool_size: int = 0  # database connections per server worker (0: enough for every connection)
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def versions(admin_dsn: str) -> dict[str, str]:
+    found = {}
+    for package in (
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "sqlalchemy",
+        "asyncpg",
+        "pydantic",
+        "numpy",
+    ):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+
+    async def pg() -> str:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    found["postgresql"] = asyncio.run(pg())
+    for tool in ("wrk", "pgbench"):
+        out = subprocess.run(  # noqa: S603 - our own tools, arguments we built
+            [loadgen.tool(tool), "--version"], capture_output=True, text=True, check=False
+        )
+        found[tool] = (
+            (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "?"
+        )
+    spy = server.py_spy()
+    if spy:
+        found["py-spy"] = subprocess.run(  # noqa: S603 - our own tools, arguments we built
+            [spy, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    return found
+
+
+async def _db_counters(dsn: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT xact_commit, xact_rollback, blks_read, blks_hit, tup_fetched, tup_inserted,"
+            " tup_updated FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return {k: int(v) for k, v in dict(row).items()}
+    finally:
+        await conn.close()
+
+
+def _delta(before: dict[str, int], after: dict[str, int], seconds: float) -> dict[str, Any]:
+    d = {k: after[k] - before[k] for k in before}
+    blocks = d["blks_read"] + d["blks_hit"]
+    return {
+        "commits_per_s": round(d["xact_commit"] / seconds, 1) if seconds else 0,
+        "rollbacks": d["xact_rollback"],
+        "buffer_hit_pct": round(100 * d["blks_hit"] / blocks, 2) if blocks else None,
+        "blocks_read_per_s": round(d["blks_read"] / seconds, 1) if seconds else 0,
+    }
+
+
+def _wrk(
+    srv: server.Server,
+    script: str,
+    pool_dir: Path,
+    opts: RunOptions,
+    seconds: int,
+    dsn: str,
+    profile_to: Path | None = None,
+) -> dict[str, Any]:
+    before = asyncio.run(_db_counters(dsn))
+    spy = None
+    process = loadgen.start_wrk(
+        srv.url,
+        script,
+        pool_dir,
+        connections=opts.connections,
+        threads=opts.threads,
+        seconds=seconds,
+    )
+    if profile_to is not None:
+        time.sleep(min(2, seconds / 4))
+        spy = server.start_profile(srv.workers[0], max(1, seconds - 4), profile_to)
+    with server.UsageMeter(srv.workers, process.pid) as meter:
+        result = loadgen.finish_wrk(process)
+    if spy is not None:
+        spy.wait(timeout=120)
+    after = asyncio.run(_db_counters(dsn))
+    out = {**result.as_dict(), **meter.usage.as_dict(), **_delta(before, after, result.seconds)}
+    if result.failed or result.socket_errors:
+        out["sample_errors"] = result.stderr[-1200:]
+    return out
+
+
+def _settlement(
+    srv: server.Server,
+    target: Target,
+    opts: RunOptions,
+    cipher: PersonalDataCipher,
+    work: Path,
+    world_seed: int,
+    *,
+    profile: bool = True,
+) -> dict[str, Any]:
+    # The institutions' tokens follow from the seed the world was loaded with.
+    hospitals = pools.sign_in_hospitals(srv.url, world_seed)
+    out: dict[str, Any] = {}
+    for phase, seconds in (
+        ("warmup", opts.warmup),
+        ("measured", opts.seconds),
+        ("profiled", opts.profile_seconds if profile else 0),
+    ):
+        if seconds <= 0:
+            continue
+        pool_dir = work / f"settle-{phase}"
+        made = asyncio.run(
+            pools.settlement_pool(
+                target.dsn,
+                cipher,
+                hospitals,
+                persons=opts.persons,
+                count=seconds * SETTLEMENT_RATE_CEILING,
+                out_dir=pool_dir,
+                threads=opts.threads,
+                seed=opts.seed + len(phase) + int(time.time()),
+            )
+        )
+        console.print(f"  结算 {phase}: {made:,} 条已签名 2207 报文, {seconds} 秒")
+        profile_to = work / "settle.spy" if phase == "profiled" else None
+        result = _wrk(srv, loadgen.SETTLE_LUA, pool_dir, opts, seconds, target.dsn, profile_to)
+        if phase == "measured":
+            out = result
+        if phase == "profiled":
+            out["profile"] = server.summarise_profile(work / "settle.spy")
+    return out
+
+
+def _query(
+    srv: server.Server, target: Target, persons: int, opts: RunOptions, work: Path, *, profile: bool
+) -> dict[str, Any]:
+    pool_dir = work / f"query-{target.database}"
+    made = asyncio.run(
+        pools.query_pool(
+            target.dsn,
+            persons=persons,
+            count=opts.query_persons,
+            out_dir=pool_dir,
+            threads=opts.threads,
+            seed=opts.seed + persons,
+            step_up=timedelta(minutes=30),
+        )
+    )
+    console.print(f"  查询 {target.database}: {made:,} 名参保人的令牌")
+    out: dict[str, Any] = {"tokens": made}
+    if opts.warmup:
+        _wrk(srv, loadgen.QUERY_LUA, pool_dir, opts, opts.warmup, target.dsn)
+    out.update(_wrk(srv, loadgen.QUERY_LUA, pool_dir, opts, opts.seconds, target.dsn))
+    if profile and opts.profile_seconds:
+        spy_file = work / f"query-{target.database}.spy"
+        _wrk(srv, loadgen.QUERY_LUA, pool_dir, opts, opts.profile_seconds, target.dsn, spy_file)
+        out["profile"] = server.summarise_profile(spy_file)
+    return out
+
+
+def _what_if(
+    target: Target,
+    world: dict[str, Any],
+    opts: RunOptions,
+    cipher: PersonalDataCipher,
+    work: Path,
+    pool: int,
+) -> dict[str, Any]:
+    """The same workloads against a variant of the app that applies one proposal."""
+    name = "no-pre-ping"
+    console.print(f"[bold]what-if[/]: {name}")
+    env = server_environment(target, pool_size=pool)
+    with server.running_server(env, opts.workers, app=VARIANTS[name]) as srv:
+        settlement = _guarded(
+            lambda: _settlement(srv, target, opts, cipher, work, int(world["seed"]), profile=False)
+        )
+        query = _guarded(lambda: _query(srv, target, opts.persons, opts, work, profile=False))
+    console.print(
+        f"  结算: {settlement.get('throughput', 0):.0f} TPS, 查询: {query.get('throughput', 0):.0f} req/s"
+    )
+    return {"variant": name, "settlement": settlement, "query": query}
+
+
+def _guarded(workload: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A workload that cannot run (a feature not there yet) is reported, not fatal."""
+    try:
+        return workload()
+    except (asyncpg.PostgresError, RuntimeError, OSError) as exc:
+        console.print(f"[red]  workload failed: {exc}[/]")
+        return {"error": str(exc)[:500]}
+
+
+def _pool_size(opts: RunOptions) -> int:
+    if opts.pool_size:
+        return opts.pool_size
+    return max(4, opts.connections // max(opts.workers, 1) + 2)
+
+
+def run_bench(opts: RunOptions) -> dict[str, Any]:
+    missing = loadgen.require_tools()
+    if missing:
+        raise RuntimeError(
+            f"缺少工具 {', '.join(missing)}：请用 scripts/bench 运行（会从 Debian 安装）"
+        )
+    target = Target.for_persons(opts.persons, opts.database)
+    world = asyncio.run(target.describe())
+    if world is None:
+        raise RuntimeError(
+            f"没有与当前数据库结构一致的完整压测数据库 {target.database}："
+            f"请先运行 yibao bench load --persons {opts.persons}"
+        )
+    growth_target = (
+        Target.for_persons(opts.growth_persons, opts.growth_database)
+        if opts.growth_persons
+        else None
+    )
+    growth_world = asyncio.run(growth_target.describe()) if growth_target else None
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(target.admin_dsn),
+        "options": {k: str(v) for k, v in opts.__dict__.items()},
+        "world": world,
+        "growth_world": growth_world,
+    }
+    console.print(f"[bold]yardstick[/]: pgbench TPC-B, scale {opts.pgbench_scale}")
+    if loadgen.pgbench_scale(target.admin_dsn, opts.pgbench_database) != opts.pgbench_scale:
+        loadgen.pgbench_init(target.admin_dsn, opts.pgbench_database, opts.pgbench_scale)
+    results["pgbench"] = loadgen.pgbench_run(
+        target.admin_dsn,
+        opts.pgbench_database,
+        clients=opts.connections,
+        threads=opts.threads,
+        seconds=opts.seconds,
+        scale=opts.pgbench_scale,
+    ).as_dict()
+    console.print(f"  pgbench: {results['pgbench']['tps']:.0f} TPS")
+    cipher = PersonalDataCipher(bench_settings(target).data_key_bytes())
+    pool = _pool_size(opts)
+    results["server"] = {"workers": opts.workers, "pool_size": pool}
+    with tempfile.TemporaryDirectory(prefix="yibao-bench-") as tmp:
+        work = Path(tmp)
+        console.print(f"[bold]server[/]: uvicorn × {opts.workers} → {target.database}")
+        with server.running_server(server_environment(target, pool_size=pool), opts.workers) as srv:
+            results["settlement"] = _settlement(srv, target, opts, cipher, work, int(world["seed"]))
+            console.print(f"  结算: {results['settlement'].get('throughput', 0):.0f} TPS")
+            results["query"] = _guarded(
+                lambda: _query(srv, target, opts.persons, opts, work, profile=True)
+            )
+            console.print(f"  查询: {results['query'].get('throughput', 0):.0f} req/s")
+        if opts.what_if:
+            results["what_if"] = _what_if(target, world, opts, cipher, work, pool)
+        if growth_target and growth_world and opts.growth_persons:
+            console.print(f"[bold]growth[/]: query workload on {growth_target.database}")
+            env = server_environment(growth_target, pool_size=pool)
+            with server.running_server(env, opts.workers) as srv:
+                small = opts.growth_persons
+                results["growth_query"] = _guarded(
+                    lambda: _query(srv, growth_target, small, opts, work, profile=False)
+                )
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["verdict"] = verdict(results)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    (BENCH_DIR / f"results-{stamp}.json").write_text(
+        json.dumps(results, ensure_ascii=False, indent=2)
+    )
+    if opts.report is not None:
+        from yibao.cli.bench.report import write_report
+
+        write_report(results, opts.report)
+    return results
+
+
+def verdict(results: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, each with the measured value and whether it was met."""
+    measured = [results.get(k) or {} for k in ("pgbench", "settlement", "query", "growth_query")]
+    pg, setl, query, growth = ({} if "error" in w else w for w in measured)
+    found: dict[str, Any] = {}
+    if pg.get("tps") and setl.get("throughput"):
+        ratio = setl["throughput"] / pg["tps"]
+        found["settlement_vs_pgbench"] = {
+            "value": round(ratio, 3),
+            "target": ">= 0.5",
+            "met": ratio >= 0.5,
+        }
+    if setl:
+        found["settlement_p99_ms"] = {
+            "value": setl["p99_ms"],
+            "target": "<= 50",
+            "met": setl["p99_ms"] <= 50,
+        }
+    if query:
+        found["query_throughput"] = {
+            "value": query["throughput"],
+            "target": ">= 3000",
+            "met": query["throughput"] >= 3000,
+        }
+        found["query_p99_ms"] = {
+            "value": query["p99_ms"],
+            "target": "<= 25",
+            "met": query["p99_ms"] <= 25,
+        }
+    if query and growth and growth.get("p99_ms"):
+        ratio = query["p99_ms"] / growth["p99_ms"]
+        found["query_p99_growth"] = {
+            "value": round(ratio, 2),
+            "target": "<= 1.3",
+            "met": ratio <= 1.3,
+        }
+    world = results.get("world") or {}
+    if world.get("persons", 0) >= 1_000_000 and world.get("timings", {}).get("total"):
+        seconds = float(world["timings"]["total"])
+        found["load_seconds"] = {"value": seconds, "target": "<= 900", "met": seconds <= 900}
+    rss = [v for w in (setl, query) for v in w.get("worker_rss_peak_mb", [])]
+    if rss:
+        found["worker_rss_mb"] = {"value": max(rss), "target": "<= 500", "met": max(rss) <= 500}
+    return found

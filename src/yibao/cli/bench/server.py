@@ -1,0 +1,326 @@
+"""The real server under test, and what it costs while it works.
+
+uvicorn is started as the user would start it in production (YIBAO_ENVIRONMENT=production, one
+worker process per core, uvloop and httptools, no access log), against the bench database. While
+a workload runs we sample each worker's resident memory and, at both ends, the CPU time of the
+server workers, of PostgreSQL and of the load generator, read from /proc.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from yibao.cli.bench.target import ROOT
+
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except OSError:
+        return 0.0
+    return pages * _PAGE / 1_048_576
+
+
+def _named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    workers: list[int]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def running_server(
+    env: dict[str, str], workers: int, app: str = "yibao.web.app:create_app"
+) -> Iterator[Server]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command, cwd=ROOT, env=env, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                err = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"the server stopped at start: {err[-1500:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer /healthz within 90 s")
+            time.sleep(0.3)
+        # uvicorn's supervisor spawns the workers (and multiprocessing's resource tracker); with
+        # one worker it serves in its own process.
+        pids = [
+            p
+            for p in _children(process.pid)
+            if "resource_tracker"
+            not in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
+        ] or [process.pid]
+        yield Server(process, port, pids)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Usage:
+    """Memory of each worker (peak, sampled) and CPU used by each side during a workload."""
+
+    seconds: float = 0.0
+    worker_rss_peak_mb: dict[int, float] = field(default_factory=dict)
+    cpu_server: float = 0.0
+    cpu_postgres: float = 0.0
+    cpu_loadgen: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        wall = self.seconds or 1.0
+        return {
+            "seconds": round(self.seconds, 1),
+            "worker_rss_peak_mb": [round(v, 1) for v in self.worker_rss_peak_mb.values()],
+            "cores_server": round(self.cpu_server / wall, 2),
+            "cores_postgres": round(self.cpu_postgres / wall, 2),
+            "cores_loadgen": round(self.cpu_loadgen / wall, 2),
+        }
+
+
+class UsageMeter:
+    """Samples every 0.5 s, so processes that end during the workload (pgbench's backends) still
+    count with what they used until their last sample."""
+
+    def __init__(self, workers: list[int], loadgen_pid: int | None = None) -> None:
+        self.workers = workers
+        self.loadgen_pid = loadgen_pid
+        self.usage = Usage()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._started = 0.0
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._server_before = 0.0
+        self._loadgen_cpu = 0.0
+
+    def _sample_postgres(self, *, at_start: bool = False) -> None:
+        for pid in _named("postgres"):
+            cpu = _cpu_seconds(pid)
+            if pid not in self._first:
+                # A backend that appears during the workload counts from zero.
+                self._first[pid] = cpu if at_start else 0.0
+            self._last[pid] = max(cpu, self._last.get(pid, 0.0))
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            for pid in self.workers:
+                rss = _rss_mb(pid)
+                self.usage.worker_rss_peak_mb[pid] = max(
+                    rss, self.usage.worker_rss_peak_mb.get(pid, 0.0)
+                )
+            if self.loadgen_pid:
+                self._loadgen_cpu = max(self._loadgen_cpu, _cpu_seconds(self.loadgen_pid))
+            self._sample_postgres()
+
+    def __enter__(self) -> UsageMeter:
+        self._server_before = sum(_cpu_seconds(p) for p in self.workers)
+        self._sample_postgres(at_start=True)
+        self._started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample_postgres()
+        self.usage.seconds = time.monotonic() - self._started
+        self.usage.cpu_server = sum(_cpu_seconds(p) for p in self.workers) - self._server_before
+        self.usage.cpu_postgres = sum(self._last[p] - self._first[p] for p in self._last)
+        self.usage.cpu_loadgen = self._loadgen_cpu
+
+
+# -- profiles ----------------------------------------------------------------------------------
+
+
+def py_spy() -> str | None:
+    candidate = Path(sys.executable).parent / "py-spy"
+    return str(candidate) if candidate.exists() else None
+
+
+def start_profile(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes] | None:
+    tool = py_spy()
+    if tool is None:
+        return None
+    return subprocess.Popen(  # noqa: S603 - our own tools, arguments we built
+        [
+            tool,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+# Where a sample's time goes, by the first frame (from the leaf) that belongs to one of these.
+_AREAS = [
+    ("asyncpg", "asyncpg (driver, protocol)"),
+    ("sqlalchemy/orm", "SQLAlchemy ORM (unit of work, loading)"),
+    ("sqlalchemy", "SQLAlchemy Core (compile, execute, pool)"),
+    ("pydantic", "pydantic (validation, serialisation)"),
+    ("fastapi", "FastAPI (routing, dependencies, encoding)"),
+    ("starlette", "Starlette (middleware, responses)"),
+    ("uvicorn", "uvicorn (HTTP)"),
+    ("httptools", "uvicorn (HTTP)"),
+    ("cryptography", "cryptography (AES-GCM, HMAC)"),
+    ("hashlib", "hashing"),
+    ("hmac", "hashing"),
+    ("json", "json"),
+    ("yibao/", "yibao code"),
+    ("asyncio", "asyncio event loop"),
+    ("uvloop", "asyncio event loop"),
+]
+
+
+def summarise_profile(raw: Path, top: int = 12) -> dict[str, object]:
+    """Share of samples per area (by leaf frame) and the heaviest yibao/library functions."""
+    if not raw.exists():
+        return {}
+    areas: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
+    ours: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        leaf = frames[-1] if frames else "?"
+        leaves[_frame_name(leaf)] += count
+        area = "other (interpreter, stdlib)"
+        for frame in reversed(frames):
+            hit = next((name for key, name in _AREAS if key in frame), None)
+            if hit:
+                area = hit
+                break
+        areas[area] += count
+        seen: set[str] = set()
+        for frame in frames:
+            if "yibao/" in frame:
+                name = _frame_name(frame)
+                if name not in seen:
+                    ours[name] += count
+                    seen.add(name)
+    if not total:
+        return {}
+    return {
+        "samples": total,
+        "areas": [(a, round(100 * c / total, 1)) for a, c in areas.most_common()],
+        "leaf_functions": [(f, round(100 * c / total, 1)) for f, c in leaves.most_common(top)],
+        "yibao_inclusive": [(f, round(100 * c / total, 1)) for f, c in ours.most_common(top)],
+    }
+
+
+def _frame_name(frame: str) -> str:
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    path = where.split(":")[0]
+    for marker in ("site-packages/", "src/", "lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{name} ({path})"
