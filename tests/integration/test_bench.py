@@ -174,6 +174,7 @@ def test_one_second_run_of_every_workload(
             report=report,
             database=target.database,
             pgbench_database=f"{target.database}_pgbench",
+            what_if=True,
         )
     )
     try:
