@@ -83,6 +83,26 @@ class Posting:
     reverses_entry_id: int | None = None
 
 
+def _entry_values(
+    account_id: int, posting: Posting, balance_after: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "kind": posting.kind.value,
+        "amount_fen": posting.amount_fen,
+        "balance_after_fen": balance_after,
+        "idempotency_key": posting.idempotency_key,
+        "counterparty": posting.counterparty,
+        "counterparty_code": posting.counterparty_code,
+        "beneficiary_person_id": posting.beneficiary_person_id,
+        "reverses_entry_id": posting.reverses_entry_id,
+        "source_type": posting.source_type,
+        "source_id": posting.source_id,
+        "reason": posting.reason,
+        "created_at": now,
+    }
+
+
 async def post(
     session: AsyncSession,
     account: PersonalAccount,
@@ -104,21 +124,7 @@ async def post(
     balance_after = next_balance(
         account.balance_fen, posting.kind, posting.amount_fen, account.status
     )
-    entry = LedgerEntry(
-        account_id=account.id,
-        kind=posting.kind.value,
-        amount_fen=posting.amount_fen,
-        balance_after_fen=balance_after,
-        idempotency_key=posting.idempotency_key,
-        counterparty=posting.counterparty,
-        counterparty_code=posting.counterparty_code,
-        beneficiary_person_id=posting.beneficiary_person_id,
-        reverses_entry_id=posting.reverses_entry_id,
-        source_type=posting.source_type,
-        source_id=posting.source_id,
-        reason=posting.reason,
-        created_at=now,
-    )
+    entry = LedgerEntry(**_entry_values(account.id, posting, balance_after, now))
     session.add(entry)
     account.balance_fen = balance_after
     account.updated_at = now
@@ -139,21 +145,7 @@ def entry_row(account: PersonalAccount, posting: Posting, now: datetime) -> dict
     )
     set_committed_value(account, "balance_fen", balance_after)
     set_committed_value(account, "updated_at", now)
-    return {
-        "account_id": account.id,
-        "kind": posting.kind.value,
-        "amount_fen": posting.amount_fen,
-        "balance_after_fen": balance_after,
-        "idempotency_key": posting.idempotency_key,
-        "counterparty": posting.counterparty,
-        "counterparty_code": posting.counterparty_code,
-        "beneficiary_person_id": posting.beneficiary_person_id,
-        "reverses_entry_id": posting.reverses_entry_id,
-        "source_type": posting.source_type,
-        "source_id": posting.source_id,
-        "reason": posting.reason,
-        "created_at": now,
-    }
+    return _entry_values(account.id, posting, balance_after, now)
 
 
 async def post_many(
@@ -180,21 +172,7 @@ async def post_many(
             entries.append(found)
             continue
         balance = next_balance(balance, posting.kind, posting.amount_fen, account.status)
-        entry = LedgerEntry(
-            account_id=account.id,
-            kind=posting.kind.value,
-            amount_fen=posting.amount_fen,
-            balance_after_fen=balance,
-            idempotency_key=posting.idempotency_key,
-            counterparty=posting.counterparty,
-            counterparty_code=posting.counterparty_code,
-            beneficiary_person_id=posting.beneficiary_person_id,
-            reverses_entry_id=posting.reverses_entry_id,
-            source_type=posting.source_type,
-            source_id=posting.source_id,
-            reason=posting.reason,
-            created_at=now,
-        )
+        entry = LedgerEntry(**_entry_values(account.id, posting, balance, now))
         session.add(entry)
         entries.append(entry)
     account.balance_fen = balance
