@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from yibao.config import Settings, get_settings
 from yibao.db.engine import make_engine, make_session_factory
 from yibao.db.ephemeral import EphemeralStore, make_ephemeral_store
+from yibao.db.reference import reference_cache
 from yibao.kernel.clock import Clock, SystemClock
 from yibao.kernel.pii import PersonalDataCipher
 
@@ -41,7 +42,9 @@ def build_runtime(settings: Settings | None = None, clock: Clock | None = None) 
         settings.effective_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pre_ping=settings.db_pre_ping,
     )
+    reference_cache(engine).ttl = settings.reference_ttl_seconds
     return Runtime(
         settings=settings,
         engine=engine,

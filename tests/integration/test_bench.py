@@ -65,6 +65,8 @@ def world() -> Iterator[tuple[Target, dict[str, Any]]]:
             else:
                 os.environ[k] = v
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        # The one-second run initialises pgbench's tables in a database of its own.
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{target.database}_pgbench" WITH (FORCE)'))
 
 
 async def _fetch(target: Target, sql: str) -> list[Any]:
@@ -174,6 +176,7 @@ def test_one_second_run_of_every_workload(
             report=report,
             database=target.database,
             pgbench_database=f"{target.database}_pgbench",
+            what_if=True,
         )
     )
     try:

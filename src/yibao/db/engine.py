@@ -18,14 +18,20 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False
+) -> AsyncEngine:
+    """No ping before each checkout by default: on asyncpg it is three round trips (BEGIN, a
+    query, ROLLBACK) for every use case. A connection the server dropped fails its first
+    statement instead; SQLAlchemy then discards the whole pool, and the institution interface
+    retries the message once (fsi/router.py)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=pre_ping
     )
 
 

@@ -8,12 +8,16 @@ agree). Server processes keep none of this in memory.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from functools import lru_cache
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import String, Text, delete, insert, select, update
+from sqlalchemy import String, Text, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningInsert
 
 from yibao.db.base import Base
 from yibao.db.types import UTCDateTime
@@ -34,6 +38,12 @@ class EphemeralStore(Protocol):
 
     async def add(self, key: str, value: str, ttl: timedelta) -> bool:
         """Set only if absent (or expired); True when this call set it."""
+        ...
+
+    async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
+        """`add` inside the session's transaction when the store lives in that database, so the
+        key commits or rolls back with the caller's work (and costs no connection of its own);
+        on its own otherwise."""
         ...
 
     async def incr(self, key: str, ttl: timedelta) -> int:
@@ -79,20 +89,15 @@ class DatabaseEphemeralStore:
             )
 
     async def add(self, key: str, value: str, ttl: timedelta) -> bool:
-        now = _now()
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    delete(EphemeralEntry).where(
-                        EphemeralEntry.key == key, EphemeralEntry.expires_at <= now
-                    )
-                )
-                await conn.execute(
-                    insert(EphemeralEntry).values(key=key, value=value, expires_at=now + ttl)
-                )
-        except IntegrityError:
-            return False
-        return True
+        async with self._engine.begin() as conn:
+            claim = _claim(self._engine.dialect.name, key, value, ttl)
+            return (await conn.execute(claim.statement, claim.params)).first() is not None
+
+    async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
+        if session.bind is not self._engine:
+            return await self.add(key, value, ttl)
+        claim = _claim(self._engine.dialect.name, key, value, ttl)
+        return (await session.execute(claim.statement, claim.params)).first() is not None
 
     async def incr(self, key: str, ttl: timedelta) -> int:
         now = _now()
@@ -140,6 +145,36 @@ class DatabaseEphemeralStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _claim(dialect: str, key: str, value: str, ttl: timedelta) -> _Claim:
+    now = _now()
+    return _Claim(
+        _claim_statement(dialect), {"key": key, "value": value, "expires": now + ttl, "now": now}
+    )
+
+
+class _Claim(NamedTuple):
+    statement: ReturningInsert[tuple[str]]
+    params: dict[str, object]
+
+
+@lru_cache(maxsize=4)
+def _claim_statement(dialect: str) -> ReturningInsert[tuple[str]]:
+    """One statement: insert the key, or take over an expired copy; a row back means it is ours.
+
+    A live copy is left alone (no row back). Two claims of one key at once: the second waits for
+    the first to commit and then finds the copy live. Built once (bound parameters): building a
+    statement costs more than running it.
+    """
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(EphemeralEntry).values(
+        key=bindparam("key"), value=bindparam("value"), expires_at=bindparam("expires")
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[EphemeralEntry.key],
+        set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
+        where=EphemeralEntry.expires_at <= bindparam("now"),
+    ).returning(EphemeralEntry.key)
+
+
 class RedisEphemeralStore:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis_asyncio
@@ -155,6 +190,9 @@ class RedisEphemeralStore:
 
     async def add(self, key: str, value: str, ttl: timedelta) -> bool:
         return bool(await self._redis.set(key, value, px=int(ttl.total_seconds() * 1000), nx=True))
+
+    async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
+        return await self.add(key, value, ttl)
 
     async def incr(self, key: str, ttl: timedelta) -> int:
         async with self._redis.pipeline(transaction=True) as pipe:

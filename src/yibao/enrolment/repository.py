@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.reference import reference_cache
 from yibao.enrolment.domain import MutualAidScope, RegionRules, UnknownRegion
 from yibao.enrolment.tables import Employer, Enrolment, Person, Region
 from yibao.kernel.pii import PersonalDataCipher
@@ -18,6 +19,23 @@ async def region(session: AsyncSession, admdvs: str) -> Region:
     if found is None:
         raise UnknownRegion(f"未知医保区划 {admdvs}，请先用 yibao regions list 查看可用区划")
     return found
+
+
+REGION_RULES = "region-rules"
+
+
+async def region_rules(session: AsyncSession, admdvs: str) -> RegionRules:
+    """A region's rules, cached per process for a few seconds (db/reference.py)."""
+    cache = reference_cache(session)
+    found, rules = cache.get(REGION_RULES, admdvs)
+    if not found:
+        rules = rules_of(await region(session, admdvs))
+        cache.put(REGION_RULES, admdvs, rules)
+    return rules  # type: ignore[no-any-return]
+
+
+def forget_region(session: AsyncSession, admdvs: str) -> None:
+    reference_cache(session).forget(REGION_RULES, admdvs)
 
 
 def rules_of(region_row: Region) -> RegionRules:
@@ -73,6 +91,24 @@ async def person_by_card_no(session: AsyncSession, card_no: str) -> Person | Non
 
 async def person(session: AsyncSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
+
+
+async def person_with_enrolments(
+    session: AsyncSession, psn_no: str
+) -> tuple[Person, list[Enrolment]] | None:
+    """The person and their enrolments (by insutype) in one round trip."""
+    rows = (await session.execute(_PERSON_WITH_ENROLMENTS, {"psn_no": psn_no})).all()
+    if not rows:
+        return None
+    return rows[0][0], [enrolment for _, enrolment in rows if enrolment is not None]
+
+
+_PERSON_WITH_ENROLMENTS = (
+    select(Person, Enrolment)
+    .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+    .where(Person.psn_no == bindparam("psn_no"))
+    .order_by(Enrolment.insutype)
+)
 
 
 async def enrolments_of(session: AsyncSession, person_id: int) -> list[Enrolment]:

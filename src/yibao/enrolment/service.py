@@ -179,6 +179,7 @@ async def define_region(session: AsyncSession, region: Region) -> Region:
     parse_admdvs(region.admdvs)
     merged = await session.merge(region)
     await session.commit()
+    repository.forget_region(session, merged.admdvs)
     return merged
 
 

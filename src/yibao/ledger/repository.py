@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from yibao.kernel.errors import Conflict
 from yibao.ledger.domain import (
@@ -22,10 +24,14 @@ from yibao.ledger.tables import LedgerEntry, PersonalAccount
 async def account_for_person(
     session: AsyncSession, person_id: int, *, lock: bool = False
 ) -> PersonalAccount | None:
-    stmt = select(PersonalAccount).where(PersonalAccount.person_id == person_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    stmt = _ACCOUNT_OF_PERSON_LOCKED if lock else _ACCOUNT_OF_PERSON
+    return (await session.execute(stmt, {"person_id": person_id})).scalar_one_or_none()
+
+
+_ACCOUNT_OF_PERSON = select(PersonalAccount).where(
+    PersonalAccount.person_id == bindparam("person_id")
+)
+_ACCOUNT_OF_PERSON_LOCKED = _ACCOUNT_OF_PERSON.with_for_update()
 
 
 async def lock_account(session: AsyncSession, account_id: int) -> PersonalAccount:
@@ -77,11 +83,40 @@ class Posting:
     reverses_entry_id: int | None = None
 
 
+def _entry_values(
+    account_id: int, posting: Posting, balance_after: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "kind": posting.kind.value,
+        "amount_fen": posting.amount_fen,
+        "balance_after_fen": balance_after,
+        "idempotency_key": posting.idempotency_key,
+        "counterparty": posting.counterparty,
+        "counterparty_code": posting.counterparty_code,
+        "beneficiary_person_id": posting.beneficiary_person_id,
+        "reverses_entry_id": posting.reverses_entry_id,
+        "source_type": posting.source_type,
+        "source_id": posting.source_id,
+        "reason": posting.reason,
+        "created_at": now,
+    }
+
+
 async def post(
-    session: AsyncSession, account: PersonalAccount, posting: Posting, now: datetime
+    session: AsyncSession,
+    account: PersonalAccount,
+    posting: Posting,
+    now: datetime,
+    *,
+    fresh: bool = False,
 ) -> LedgerEntry:
-    """Append one entry to a locked account; a repeated idempotency key returns the first entry."""
-    existing = await entry_by_key(session, posting.idempotency_key)
+    """Append one entry to a locked account; a repeated idempotency key returns the first entry.
+
+    `fresh`: the key names something made in this very transaction (a new settlement id), so no
+    entry can hold it yet; the look-up is skipped and the unique key still refuses a duplicate.
+    """
+    existing = None if fresh else await entry_by_key(session, posting.idempotency_key)
     if existing is not None:
         if existing.account_id != account.id or existing.amount_fen != posting.amount_fen:
             raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")
@@ -89,26 +124,28 @@ async def post(
     balance_after = next_balance(
         account.balance_fen, posting.kind, posting.amount_fen, account.status
     )
-    entry = LedgerEntry(
-        account_id=account.id,
-        kind=posting.kind.value,
-        amount_fen=posting.amount_fen,
-        balance_after_fen=balance_after,
-        idempotency_key=posting.idempotency_key,
-        counterparty=posting.counterparty,
-        counterparty_code=posting.counterparty_code,
-        beneficiary_person_id=posting.beneficiary_person_id,
-        reverses_entry_id=posting.reverses_entry_id,
-        source_type=posting.source_type,
-        source_id=posting.source_id,
-        reason=posting.reason,
-        created_at=now,
-    )
+    entry = LedgerEntry(**_entry_values(account.id, posting, balance_after, now))
     session.add(entry)
     account.balance_fen = balance_after
     account.updated_at = now
     await session.flush()
     return entry
+
+
+def entry_row(account: PersonalAccount, posting: Posting, now: datetime) -> dict[str, Any]:
+    """The entry `post` would append, as column values, for a caller that writes the entry and
+    the account's new balance itself (settlement's one-statement write on PostgreSQL).
+
+    The rules are `post`'s (next_balance refuses what the account cannot pay); the account's
+    balance moves in memory as already written, so no second UPDATE is flushed for it. The
+    caller's statement must write both, or fail and roll the transaction back.
+    """
+    balance_after = next_balance(
+        account.balance_fen, posting.kind, posting.amount_fen, account.status
+    )
+    set_committed_value(account, "balance_fen", balance_after)
+    set_committed_value(account, "updated_at", now)
+    return _entry_values(account.id, posting, balance_after, now)
 
 
 async def post_many(
@@ -135,21 +172,7 @@ async def post_many(
             entries.append(found)
             continue
         balance = next_balance(balance, posting.kind, posting.amount_fen, account.status)
-        entry = LedgerEntry(
-            account_id=account.id,
-            kind=posting.kind.value,
-            amount_fen=posting.amount_fen,
-            balance_after_fen=balance,
-            idempotency_key=posting.idempotency_key,
-            counterparty=posting.counterparty,
-            counterparty_code=posting.counterparty_code,
-            beneficiary_person_id=posting.beneficiary_person_id,
-            reverses_entry_id=posting.reverses_entry_id,
-            source_type=posting.source_type,
-            source_id=posting.source_id,
-            reason=posting.reason,
-            created_at=now,
-        )
+        entry = LedgerEntry(**_entry_values(account.id, posting, balance, now))
         session.add(entry)
         entries.append(entry)
     account.balance_fen = balance

@@ -111,13 +111,6 @@ async def consumption_count(
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def balance(session: AsyncSession, account_id: int) -> int:
-    stmt = select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-        LedgerEntry.account_id == account_id
-    )
-    return int((await session.execute(stmt)).scalar_one())
-
-
 async def totals_between(
     session: AsyncSession, account_id: int, start: datetime, end: datetime
 ) -> tuple[int, int]:

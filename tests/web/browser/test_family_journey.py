@@ -279,6 +279,18 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         phone = {"viewport": {"width": 360, "height": 740}, "locale": "zh-CN"}
 
+        def in_english(page: Any, path: str, name: str, *, known: str) -> str:
+            """Opens `path` in English at 360 px; returns the Chinese left besides `known` names."""
+            page.context.add_cookies([{"name": "yibao_lang", "value": "en", "url": url}])
+            page.set_viewport_size({"width": 360, "height": 740})
+            page.goto(url + path)
+            shot(page, name)
+            text = page.locator("body").text_content() or ""  # with closed <details>
+            for word in (*known.split(), "中文"):  # names, and the switch back to Chinese
+                text = text.replace(word, "")
+            page.context.add_cookies([{"name": "yibao_lang", "value": "zh_CN", "url": url}])
+            return "".join(re.findall(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+", text))
+
         def sign_in(page: Any, who: dict[str, Any], target: str) -> None:
             page.goto(url + target)
             expect(page).to_have_url(re.compile(r"/login"))
@@ -317,6 +329,18 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         expect(employee.locator("[data-testid=notice]")).to_contain_text("申请已提交")
         expect(employee.locator("[data-testid=beneficiaries]")).to_contain_text("待亲属确认")
 
+        # The same pages in English read in English: only the people's names stay Chinese.
+        assert (
+            in_english(employee, "/family", "e1-family-en", known=f"{me['name']} {parent['name']}")
+            == ""
+        )
+        expect(employee.locator("h1").first).to_have_text("Family mutual aid")
+        expect(employee.locator("[data-testid=beneficiaries]")).to_contain_text(
+            "Awaiting the relative's consent"
+        )
+        assert in_english(employee, "/family/apply", "e2-apply-en", known=me["name"]) == ""
+        expect(employee.locator("#relation")).to_contain_text("Grandparent")
+
         # The parent, an adult with a yibao account, consents on their own phone (PIPL).
         elder = browser.new_context(**phone).new_page()
         sign_in(elder, parent, "/family")
@@ -333,6 +357,11 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         staff.fill("#password", STAFF_PASSWORD)
         staff.fill("#totp", pyotp.TOTP(TOTP).now())
         staff.click("button[type=submit]")
+        queue_names = f"{me['name']} {parent['name']} 审核员甲 徐汇区医保中心"
+        assert in_english(staff, "/staff/family", "e3-staff-queue-en", known=queue_names) == ""
+        expect(staff.locator("[data-testid=queue]")).to_contain_text("Online")
+        staff.set_viewport_size({"width": 1280, "height": 900})
+        staff.goto(url + "/staff/family")
         staff.click("[data-testid=open-case]")
         documents = staff.locator("[data-testid=case-documents] img")
         expect(documents).to_have_count(2)
@@ -362,10 +391,14 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         expect(table).to_contain_text("100.00")
         expect(employee.locator("body")).not_to_contain_text("保健滋补口服液")
         shot(employee, "05-aid-payments")
+        names = f"{me['name']} {parent['name']} 益丰大药房（徐汇店）"
+        assert in_english(employee, "/family/payments", "e4-payments-en", known=names) == ""
         elder.goto(url + "/family")
         expect(elder.locator("[data-testid=supporters]")).to_contain_text("王芳")
         expect(elder.locator("[data-testid=paid-for-me]")).to_have_text("100.00")
         shot(elder, "06-who-pays-for-me")
+        names = f"{me['name']} {parent['name']}"
+        assert in_english(elder, "/family", "e5-who-pays-for-me-en", known=names) == ""
 
         # A quota the next purchase exceeds: the rest is cash.
         employee.goto(url + "/family")

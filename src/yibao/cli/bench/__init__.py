@@ -45,7 +45,8 @@ def run_command(
         0, help="Database connections per server worker (default: connections / workers + 2)"
     ),
     what_if: bool = typer.Option(
-        True, help="Also measure the app with pool_pre_ping off (a proposal of the report)"
+        False,
+        help="Also measure the app with pool_pre_ping off (now the default, so off by default)",
     ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:

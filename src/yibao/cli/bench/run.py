@@ -52,7 +52,7 @@ class RunOptions:
     database: str | None = None
     growth_database: str | None = None
     pgbench_database: str = PGBENCH_DATABASE
-    what_if: bool = True  # also measure the proposals that can be tried without touching the app
+    what_if: bool = False  # the one proposal it measured (no pool_pre_ping) is now the default
     pool_size: int = 0  # database connections per server worker (0: enough for every connection)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def _engine_without_pre_ping(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pre_ping: bool = False
 ) -> AsyncEngine:
     # SQLAlchemy's asyncpg ping is BEGIN; ";"; ROLLBACK on every checkout: three round trips
     # per session, two or three sessions per request. Stale connections are retired by age.

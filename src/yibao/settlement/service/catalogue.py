@@ -159,4 +159,5 @@ async def import_catalogue(
             setattr(existing, column, getattr(entry, column))
         report.updated += 1
     await session.commit()
+    repository.forget_catalogue(session)
     return report

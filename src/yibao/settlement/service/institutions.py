@@ -118,6 +118,7 @@ async def suspend_institution(session: AsyncSession, code: str, clock: Clock) ->
     institution.sign_no = None
     institution.updated_at = clock.now()
     await session.commit()
+    repository.forget_institution(session, institution.paasid)
     return institution
 
 
@@ -130,6 +131,7 @@ async def rotate_token(
     institution.sign_no = None  # the old token's sign-in ends with it
     institution.updated_at = clock.now()
     await session.commit()
+    repository.forget_institution(session, institution.paasid)
     return Credentials(institution, token)
 
 
@@ -191,21 +193,55 @@ async def verify_gateway(
         )
     if len(nonce) > 64:
         raise GatewayRefused("网关认证失败：x-tif-nonce 过长（最多64位）")
-    institution = await repository.institution_by_paasid(session, paasid)
-    if institution is None:
+    entry = await repository.gateway_entry(session, paasid)
+    if entry is not None and not _signed_by(cipher, entry, timestamp, nonce, signed):
+        # This process may hold a token rotated since: read the row again before refusing.
+        entry = await repository.gateway_entry(session, paasid, fresh=True)
+    if entry is None:
         raise GatewayRefused(f"网关认证失败：未知的 x-tif-paasid {paasid}")
-    token = cipher.decrypt(institution.token_enc, purpose=TOKEN_PURPOSE)
-    if not hmac.compare_digest(signature(timestamp, token, nonce), signed.strip().lower()):
+    if not _signed_by(cipher, entry, timestamp, nonce, signed):
         raise GatewayRefused("网关认证失败：x-tif-signature 签名不正确")
-    if institution.status != InstitutionStatus.ACTIVE:
-        raise InstitutionSuspended(f"定点医药机构 {institution.fixmedins_code} 已暂停医保结算资格")
-    return caller_of(institution)
+    if entry.status != InstitutionStatus.ACTIVE:
+        raise InstitutionSuspended(f"定点医药机构 {entry.caller.fixmedins_code} 已暂停医保结算资格")
+    return entry.caller
 
 
-async def remember_nonce(ephemeral: EphemeralStore, paasid: str, nonce: str) -> None:
-    # Remembered for twice the window, so no replay fits inside it (rule 11: every process sees it).
-    if not await ephemeral.add(f"fsi-nonce:{paasid}:{nonce}", "1", SIGNATURE_WINDOW * 2):
+def _signed_by(
+    cipher: PersonalDataCipher,
+    entry: repository.GatewayEntry,
+    timestamp: str,
+    nonce: str,
+    signed: str,
+) -> bool:
+    token = cipher.decrypt(entry.token_enc, purpose=TOKEN_PURPOSE)
+    return hmac.compare_digest(signature(timestamp, token, nonce), signed.strip().lower())
+
+
+def _nonce_key(paasid: str, nonce: str) -> str:
+    return f"fsi-nonce:{paasid}:{nonce}"
+
+
+async def remember_nonce(
+    ephemeral: EphemeralStore, paasid: str, nonce: str, *, session: AsyncSession | None = None
+) -> None:
+    """Refuse a nonce seen within the window (rule 11: every process sees it).
+
+    Remembered for twice the window, so no replay fits inside it. With `session`, the nonce is
+    written in the message's own transaction (no connection or commit of its own); a message
+    that then fails must call `keep_nonce` after its rollback, so its nonce stays spent too.
+    """
+    key = _nonce_key(paasid, nonce)
+    if session is None:
+        claimed = await ephemeral.add(key, "1", SIGNATURE_WINDOW * 2)
+    else:
+        claimed = await ephemeral.add_in(session, key, "1", SIGNATURE_WINDOW * 2)
+    if not claimed:
         raise GatewayRefused("网关认证失败：x-tif-nonce 已使用过（疑似重放请求）")
+
+
+async def keep_nonce(ephemeral: EphemeralStore, paasid: str, nonce: str) -> None:
+    """After a rollback: the nonce of a message that failed is spent all the same."""
+    await ephemeral.add(_nonce_key(paasid, nonce), "1", SIGNATURE_WINDOW * 2)
 
 
 def check_sign_no(caller: Caller, sign_no: str | None, clock: Clock) -> None:
@@ -213,6 +249,22 @@ def check_sign_no(caller: Caller, sign_no: str | None, clock: Clock) -> None:
         raise SignInRequired("缺少 sign_no：请先调用 9001 签到")
     if caller.sign_no != sign_no or caller.sign_day != china_today(clock):
         raise SignInRequired("sign_no 无效或已过期：请重新调用 9001 签到")
+
+
+async def signed_in(
+    session: AsyncSession, caller: Caller, sign_no: str | None, clock: Clock
+) -> Caller:
+    """`check_sign_no`, reading the institution again when the cached sign-in disagrees (another
+    process may have answered today's 9001)."""
+    try:
+        check_sign_no(caller, sign_no, clock)
+    except SignInRequired:
+        entry = await repository.gateway_entry(session, caller.fixmedins_code.lower(), fresh=True)
+        if entry is None or not sign_no:
+            raise
+        check_sign_no(entry.caller, sign_no, clock)
+        return entry.caller
+    return caller
 
 
 async def sign_in(session: AsyncSession, caller: Caller, clock: Clock) -> str:
@@ -227,4 +279,5 @@ async def sign_in(session: AsyncSession, caller: Caller, clock: Clock) -> str:
         institution.sign_day = today
         institution.updated_at = clock.now()
         await session.flush()
+        repository.forget_institution(session, institution.paasid)
     return institution.sign_no

@@ -1,8 +1,11 @@
 """Each interface message acts once: its msgid is unique in the database, and its answer is kept.
 
-A retried msgid gets the first answer back. Two copies arriving together both do the work, but
-only one can store its msgid: the other rolls back everything it did and reads the winner's
-answer. A message that fails stores nothing, so its retry is processed afresh.
+A retried msgid gets the first answer back. The msgid is claimed by storing the answer at the end
+of the message's transaction (its primary key refuses a second copy), so the usual message costs
+no look-up first: a copy whose msgid is already stored does the work, fails to store it, rolls
+back everything it did and reads the first answer instead. Two copies arriving together both do
+the work, but only one can store its msgid (the other waits on the key until the first commits).
+A message that fails stores nothing, so its retry is processed afresh.
 """
 
 from __future__ import annotations
@@ -49,19 +52,16 @@ async def answer_once(
     work: Callable[[AsyncSession], Awaitable[Answer]],
 ) -> tuple[Answer, bool]:
     """Run `work` once per msgid and commit it with its answer; (answer, replayed)."""
-    stored = await repository.answered_message(session, msgid)
-    if stored is not None:
-        return _stored(stored, infno, fixmedins_code), True
     try:
         answer = await work(session)
-        session.add(
-            InterfaceMessage(
-                msgid=msgid,
-                infno=infno,
-                fixmedins_code=fixmedins_code,
-                answer=json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
-                created_at=now,
-            )
+        await session.flush()
+        await repository.store_answer(
+            session,
+            msgid=msgid,
+            infno=infno,
+            fixmedins_code=fixmedins_code,
+            answer=json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+            now=now,
         )
         await session.commit()
     except BaseException as exc:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.engine import is_postgres
 from yibao.kernel.clock import Clock, to_china
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import format_yuan
@@ -16,11 +18,13 @@ from yibao.ledger.tables import LedgerEntry, PersonalAccount
 from yibao.notifications.domain import Channel, OutboxStatus
 from yibao.notifications.tables import OutboxMessage
 from yibao.settlement import repository
-from yibao.settlement.domain import Caller, SettlementCancelled, UnknownSettlement
+from yibao.settlement.domain import Caller, SettlementCancelled, UnknownSettlement, YearToDate
 from yibao.settlement.tables import (
     Settlement,
     SettlementItem,
     SettlementShare,
+    Visit,
+    YearlyAccumulation,
 )
 
 SETTLE_INFNOS = frozenset({"2207", "2102"})
@@ -34,21 +38,32 @@ async def notify_holder(
     The keys name a settlement made in this very transaction, so they cannot exist yet: the rows
     go straight in (the unique dedup_key still guards), without the look-up `enqueue` makes.
     """
-    session.add_all(
-        [
-            OutboxMessage(
-                channel=channel.value,
-                dedup_key=f"{key}:{channel.value}",
-                person_id=person_id,
-                subject=subject,
-                body=body,
-                status=OutboxStatus.PENDING.value,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for channel in (Channel.INAPP, Channel.SMS)
-        ]
+    session.add_all([OutboxMessage(**row) for row in _notices(person_id, key, subject, body, now)])
+
+
+def _notices(
+    person_id: int, key: str, subject: str, body: str, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "channel": channel.value,
+            "dedup_key": f"{key}:{channel.value}",
+            "person_id": person_id,
+            "subject": subject,
+            "body": body,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for channel in (Channel.INAPP, Channel.SMS)
+    ]
+
+
+def _payment_notice(institution: Caller, now: datetime, paid_fen: int, balance_fen: int) -> str:
+    return (
+        f"您的医保个人账户于{_when(now)}在{institution.name}支付{format_yuan(paid_fen)}元，"
+        f"余额{format_yuan(balance_fen)}元。如非本人消费，请及时致电12393。"
     )
 
 
@@ -89,13 +104,18 @@ async def record_settlement(
     med_type: str,
     insutype: str,
     figures: dict[str, int],
-    items: list[SettlementItem],
+    items: list[dict[str, Any]],
     own: PersonalAccount | None,
+    visit: Visit | None,
+    year: tuple[YearlyAccumulation, YearToDate],
     shares: list[tuple[int, int, PersonalAccount, int]],
     now: datetime,
 ) -> Settlement:
-    """`shares`: (payer person id, authorisation id, the payer's locked account, amount)."""
-    settlement = Settlement(
+    """`shares`: (payer person id, authorisation id, the payer's locked account, amount).
+
+    Also marks the visit settled and moves the year's accumulations to `year[1]`.
+    """
+    values: dict[str, Any] = dict(
         setl_id=setl_id,
         mdtrt_id=mdtrt_id,
         person_id=person_id,
@@ -110,31 +130,54 @@ async def record_settlement(
         msgid=msgid,
         **figures,
     )
+    accumulated, after = year
+    acct_pay = figures["acct_pay_fen"]
+    own_posting = _posting(
+        EntryKind.SETTLEMENT_DEBIT, -acct_pay, f"setl:{setl_id}:own", institution, setl_id
+    )
+    if not shares and is_postgres(session):
+        # The hot path: every write of the settlement in one statement (one round trip).
+        row = None
+        notices: list[dict[str, Any]] = []
+        if acct_pay > 0:
+            assert own is not None
+            row = ledger_repository.entry_row(own, own_posting, now)
+            notices = _notices(
+                person_id,
+                f"setl:{setl_id}:{person_id}",
+                "医保个人账户支付提醒",
+                _payment_notice(institution, now, acct_pay, own.balance_fen),
+                now,
+            )
+        settlement_id = await repository.write_settlement(
+            session,
+            settlement=values,
+            items=items,
+            entry=row,
+            account=own if row else None,
+            visit=visit,
+            year=accumulated,
+            year_after=after,
+            notices=notices,
+        )
+        return Settlement(id=settlement_id, **values)
+    accumulated.deductible_used_fen = after.deductible_used_fen
+    accumulated.fund_paid_fen = after.fund_paid_fen
+    if visit is not None:
+        visit.status = "settled"
+    settlement = Settlement(**values)
     session.add(settlement)
     await session.flush()
-    for item in items:
-        item.settlement_id = settlement.id
-    session.add_all(items)
-    acct_pay = figures["acct_pay_fen"]
+    session.add_all([SettlementItem(settlement_id=settlement.id, **item) for item in items])
     if acct_pay > 0:
         assert own is not None
-        await ledger_repository.post(
-            session,
-            own,
-            _posting(
-                EntryKind.SETTLEMENT_DEBIT, -acct_pay, f"setl:{setl_id}:own", institution, setl_id
-            ),
-            now,
-        )
+        await ledger_repository.post(session, own, own_posting, now, fresh=True)
         await notify_holder(
             session,
             person_id=person_id,
             key=f"setl:{setl_id}:{person_id}",
             subject="医保个人账户支付提醒",
-            body=(
-                f"您的医保个人账户于{_when(now)}在{institution.name}支付{format_yuan(acct_pay)}元，"
-                f"余额{format_yuan(own.balance_fen)}元。如非本人消费，请及时致电12393。"
-            ),
+            body=_payment_notice(institution, now, acct_pay, own.balance_fen),
             now=now,
         )
     for payer_person_id, authorisation_id, account, amount in shares:
@@ -150,6 +193,7 @@ async def record_settlement(
                 beneficiary_person_id=person_id,
             ),
             now,
+            fresh=True,
         )
         session.add(
             SettlementShare(

@@ -46,10 +46,10 @@ from yibao.settlement.service import vouchers
 from yibao.settlement.service.recording import Cancellation, cancel_in, record_settlement
 from yibao.settlement.service.visits import (
     check_certificate,
-    insured,
+    chosen_enrolment,
     new_id,
-    open_visit,
-    person_by_psn_no,
+    open_visit_with_fees,
+    person_with_enrolments,
     split_lines,
 )
 from yibao.settlement.tables import (
@@ -57,6 +57,7 @@ from yibao.settlement.tables import (
     SettlementItem,
     SettlementShare,
     Visit,
+    YearlyAccumulation,
 )
 
 
@@ -122,21 +123,23 @@ async def settle_in(
         raise InvalidInput(
             f"med_type 应为 {'、'.join(MED_TYPE_NAMES)} 之一，收到 {request.med_type!r}"
         )
-    person = await person_by_psn_no(session, request.psn_no)
+    person, enrolments = await person_with_enrolments(session, request.psn_no)
     await check_certificate(
         session, cipher, person, request.mdtrt_cert_type, request.mdtrt_cert_no, clock.now()
     )
-    enrolment = await insured(session, person, request.insutype)
-    region = await enrolment_repository.region(session, enrolment.admdvs)
+    enrolment = chosen_enrolment(person, enrolments, request.insutype)
+    region = await enrolment_repository.region_rules(session, enrolment.admdvs)
     now = clock.now()
     visit: Visit | None = None
     if request.lines is None:
-        visit = await open_visit(session, institution, request.mdtrt_id or "", person)
+        visit, fees = await open_visit_with_fees(
+            session, institution, request.mdtrt_id or "", person
+        )
         lines = [
             FeeLine(
                 f.feedetl_sn, f.med_list_codg, f.pric_fen, Decimal(f.cnt), f.det_item_fee_sumamt_fen
             )
-            for f in await repository.fees_of(session, visit.id)
+            for f in fees
         ]
         if not lines:
             raise InvalidBill(f"就诊 {visit.mdtrt_id} 还没有上传费用明细（2204）")
@@ -199,12 +202,7 @@ async def settle_in(
     if not write:
         return result
     assert accumulated is not None
-    after = year_after(so_far, bill)
-    accumulated.deductible_used_fen = after.deductible_used_fen
-    accumulated.fund_paid_fen = after.fund_paid_fen
-    if visit is not None:
-        visit.status = "settled"
-    elif institution.kind == "H":
+    if visit is None and institution.kind == "H":
         # A hospital bill sent whole (CLI, demo data) still leaves the visit it settled.
         session.add(
             Visit(
@@ -220,7 +218,15 @@ async def settle_in(
         )
     # A pharmacy sale is its own visit: its mdtrt_id lives on the settlement alone.
     result.settlement = await _record(
-        session, institution, request, result, own, payer_accounts, now
+        session,
+        institution,
+        request,
+        result,
+        own,
+        payer_accounts,
+        now,
+        visit=visit,
+        year=(accumulated, year_after(so_far, bill)),
     )
     if request.mdtrt_cert_type == "01":
         await vouchers.spend(
@@ -238,6 +244,9 @@ async def _record(
     own: PersonalAccount | None,
     payer_accounts: dict[int, PersonalAccount],
     now: datetime,
+    *,
+    visit: Visit | None,
+    year: tuple[YearlyAccumulation, YearToDate],
 ) -> Settlement:
     bill, payment = result.bill, result.payment
     figures = {
@@ -256,19 +265,19 @@ async def _record(
         "balc_fen": result.balc_fen,
     }
     items = [
-        SettlementItem(
-            feedetl_sn=line.feedetl_sn,
-            med_list_codg=line.med_list_codg,
-            med_list_name=name,
-            chrgitm_lv=split.chrgitm_lv.value,
-            pric_fen=line.pric_fen,
-            cnt=str(line.cnt),
-            det_item_fee_sumamt_fen=line.det_item_fee_sumamt_fen,
-            fulamt_ownpay_amt_fen=split.fulamt_ownpay_fen,
-            overlmt_selfpay_fen=split.overlmt_selfpay_fen,
-            preselfpay_amt_fen=split.preselfpay_fen,
-            inscp_scp_amt_fen=split.inscp_scp_fen,
-        )
+        {
+            "feedetl_sn": line.feedetl_sn,
+            "med_list_codg": line.med_list_codg,
+            "med_list_name": name,
+            "chrgitm_lv": split.chrgitm_lv.value,
+            "pric_fen": line.pric_fen,
+            "cnt": str(line.cnt),
+            "det_item_fee_sumamt_fen": line.det_item_fee_sumamt_fen,
+            "fulamt_ownpay_amt_fen": split.fulamt_ownpay_fen,
+            "overlmt_selfpay_fen": split.overlmt_selfpay_fen,
+            "preselfpay_amt_fen": split.preselfpay_fen,
+            "inscp_scp_amt_fen": split.inscp_scp_fen,
+        }
         for line, split, name in result.lines
     ]
     return await record_settlement(
@@ -284,6 +293,8 @@ async def _record(
         figures=figures,
         items=items,
         own=own,
+        visit=visit,
+        year=year,
         shares=[
             (
                 payer.payer_person_id,

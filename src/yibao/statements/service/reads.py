@@ -153,7 +153,10 @@ async def account_overview(session: AsyncSession, clock: Clock, person_id: int) 
     last_at = None
     monthly = [MonthlyTotal(m, 0) for m in months]
     if account is not None:
-        balance = await repository.balance(session, account.id)
+        # The account row's balance is the ledger's running sum, written in the same transaction
+        # as every entry (the database refuses anything else), so reading it costs one row, not a
+        # scan of the whole history.
+        balance = account.balance_fen
         year_start = month_start_utc(f"{today.year:04d}-01")
         year_end = month_start_utc(f"{today.year + 1:04d}-01")
         credited, spent = await repository.totals_between(session, account.id, year_start, year_end)

@@ -15,6 +15,7 @@ from yibao.kernel.errors import DomainError, InvalidInput
 from yibao.web.api.family import day_range, parse_quota, payments_csv, read_upload
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.i18n import N_, gettext_for
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import verify_csrf
 
@@ -22,6 +23,15 @@ router = APIRouter(prefix="/family", dependencies=[Depends(verify_csrf)], includ
 
 Text = Annotated[str, Form()]
 RELATIONS = [(r.value, RELATION_NAMES[r]) for r in Relation]
+NOTICES = {
+    "submitted": N_("申请已提交，审核结果将通过短信和App消息通知您。"),
+    "quota": N_("共济额度已更新。"),
+    "paused": N_("已暂停该亲属的共济支付。"),
+    "resumed": N_("已恢复该亲属的共济支付。"),
+    "revoked": N_("已撤销，此后您的个人账户不再为该亲属支付。"),
+    "consented": N_("已确认，申请进入审核。"),
+    "declined": N_("已拒绝该共济授权。"),
+}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -36,15 +46,7 @@ async def family_page(
         given=given,
         received=received,
         action_names=ACTION_NAMES,
-        notice={
-            "submitted": "申请已提交，审核结果将通过短信和App消息通知您。",
-            "quota": "共济额度已更新。",
-            "paused": "已暂停该亲属的共济支付。",
-            "resumed": "已恢复该亲属的共济支付。",
-            "revoked": "已撤销，此后您的个人账户不再为该亲属支付。",
-            "consented": "已确认，申请进入审核。",
-            "declined": "已拒绝该共济授权。",
-        }.get(notice),
+        notice=gettext_for(request, NOTICES[notice]) if notice in NOTICES else None,
     )
 
 

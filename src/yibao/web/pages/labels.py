@@ -59,6 +59,41 @@ NARROWED = {
     "本人/家庭": N_("本人/家庭"),
 }
 
+# 家庭共济: the same words as yibao.family.domain's names (tests/unit/test_catalogues.py checks).
+FAMILY_RELATION = {
+    "spouse": N_("配偶"),
+    "parent": N_("父母"),
+    "child": N_("子女"),
+    "sibling": N_("兄弟姐妹"),
+    "grandparent": N_("祖父母、外祖父母"),
+    "grandchild": N_("孙子女、外孙子女"),
+    "other": N_("其他亲属（如堂表兄弟姐妹）"),
+}
+FAMILY_STATUS = {
+    "applied": N_("已填写"),
+    "pending_consent": N_("待亲属确认"),
+    "under_review": N_("审核中"),
+    "active": N_("已生效"),
+    "paused": N_("已暂停"),
+    "revoked": N_("已撤销"),
+    "ended": N_("已终止"),
+    "rejected": N_("未通过"),
+}
+FAMILY_ACTION = {
+    "applied": N_("填写申请"),
+    "submitted": N_("提交申请"),
+    "consented": N_("亲属已同意"),
+    "declined": N_("亲属未同意"),
+    "approved": N_("审核通过，已生效"),
+    "rejected": N_("审核未通过"),
+    "quota_changed": N_("调整额度"),
+    "paused": N_("暂停"),
+    "resumed": N_("恢复"),
+    "revoked": N_("撤销"),
+    "ended": N_("终止"),
+    "relation_corrected": N_("更正亲属关系"),
+}
+
 ALL = {
     "insutype": INSUTYPE,
     "psn_type": PSN_TYPE,
@@ -73,4 +108,7 @@ ALL = {
     "contribution_status": CONTRIBUTION_STATUS,
     "settlement_status": SETTLEMENT_STATUS,
     "narrowed": NARROWED,
+    "family_relation": FAMILY_RELATION,
+    "family_status": FAMILY_STATUS,
+    "family_action": FAMILY_ACTION,
 }

@@ -14,6 +14,7 @@ from yibao.kernel.errors import DomainError
 from yibao.web.api.family import read_upload
 from yibao.web.auth import StaffPrincipal, require_role
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.i18n import N_, gettext_for
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import verify_csrf
 
@@ -25,10 +26,15 @@ Text = Annotated[str, Form()]
 Reviewer = Annotated[StaffPrincipal, Depends(require_role("reviewer", "admin"))]
 Clerk = Annotated[StaffPrincipal, Depends(require_role("clerk", "admin"))]
 AnyStaff = Annotated[StaffPrincipal, Depends(require_role("clerk", "reviewer", "admin"))]
+QUEUE_NOTICES = {
+    "approved": N_("已审核通过"),
+    "rejected": N_("已退回申请"),
+    "submitted": N_("已提交审核"),
+}
 FREEZE_NOTICES = {
-    "frozen": "已冻结，并已通知本人及其共济亲属（含冻结原因和申诉途径）",
-    "requested": "已提出解冻申请，须由另一位工作人员复核批准",
-    "unfrozen": "已解冻，并已通知本人",
+    "frozen": N_("已冻结，并已通知本人及其共济亲属（含冻结原因和申诉途径）"),
+    "requested": N_("已提出解冻申请，须由另一位工作人员复核批准"),
+    "unfrozen": N_("已解冻，并已通知本人"),
 }
 RELATIONS = [(r.value, RELATION_NAMES[r]) for r in Relation if r != Relation.OTHER]
 
@@ -47,9 +53,7 @@ async def queue(
         "staff_family/queue.html",
         cases=cases,
         staff=staff,
-        notice={"approved": "已审核通过", "rejected": "已退回申请", "submitted": "已提交审核"}.get(
-            notice
-        ),
+        notice=gettext_for(request, QUEUE_NOTICES[notice]) if notice in QUEUE_NOTICES else None,
     )
 
 
@@ -137,9 +141,9 @@ async def correct_relation(
             request, actor(staff), runtime, session, authorisation_id, exc.message, 422
         )
     notice = (
-        "已更正亲属关系，仍符合共济条件"
+        gettext_for(request, N_("已更正亲属关系，仍符合共济条件"))
         if not result.refusals
-        else "已更正亲属关系；不再符合条件，共济已终止："
+        else gettext_for(request, N_("已更正亲属关系；不再符合条件，共济已终止："))
         + "；".join(r.message for r in result.refusals)
     )
     return await _case_page(
@@ -279,7 +283,7 @@ async def freezes(
         "staff_family/freezes.html",
         freezes=await family.open_freezes(session),
         staff=actor(staff),
-        notice=FREEZE_NOTICES.get(notice),
+        notice=gettext_for(request, FREEZE_NOTICES[notice]) if notice in FREEZE_NOTICES else None,
     )
 
 

@@ -6,17 +6,27 @@ so a settlement touches one person's rows and the reference tables only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.engine import is_postgres
 from yibao.family import repository as family_repository
-from yibao.settlement.domain import CatalogueRule, ItemClass, MutualAidPayer
+from yibao.settlement.domain import MutualAidPayer
+from yibao.settlement.repository.reference import CATALOGUE as CATALOGUE
+from yibao.settlement.repository.reference import GATEWAY as GATEWAY
+from yibao.settlement.repository.reference import GatewayEntry as GatewayEntry
+from yibao.settlement.repository.reference import catalogue_rules as catalogue_rules
+from yibao.settlement.repository.reference import forget_catalogue as forget_catalogue
+from yibao.settlement.repository.reference import forget_institution as forget_institution
+from yibao.settlement.repository.reference import gateway_entry as gateway_entry
+from yibao.settlement.repository.reference import institution_by_paasid as institution_by_paasid
+from yibao.settlement.repository.writing import write_settlement as write_settlement
 from yibao.settlement.tables import (
     CatalogueEntry,
     FeeDetail,
@@ -28,11 +38,6 @@ from yibao.settlement.tables import (
     Visit,
     YearlyAccumulation,
 )
-
-
-async def institution_by_paasid(session: AsyncSession, paasid: str) -> Institution | None:
-    stmt = select(Institution).where(Institution.paasid == paasid)
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def institution_by_code(
@@ -53,29 +58,6 @@ async def institutions(
     if kind:
         stmt = stmt.where(Institution.kind == kind)
     return list((await session.execute(stmt)).scalars())
-
-
-async def catalogue_rules(
-    session: AsyncSession, codes: Iterable[str], on: date
-) -> dict[str, CatalogueRule]:
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    stmt = select(CatalogueEntry).where(
-        CatalogueEntry.med_list_codg.in_(wanted),
-        CatalogueEntry.begin_date <= on,
-        or_(CatalogueEntry.end_date.is_(None), CatalogueEntry.end_date >= on),
-    )
-    rules: dict[str, CatalogueRule] = {}
-    for entry in (await session.execute(stmt)).scalars():
-        rules[entry.med_list_codg] = CatalogueRule(
-            med_list_codg=entry.med_list_codg,
-            name=entry.name,
-            chrgitm_lv=ItemClass(entry.chrgitm_lv),
-            selfpay_bp=entry.selfpay_bp,
-            price_cap_fen=entry.price_cap_fen,
-        )
-    return rules
 
 
 async def catalogue_entry(
@@ -111,6 +93,25 @@ async def visit_by_msgid(session: AsyncSession, msgid: str, fixmedins_code: str)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def open_visit_with_fees(
+    session: AsyncSession, mdtrt_id: str
+) -> tuple[Visit | None, list[FeeDetail]]:
+    """The visit, locked, with its fee lines: one round trip."""
+    rows = (await session.execute(_VISIT_WITH_FEES, {"mdtrt_id": mdtrt_id})).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [fee for _, fee in rows if fee is not None]
+
+
+_VISIT_WITH_FEES = (
+    select(Visit, FeeDetail)
+    .outerjoin(FeeDetail, FeeDetail.visit_id == Visit.id)
+    .where(Visit.mdtrt_id == bindparam("mdtrt_id"))
+    .order_by(FeeDetail.id)
+    .with_for_update(of=Visit)
+)
+
+
 async def fees_of(session: AsyncSession, visit_id: int) -> list[FeeDetail]:
     stmt = select(FeeDetail).where(FeeDetail.visit_id == visit_id).order_by(FeeDetail.id)
     return list((await session.execute(stmt)).scalars())
@@ -121,19 +122,35 @@ async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearlyA
 
     One statement: the upsert's no-op update takes the row lock and returns the row.
     """
-    insert = (
-        pg_insert(YearlyAccumulation) if is_postgres(session) else sqlite_insert(YearlyAccumulation)
+    stmt = _lock_year_statement("postgresql" if is_postgres(session) else "sqlite")
+    found = await session.execute(
+        stmt, {"person_id": person_id, "year": year}, execution_options={"populate_existing": True}
     )
-    stmt = (
-        insert.values(person_id=person_id, year=year, deductible_used_fen=0, fund_paid_fen=0)
+    accumulated: YearlyAccumulation = found.scalar_one()
+    return accumulated
+
+
+@lru_cache(maxsize=4)
+def _lock_year_statement(dialect: str) -> Any:
+    """Built once with bound parameters (building it cost more than running it)."""
+    insert = (
+        pg_insert(YearlyAccumulation)
+        if dialect == "postgresql"
+        else sqlite_insert(YearlyAccumulation)
+    )
+    return (
+        insert.values(
+            person_id=bindparam("person_id"),
+            year=bindparam("year"),
+            deductible_used_fen=0,
+            fund_paid_fen=0,
+        )
         .on_conflict_do_update(
             index_elements=["person_id", "year"],
             set_={"person_id": insert.excluded.person_id},
         )
         .returning(YearlyAccumulation)
-        .execution_options(populate_existing=True)
     )
-    return (await session.execute(stmt)).scalar_one()
 
 
 async def year_of(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation | None:
@@ -203,6 +220,34 @@ async def settlements_of_person(
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def store_answer(
+    session: AsyncSession,
+    *,
+    msgid: str,
+    infno: str,
+    fixmedins_code: str,
+    answer: str,
+    now: datetime,
+) -> None:
+    """The msgid's claim: its primary key refuses a second copy (which then waits for this
+    transaction, and fails once it commits)."""
+    await session.execute(
+        _STORE_ANSWER,
+        {
+            "msgid": msgid,
+            "infno": infno,
+            "fixmedins_code": fixmedins_code,
+            "answer": answer,
+            "created_at": now,
+        },
+    )
+
+
+_STORE_ANSWER = insert(InterfaceMessage).values(
+    {c: bindparam(c) for c in ("msgid", "infno", "fixmedins_code", "answer", "created_at")}
+)
 
 
 async def answered_message(session: AsyncSession, msgid: str) -> InterfaceMessage | None:

@@ -1,0 +1,141 @@
+"""One connection and one transaction per message, and what it must not cost in correctness.
+
+Institutions are cached per process (db/reference.py): a change made by another process (a
+9001 sign-in answered there, a rotated token) is read again before a message is refused; the
+nonce is written in the message's own transaction, yet stays spent when the message succeeded
+or failed; a connection the server dropped is retried once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.support import settlement_world
+from yibao.db.engine import make_engine
+from yibao.db.reference import ReferenceCache
+from yibao.enrolment import repository as enrolment_repository
+from yibao.kernel.clock import china_today
+from yibao.ledger.tables import LedgerEntry
+from yibao.runtime import Runtime
+from yibao.settlement.service.institutions import TOKEN_PURPOSE
+from yibao.settlement.tables import Institution, InterfaceMessage, Settlement
+
+
+def test_reference_cache_expires_and_forgets() -> None:
+    now = [100.0]
+    cache = ReferenceCache(ttl=5, clock=lambda: now[0])
+    cache.put("region-rules", "440300", "rules")
+    cache.put("catalogue-rule", ("X", 1), None)
+    assert cache.get("region-rules", "440300") == (True, "rules")
+    assert cache.get("catalogue-rule", ("X", 1)) == (True, None)  # a known absence
+    cache.forget("region-rules", "440300")
+    assert cache.get("region-rules", "440300") == (False, None)
+    now[0] += 5
+    assert cache.get("catalogue-rule", ("X", 1)) == (False, None)
+    off = ReferenceCache(ttl=0)
+    off.put("region-rules", "440300", "rules")
+    assert off.get("region-rules", "440300") == (False, None)
+
+
+async def _world(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> tuple[settlement_world.World, str]:
+    w = await settlement_world.build(runtime, session, client)
+    id_number = enrolment_repository.decrypt_id_number(runtime.cipher, w.person.person)
+    await session.close()
+    await w.hospital.sign_in()
+    return w, id_number
+
+
+def _lookup(id_number: str) -> dict[str, Any]:
+    return {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": id_number}}
+
+
+async def test_a_sign_in_answered_by_another_process_is_honoured(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    w, id_number = await _world(runtime, session, client)
+    assert (await w.hospital.call("1101", _lookup(id_number)))["infcode"] == 0  # cached now
+    async with runtime.sessions() as other:  # as another server process would, past this cache
+        await other.execute(
+            update(Institution)
+            .where(Institution.fixmedins_code == w.hospital.code)
+            .values(sign_no="20990101000000000001", sign_day=china_today(runtime.clock))
+        )
+        await other.commit()
+    w.hospital.sign_no = "20990101000000000001"
+    answer = await w.hospital.call("1101", _lookup(id_number))
+    assert answer["infcode"] == 0, answer
+    w.hospital.sign_no = "20990101000000000002"
+    answer = await w.hospital.call("1101", _lookup(id_number))
+    assert answer["infcode"] == -1
+    assert "sign_no 无效或已过期" in answer["err_msg"]
+
+
+async def test_a_token_rotated_by_another_process_is_honoured(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    w, id_number = await _world(runtime, session, client)
+    assert (await w.hospital.call("1101", _lookup(id_number)))["infcode"] == 0
+    old = w.hospital.token
+    async with runtime.sessions() as other:
+        await other.execute(
+            update(Institution)
+            .where(Institution.fixmedins_code == w.hospital.code)
+            .values(token_enc=runtime.cipher.encrypt("f" * 32, purpose=TOKEN_PURPOSE))
+        )
+        await other.commit()
+    w.hospital.token = "f" * 32
+    assert (await w.hospital.call("1101", _lookup(id_number)))["infcode"] == 0
+    w.hospital.token = old
+    answer = await w.hospital.call("1101", _lookup(id_number))
+    assert answer["infcode"] == -1
+    assert "x-tif-signature 签名不正确" in answer["err_msg"]
+
+
+async def test_the_nonce_of_an_answered_message_is_spent(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    w, id_number = await _world(runtime, session, client)
+    headers = w.hospital.headers()
+    first = await w.hospital.call("1101", _lookup(id_number), headers=headers)
+    assert first["infcode"] == 0
+    async with runtime.sessions() as s:
+        before = await s.scalar(select(func.count()).select_from(InterfaceMessage))
+    again = await w.hospital.call("1101", _lookup(id_number), headers=headers)
+    assert again["infcode"] == -1
+    assert "x-tif-nonce 已使用过" in again["err_msg"]
+    async with runtime.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(InterfaceMessage)) == before
+
+
+async def test_a_dropped_connection_is_retried_once(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient, backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("the PostgreSQL server drops connections; SQLite has none to drop")
+    w, id_number = await _world(runtime, session, client)
+    assert (await w.hospital.call("1101", _lookup(id_number)))["infcode"] == 0
+    admin = make_engine(runtime.settings.effective_database_url)
+    try:  # the server ends every connection of the pool, as a restart would
+        async with admin.connect() as conn:
+            ended = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        await admin.dispose()
+    assert ended
+    answer = await w.hospital.call("1101", _lookup(id_number))
+    assert answer["infcode"] == 0, answer
+    assert answer["output"]["baseinfo"]["psn_no"] == w.person.person.psn_no
+    async with runtime.sessions() as s:  # and a settlement's transaction still holds together
+        assert await s.scalar(select(func.count()).select_from(Settlement)) == 0
+        assert await s.scalar(select(func.count()).select_from(LedgerEntry)) == 1

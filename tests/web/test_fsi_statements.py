@@ -1,0 +1,185 @@
+"""The statements a settlement sends: a guard against the hot path growing again, not a timing.
+
+On this machine a round trip to PostgreSQL costs more than the settlement's own arithmetic, so
+the number of statements is what a settlement's cost follows (docs/benchmarks-settlement-notes.md).
+A warm 2207 on PostgreSQL is one pooled connection and eight statements between BEGIN and COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.support import settlement_world
+from tests.support.fsi import Institution
+from yibao.db.reference import reference_cache
+from yibao.enrolment import repository as enrolment_repository
+from yibao.runtime import Runtime
+
+POSTGRES_2207 = [
+    "INSERT INTO ephemeral_entries",  # the gateway nonce, in the message's transaction
+    "SELECT persons",  # the person with their enrolments
+    "SELECT visits",  # the visit, locked, with its fee lines
+    "INSERT INTO yearly_accumulations",  # the year's accumulations, made or locked
+    "SELECT mutual_aid_authorisations",  # 家庭共济: who may pay for this person (none here)
+    "SELECT personal_accounts",  # the account, locked
+    "WITH new_settlement",  # every write of the settlement
+    "INSERT INTO fsi_messages",  # the msgid's claim and its answer
+]
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.checkouts = 0
+
+    def heads(self) -> list[str]:
+        """Each statement's verb and table: enough to read the hot path at a glance."""
+        heads = []
+        for sql in self.sent:
+            words = sql.split()
+            if words[0] == "SELECT":
+                table = words[words.index("FROM") + 1] if "FROM" in words else ""
+                heads.append(f"SELECT {table}")
+            elif words[0] == "WITH":
+                heads.append(f"WITH {words[1]}")
+            else:
+                heads.append(" ".join(words[:3]))
+        return heads
+
+
+@contextmanager
+def counting(runtime: Runtime) -> Iterator[Statements]:
+    seen = Statements()
+    engine = runtime.engine.sync_engine
+
+    def on_execute(*args: Any) -> None:
+        seen.sent.append(args[2])
+
+    def on_checkout(*_args: Any) -> None:
+        seen.checkouts += 1
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine.pool, "checkout", on_checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine.pool, "checkout", on_checkout)
+
+
+async def _visit(hospital: Institution, psn_no: str, id_number: str) -> str:
+    reg = await hospital.call(
+        "2201",
+        {
+            "data": {
+                "psn_no": psn_no,
+                "insutype": "310",
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": id_number,
+            }
+        },
+    )
+    mdtrt_id: str = reg["output"]["data"]["mdtrt_id"]
+    lines = [
+        ("1", "XA01ABD075A002010100483", "25.00", "2", "50.00"),
+        ("2", "XC09AAD012A001010104291", "80.00", "1", "80.00"),
+        ("3", "XN06AXA063A001010101005", "30.00", "1", "30.00"),
+    ]
+    up = await hospital.call(
+        "2204",
+        {
+            "feedetail": [
+                {
+                    "feedetl_sn": sn,
+                    "mdtrt_id": mdtrt_id,
+                    "psn_no": psn_no,
+                    "med_list_codg": code,
+                    "pric": pric,
+                    "cnt": cnt,
+                    "det_item_fee_sumamt": total,
+                }
+                for sn, code, pric, cnt, total in lines
+            ]
+        },
+    )
+    assert up["infcode"] == 0, up
+    return mdtrt_id
+
+
+async def test_a_warm_2207_sends_the_fewest_statements(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient, backend: str
+) -> None:
+    w = await settlement_world.build(runtime, session, client, balance_fen=100000)
+    psn_no = w.person.person.psn_no
+    id_number = enrolment_repository.decrypt_id_number(runtime.cipher, w.person.person)
+    await session.close()
+    await w.hospital.sign_in()
+
+    async def settle() -> tuple[dict[str, Any], Statements]:
+        mdtrt_id = await _visit(w.hospital, psn_no, id_number)
+        bill = {
+            "psn_no": psn_no,
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": id_number,
+            "med_type": "11",
+            "medfee_sumamt": "160.00",
+            "mdtrt_id": mdtrt_id,
+            "insutype": "310",
+            "acct_used_flag": "1",
+        }
+        with counting(runtime) as seen:
+            answer = await w.hospital.call("2207", {"data": bill})
+        assert answer["infcode"] == 0, answer
+        return answer, seen
+
+    await settle()  # the first one fills this process's reference cache
+    answer, seen = await settle()
+    assert answer["output"]["setlinfo"]["acct_pay"] != "0.00"
+    assert seen.checkouts == 1  # gateway, nonce and message share one connection
+    if backend == "postgres":
+        assert seen.heads() == POSTGRES_2207, seen.heads()
+    else:
+        # SQLite (in-process, no round trips) keeps the nonce in a file of its own and writes
+        # through the ORM, one row per statement.
+        assert len(seen.sent) <= 17, "\n".join(seen.heads())
+        assert not any("institutions" in sql or "catalogue_entries" in sql for sql in seen.sent)
+
+
+async def test_a_cold_process_reads_the_reference_rows_once(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    w = await settlement_world.build(runtime, session, client, balance_fen=100000)
+    psn_no = w.person.person.psn_no
+    id_number = enrolment_repository.decrypt_id_number(runtime.cipher, w.person.person)
+    await session.close()
+    await w.hospital.sign_in()
+    mdtrt_id = await _visit(w.hospital, psn_no, id_number)
+    for namespace in ("institution-gateway", "catalogue-rule", "region-rules"):
+        reference_cache(runtime.engine).forget(namespace)
+    with counting(runtime) as seen:
+        answer = await w.hospital.call(
+            "2206",
+            {
+                "data": {
+                    "psn_no": psn_no,
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": id_number,
+                    "med_type": "11",
+                    "medfee_sumamt": "160.00",
+                    "mdtrt_id": mdtrt_id,
+                    "insutype": "310",
+                    "acct_used_flag": "1",
+                }
+            },
+        )
+    assert answer["infcode"] == 0, answer
+    heads = seen.heads()
+    assert heads.count("SELECT institutions") == 1
+    assert heads.count("SELECT regions") == 1
+    assert heads.count("SELECT catalogue_entries") == 1
