@@ -133,3 +133,19 @@ def load_command(
         f"已写入 {target.database}: {persons:,} 名参保人, {rows.get('ledger_entries', 0):,} 条账户明细,"
         f" {rows.get('settlements', 0):,} 笔结算, 用时 {facts['timings']['total']} 秒"
     )
+
+
+@bench_app.command("report")
+def report_command(
+    results: Path = typer.Argument(..., help="A var/bench/results-*.json file of an earlier run"),
+    report: Path = typer.Option(DEFAULT_REPORT, help="Markdown report to write"),
+) -> None:
+    """Rewrite the report from a run's saved results (after editing docs/benchmarks-notes.md)."""
+    import json
+
+    from yibao.cli.bench.report import write_report
+
+    if not results.exists():
+        fail(f"找不到结果文件 {results}")
+    write_report(json.loads(results.read_text()), report)
+    console.print(f"已写入 {report}")
