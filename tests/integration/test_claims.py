@@ -21,7 +21,7 @@ from yibao.claims.domain import (
     StaffActor,
     StaffRoleNotAllowed,
 )
-from yibao.claims.service import claims
+from yibao.claims.service import claim_reads, claims
 from yibao.claims.tables import Claim, ClaimAttachment
 from yibao.kernel.clock import china_today
 from yibao.kernel.uploads import DocumentStore, UploadRefused
@@ -176,7 +176,7 @@ async def test_the_whole_journey_with_steps_notices_and_audit(runtime: Runtime) 
         with pytest.raises(ClaimStateConflict):
             await claims.mark_paid(s, runtime.clock, CLERK, claim.id, payment_ref="PAY20261125002")
     async with runtime.sessions() as s:
-        progress = await claims.progress_for_person(s, me, claim.id)
+        progress = await claim_reads.progress_for_person(s, me, claim.id)
         outbox = list((await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
         actions = [r.action for r in await audit_repository.records_between(s, None, None)]
     assert [(st.event, st.status) for st in progress.steps] == [
@@ -228,7 +228,7 @@ async def test_withdraw_reject_and_resubmit(runtime: Runtime) -> None:
         None,
     )
     async with runtime.sessions() as s:
-        progress = await claims.progress_for_person(s, me, claim.id)
+        progress = await claim_reads.progress_for_person(s, me, claim.id)
     assert [st.event for st in progress.steps] == ["submit", "start_review", "reject", "resubmit"]
     assert progress.steps[2].note == "材料不全：缺少费用清单"
     assert [(a.kind, a.round) for a in progress.attachments] == [
@@ -243,7 +243,7 @@ async def test_a_person_never_reaches_another_persons_claim(runtime: Runtime) ->
     theirs = await _submit(runtime, other, "req-theirs-01")
     async with runtime.sessions() as s:
         with pytest.raises(ClaimNotFound):
-            await claims.progress_for_person(s, me, theirs.id)
+            await claim_reads.progress_for_person(s, me, theirs.id)
     async with runtime.sessions() as s:
         with pytest.raises(ClaimNotFound):
             await claims.withdraw_claim(s, runtime.clock, me, theirs.id)
@@ -267,7 +267,7 @@ async def test_staff_opening_a_claim_shows_on_the_persons_lookups(runtime: Runti
     me, _ = await _people(runtime)
     claim = await _submit(runtime, me)
     async with runtime.sessions() as s:
-        await claims.claim_for_staff(s, runtime.clock, REVIEWER, claim.id, "claim_review")
+        await claim_reads.claim_for_staff(s, runtime.clock, REVIEWER, claim.id, "claim_review")
     async with runtime.sessions() as s:
         rows = await audit_repository.lookups_of(s, me)
     assert [(r.action, r.actor_name, r.reason) for r in rows] == [

@@ -25,7 +25,7 @@ from yibao.claims.domain import (
     InvalidClaim,
     InvalidDispute,
 )
-from yibao.claims.service import claims, disputes
+from yibao.claims.service import claim_reads, claims, disputes
 from yibao.claims.tables import Claim, ClaimAttachment, ClaimStep, Dispute
 from yibao.kernel.idnumber import mask_name
 from yibao.kernel.money import InvalidAmount, format_yuan, parse_yuan
@@ -153,7 +153,7 @@ def attachment_out(attachment: ClaimAttachment) -> AttachmentOut:
     )
 
 
-def progress_out(progress: claims.ClaimProgress) -> ClaimProgressOut:
+def progress_out(progress: claim_reads.ClaimProgress) -> ClaimProgressOut:
     return ClaimProgressOut(
         **claim_out(progress.claim).model_dump(),
         steps=[step_out(s) for s in progress.steps],
@@ -267,13 +267,13 @@ async def submit_claim(
 
 @router.get("/claims", response_model=list[ClaimOut])
 async def my_claims(person: PersonDep, session: SessionDep) -> list[ClaimOut]:
-    return [claim_out(c) for c in await claims.claims_for_person(session, person.person_id)]
+    return [claim_out(c) for c in await claim_reads.claims_for_person(session, person.person_id)]
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimProgressOut)
 async def claim_progress(claim_id: int, person: PersonDep, session: SessionDep) -> ClaimProgressOut:
     """报销进度: the claim, each step with its time, and its documents."""
-    return progress_out(await claims.progress_for_person(session, person.person_id, claim_id))
+    return progress_out(await claim_reads.progress_for_person(session, person.person_id, claim_id))
 
 
 @router.post("/claims/{claim_id}/withdraw", response_model=ClaimOut)
@@ -296,7 +296,7 @@ async def claim_attachment(
 async def claim_attachment_response(
     session: AsyncSession, runtime: Runtime, person_id: int, claim_id: int, attachment_id: int
 ) -> Response:
-    attachment, data = await claims.attachment_for_person(
+    attachment, data = await claim_reads.attachment_for_person(
         session, document_store(runtime), person_id, claim_id, attachment_id
     )
     return document_response(attachment, data)

@@ -18,7 +18,7 @@ from yibao.claims.domain import (
     REJECTION_REASONS,
     STATUS_NAMES,
 )
-from yibao.claims.service import claims, disputes
+from yibao.claims.service import claim_reads, claims, disputes
 from yibao.kernel.errors import DomainError
 from yibao.kernel.ids import new_token
 from yibao.kernel.money import format_yuan
@@ -66,7 +66,9 @@ def _see_other(url: str) -> RedirectResponse:
 @router.get("/claims", response_class=HTMLResponse)
 async def claims_page(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
     return _page(
-        request, "claims.html", claims=await claims.claims_for_person(session, person.person_id)
+        request,
+        "claims.html",
+        claims=await claim_reads.claims_for_person(session, person.person_id),
     )
 
 
@@ -141,7 +143,7 @@ async def claim_page(
     request: Request, claim_id: int, person: PersonDep, session: SessionDep
 ) -> HTMLResponse:
     """报销进度: each step with its time; staff named masked."""
-    progress = await claims.progress_for_person(session, person.person_id, claim_id)
+    progress = await claim_reads.progress_for_person(session, person.person_id, claim_id)
     return _page(
         request,
         "claim.html",
@@ -164,7 +166,7 @@ async def withdraw(
 async def resubmit_page(
     request: Request, claim_id: int, person: PersonDep, session: SessionDep
 ) -> HTMLResponse:
-    claim = (await claims.progress_for_person(session, person.person_id, claim_id)).claim
+    claim = (await claim_reads.progress_for_person(session, person.person_id, claim_id)).claim
     form = {
         "fixmedins_name": claim.fixmedins_name,
         "fixmedins_code": claim.fixmedins_code or "",

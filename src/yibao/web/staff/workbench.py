@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from yibao.audit import service as audit
 from yibao.claims.domain import InvalidProposal
-from yibao.claims.service import adjustments, claims, disputes, workbench
+from yibao.claims.service import adjustments, claim_reads, claims, disputes, workbench
 from yibao.kernel.money import format_yuan
 from yibao.web.api.claims import document_response, document_store, parse_amount, step_out
 from yibao.web.auth import StaffDep
@@ -28,7 +28,7 @@ queues = APIRouter(prefix="/staff", include_in_schema=False, dependencies=[Depen
 
 @queues.get("/claims", response_class=HTMLResponse)
 async def claims_queue(request: Request, staff: StaffDep, session: SessionDep) -> HTMLResponse:
-    queue = await claims.review_queue(session, actor(staff))
+    queue = await claim_reads.review_queue(session, actor(staff))
     return page(request, "staff_claims.html", staff, claims=queue)
 
 
@@ -36,7 +36,7 @@ async def claims_queue(request: Request, staff: StaffDep, session: SessionDep) -
 async def claim_page(
     request: Request, claim_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> HTMLResponse:
-    progress = await claims.claim_for_staff(
+    progress = await claim_reads.claim_for_staff(
         session, runtime.clock, actor(staff), claim_id, "claim_review"
     )
     return page(
@@ -53,7 +53,7 @@ async def claim_page(
 async def claim_document(
     claim_id: int, attachment_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
-    attachment, data = await claims.attachment_for_staff(
+    attachment, data = await claim_reads.attachment_for_staff(
         session, document_store(runtime), claim_id, attachment_id
     )
     return document_response(attachment, data)
