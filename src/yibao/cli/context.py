@@ -23,7 +23,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str) -> NoReturn:
     """A one-line reason and exit code 2: never a traceback for bad input."""
-    err_console.print(f"[bold red]错误[/]: {message}", highlight=False)
+    err_console.print(f"[bold red]错误[/]: {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -70,7 +70,7 @@ def import_file(
     report = run_in_session(_work)
     if report.errors:
         for line, message in report.errors:
-            console.print(f"{path}:{line}: {message}", highlight=False)
+            console.print(f"{path}:{line}: {message}", highlight=False, soft_wrap=True)
         fail(f"{len(report.errors)} 行有误，未导入任何记录")
     if as_json:
         print_json(

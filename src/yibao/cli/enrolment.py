@@ -142,7 +142,7 @@ def import_persons(
     psn_nos, errors = run_in_session(_work)
     if errors:
         for line, message in errors:
-            console.print(f"{path}:{line}: {message}", highlight=False)
+            console.print(f"{path}:{line}: {message}", highlight=False, soft_wrap=True)
         fail(f"{len(errors)} 行有误，未导入任何记录")
     if as_json:
         print_json({"imported": len(psn_nos), "psn_nos": psn_nos})

@@ -172,7 +172,7 @@ def import_(
     report = run_in_session(_work)
     if report.errors:
         for message in report.errors[:50]:
-            console.print(f"{path}: {message}", highlight=False)
+            console.print(f"{path}: {message}", highlight=False, soft_wrap=True)
         fail(f"{len(report.errors)} 行有误，未导入任何记录")
     if as_json:
         print_json({"loaded": report.loaded, "updated": report.updated})
