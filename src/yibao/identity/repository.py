@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import Row, Sql, direct
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.tables import Person
 from yibao.identity.domain import IdentifierKind, LockState, SecurityEventKind
@@ -82,6 +83,40 @@ def decrypt_account_phone(cipher: PersonalDataCipher, row: OnlineAccount) -> str
 
 async def sign_in_session(session: AsyncSession, session_id: str) -> SignInSession | None:
     return await session.get(SignInSession, session_id)
+
+
+# Every signed-in request asks this, so it is one statement on the driver (db/direct.py): the
+# session with the few columns of its person or staff member that the principal carries.
+_SESSION_WITH_PRINCIPAL = Sql(
+    """
+    SELECT s.id, s.kind, s.via, s.last_seen_at, s.step_up_until, s.ended_at,
+           a.id AS account_id, p.id AS person_id, p.name AS person_name,
+           m.id AS staff_id, m.username, m.name AS staff_name, m.roles, m.office, m.active
+    FROM sign_in_sessions s
+    LEFT JOIN online_accounts a ON a.id = s.account_id
+    LEFT JOIN persons p ON p.id = a.person_id
+    LEFT JOIN staff_members m ON m.id = s.staff_id
+    WHERE s.id = :session_id
+    """,
+    datetimes=("last_seen_at", "step_up_until", "ended_at"),
+    booleans=("active",),
+)
+_TOUCH_SESSION = Sql("UPDATE sign_in_sessions SET last_seen_at = :now WHERE id = :session_id")
+_EXPIRE_SESSION = Sql(
+    "UPDATE sign_in_sessions SET ended_at = :now WHERE id = :session_id AND ended_at IS NULL"
+)
+
+
+async def session_with_principal(session: AsyncSession, session_id: str) -> Row | None:
+    return await (await direct(session)).fetchrow(_SESSION_WITH_PRINCIPAL, session_id=session_id)
+
+
+async def touch_session(session: AsyncSession, session_id: str, now: datetime) -> None:
+    await (await direct(session)).execute(_TOUCH_SESSION, session_id=session_id, now=now)
+
+
+async def expire_session(session: AsyncSession, session_id: str, now: datetime) -> None:
+    await (await direct(session)).execute(_EXPIRE_SESSION, session_id=session_id, now=now)
 
 
 async def end_sessions(

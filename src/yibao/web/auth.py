@@ -6,7 +6,8 @@ Contract for every channel's routes:
 - `stepped_up_person` — the same, with a verification (SMS code, card password, passkey) still
   fresh on this session, or `StepUpRequired`.
 - `current_staff` — a staff member signed in with the second factor, or `Unauthenticated`.
-Routes take only `person_id` from the principal, never from the URL, so one person cannot reach
+They are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop every
+request would pay. Routes take only `person_id` from the principal, never from the URL, so one person cannot reach
 another's data (IDOR). The identity feature sets `request.state.principal` in its middleware.
 """
 
@@ -40,22 +41,22 @@ class StaffPrincipal:
     session_id: str
 
 
-def current_person(request: Request) -> PersonPrincipal:
+async def current_person(request: Request) -> PersonPrincipal:
     principal = getattr(request.state, "principal", None)
     if not isinstance(principal, PersonPrincipal):
         raise Unauthenticated("请先登录")
     return principal
 
 
-def stepped_up_person(request: Request) -> PersonPrincipal:
-    principal = current_person(request)
+async def stepped_up_person(request: Request) -> PersonPrincipal:
+    principal = await current_person(request)
     now = request.app.state.runtime.clock.now()
     if principal.step_up_until is None or principal.step_up_until <= now:
         raise StepUpRequired("查看账户明细前，请再次验证身份")
     return principal
 
 
-def current_staff(request: Request) -> StaffPrincipal:
+async def current_staff(request: Request) -> StaffPrincipal:
     principal = getattr(request.state, "principal", None)
     if not isinstance(principal, StaffPrincipal):
         raise Unauthenticated("请先登录经办系统")
@@ -65,8 +66,8 @@ def current_staff(request: Request) -> StaffPrincipal:
 def require_role(*roles: str):  # type: ignore[no-untyped-def]
     """A dependency that lets through staff holding any of `roles`."""
 
-    def _check(request: Request) -> StaffPrincipal:
-        staff = current_staff(request)
+    async def _check(request: Request) -> StaffPrincipal:
+        staff = await current_staff(request)
         if not staff.roles & set(roles):
             raise StaffRoleRequired("您的岗位无权办理此业务")
         return staff

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.enrolment import repository as enrolment_repository
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     SIGN_IN_FAILED_MESSAGE,
@@ -36,7 +35,7 @@ from yibao.identity.service.common import (
     policy_of,
     token_digest,
 )
-from yibao.identity.tables import OnlineAccount, SignInSession
+from yibao.identity.tables import OnlineAccount
 from yibao.kernel.idnumber import parse_phone
 from yibao.runtime import Runtime
 
@@ -213,45 +212,42 @@ async def resolve_session(
     """The principal behind a cookie or bearer token, if the session is alive; marks its use."""
     if not token or len(token) > 200:
         return None
-    row: SignInSession | None = await repo.sign_in_session(session, token_digest(token))
+    row = await repo.session_with_principal(session, token_digest(token))
+    if row is None or row["kind"] != kind or row["ended_at"] is not None:
+        return None
     now = rt.clock.now()
     policy = policy_of(rt.settings)
-    if row is None or row.kind != kind or row.ended_at is not None:
-        return None
-    idle = policy.staff_idle_timeout if row.kind == "staff" else policy.idle_timeout
-    if now - row.last_seen_at >= idle:
-        row.ended_at = now
+    idle = policy.staff_idle_timeout if kind == "staff" else policy.idle_timeout
+    if now - row["last_seen_at"] >= idle:
+        await repo.expire_session(session, row["id"], now)
         await session.commit()
         return None
-    if now - row.last_seen_at >= _TOUCH_EVERY:
-        row.last_seen_at = now
+    if now - row["last_seen_at"] >= _TOUCH_EVERY:
+        await repo.touch_session(session, row["id"], now)
         await session.commit()
-    if row.account_id is not None:
-        account = await repo.account(session, row.account_id)
-        person = await enrolment_repository.person(session, account.person_id) if account else None
-        if account is None or person is None:
+    if kind == "person":
+        if row["person_id"] is None:
             return None
         return Resolved(
             kind="person",
-            session_id=row.id,
-            via=row.via,
-            display_name=person.name,
-            account_id=account.id,
-            person_id=person.id,
-            step_up_until=row.step_up_until,
+            session_id=row["id"],
+            via=row["via"],
+            display_name=row["person_name"],
+            account_id=row["account_id"],
+            person_id=row["person_id"],
+            step_up_until=row["step_up_until"],
         )
-    staff = await repo.staff_member(session, row.staff_id or 0)
-    if staff is None or not staff.active:
+    if row["staff_id"] is None or not row["active"]:
         return None
     return Resolved(
         kind="staff",
-        session_id=row.id,
-        via=row.via,
-        display_name=staff.name,
-        staff_id=staff.id,
-        username=staff.username,
-        roles=frozenset(staff.roles.split(",")),
-        office=staff.office,
+        session_id=row["id"],
+        via=row["via"],
+        display_name=row["staff_name"],
+        staff_id=row["staff_id"],
+        username=row["username"],
+        roles=frozenset(row["roles"].split(",")),
+        office=row["office"],
     )
 
 

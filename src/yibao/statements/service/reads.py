@@ -21,14 +21,15 @@ from yibao.contributions.domain import (
     month_of_index,
     parse_month,
 )
+from yibao.db.direct import Row
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import INSUTYPE_NAMES, UnknownPerson
-from yibao.enrolment.tables import Employer, Region
+from yibao.enrolment.tables import Region
 from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import NotFound
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import NoPersonalAccount
-from yibao.ledger.tables import LedgerEntry, PersonalAccount
+from yibao.ledger.tables import PersonalAccount
 from yibao.statements import repository
 from yibao.statements.domain import (
     MAX_STATEMENT_DAYS,
@@ -135,94 +136,70 @@ async def _account(session: AsyncSession, person_id: int) -> PersonalAccount:
 
 
 async def account_overview(session: AsyncSession, clock: Clock, person_id: int) -> Overview:
-    person = await enrolment_repository.person(session, person_id)
-    if person is None:
-        raise UnknownPerson("没有找到参保信息")
-    enrolment = await enrolment_repository.main_enrolment(session, person_id)
-    region = await session.get(Region, enrolment.admdvs) if enrolment else None
-    employer = (
-        await session.get(Employer, enrolment.employer_id)
-        if enrolment and enrolment.employer_id
-        else None
-    )
-    account = await ledger_repository.account_for_person(session, person_id)
     now = clock.now()
     today = china_today(clock)
     months = last_months(today, CHART_MONTHS)
-    balance = credited = spent = 0
-    last_at = None
-    monthly = [MonthlyTotal(m, 0) for m in months]
-    if account is not None:
-        # The account row's balance is the ledger's running sum, written in the same transaction
-        # as every entry (the database refuses anything else), so reading it costs one row, not a
-        # scan of the whole history.
-        balance = account.balance_fen
-        year_start = month_start_utc(f"{today.year:04d}-01")
-        year_end = month_start_utc(f"{today.year + 1:04d}-01")
-        credited, spent = await repository.totals_between(session, account.id, year_start, year_end)
-        last_at = await repository.latest_entry_at(session, account.id)
-        bounds = [month_start_utc(m) for m in [*months, next_month(months[-1])]]
-        spent_by_month = await repository.spending_by_bounds(session, account.id, bounds)
-        monthly = [MonthlyTotal(m, s) for m, s in zip(months, spent_by_month, strict=True)]
+    # The account row's balance is the ledger's running sum, written in the same transaction as
+    # every entry (the database refuses anything else), so reading it costs one row, not a scan
+    # of the whole history; the rest comes from the same statement, so it agrees with it.
+    row = await repository.overview(
+        session,
+        person_id,
+        year=(
+            month_start_utc(f"{today.year:04d}-01"),
+            month_start_utc(f"{today.year + 1:04d}-01"),
+        ),
+        month_bounds=[month_start_utc(m) for m in [*months, next_month(months[-1])]],
+    )
+    if row is None:
+        raise UnknownPerson("没有找到参保信息")
     return Overview(
-        person_name=person.name,
-        psn_no=person.psn_no,
-        has_account=account is not None,
-        balance_fen=balance,
-        account_status=account.status if account else None,
+        person_name=row.person_name,
+        psn_no=row.psn_no,
+        has_account=row.account_id is not None,
+        balance_fen=row.balance_fen,
+        account_status=row.account_status,
         year=today.year,
-        year_credited_fen=credited,
-        year_spent_fen=spent,
-        insutype=enrolment.insutype if enrolment else None,
-        psn_type=enrolment.psn_type if enrolment else None,
-        enrolment_status=enrolment.status if enrolment else None,
-        region_name=region.name if region else None,
-        admdvs=enrolment.admdvs if enrolment else None,
-        employer_name=employer.name if employer else None,
+        year_credited_fen=row.year_credited_fen,
+        year_spent_fen=row.year_spent_fen,
+        insutype=row.insutype,
+        psn_type=row.psn_type,
+        enrolment_status=row.enrolment_status,
+        region_name=row.region_name,
+        admdvs=row.admdvs,
+        employer_name=row.employer_name,
         as_of=now,
-        last_entry_at=last_at,
-        monthly=monthly,
+        last_entry_at=row.last_entry_at,
+        monthly=[
+            MonthlyTotal(m, spent) for m, spent in zip(months, row.spent_by_month, strict=True)
+        ],
     )
 
 
-def _record(
-    entry: LedgerEntry, names: dict[int, str], setl: dict[str, Any] | None, person_id: int
-) -> ConsumptionRecord:
-    beneficiary = entry.beneficiary_person_id
+def _record(entry: Row, person_id: int) -> ConsumptionRecord:
+    """One ledger entry with its settlement's figures and beneficiary (repository.pages)."""
+    beneficiary = entry["beneficiary_person_id"]
     on_behalf = beneficiary is not None and beneficiary != person_id
-    code = entry.counterparty_code
+    code = entry["counterparty_code"]
+    settled = entry["setl_pk"] is not None
     return ConsumptionRecord(
-        entry_id=entry.id,
-        at=entry.created_at,
-        kind=consumption_kind_of(entry.kind),
-        account_change_fen=entry.amount_fen,
-        institution_name=entry.counterparty,
+        entry_id=entry["id"],
+        at=entry["created_at"],
+        kind=consumption_kind_of(entry["kind"]),
+        account_change_fen=entry["amount_fen"],
+        institution_name=entry["counterparty"],
         institution_code=code,
-        institution_type=(setl or {}).get("fixmedins_type") or institution_type(code),
-        setl_id=entry.source_id if entry.source_type == "settlement" else None,
-        beneficiary_name=names.get(beneficiary) if on_behalf and beneficiary else None,
-        med_type=setl["med_type"] if setl else None,
-        total_fen=setl["medfee_sumamt_fen"] if setl else None,
-        fund_fen=setl["fund_pay_sumamt_fen"] if setl else None,
-        account_fen=setl["acct_pay_fen"] if setl else None,
-        mutual_aid_fen=setl["acct_mulaid_pay_fen"] if setl else None,
-        cash_fen=setl["psn_cash_pay_fen"] if setl else None,
-        settlement_status=setl["status"] if setl else None,
+        institution_type=entry["fixmedins_type"] or institution_type(code),
+        setl_id=entry["source_id"] if entry["source_type"] == "settlement" else None,
+        beneficiary_name=entry["beneficiary_name"] if on_behalf else None,
+        med_type=entry["med_type"],
+        total_fen=entry["medfee_sumamt_fen"] if settled else None,
+        fund_fen=entry["fund_pay_sumamt_fen"] if settled else None,
+        account_fen=entry["acct_pay_fen"] if settled else None,
+        mutual_aid_fen=entry["acct_mulaid_pay_fen"] if settled else None,
+        cash_fen=entry["psn_cash_pay_fen"] if settled else None,
+        settlement_status=entry["setl_status"],
     )
-
-
-async def _records(
-    session: AsyncSession, entries: list[LedgerEntry], person_id: int
-) -> list[ConsumptionRecord]:
-    names = await repository.person_names(
-        session, {e.beneficiary_person_id for e in entries if e.beneficiary_person_id}
-    )
-    setl_ids = {e.source_id for e in entries if e.source_type == "settlement" and e.source_id}
-    found = await repository.settlements_by_setl_id(session, setl_ids)
-    return [
-        _record(e, names, found.get(e.source_id or "") if e.source_id else None, person_id)
-        for e in entries
-    ]
 
 
 async def consumption_page(
@@ -235,24 +212,23 @@ async def consumption_page(
     limit: int,
     counted: bool = True,
 ) -> ConsumptionPage:
-    account = await _account(session, person_id)
     after = Cursor.decode(cursor)
+    counts = await repository.consumption_counts(session, person_id, wanted if counted else None)
+    if counts is None:
+        raise NoPersonalAccount("您没有职工医保个人账户（居民医保不设个人账户）")
     rows = await repository.consumption_page(
-        session, account.id, person_id, wanted, after=after, limit=limit
+        session, counts.account_id, person_id, wanted, after=after, limit=limit
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    matching = everything = 0
-    if counted:
-        matching = await repository.consumption_count(session, account.id, person_id, wanted)
-        everything = await repository.consumption_count(session, account.id, person_id, None)
     default_days = day_range(None, None, china_today(clock))
-    next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if has_more else None
+    next_cursor = Cursor(rows[-1]["created_at"], rows[-1]["id"]).encode() if has_more else None
+    matching = counts.matching if counted else 0
     return ConsumptionPage(
-        records=await _records(session, rows, person_id),
+        records=[_record(row, person_id) for row in rows],
         next_cursor=next_cursor,
         matching=matching,
-        hidden=everything - matching,
+        hidden=counts.everything - matching if counted else 0,
         narrowed=wanted.narrowed(default_days),
         filter=wanted,
     )
@@ -309,7 +285,7 @@ async def consumption_detail(
         settlement=settlement,
         items=items,
         shares=shares,
-        entries=await _records(session, entries, person_id),
+        entries=[_record(entry, person_id) for entry in entries],
         patient_name=patient_name,
     )
 

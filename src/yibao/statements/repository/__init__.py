@@ -1,0 +1,45 @@
+"""Queries behind the person's pages. Read only: never writes, never commits.
+
+Every query is keyed by one account (or one person), so it stays on the
+`ix_ledger_entries_account_created` index and never scans across people. `pages` holds the
+statements every page view runs, as hand-written SQL on the driver (db/direct.py); `ledger_reads`
+the rest, through SQLAlchemy.
+"""
+
+from yibao.statements.repository.ledger_reads import (
+    balance_before,
+    entries_between,
+    person_names,
+    settlement_by_setl_id,
+    settlement_items_of,
+    settlement_of_person,
+    settlement_shares_of,
+    settlements_by_setl_id,
+)
+from yibao.statements.repository.pages import (
+    ConsumptionCounts,
+    OverviewRow,
+    consumption_counts,
+    consumption_page,
+    consumption_page_sql,
+    entries_for_source,
+    overview,
+)
+
+__all__ = [
+    "ConsumptionCounts",
+    "OverviewRow",
+    "balance_before",
+    "consumption_counts",
+    "consumption_page",
+    "consumption_page_sql",
+    "entries_between",
+    "entries_for_source",
+    "overview",
+    "person_names",
+    "settlement_by_setl_id",
+    "settlement_items_of",
+    "settlement_of_person",
+    "settlement_shares_of",
+    "settlements_by_setl_id",
+]

@@ -1,0 +1,283 @@
+"""The statements every account page view and `/api/v1` read runs: hand-written SQL on the driver.
+
+A view of the overview is one statement (person, enrolment, region, employer, account, the year's
+totals, the latest entry and the 12-month series, from one snapshot); a page of 消费记录 is two
+(the counts, then the page with each entry's settlement and beneficiary joined in). See
+db/direct.py for why these bypass SQLAlchemy, and docs/benchmarks.md for what it bought.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.db.direct import Row, Sql, direct
+from yibao.statements.domain import LEDGER_KINDS, ConsumptionFilter, ConsumptionKind, Cursor, Scope
+
+_DEBITS = "e.kind IN ('settlement_debit', 'mutual_aid_debit', 'relative_contribution_debit')"
+# A reversal with a positive amount gave back money a debit took: it belongs with 消费记录.
+CONSUMPTION = f"({_DEBITS} OR (e.kind = 'reversal' AND e.amount_fen > 0))"
+# Reversals net against what they undo: a returned debit lowers spending, a taken-back credit
+# lowers what was credited.
+_SPENT = (
+    f"CASE WHEN {_DEBITS} THEN -e.amount_fen"
+    " WHEN e.kind = 'reversal' AND e.amount_fen > 0 THEN -e.amount_fen ELSE 0 END"
+)
+_CREDITED = (
+    "CASE WHEN e.kind = 'contribution_credit' THEN e.amount_fen"
+    " WHEN e.kind = 'reversal' AND e.amount_fen < 0 THEN e.amount_fen ELSE 0 END"
+)
+CHART_MONTHS = 12
+
+
+def _total(expression: str, low: str, high: str) -> str:
+    return (
+        f"CAST(COALESCE(SUM(CASE WHEN e.created_at >= :{low} AND e.created_at < :{high}"
+        f" THEN {expression} ELSE 0 END), 0) AS BIGINT)"
+    )
+
+
+_MONTH_COLUMNS = ",\n           ".join(
+    f"{_total(_SPENT, f'b{i}', f'b{i + 1}')} AS m{i}" for i in range(CHART_MONTHS)
+)
+_MONTH_NAMES = ", ".join(f"t.m{i}" for i in range(CHART_MONTHS))
+_OVERVIEW = Sql(
+    f"""
+    SELECT p.name AS person_name, p.psn_no,
+           e.insutype, e.psn_type, e.status AS enrolment_status, e.admdvs,
+           r.name AS region_name, em.name AS employer_name,
+           a.id AS account_id, a.balance_fen, a.status AS account_status,
+           (SELECT MAX(l.created_at) FROM ledger_entries l WHERE l.account_id = a.id)
+               AS last_entry_at,
+           t.year_credited, t.year_spent, {_MONTH_NAMES}
+    FROM persons p
+    LEFT JOIN enrolments e ON e.id = (
+        SELECT x.id FROM enrolments x
+        WHERE x.person_id = p.id AND x.insutype IN ('310', '390')
+        ORDER BY x.insutype LIMIT 1)
+    LEFT JOIN regions r ON r.admdvs = e.admdvs
+    LEFT JOIN employers em ON em.id = e.employer_id
+    LEFT JOIN personal_accounts a ON a.person_id = p.id
+    LEFT JOIN (
+        SELECT e.account_id,
+           {_total(_CREDITED, "year_start", "year_end")} AS year_credited,
+           {_total(_SPENT, "year_start", "year_end")} AS year_spent,
+           {_MONTH_COLUMNS}
+        FROM ledger_entries e
+        WHERE e.account_id = (SELECT id FROM personal_accounts WHERE person_id = :person_id)
+          AND e.created_at >= :since AND e.created_at < :year_end
+        GROUP BY e.account_id
+    ) t ON t.account_id = a.id
+    WHERE p.id = :person_id
+    """,
+    datetimes=("last_entry_at",),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewRow:
+    person_name: str
+    psn_no: str
+    insutype: str | None
+    psn_type: str | None
+    enrolment_status: str | None
+    admdvs: str | None
+    region_name: str | None
+    employer_name: str | None
+    account_id: int | None
+    balance_fen: int
+    account_status: str | None
+    last_entry_at: datetime | None
+    year_credited_fen: int
+    year_spent_fen: int
+    spent_by_month: list[int]
+
+
+async def overview(
+    session: AsyncSession,
+    person_id: int,
+    *,
+    year: tuple[datetime, datetime],
+    month_bounds: Sequence[datetime],
+) -> OverviewRow | None:
+    """`month_bounds`: the CHART_MONTHS + 1 instants that delimit the chart's months."""
+    if len(month_bounds) != CHART_MONTHS + 1:
+        raise ValueError(f"{CHART_MONTHS} months need {CHART_MONTHS + 1} bounds")
+    bounds = {f"b{i}": at for i, at in enumerate(month_bounds)}
+    row = await (await direct(session)).fetchrow(
+        _OVERVIEW,
+        person_id=person_id,
+        year_start=year[0],
+        year_end=year[1],
+        since=min(year[0], month_bounds[0]),
+        **bounds,
+    )
+    if row is None:
+        return None
+    return OverviewRow(
+        person_name=row["person_name"],
+        psn_no=row["psn_no"],
+        insutype=row["insutype"],
+        psn_type=row["psn_type"],
+        enrolment_status=row["enrolment_status"],
+        admdvs=row["admdvs"],
+        region_name=row["region_name"],
+        employer_name=row["employer_name"],
+        account_id=row["account_id"],
+        balance_fen=int(row["balance_fen"] or 0),
+        account_status=row["account_status"],
+        last_entry_at=row["last_entry_at"],
+        year_credited_fen=int(row["year_credited"] or 0),
+        year_spent_fen=int(row["year_spent"] or 0),
+        spent_by_month=[int(row[f"m{i}"] or 0) for i in range(CHART_MONTHS)],
+    )
+
+
+# --- 消费记录 ------------------------------------------------------------------------------------
+
+# Filters are a handful of optional conditions: each shape of them is one `Sql`, made once.
+_SHAPES: dict[str, Sql] = {}
+_ENTRY_COLUMNS = (
+    "e.id, e.kind, e.amount_fen, e.counterparty, e.counterparty_code, e.beneficiary_person_id,"
+    " e.source_type, e.source_id, e.created_at"
+)
+# Each entry with what the page shows of its settlement and, for a relative, their name.
+_WITH_DETAIL = f"""
+    SELECT {_ENTRY_COLUMNS},
+           s.id AS setl_pk, s.fixmedins_type, s.med_type, s.medfee_sumamt_fen, s.fund_pay_sumamt_fen,
+           s.acct_pay_fen, s.acct_mulaid_pay_fen, s.psn_cash_pay_fen, s.status AS setl_status,
+           b.name AS beneficiary_name
+    FROM ledger_entries e
+    LEFT JOIN settlements s ON e.source_type = 'settlement' AND s.setl_id = e.source_id
+    LEFT JOIN persons b ON b.id = e.beneficiary_person_id
+"""
+_ENTRY_DATETIMES = ("created_at",)
+
+
+def _shape(text: str) -> Sql:
+    found = _SHAPES.get(text)
+    if found is None:
+        found = _SHAPES[text] = Sql(text, datetimes=_ENTRY_DATETIMES)
+    return found
+
+
+def _filter(person_id: int, wanted: ConsumptionFilter) -> tuple[list[str], dict[str, Any]]:
+    conditions = [
+        CONSUMPTION,
+        "e.created_at >= :since",
+        "e.created_at < :until",
+    ]
+    params: dict[str, Any] = {"since": wanted.days.start_utc(), "until": wanted.days.end_utc()}
+    if wanted.kind is not None:
+        conditions.append("e.kind = :kind")
+        params["kind"] = LEDGER_KINDS[wanted.kind]
+        if wanted.kind == ConsumptionKind.REFUND:
+            conditions.append("e.amount_fen > 0")
+    if wanted.institution:
+        conditions.append(
+            "(e.counterparty_code = :institution_code"
+            " OR e.counterparty LIKE :institution_like ESCAPE '/')"
+        )
+        escaped = wanted.institution.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        params["institution_code"] = wanted.institution.upper()
+        params["institution_like"] = f"%{escaped}%"
+    own = "(e.beneficiary_person_id IS NULL OR e.beneficiary_person_id = :person_id)"
+    if wanted.scope == Scope.SELF:
+        conditions.append(own)
+        params["person_id"] = person_id
+    elif wanted.scope == Scope.FAMILY:
+        conditions.append(
+            "(e.beneficiary_person_id IS NOT NULL AND e.beneficiary_person_id <> :person_id)"
+        )
+        params["person_id"] = person_id
+    return conditions, params
+
+
+def consumption_page_sql(
+    account_id: int,
+    person_id: int,
+    wanted: ConsumptionFilter,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> tuple[Sql, dict[str, Any]]:
+    """Newest first, one more row than `limit` (so the caller knows a next page exists)."""
+    conditions, params = _filter(person_id, wanted)
+    if after is not None:
+        # The plain `<=` bound lets the index range start at the cursor (an OR alone would only
+        # filter rows after scanning them); the OR then breaks ties on the same instant by id.
+        conditions.append("e.created_at <= :after_at")
+        conditions.append(
+            "(e.created_at < :after_at OR (e.created_at = :after_at AND e.id < :after_id))"
+        )
+        params["after_at"] = after.created_at
+        params["after_id"] = after.entry_id
+    where = " AND ".join(conditions)
+    text = (
+        f"{_WITH_DETAIL} WHERE e.account_id = :account_id AND {where}"
+        " ORDER BY e.created_at DESC, e.id DESC LIMIT :rows"
+    )
+    params["account_id"] = account_id
+    params["rows"] = limit + 1
+    return _shape(text), params
+
+
+async def consumption_page(
+    session: AsyncSession,
+    account_id: int,
+    person_id: int,
+    wanted: ConsumptionFilter,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> Sequence[Row]:
+    sql, params = consumption_page_sql(account_id, person_id, wanted, after=after, limit=limit)
+    return await (await direct(session)).fetch(sql, **params)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionCounts:
+    account_id: int
+    matching: int  # what the filter keeps
+    everything: int  # every consumption record of the account, whatever the filter
+
+
+async def consumption_counts(
+    session: AsyncSession, person_id: int, wanted: ConsumptionFilter | None
+) -> ConsumptionCounts | None:
+    """The person's account with both counts in one pass, or None without an account."""
+    matched = "0"
+    params: dict[str, Any] = {"owner": person_id}
+    if wanted is not None:
+        conditions, params = _filter(person_id, wanted)
+        params["owner"] = person_id
+        matched = f"CASE WHEN {' AND '.join(conditions[1:])} THEN 1 ELSE 0 END"
+    text = f"""
+        SELECT a.id AS account_id, COUNT(e.id) AS everything,
+               CAST(COALESCE(SUM({matched}), 0) AS BIGINT) AS matching
+        FROM personal_accounts a
+        LEFT JOIN ledger_entries e ON e.account_id = a.id AND {CONSUMPTION}
+        WHERE a.person_id = :owner
+        GROUP BY a.id
+    """
+    row = await (await direct(session)).fetchrow(_shape(text), **params)
+    if row is None:
+        return None
+    return ConsumptionCounts(int(row["account_id"]), int(row["matching"]), int(row["everything"]))
+
+
+_FOR_SOURCE = Sql(
+    f"""{_WITH_DETAIL}
+    WHERE e.account_id = :account_id AND e.source_type = 'settlement' AND e.source_id = :setl_id
+    ORDER BY e.created_at, e.id
+    """,
+    datetimes=_ENTRY_DATETIMES,
+)
+
+
+async def entries_for_source(session: AsyncSession, account_id: int, setl_id: str) -> Sequence[Row]:
+    return await (await direct(session)).fetch(_FOR_SOURCE, account_id=account_id, setl_id=setl_id)
