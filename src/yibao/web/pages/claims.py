@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.audit import service as audit
 from yibao.claims.domain import (
@@ -19,10 +23,12 @@ from yibao.claims.domain import (
     STATUS_NAMES,
 )
 from yibao.claims.service import claim_reads, claims, disputes
+from yibao.claims.tables import Claim
 from yibao.kernel.errors import DomainError
 from yibao.kernel.ids import new_token
 from yibao.kernel.money import format_yuan
 from yibao.ledger.domain import ENTRY_KIND_NAMES, EntryKind
+from yibao.runtime import Runtime
 from yibao.web.api.claims import (
     claim_attachment_response,
     document_store,
@@ -72,19 +78,7 @@ async def claims_page(request: Request, person: PersonDep, session: SessionDep) 
     )
 
 
-@router.get("/claims/new", response_class=HTMLResponse)
-async def new_claim_page(request: Request, person: PersonDep) -> HTMLResponse:
-    # One key per form shown: a double tap or a retried post of this form makes one claim.
-    return _page(request, "claim_form.html", form={}, request_key=new_token(16), action="/claims")
-
-
-@router.post("/claims", response_class=HTMLResponse)
-async def submit_claim(
-    request: Request,
-    person: PersonDep,
-    runtime: RuntimeDep,
-    session: SessionDep,
-    request_key: Text,
+def _claim_form(
     fixmedins_name: Text = "",
     fixmedins_code: Text = "",
     med_type: Text = "",
@@ -94,11 +88,9 @@ async def submit_claim(
     fulamt_ownpay_amt: Text = "0",
     diagnosis: Text = "",
     not_settled_reason: Text = "",
-    invoice: Files = [],  # noqa: B006 - FastAPI reads the default, never mutates it
-    itemised_list: Files = [],  # noqa: B006
-    diagnosis_doc: Files = [],  # noqa: B006
-) -> Response:
-    form = {
+) -> dict[str, str]:
+    """The claim form's fields as typed, to check and, if refused, to show again."""
+    return {
         "fixmedins_name": fixmedins_name,
         "fixmedins_code": fixmedins_code,
         "med_type": med_type,
@@ -109,33 +101,82 @@ async def submit_claim(
         "diagnosis": diagnosis,
         "not_settled_reason": not_settled_reason,
     }
-    try:
-        max_bytes = runtime.settings.upload_max_bytes
-        uploads = await read_uploads(
-            max_bytes,
-            {"invoice": invoice, "itemised_list": itemised_list, "diagnosis": diagnosis_doc},
-        )
-        claim = await claims.submit_claim(
-            session,
-            document_store(runtime),
-            runtime.clock,
-            person_id=person.person_id,
-            request_key=request_key,
-            draft=draft_from_form(**form),
-            uploads=uploads,
-            max_bytes=max_bytes,
-        )
-    except DomainError as exc:
-        return _page(
-            request,
-            "claim_form.html",
-            status_for(exc),
-            form=form,
-            request_key=request_key,
-            action="/claims",
-            error=exc.message,
-        )
-    return _see_other(f"/claims/{claim.id}")
+
+
+def _claim_files(
+    invoice: Files = [],  # noqa: B006 - FastAPI reads the default, never mutates it
+    itemised_list: Files = [],  # noqa: B006
+    diagnosis_doc: Files = [],  # noqa: B006
+) -> dict[str, list[UploadFile]]:
+    return {"invoice": invoice, "itemised_list": itemised_list, "diagnosis": diagnosis_doc}
+
+
+# submit_claim or resubmit_claim, with the claim it is about (its request key or its id) bound.
+ClaimUseCase = Callable[..., Awaitable[Claim]]
+
+
+def _form_page(
+    request: Request, form: dict[str, str], action: str, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return _page(request, "claim_form.html", status, form=form, action=action, **context)
+
+
+@dataclass(frozen=True, slots=True)
+class _PostedClaim:
+    """A posted claim form, to submit or resubmit alike."""
+
+    request: Request
+    runtime: Runtime
+    session: AsyncSession
+    person_id: int
+    form: dict[str, str]
+    files: dict[str, list[UploadFile]]
+
+    async def send(self, use_case: ClaimUseCase, *, action: str, **context: Any) -> Response:
+        """A refusal shows the form again as typed, with its reason; success shows the claim."""
+        try:
+            max_bytes = self.runtime.settings.upload_max_bytes
+            uploads = await read_uploads(max_bytes, self.files)
+            claim = await use_case(
+                self.session,
+                document_store(self.runtime),
+                self.runtime.clock,
+                person_id=self.person_id,
+                draft=draft_from_form(**self.form),
+                uploads=uploads,
+                max_bytes=max_bytes,
+            )
+        except DomainError as exc:
+            return _form_page(
+                self.request, self.form, action, status_for(exc), error=exc.message, **context
+            )
+        return _see_other(f"/claims/{claim.id}")
+
+
+def _posted_claim(
+    request: Request,
+    person: PersonDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    form: Annotated[dict[str, str], Depends(_claim_form)],
+    files: Annotated[dict[str, list[UploadFile]], Depends(_claim_files)],
+) -> _PostedClaim:
+    return _PostedClaim(request, runtime, session, person.person_id, form, files)
+
+
+PostedClaim = Annotated[_PostedClaim, Depends(_posted_claim)]
+
+
+@router.get("/claims/new", response_class=HTMLResponse)
+async def new_claim_page(request: Request, person: PersonDep) -> HTMLResponse:
+    # One key per form shown: a double tap or a retried post of this form makes one claim.
+    return _form_page(request, {}, "/claims", request_key=new_token(16))
+
+
+@router.post("/claims", response_class=HTMLResponse)
+async def submit_claim(posted: PostedClaim, request_key: Text) -> Response:
+    submit = partial(claims.submit_claim, request_key=request_key)
+    return await posted.send(submit, action="/claims", request_key=request_key)
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
@@ -178,76 +219,22 @@ async def resubmit_page(
         "diagnosis": claim.diagnosis,
         "not_settled_reason": claim.not_settled_reason,
     }
-    return _page(
+    return _form_page(
         request,
-        "claim_form.html",
-        form=form,
+        form,
+        f"/claims/{claim.id}/resubmit",
         request_key="",
-        action=f"/claims/{claim.id}/resubmit",
         resubmission=True,
         claim=claim,
     )
 
 
 @router.post("/claims/{claim_id}/resubmit", response_class=HTMLResponse)
-async def resubmit(
-    request: Request,
-    claim_id: int,
-    person: PersonDep,
-    runtime: RuntimeDep,
-    session: SessionDep,
-    fixmedins_name: Text = "",
-    fixmedins_code: Text = "",
-    med_type: Text = "",
-    begin_date: Text = "",
-    end_date: Text = "",
-    medfee_sumamt: Text = "",
-    fulamt_ownpay_amt: Text = "0",
-    diagnosis: Text = "",
-    not_settled_reason: Text = "",
-    invoice: Files = [],  # noqa: B006
-    itemised_list: Files = [],  # noqa: B006
-    diagnosis_doc: Files = [],  # noqa: B006
-) -> Response:
-    form = {
-        "fixmedins_name": fixmedins_name,
-        "fixmedins_code": fixmedins_code,
-        "med_type": med_type,
-        "begin_date": begin_date,
-        "end_date": end_date,
-        "medfee_sumamt": medfee_sumamt,
-        "fulamt_ownpay_amt": fulamt_ownpay_amt,
-        "diagnosis": diagnosis,
-        "not_settled_reason": not_settled_reason,
-    }
-    try:
-        max_bytes = runtime.settings.upload_max_bytes
-        uploads = await read_uploads(
-            max_bytes,
-            {"invoice": invoice, "itemised_list": itemised_list, "diagnosis": diagnosis_doc},
-        )
-        await claims.resubmit_claim(
-            session,
-            document_store(runtime),
-            runtime.clock,
-            person_id=person.person_id,
-            claim_id=claim_id,
-            draft=draft_from_form(**form),
-            uploads=uploads,
-            max_bytes=max_bytes,
-        )
-    except DomainError as exc:
-        return _page(
-            request,
-            "claim_form.html",
-            status_for(exc),
-            form=form,
-            request_key="",
-            action=f"/claims/{claim_id}/resubmit",
-            resubmission=True,
-            error=exc.message,
-        )
-    return _see_other(f"/claims/{claim_id}")
+async def resubmit(claim_id: int, posted: PostedClaim) -> Response:
+    resubmit = partial(claims.resubmit_claim, claim_id=claim_id)
+    return await posted.send(
+        resubmit, action=f"/claims/{claim_id}/resubmit", request_key="", resubmission=True
+    )
 
 
 @router.get("/claims/{claim_id}/documents/{attachment_id}")

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.identity import service as identity
 from yibao.identity.domain import CodePurpose
 from yibao.kernel.errors import DomainError
-from yibao.web.auth import PersonDep, SteppedUpPersonDep
+from yibao.runtime import Runtime
+from yibao.web.auth import PersonDep, PersonPrincipal, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.pages.credentials import send_code_to_own_phone, signed_in, signed_out
 from yibao.web.pages.page import render, render_error, see_other
-from yibao.web.sessions import (
-    clear_session_cookie,
-    relying_party,
-    safe_next,
-    set_session_cookie,
-    verify_csrf,
-)
+from yibao.web.sessions import relying_party, safe_next, set_session_cookie, verify_csrf
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -29,6 +28,28 @@ Text = Annotated[str, Form()]
 
 def _ua(request: Request) -> str:
     return request.headers.get("user-agent", "")
+
+
+async def _passkey_options(
+    request: Request,
+    runtime: Runtime,
+    session: AsyncSession,
+    purpose: str,
+    account_id: int | None = None,
+) -> JSONResponse:
+    """The browser's WebAuthn options and the flow id its answer must come back with."""
+    options, flow = await identity.passkey_options(
+        runtime, session, relying_party(request), purpose=purpose, account_id=account_id
+    )
+    return JSONResponse({"options": json.loads(options), "flow": flow})
+
+
+def _ceremony(payload: dict[str, Any]) -> dict[str, str]:
+    """The flow id and the credential of a passkey ceremony, as the browser posted them."""
+    return {
+        "flow": str(payload.get("flow", "")),
+        "credential": json.dumps(payload.get("credential", {})),
+    }
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -54,9 +75,7 @@ async def login(
         return render_error(
             request, "login.html", exc, next=safe_next(next), identifier=identifier, mode="password"
         )
-    response = see_other(safe_next(next))
-    set_session_cookie(request, response, issued.token)
-    return response
+    return signed_in(request, issued, safe_next(next))
 
 
 @router.post("/login/code", response_class=HTMLResponse)
@@ -107,19 +126,14 @@ async def login_with_code(
             mode="sms",
             code_sent=True,
         )
-    response = see_other(safe_next(next))
-    set_session_cookie(request, response, issued.token)
-    return response
+    return signed_in(request, issued, safe_next(next))
 
 
 @router.post("/login/passkey/options")
 async def login_passkey_options(
     request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> JSONResponse:
-    options, flow = await identity.passkey_options(
-        runtime, session, relying_party(request), purpose="sign_in"
-    )
-    return JSONResponse({"options": json.loads(options), "flow": flow})
+    return await _passkey_options(request, runtime, session, "sign_in")
 
 
 @router.post("/login/passkey")
@@ -133,8 +147,7 @@ async def login_with_passkey(
         runtime,
         session,
         relying_party(request),
-        flow=str(payload.get("flow", "")),
-        credential=json.dumps(payload.get("credential", {})),
+        **_ceremony(payload),
         via="cookie",
         ua=_ua(request),
     )
@@ -144,6 +157,31 @@ async def login_with_passkey(
 
 
 # --- step-up -----------------------------------------------------------------------------------
+
+
+async def _step_up(
+    request: Request,
+    runtime: Runtime,
+    session: AsyncSession,
+    person: PersonPrincipal,
+    next: str,
+    use_case: Callable[..., Awaitable[None]],
+    **on_error: Any,
+) -> Response:
+    """Step up with an SMS code or the card password alike, then back to where the person was;
+    a refusal shows /verify again with its reason."""
+    target = safe_next(next, "/security")
+    try:
+        await use_case(
+            runtime,
+            session,
+            session_id=person.session_id,
+            account_id=person.account_id,
+            via="cookie",
+        )
+    except DomainError as exc:
+        return render_error(request, "verify.html", exc, next=target, **on_error)
+    return see_other(target)
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -159,15 +197,14 @@ async def verify_send_code(
     person: PersonDep,
     next: Annotated[str, Form()] = "/security",
 ) -> Response:
-    target = safe_next(next, "/security")
-    try:
-        masked = await identity.send_code_to_account(
-            runtime, session, person.account_id, CodePurpose.STEP_UP
-        )
-    except DomainError as exc:
-        return render_error(request, "verify.html", exc, next=target)
-    return render(
-        request, "verify.html", next=target, code_sent=True, notice=f"验证码已发送至 {masked}"
+    return await send_code_to_own_phone(
+        request,
+        runtime,
+        session,
+        person.account_id,
+        CodePurpose.STEP_UP,
+        "verify.html",
+        next=safe_next(next, "/security"),
     )
 
 
@@ -180,19 +217,8 @@ async def verify_with_code(
     code: Text,
     next: Annotated[str, Form()] = "/security",
 ) -> Response:
-    target = safe_next(next, "/security")
-    try:
-        await identity.step_up_with_code(
-            runtime,
-            session,
-            session_id=person.session_id,
-            account_id=person.account_id,
-            code=code,
-            via="cookie",
-        )
-    except DomainError as exc:
-        return render_error(request, "verify.html", exc, next=target, code_sent=True)
-    return see_other(target)
+    step_up = partial(identity.step_up_with_code, code=code)
+    return await _step_up(request, runtime, session, person, next, step_up, code_sent=True)
 
 
 @router.post("/verify/card-password", response_class=HTMLResponse)
@@ -204,29 +230,15 @@ async def verify_with_card_password(
     card_password: Text,
     next: Annotated[str, Form()] = "/security",
 ) -> Response:
-    target = safe_next(next, "/security")
-    try:
-        await identity.step_up_with_card_password(
-            runtime,
-            session,
-            session_id=person.session_id,
-            account_id=person.account_id,
-            card_password=card_password,
-            via="cookie",
-        )
-    except DomainError as exc:
-        return render_error(request, "verify.html", exc, next=target)
-    return see_other(target)
+    step_up = partial(identity.step_up_with_card_password, card_password=card_password)
+    return await _step_up(request, runtime, session, person, next, step_up)
 
 
 @router.post("/verify/passkey/options")
 async def verify_passkey_options(
     request: Request, runtime: RuntimeDep, session: SessionDep, person: PersonDep
 ) -> JSONResponse:
-    options, flow = await identity.passkey_options(
-        runtime, session, relying_party(request), purpose="step_up", account_id=person.account_id
-    )
-    return JSONResponse({"options": json.loads(options), "flow": flow})
+    return await _passkey_options(request, runtime, session, "step_up", person.account_id)
 
 
 @router.post("/verify/passkey")
@@ -243,8 +255,7 @@ async def verify_with_passkey(
         relying_party(request),
         session_id=person.session_id,
         account_id=person.account_id,
-        flow=str(payload.get("flow", "")),
-        credential=json.dumps(payload.get("credential", {})),
+        **_ceremony(payload),
         via="cookie",
     )
     return JSONResponse({"next": safe_next(str(payload.get("next", "")), "/security")})
@@ -265,10 +276,7 @@ async def passkeys_page(
 async def passkey_registration_options(
     request: Request, runtime: RuntimeDep, session: SessionDep, person: PersonDep
 ) -> JSONResponse:
-    options, flow = await identity.passkey_options(
-        runtime, session, relying_party(request), purpose="register", account_id=person.account_id
-    )
-    return JSONResponse({"options": json.loads(options), "flow": flow})
+    return await _passkey_options(request, runtime, session, "register", person.account_id)
 
 
 @router.post("/passkeys")
@@ -284,8 +292,7 @@ async def add_passkey(
         session,
         relying_party(request),
         account_id=person.account_id,
-        flow=str(payload.get("flow", "")),
-        credential=json.dumps(payload.get("credential", {})),
+        **_ceremony(payload),
         name=str(payload.get("name", "")),
         via="cookie",
     )
@@ -320,9 +327,7 @@ async def logout(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
     principal = request.state.principal
     if principal is not None and hasattr(principal, "account_id"):
         await identity.sign_out(runtime, session, principal.session_id, via="cookie")
-    response = see_other("/login?signed_out=1")
-    clear_session_cookie(response)
-    return response
+    return signed_out()
 
 
 @router.post("/logout/everywhere")
@@ -330,6 +335,4 @@ async def logout_everywhere(
     runtime: RuntimeDep, session: SessionDep, person: SteppedUpPersonDep
 ) -> Response:
     await identity.sign_out_everywhere(runtime, session, person.account_id, via="cookie")
-    response = see_other("/login?signed_out=1")
-    clear_session_cookie(response)
-    return response
+    return signed_out()

@@ -16,8 +16,9 @@ from yibao.notifications import repository as outbox
 from yibao.notifications.domain import Channel
 from yibao.web.auth import PersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
-from yibao.web.pages.page import render, render_error, see_other
-from yibao.web.sessions import set_session_cookie, verify_csrf
+from yibao.web.pages.credentials import send_code_to_own_phone, signed_in
+from yibao.web.pages.page import render, render_error
+from yibao.web.sessions import verify_csrf
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -120,9 +121,7 @@ async def register_realname(
             id_number=id_number,
             method=method,
         )
-    response = see_other("/passkeys?welcome=1")
-    set_session_cookie(request, response, issued.token)
-    return response
+    return signed_in(request, issued, "/passkeys?welcome=1")
 
 
 @router.get("/forgot", response_class=HTMLResponse)
@@ -179,13 +178,14 @@ async def card_password_page(request: Request, person: PersonDep) -> HTMLRespons
 async def card_password_send_code(
     request: Request, runtime: RuntimeDep, session: SessionDep, person: PersonDep
 ) -> Response:
-    try:
-        masked = await identity.send_code_to_account(
-            runtime, session, person.account_id, CodePurpose.CARD_PASSWORD
-        )
-    except DomainError as exc:
-        return render_error(request, "card_password.html", exc)
-    return render(request, "card_password.html", code_sent=True, notice=f"验证码已发送至 {masked}")
+    return await send_code_to_own_phone(
+        request,
+        runtime,
+        session,
+        person.account_id,
+        CodePurpose.CARD_PASSWORD,
+        "card_password.html",
+    )
 
 
 @router.post("/card-password", response_class=HTMLResponse)

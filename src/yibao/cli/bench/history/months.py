@@ -1,62 +1,22 @@
-"""The history of a chunk of persons: every row of every bulk table, built column-wise.
-
-See `shape` for what the data keeps. Per calendar month, vectorised over the chunk's persons:
-the previous month's contribution is credited, then one or two bills are settled; each step
-appends its rows (ledger entries, contributions, settlements, items) to the chunk in time order.
-"""
+"""`generate`: a chunk's rows, month by month. Per calendar month, vectorised over the chunk's
+persons, the previous month's contribution is credited, then one or two bills are settled."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, timedelta
-
 import numpy as np
-import numpy.typing as npt
 
 from yibao.cli.bench import copybin as cb
-from yibao.cli.bench.shape import (
-    BIRTH_DAYS,
-    BIRTH_FIRST,
-    GIVEN,
-    ID_CAPACITY,
-    ID_MULTIPLIER,
-    RETIRED_BEFORE,
-    SURNAMES,
-    Chunk,
-    Ints,
-    World,
-    id_numbers,
-    micros,
-    month_start,
-    month_text,
-    phone_numbers,
-    psn_numbers,
+from yibao.cli.bench.history.people import Encrypt, Vocab, add_people
+from yibao.cli.bench.history.rows import (
+    add_accumulations,
+    add_credit,
+    add_debit,
+    apply_rate,
+    previous_month,
+    setl_id,
 )
+from yibao.cli.bench.shape import Chunk, World, micros, month_start, month_text
 from yibao.kernel.pii import PersonalDataCipher
-
-
-class _Vocab:
-    def __init__(self, world: World) -> None:
-        self.surname = cb.Vocabulary(list(SURNAMES))
-        given = [GIVEN[i : i + 2] for i in range(0, len(GIVEN) - 1, 2)] + list(GIVEN[:20])
-        self.given = cb.Vocabulary(given)
-        self.admdvs = cb.Vocabulary([r.admdvs for r in world.regions])
-        self.inst_code = cb.Vocabulary([i.code for i in world.institutions])
-        self.inst_name = cb.Vocabulary([i.name for i in world.institutions])
-        self.item_code = cb.Vocabulary([i.code for i in world.items])
-        self.item_name = cb.Vocabulary([i.name for i in world.items])
-        self.counterparty = cb.Vocabulary(["个人缴费划入", "医保经办机构"])
-        self.kind = cb.Vocabulary(["contribution_credit", "settlement_debit"])
-        self.ptype = cb.Vocabulary(["1101", "1201"])
-        self.inst_type = cb.Vocabulary(["H", "P"])
-        self.med_type = cb.Vocabulary(["11", "41"])
-        self.level = cb.Vocabulary(["01", "02", "03"])
-        self.digit = cb.Vocabulary([str(d) for d in range(10)])
-
-
-def _rate(amount: Ints, bp: Ints | int) -> Ints:
-    """amount × bp / 10000, rounded half up (kernel.money.apply_rate_bp, vectorised)."""
-    return np.asarray((amount * bp + 5_000) // 10_000, dtype=np.int64)
 
 
 def generate(
@@ -64,82 +24,27 @@ def generate(
     cipher: PersonalDataCipher,
     start: int,
     stop: int,
-    encrypt: Callable[[PersonalDataCipher, list[bytes], str], list[bytes]] | None = None,
+    encrypt: Encrypt | None = None,
 ) -> Chunk:
     """Rows of persons [start, stop) for every table."""
     n = stop - start
     rng = np.random.default_rng([world.seed, start])
-    vocab = _Vocab(world)
+    vocab = Vocab(world)
     chunk = Chunk()
     index = np.arange(start, stop, dtype=np.int64)
     person_id = index + 1
     region = index % len(world.regions)
     regions = world.regions
-
-    # -- persons ---------------------------------------------------------------------------
-    ids = id_numbers(index, world)
-    id_rows = [bytes(row) for row in ids]
-    phone_digits = cb.digits(phone_numbers(index), 9).matrix
-    phones = np.concatenate([np.full((n, 2), np.frombuffer(b"13", np.uint8)), phone_digits], 1)
-    phone_rows = [bytes(row) for row in phones]
-    seal = encrypt or _encrypt
-    id_enc = seal(cipher, id_rows, "id_number")
-    phone_enc = seal(cipher, phone_rows, "phone")
-    id_hash = [cipher.lookup_hash(v.decode(), purpose="id_number").encode() for v in id_rows]
-    phone_hash = [cipher.lookup_hash(v.decode(), purpose="phone").encode() for v in phone_rows]
-    birth_day = (index * ID_MULTIPLIER + 12_345) % ID_CAPACITY % BIRTH_DAYS
-    seq = (index * ID_MULTIPLIER + 12_345) % ID_CAPACITY // BIRTH_DAYS
-    retired = birth_day < RETIRED_BEFORE
-    birth_2000 = birth_day + (BIRTH_FIRST.toordinal() - cb.PG_EPOCH_DAY)
-    created = micros(world.first_month)
-    psn_no = cb.digits(psn_numbers(index), 12)
-    chunk.add(
-        "persons",
-        [
-            cb.int8(person_id),
-            cb.text(vocab.admdvs.pick(region), psn_no),
-            cb.text(
-                vocab.surname.pick(rng.integers(0, len(SURNAMES), n)),
-                vocab.given.pick(rng.integers(0, len(vocab.given.lengths), n)),
-            ),
-            cb.text(cb.fixed_bytes(id_enc, len(id_enc[0]))),
-            cb.text(cb.fixed_bytes(id_hash, 64)),
-            cb.text(cb.Segment(ids[:, :3]), cb.constant("*" * 11, n), cb.Segment(ids[:, 14:18])),
-            cb.text(cb.Segment((seq % 2 == 0).astype(np.uint8)[:, None] + ord("1"))),
-            cb.pg_date(birth_2000),
-            cb.text(cb.fixed_bytes(phone_enc, len(phone_enc[0]))),
-            cb.text(cb.fixed_bytes(phone_hash, 64)),
-            cb.text(cb.Segment(phones[:, :3]), cb.constant("****", n), cb.Segment(phones[:, 7:])),
-            cb.text(cb.constant("BK", n), cb.digits(person_id, 10)),
-            cb.timestamptz(np.full(n, created)),
-        ],
-        n,
-    )
-
-    # -- enrolments ------------------------------------------------------------------------
-    first_employer = np.array([r.first_employer_id for r in regions])[region]
-    employers = np.array([r.employers for r in regions])[region]
-    employer_id = first_employer + rng.integers(0, 1 << 30, n) % employers
-    chunk.add(
-        "enrolments",
-        [
-            cb.int8(person_id),
-            cb.int8(person_id),
-            cb.text(cb.constant("310", n)),
-            cb.text(vocab.ptype.pick(retired.astype(np.int64))),
-            cb.text(cb.constant("1", n)),
-            cb.text(vocab.admdvs.pick(region)),
-            cb.int8(employer_id, null=retired),
-            cb.pg_date(np.full(n, cb.days_since_2000(world.first_month))),
-        ],
-        n,
-    )
+    people = add_people(chunk, world, vocab, rng, cipher, encrypt, index, region)
+    psn_no, retired, created = people.psn_no, people.retired, people.created
 
     # -- the history, one calendar month at a time ------------------------------------------
     base_fen = rng.integers(50, 300, n) * 10_000
     rate = np.array([r.credit_rate_bp for r in regions])[region]
     credit = np.where(
-        retired, np.array([r.retiree_credit_fen for r in regions])[region], _rate(base_fen, rate)
+        retired,
+        np.array([r.retiree_credit_fen for r in regions])[region],
+        apply_rate(base_fen, rate),
     )
     deductible = np.array([r.deductible_fen for r in regions])[region]
     ratio = np.where(
@@ -183,7 +88,7 @@ def generate(
     for c in range(world.months):
         first = month_start(world, c)
         if first.year != year:
-            _accumulations(chunk, person_id, year, year_used, year_fund)
+            add_accumulations(chunk, person_id, year, year_used, year_fund)
             year_used[:] = 0
             year_fund[:] = 0
             year = first.year
@@ -195,8 +100,8 @@ def generate(
         balance += credit
         entry_id = entry_base + slot * n + np.arange(n) + 1
         contribution_id = contribution_base + c * n + np.arange(n) + 1
-        month = month_text(_previous_month(first))
-        _credit(chunk, vocab, n, entry_id, person_id, credit, balance, month, retired, when)
+        month = month_text(previous_month(first))
+        add_credit(chunk, vocab, n, entry_id, person_id, credit, balance, month, retired, when)
         chunk.add(
             "contributions",
             [
@@ -240,12 +145,12 @@ def generate(
             level = levels[picks]
             selfpay_bp = np.where(item_bp[picks] >= 0, item_bp[picks], class_b[None, :])
             ownpay = np.where(level == 3, amount, 0)
-            preself = np.where(level == 2, _rate(amount, selfpay_bp), 0)
+            preself = np.where(level == 2, apply_rate(amount, selfpay_bp), 0)
             inscp = amount - ownpay - preself
             medfee = amount.sum(axis=0)
             in_scope = inscp.sum(axis=0)
             dedc = np.minimum(in_scope, np.maximum(deductible - year_used, 0))
-            fund = _rate(in_scope - dedc, ratio)
+            fund = apply_rate(in_scope - dedc, ratio)
             year_used += dedc
             year_fund += fund
             psn_part = medfee - fund
@@ -253,8 +158,8 @@ def generate(
             balance -= acct_pay
             entry_id = entry_base + slot * n + np.arange(n) + 1
             settlement_id = settlement_base + settled * n + np.arange(n) + 1
-            setl = _setl_id(first, day, secs, settlement_id)
-            _debit(chunk, vocab, n, entry_id, person_id, acct_pay, balance, setl, inst, when)
+            setl = setl_id(first, day, secs, settlement_id)
+            add_debit(chunk, vocab, n, entry_id, person_id, acct_pay, balance, setl, inst, when)
             if with_row:
                 chunk.add(
                     "settlements",
@@ -314,7 +219,7 @@ def generate(
             updated = when
             slot += 1
             settled += 1
-    _accumulations(chunk, person_id, year, year_used, year_fund)
+    add_accumulations(chunk, person_id, year, year_used, year_fund)
 
     chunk.add(
         "personal_accounts",
@@ -329,98 +234,3 @@ def generate(
         n,
     )
     return chunk
-
-
-def _previous_month(first: date) -> date:
-    return (first - timedelta(days=1)).replace(day=1)
-
-
-def _encrypt(cipher: PersonalDataCipher, values: list[bytes], purpose: str) -> list[bytes]:
-    return [cipher.encrypt(v.decode(), purpose=purpose) for v in values]
-
-
-def _setl_id(first: date, day: Ints, secs: Ints, settlement_id: Ints) -> list[cb.Segment]:
-    """yyyyMMdd HHmmss (Beijing time) and 8 digits: the settlement feature's id shape."""
-    n = day.shape[0]
-    return [
-        cb.constant(f"{first.year:04d}{first.month:02d}", n),
-        cb.digits(day, 2),
-        cb.digits(secs // 3600 * 10_000 + secs // 60 % 60 * 100 + secs % 60, 6),
-        cb.digits(settlement_id % 10**8, 8),
-    ]
-
-
-def _credit(
-    chunk: Chunk,
-    vocab: _Vocab,
-    n: int,
-    entry_id: Ints,
-    person_id: Ints,
-    amount: Ints,
-    balance: Ints,
-    month: str,
-    retired: npt.NDArray[np.bool_],
-    when: Ints,
-) -> None:
-    width = len(str(int(person_id.max())))
-    chunk.add(
-        "ledger_entries",
-        [
-            cb.int8(entry_id),
-            cb.int8(person_id),
-            cb.text(cb.constant("contribution_credit", n)),
-            cb.int8(amount),
-            cb.int8(balance),
-            cb.text(
-                cb.constant("contribution:", n),
-                cb.digits(person_id, width, pad=False),
-                cb.constant(f":{month}", n),
-            ),
-            cb.text(vocab.counterparty.pick(retired.astype(np.int64))),
-            cb.text(cb.constant("", n), null=np.ones(n, dtype=np.bool_)),
-            cb.text(cb.constant("contribution", n)),
-            cb.text(cb.constant(month, n)),
-            cb.timestamptz(when),
-        ],
-        n,
-    )
-
-
-def _debit(
-    chunk: Chunk,
-    vocab: _Vocab,
-    n: int,
-    entry_id: Ints,
-    person_id: Ints,
-    acct_pay: Ints,
-    balance: Ints,
-    setl: list[cb.Segment],
-    inst: Ints,
-    when: Ints,
-) -> None:
-    chunk.add(
-        "ledger_entries",
-        [
-            cb.int8(entry_id),
-            cb.int8(person_id),
-            cb.text(cb.constant("settlement_debit", n)),
-            cb.int8(-acct_pay),
-            cb.int8(balance),
-            cb.text(cb.constant("setl:S", n), *setl, cb.constant(":own", n)),
-            cb.text(vocab.inst_name.pick(inst)),
-            cb.text(vocab.inst_code.pick(inst)),
-            cb.text(cb.constant("settlement", n)),
-            cb.text(cb.constant("S", n), *setl),
-            cb.timestamptz(when),
-        ],
-        n,
-    )
-
-
-def _accumulations(chunk: Chunk, person_id: Ints, year: int, used: Ints, fund: Ints) -> None:
-    n = person_id.shape[0]
-    chunk.add(
-        "yearly_accumulations",
-        [cb.int8(person_id), cb.int4(np.full(n, year)), cb.int8(used), cb.int8(fund)],
-        n,
-    )

@@ -1,0 +1,55 @@
+"""SMS codes sent for registration, sign-in, 忘记密码 and the account's own checks."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.enrolment import repository as enrolment_repository
+from yibao.identity import repository as repo
+from yibao.identity.domain import AlreadyRegistered, CodePurpose, UnknownAccount
+from yibao.identity.service.common import queue_code
+from yibao.kernel.idnumber import mask_phone, parse_id_number, parse_phone
+from yibao.runtime import Runtime
+
+SENT_IF_REGISTERED = "如该号码已开通网上账户，验证码已发送"
+
+
+async def send_code(rt: Runtime, session: AsyncSession, phone: str, purpose: CodePurpose) -> str:
+    """Registration and SMS sign-in: to a phone typed in. Sign-in never says whether it exists."""
+    phone = parse_phone(phone)
+    found = await repo.account_by_phone(session, rt.cipher, phone)
+    if purpose is CodePurpose.REGISTER:
+        if found is not None:
+            raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
+    elif found is None:
+        return mask_phone(phone)
+    person_id = found.person_id if found else None
+    masked = await queue_code(rt, session, phone, purpose, person_id)
+    await session.commit()
+    return masked
+
+
+async def send_code_to_account(
+    rt: Runtime, session: AsyncSession, account_id: int, purpose: CodePurpose
+) -> str:
+    found = await repo.account(session, account_id)
+    if found is None:
+        raise UnknownAccount("账户不存在")
+    phone = repo.decrypt_account_phone(rt.cipher, found)
+    person_id = found.person_id
+    masked = await queue_code(rt, session, phone, purpose, person_id)
+    await session.commit()
+    return masked
+
+
+async def send_reset_code(rt: Runtime, session: AsyncSession, id_number: str) -> str:
+    id_number = parse_id_number(id_number).value
+    person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_number)
+    found = await repo.account_of_person(session, person.id) if person else None
+    if found is None:
+        return SENT_IF_REGISTERED
+    phone = repo.decrypt_account_phone(rt.cipher, found)
+    person_id, masked = found.person_id, found.phone_masked
+    await queue_code(rt, session, phone, CodePurpose.RESET, person_id)
+    await session.commit()
+    return f"验证码已发送至 {masked}"

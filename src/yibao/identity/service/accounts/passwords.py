@@ -1,0 +1,116 @@
+"""Passwords after registration: 找回密码, the card query password (医保卡密码), staff unlock."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.enrolment import repository as enrolment_repository
+from yibao.identity import repository as repo
+from yibao.identity.domain import (
+    CodePurpose,
+    RealNameMismatch,
+    SecurityEventKind,
+    UnknownAccount,
+    after_success,
+    check_card_password,
+    check_code_shape,
+    check_password,
+    classify_identifier,
+)
+from yibao.identity.service.common import check_code, hash_password
+from yibao.kernel.idnumber import parse_id_number
+from yibao.runtime import Runtime
+
+
+async def reset_password(
+    rt: Runtime, session: AsyncSession, *, id_number: str, code: str, new_password: str, via: str
+) -> None:
+    """找回密码: ID number + SMS code to the account's phone; sets the password and unlocks."""
+    id_value = parse_id_number(id_number).value
+    code = check_code_shape(code)
+    person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_value)
+    found = await repo.account_of_person(session, person.id) if person else None
+    if found is None:
+        raise UnknownAccount("该身份证号码尚未开通网上账户，请先注册")
+    account_id = found.id
+    phone = repo.decrypt_account_phone(rt.cipher, found)
+    check_password(new_password, phone=phone, id_number=id_value)
+    await check_code(rt, phone, CodePurpose.RESET, code)
+    found = await repo.account(session, account_id, lock=True)
+    assert found is not None
+    now = rt.clock.now()
+    was_locked = found.locked_until is not None and found.locked_until > now
+    found.password_hash = hash_password(new_password)
+    repo.set_lock_state(found, after_success())
+    repo.record_event(
+        session,
+        SecurityEventKind.PASSWORD_RESET,
+        now,
+        channel=via,
+        account_id=found.id,
+        person_id=found.person_id,
+        unlocked=was_locked,
+    )
+    # A reset password ends every session that knew the old one.
+    await repo.end_sessions(session, now, account_id=found.id)
+    await session.commit()
+
+
+async def set_card_password(
+    rt: Runtime,
+    session: AsyncSession,
+    *,
+    account_id: int,
+    id_number: str,
+    code: str,
+    card_password: str,
+    via: str,
+) -> None:
+    """医保卡密码: set or reset with the ID number on the account and an SMS code."""
+    check_card_password(card_password)
+    code = check_code_shape(code)
+    id_value = parse_id_number(id_number).value
+    found = await repo.account(session, account_id, lock=True)
+    if found is None:
+        raise UnknownAccount("账户不存在")
+    person = await enrolment_repository.person(session, found.person_id)
+    expected = rt.cipher.lookup_hash(id_value, purpose=enrolment_repository.ID_PURPOSE)
+    if person is None or person.id_number_hash != expected:
+        raise RealNameMismatch("身份证号码与本账户的实名信息不一致")
+    phone = repo.decrypt_account_phone(rt.cipher, found)
+    await check_code(rt, phone, CodePurpose.CARD_PASSWORD, code)
+    found = await repo.account(session, account_id, lock=True)
+    assert found is not None
+    now = rt.clock.now()
+    found.card_password_hash = hash_password(card_password)
+    repo.record_event(
+        session,
+        SecurityEventKind.CARD_PASSWORD_SET,
+        now,
+        channel=via,
+        account_id=found.id,
+        person_id=found.person_id,
+    )
+    await session.commit()
+
+
+async def unlock_account(rt: Runtime, session: AsyncSession, identifier: str, *, by: str) -> str:
+    """Staff unlock (customer service): phone, ID number or card number."""
+    parsed = classify_identifier(identifier)
+    found = await repo.account_by_identifier(session, rt.cipher, *parsed) if parsed else None
+    if found is None:
+        raise UnknownAccount("找不到该网上账户（请输入手机号、身份证号码或社保卡号）")
+    found = await repo.account(session, found.id, lock=True)
+    assert found is not None
+    repo.set_lock_state(found, after_success())
+    repo.record_event(
+        session,
+        SecurityEventKind.UNLOCKED,
+        rt.clock.now(),
+        channel="staff",
+        account_id=found.id,
+        person_id=found.person_id,
+        by=by,
+    )
+    await session.commit()
+    return found.phone_masked
