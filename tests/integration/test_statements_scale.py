@@ -6,7 +6,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.world import define_regions, enrol
