@@ -87,9 +87,7 @@ async def test_ten_thousand_entries_page_fast_on_the_index(
         account = await ledger_repository.account_for_person(session, me)
         assert account is not None
         deep = Cursor(NOW - timedelta(days=300), 10**9)
-        sql, params = repository.consumption_page_sql(
-            account.id, me, wanted, after=deep, limit=100
-        )
+        sql, params = repository.consumption_page_sql(account.id, me, wanted, after=deep, limit=100)
         raw = await (await session.connection()).get_raw_connection()
         explained = await raw.driver_connection.fetch(
             "EXPLAIN ANALYZE " + sql.pg_text, *[params[name] for name in sql.order]
