@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -249,6 +250,7 @@ def last_months(today: date, count: int) -> list[str]:
     return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(current - count + 1, current + 1)]
 
 
+@functools.lru_cache(maxsize=512)  # the overview asks for 14 of them on every view
 def month_start_utc(month: str) -> datetime:
     return datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=CHINA_TZ).astimezone(UTC)
 

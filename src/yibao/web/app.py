@@ -57,15 +57,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    # Each channel adds its routers here, one line each.
+    # Each channel adds its routers here, one line each. Routes are matched in this order, one by
+    # one, so the busiest paths come first: the institution interface, then the account reads.
+    app.include_router(fsi_router.router)
+    app.include_router(account_routes.router)
     app.include_router(home.router)
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
     app.include_router(staff_workbench.router)
     install_identity(app)
-    app.include_router(fsi_router.router)
     install_family(app)
     app.include_router(voucher.router)
-    app.include_router(account_routes.router)
     app.include_router(notice_routes.router)
     return app

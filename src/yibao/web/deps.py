@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the process's Runtime and one session per request (one use case)."""
+"""FastAPI dependencies: the process's Runtime and one session per request (one use case).
+
+Both are `async def`: FastAPI runs a plain `def` dependency in a worker thread. When the identity
+middleware has already opened a session to check the caller's (web/sessions.py), the route gets
+that one: one pooled connection per request, not two in a row.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.runtime import Runtime
 
+REQUEST_SESSION = "yibao_db_session"  # key in the ASGI scope's state
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    shared: AsyncSession | None = request.scope.get("state", {}).get(REQUEST_SESSION)
+    if shared is not None:
+        yield shared  # the middleware closes it when the response is sent
+        return
     runtime: Runtime = request.app.state.runtime
     async with runtime.sessions() as session:
         yield session

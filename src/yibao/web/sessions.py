@@ -16,6 +16,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +25,7 @@ from yibao.identity.passkeys import RelyingParty
 from yibao.kernel.errors import PermissionDenied
 from yibao.runtime import Runtime
 from yibao.web.auth import PersonPrincipal, StaffPrincipal
+from yibao.web.deps import REQUEST_SESSION
 
 PERSON_COOKIE = "yibao_session"
 STAFF_COOKIE = "yibao_staff"
@@ -74,11 +76,23 @@ class IdentityMiddleware:
         if fresh_csrf:
             csrf = secrets.token_urlsafe(24)
         state.csrf_token = csrf
-        if not path.startswith(_SKIP):
-            await self._identify(request, path)
-        if not fresh_csrf or path.startswith(("/api/", *_SKIP)):
+        session: AsyncSession | None = None
+        try:
+            if not path.startswith(_SKIP):
+                session = await self._identify(request, path)
+            await self._serve(scope, receive, send, request, csrf if fresh_csrf else None)
+        finally:
+            if session is not None:
+                await session.close()
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, request: Request, fresh_csrf: str | None
+    ) -> None:
+        path = scope["path"]
+        if fresh_csrf is None or path.startswith(("/api/", *_SKIP)):
             await self.app(scope, receive, send)
             return
+        csrf = fresh_csrf
         cookie = Response()
         cookie.set_cookie(
             CSRF_COOKIE, csrf, httponly=True, samesite="lax", secure=is_https(request), path="/"
@@ -92,7 +106,8 @@ class IdentityMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
 
-    async def _identify(self, request: Request, path: str) -> None:
+    async def _identify(self, request: Request, path: str) -> AsyncSession | None:
+        """Sets the principal; returns the session it opened, which the route then shares."""
         runtime: Runtime = request.app.state.runtime
         if path.startswith("/api/"):
             token, kind, via = bearer_token(request), "person", "bearer"
@@ -103,11 +118,19 @@ class IdentityMiddleware:
         else:
             token, kind, via = request.cookies.get(PERSON_COOKIE, ""), "person", "cookie"
         if not token:
-            return
-        async with runtime.sessions() as session:
+            return None
+        session = runtime.sessions()
+        setattr(request.state, REQUEST_SESSION, session)
+        try:
             resolved = await identity.resolve_session(runtime, session, token, kind=kind)
+            # End the check's transaction before the route runs: on SQLite every transaction
+            # holds the write lock, which a use case's own session would then wait for.
+            await session.rollback()
+        except BaseException:
+            await session.close()
+            raise
         if resolved is None or resolved.via != via:
-            return
+            return session
         request.state.display_name = resolved.display_name
         if resolved.kind == "person":
             request.state.principal = PersonPrincipal(
@@ -126,6 +149,7 @@ class IdentityMiddleware:
                 office=resolved.office,
                 session_id=resolved.session_id,
             )
+        return session
 
 
 def is_https(request: Request) -> bool:
