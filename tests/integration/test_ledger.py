@@ -101,6 +101,28 @@ async def test_reversal_restores_once(runtime: Runtime) -> None:
     assert await _balance_and_sum(runtime, account_id) == (1_000, 1_000)
 
 
+async def test_database_refuses_a_second_reversal_of_one_entry(runtime: Runtime) -> None:
+    """The partial unique index (0007) holds what the use case's look-up checks first."""
+    _, account_id = await _person_with(runtime, 1_000)
+    await _debit(runtime, account_id, 400, "rev-twice")
+    async with runtime.sessions() as s:
+        entry = await ledger.entry_by_key(s, "rev-twice")
+        assert entry is not None
+        await ledger_service.reverse_entry(s, entry.id, "收费错误，冲正", runtime.clock)
+    async with runtime.sessions() as s:
+        with pytest.raises(IntegrityError):
+            await s.execute(
+                text(
+                    "INSERT INTO ledger_entries (account_id, kind, amount_fen, balance_after_fen,"
+                    " idempotency_key, counterparty, reverses_entry_id, created_at)"
+                    " VALUES (:account, 'reversal', 400, 1400, 'rev-twice-again', 'x', :entry,"
+                    " :now)"
+                ),
+                {"account": account_id, "entry": entry.id, "now": runtime.clock.now()},
+            )
+    assert await _balance_and_sum(runtime, account_id) == (1_000, 1_000)
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     ops=st.lists(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base
@@ -47,8 +47,10 @@ class LedgerEntry(Base):
     beneficiary_person_id: Mapped[int | None] = mapped_column(
         ForeignKey("persons.id"), nullable=True
     )
+    # At most one reversal per entry: a partial unique index (migration 0007), since nearly every
+    # entry has none and a plain UNIQUE would index a NULL for each of them.
     reverses_entry_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ledger_entries.id"), unique=True, nullable=True
+        ForeignKey("ledger_entries.id"), nullable=True
     )
     # The business record behind the entry (a settlement, a contribution), for drill-down.
     source_type: Mapped[str | None] = mapped_column(String(30), nullable=True)
@@ -78,4 +80,11 @@ class LedgerEntry(Base):
         ),
         # Keyset pagination of one account's history, newest first.
         Index("ix_ledger_entries_account_created", "account_id", "created_at", "id"),
+        Index(
+            "uq_ledger_entries_reverses_entry_id",
+            "reverses_entry_id",
+            unique=True,
+            postgresql_where=text("reverses_entry_id IS NOT NULL"),
+            sqlite_where=text("reverses_entry_id IS NOT NULL"),
+        ),
     )
