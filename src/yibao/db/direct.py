@@ -129,10 +129,25 @@ class _Portable:
         await self._conn.execute(self._clause(sql, params), params)
 
 
+_CACHED = "yibao.direct"
+
+
 async def direct(session: AsyncSession) -> Direct:
-    """The session's connection, for `Sql` statements (see the module's note on transactions)."""
+    """The session's connection, for `Sql` statements (see the module's note on transactions).
+
+    Kept on the session for as long as its transaction (and so its connection) lasts: a request
+    asks for it several times."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_CACHED)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        found: Direct = cached[1]
+        return found
     conn = await session.connection()
+    made: Direct
     if conn.dialect.name == "postgresql":
         raw = await conn.get_raw_connection()
-        return _Postgres(raw.driver_connection)
-    return _Portable(conn)
+        made = _Postgres(raw.driver_connection)
+    else:
+        made = _Portable(conn)
+    session.info[_CACHED] = (session.get_transaction(), made)
+    return made

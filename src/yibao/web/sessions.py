@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from yibao.db.engine import is_postgres
 from yibao.identity import service as identity
 from yibao.identity.passkeys import RelyingParty
 from yibao.kernel.errors import PermissionDenied
@@ -123,9 +124,10 @@ class IdentityMiddleware:
         setattr(request.state, REQUEST_SESSION, session)
         try:
             resolved = await identity.resolve_session(runtime, session, token, kind=kind)
-            # End the check's transaction before the route runs: on SQLite every transaction
-            # holds the write lock, which a use case's own session would then wait for.
-            await session.rollback()
+            if not is_postgres(session):
+                # On SQLite every transaction holds the write lock, which a use case's own
+                # session would then wait for: end the check's before the route runs.
+                await session.rollback()
         except BaseException:
             await session.close()
             raise
