@@ -157,8 +157,12 @@ def _wrk(
         seconds=seconds,
     )
     if profile_to is not None:
+        # Profile the busiest worker: uvicorn's listening socket is shared, and one worker can
+        # take nearly all of a workload's connections.
+        started = {pid: server.cpu_seconds(pid) for pid in srv.workers}
         time.sleep(min(2, seconds / 4))
-        spy = server.start_profile(srv.workers[0], max(1, seconds - 4), profile_to)
+        busiest = max(srv.workers, key=lambda pid: server.cpu_seconds(pid) - started[pid])
+        spy = server.start_profile(busiest, max(1, seconds - 4), profile_to)
     with server.UsageMeter(srv.workers, process.pid) as meter:
         result = loadgen.finish_wrk(process)
     if spy is not None:

@@ -49,7 +49,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -187,7 +187,7 @@ class UsageMeter:
 
     def _sample_postgres(self, *, at_start: bool = False) -> None:
         for pid in _named("postgres"):
-            cpu = _cpu_seconds(pid)
+            cpu = cpu_seconds(pid)
             if pid not in self._first:
                 # A backend that appears during the workload counts from zero.
                 self._first[pid] = cpu if at_start else 0.0
@@ -201,11 +201,11 @@ class UsageMeter:
                     rss, self.usage.worker_rss_peak_mb.get(pid, 0.0)
                 )
             if self.loadgen_pid:
-                self._loadgen_cpu = max(self._loadgen_cpu, _cpu_seconds(self.loadgen_pid))
+                self._loadgen_cpu = max(self._loadgen_cpu, cpu_seconds(self.loadgen_pid))
             self._sample_postgres()
 
     def __enter__(self) -> UsageMeter:
-        self._server_before = sum(_cpu_seconds(p) for p in self.workers)
+        self._server_before = sum(cpu_seconds(p) for p in self.workers)
         self._sample_postgres(at_start=True)
         self._started = time.monotonic()
         self._thread.start()
@@ -216,7 +216,7 @@ class UsageMeter:
         self._thread.join()
         self._sample_postgres()
         self.usage.seconds = time.monotonic() - self._started
-        self.usage.cpu_server = sum(_cpu_seconds(p) for p in self.workers) - self._server_before
+        self.usage.cpu_server = sum(cpu_seconds(p) for p in self.workers) - self._server_before
         self.usage.cpu_postgres = sum(self._last[p] - self._first[p] for p in self._last)
         self.usage.cpu_loadgen = self._loadgen_cpu
 
