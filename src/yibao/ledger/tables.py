@@ -78,8 +78,16 @@ class LedgerEntry(Base):
         CheckConstraint(
             "kind <> 'staff_adjustment' OR reason IS NOT NULL", name="adjustment_has_reason"
         ),
-        # Keyset pagination of one account's history, newest first.
-        Index("ix_ledger_entries_account_created", "account_id", "created_at", "id"),
+        # Keyset pagination of one account's history, newest first. On PostgreSQL it carries kind
+        # and amount too (migration 0008), so the overview's sums and 消费记录's counts are
+        # index-only scans instead of a heap page per entry.
+        Index(
+            "ix_ledger_entries_account_created",
+            "account_id",
+            "created_at",
+            "id",
+            postgresql_include=["kind", "amount_fen"],
+        ),
         Index(
             "uq_ledger_entries_reverses_entry_id",
             "reverses_entry_id",

@@ -190,7 +190,7 @@ def render(results: dict[str, Any], notes: str = "") -> str:
             f" loaded in {t.get('total')} s (generate + COPY {t.get('generate_and_copy')} s, keys and"
             f" indexes {t.get('keys_and_indexes')} s, foreign keys {t.get('foreign_keys')} s,"
             f" validation {str(t['validate']) + ' s' if 'validate' in t else 'skipped'},"
-            f" ANALYZE {t.get('analyze')} s) with"
+            f" VACUUM/ANALYZE {t.get('analyze')} s) with"
             f" {w.get('jobs')} generator processes."
         )
         out.append(
