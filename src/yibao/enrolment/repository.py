@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import Sql, direct
 from yibao.db.reference import reference_cache
-from yibao.enrolment.domain import MutualAidScope, RegionRules, UnknownRegion
+from yibao.enrolment.domain import (
+    Cover,
+    InsuredPerson,
+    MutualAidScope,
+    RegionRules,
+    UnknownRegion,
+)
 from yibao.enrolment.tables import Employer, Enrolment, Person, Region
 from yibao.kernel.pii import PersonalDataCipher
 
@@ -93,21 +100,43 @@ async def person(session: AsyncSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
 
 
-async def person_with_enrolments(
+async def insured_with_cover(
     session: AsyncSession, psn_no: str
-) -> tuple[Person, list[Enrolment]] | None:
-    """The person and their enrolments (by insutype) in one round trip."""
-    rows = (await session.execute(_PERSON_WITH_ENROLMENTS, {"psn_no": psn_no})).all()
+) -> tuple[InsuredPerson, list[Cover]] | None:
+    """The person and their enrolments (by insutype): one statement on the driver, inside the
+    use case's transaction (settlement's hot path; db/direct.py)."""
+    rows = await (await direct(session, transaction=True)).fetch(_INSURED_WITH_COVER, psn_no=psn_no)
     if not rows:
         return None
-    return rows[0][0], [enrolment for _, enrolment in rows if enrolment is not None]
+    first = rows[0]
+    person = InsuredPerson(
+        first["id"],
+        first["psn_no"],
+        first["name"],
+        first["id_number_hash"],
+        first["id_number_masked"],
+        first["gender"],
+        first["birth_date"],
+        first["card_no"],
+    )
+    cover = [
+        Cover(r["insutype"], r["psn_type"], r["status"], r["admdvs"])
+        for r in rows
+        if r["insutype"] is not None
+    ]
+    return person, cover
 
 
-_PERSON_WITH_ENROLMENTS = (
-    select(Person, Enrolment)
-    .outerjoin(Enrolment, Enrolment.person_id == Person.id)
-    .where(Person.psn_no == bindparam("psn_no"))
-    .order_by(Enrolment.insutype)
+_INSURED_WITH_COVER = Sql(
+    """
+    SELECT p.id, p.psn_no, p.name, p.id_number_hash, p.id_number_masked, p.gender,
+           p.birth_date, p.card_no, e.insutype, e.psn_type, e.status, e.admdvs
+    FROM persons p
+    LEFT JOIN enrolments e ON e.person_id = p.id
+    WHERE p.psn_no = :psn_no
+    ORDER BY e.insutype, e.id
+    """,
+    dates=("birth_date",),
 )
 
 

@@ -227,6 +227,17 @@ def split_line(line: FeeLine, rule: CatalogueRule | None, region_selfpay_bp: int
 
 
 @dataclass(frozen=True, slots=True)
+class VisitState:
+    """An outpatient visit's row as settling reads it (locked, with its fee lines)."""
+
+    id: int
+    mdtrt_id: str
+    person_id: int
+    fixmedins_code: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class YearToDate:
     """A person's accumulations in the calendar year: deductible met and fund paid so far."""
 

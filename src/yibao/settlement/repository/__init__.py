@@ -7,17 +7,19 @@ so a settlement touches one person's rows and the reference tables only.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import Sql, direct
 from yibao.db.engine import is_postgres
 from yibao.family import repository as family_repository
-from yibao.settlement.domain import MutualAidPayer
+from yibao.settlement.domain import FeeLine, MutualAidPayer, VisitState, YearToDate
 from yibao.settlement.repository.reference import CATALOGUE as CATALOGUE
 from yibao.settlement.repository.reference import GATEWAY as GATEWAY
 from yibao.settlement.repository.reference import GatewayEntry as GatewayEntry
@@ -26,6 +28,7 @@ from yibao.settlement.repository.reference import forget_catalogue as forget_cat
 from yibao.settlement.repository.reference import forget_institution as forget_institution
 from yibao.settlement.repository.reference import gateway_entry as gateway_entry
 from yibao.settlement.repository.reference import institution_by_paasid as institution_by_paasid
+from yibao.settlement.repository.writing import YearMove as YearMove
 from yibao.settlement.repository.writing import write_settlement as write_settlement
 from yibao.settlement.tables import (
     CatalogueEntry,
@@ -95,20 +98,39 @@ async def visit_by_msgid(session: AsyncSession, msgid: str, fixmedins_code: str)
 
 async def open_visit_with_fees(
     session: AsyncSession, mdtrt_id: str
-) -> tuple[Visit | None, list[FeeDetail]]:
-    """The visit, locked, with its fee lines: one round trip."""
-    rows = (await session.execute(_VISIT_WITH_FEES, {"mdtrt_id": mdtrt_id})).all()
+) -> tuple[VisitState | None, list[FeeLine]]:
+    """The visit, locked, with its fee lines: one statement on the driver (the hot path)."""
+    db = await direct(session, transaction=True)
+    rows = await db.fetch(_VISIT_WITH_FEES, mdtrt_id=mdtrt_id)
     if not rows:
         return None, []
-    return rows[0][0], [fee for _, fee in rows if fee is not None]
+    first = rows[0]
+    visit = VisitState(
+        first["id"], first["mdtrt_id"], first["person_id"], first["fixmedins_code"], first["status"]
+    )
+    return visit, [
+        FeeLine(
+            r["feedetl_sn"],
+            r["med_list_codg"],
+            r["pric_fen"],
+            Decimal(r["cnt"]),
+            r["det_item_fee_sumamt_fen"],
+        )
+        for r in rows
+        if r["feedetl_sn"] is not None
+    ]
 
 
-_VISIT_WITH_FEES = (
-    select(Visit, FeeDetail)
-    .outerjoin(FeeDetail, FeeDetail.visit_id == Visit.id)
-    .where(Visit.mdtrt_id == bindparam("mdtrt_id"))
-    .order_by(FeeDetail.id)
-    .with_for_update(of=Visit)
+_VISIT_WITH_FEES = Sql(
+    """
+    SELECT v.id, v.mdtrt_id, v.person_id, v.fixmedins_code, v.status,
+           f.feedetl_sn, f.med_list_codg, f.pric_fen, f.cnt, f.det_item_fee_sumamt_fen
+    FROM visits v
+    LEFT JOIN fee_details f ON f.visit_id = v.id
+    WHERE v.mdtrt_id = :mdtrt_id
+    ORDER BY f.id
+    FOR UPDATE OF v
+    """
 )
 
 
@@ -155,6 +177,35 @@ def _lock_year_statement(dialect: str) -> Any:
 
 async def year_of(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation | None:
     return await session.get(YearlyAccumulation, (person_id, year))
+
+
+async def lock_year_to_date(session: AsyncSession, person_id: int, year: int) -> YearToDate:
+    """`lock_year` on the driver (settling's hot path): made on first use, locked, read."""
+    db = await direct(session, transaction=True)
+    row = await db.fetchrow(_LOCK_YEAR, person_id=person_id, year=year)
+    assert row is not None
+    return YearToDate(row["deductible_used_fen"], row["fund_paid_fen"])
+
+
+async def year_to_date(session: AsyncSession, person_id: int, year: int) -> YearToDate | None:
+    db = await direct(session, transaction=True)
+    row = await db.fetchrow(_YEAR, person_id=person_id, year=year)
+    return None if row is None else YearToDate(row["deductible_used_fen"], row["fund_paid_fen"])
+
+
+# The upsert's no-op update takes the row lock and returns the row (PostgreSQL and SQLite).
+_LOCK_YEAR = Sql(
+    """
+    INSERT INTO yearly_accumulations (person_id, year, deductible_used_fen, fund_paid_fen)
+    VALUES (:person_id, :year, 0, 0)
+    ON CONFLICT (person_id, year) DO UPDATE SET person_id = excluded.person_id
+    RETURNING deductible_used_fen, fund_paid_fen
+    """
+)
+_YEAR = Sql(
+    "SELECT deductible_used_fen, fund_paid_fen FROM yearly_accumulations"
+    " WHERE person_id = :person_id AND year = :year"
+)
 
 
 async def mutual_aid_payers(
@@ -233,20 +284,20 @@ async def store_answer(
 ) -> None:
     """The msgid's claim: its primary key refuses a second copy (which then waits for this
     transaction, and fails once it commits)."""
-    await session.execute(
+    db = await direct(session, transaction=True)
+    await db.execute(
         _STORE_ANSWER,
-        {
-            "msgid": msgid,
-            "infno": infno,
-            "fixmedins_code": fixmedins_code,
-            "answer": answer,
-            "created_at": now,
-        },
+        msgid=msgid,
+        infno=infno,
+        fixmedins_code=fixmedins_code,
+        answer=answer,
+        created_at=now,
     )
 
 
-_STORE_ANSWER = insert(InterfaceMessage).values(
-    {c: bindparam(c) for c in ("msgid", "infno", "fixmedins_code", "answer", "created_at")}
+_STORE_ANSWER = Sql(
+    "INSERT INTO fsi_messages (msgid, infno, fixmedins_code, answer, created_at)"
+    " VALUES (:msgid, :infno, :fixmedins_code, :answer, :created_at)"
 )
 
 
