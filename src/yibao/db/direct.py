@@ -155,14 +155,20 @@ _CLAUSES: dict[tuple[str, frozenset[str]], TextClause] = {}
 class _Portable:
     """Any other database (SQLite): the same text through SQLAlchemy, with its column types."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_transactional")
     postgres = False
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, transactional: bool = False) -> None:
         self._conn = conn
+        self._transactional = transactional
 
     def usable(self) -> bool:
-        return not self._conn.closed and self._conn.in_transaction()
+        sync = self._conn.sync_connection
+        return sync is not None and not sync.closed and sync.in_transaction()
+
+    def _check(self) -> None:
+        if self._transactional and not self.usable():
+            raise OutsideTransaction("the session's transaction has ended; refusing to run")
 
     def _clause(self, sql: Sql, params: dict[str, Any]) -> TextClause:
         stamped = frozenset(k for k, v in params.items() if isinstance(v, datetime))
@@ -193,6 +199,7 @@ class _Portable:
         return out
 
     async def fetch(self, sql: Sql, **params: Any) -> Sequence[Row]:
+        self._check()
         used = {name: params[name] for name in sql.order}
         result = await self._conn.execute(self._clause(sql, used), used)
         return [self._convert(sql, row) for row in result.mappings()]
@@ -202,6 +209,7 @@ class _Portable:
         return rows[0] if rows else None
 
     async def execute(self, sql: Sql, **params: Any) -> None:
+        self._check()
         used = {name: params[name] for name in sql.order}
         await self._conn.execute(self._clause(sql, used), used)
 
@@ -223,7 +231,7 @@ async def direct(session: AsyncSession, *, transaction: bool = False) -> Direct:
             return _Postgres(raw.driver_connection)
         found = _Postgres(raw.driver_connection, conn, await _begun(conn, raw))
     else:
-        found = _Portable(conn)
+        found = _Portable(conn, transactional=transaction)
         if transaction and not found.usable():
             raise OutsideTransaction("the session's connection has no transaction open")
     if transaction:
