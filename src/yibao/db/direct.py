@@ -320,8 +320,17 @@ def values_rows(prefix: str, columns: Sequence[str], count: int, *lead: str) -> 
 def loaded_moved(session: AsyncSession, mapped: type[Any], key: Any, **values: Any) -> None:
     """Moves a row the session may hold in memory to what a direct write just stored, so the
     session neither shows the old values nor flushes them back."""
-    identity = util.identity_key(mapped, key)
-    held = session.sync_session.identity_map.get(identity)
+    held_rows = session.sync_session.identity_map
+    if not held_rows:  # the interface's sessions hold none: nothing to look up
+        return
+    held = held_rows.get(util.identity_key(mapped, key))
     if held is not None:
         for name, value in values.items():
             attributes.set_committed_value(held, name, value)
+
+
+async def flush_pending(session: AsyncSession) -> None:
+    """Flush what the session holds unwritten, if anything: direct statements leave nothing
+    there, and even an empty flush costs a hop into SQLAlchemy's greenlet."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()

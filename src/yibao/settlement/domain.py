@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -234,6 +234,20 @@ class VisitState:
     mdtrt_id: str
     person_id: int
     fixmedins_code: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementMade:
+    """The settlement a 2207/2102 has just written, as its answer quotes it."""
+
+    id: int
+    setl_id: str
+    mdtrt_id: str
+    insutype: str
+    med_type: str
+    setl_time: datetime
+    msgid: str
     status: str
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from yibao.enrolment.domain import InsuredPerson
 from yibao.enrolment.tables import Person
 from yibao.fsi.envelope import wall_time, yuan
-from yibao.settlement.domain import ItemClass, LineSplit
+from yibao.settlement.domain import ItemClass, LineSplit, SettlementMade
 from yibao.settlement.tables import Settlement
 
 FUND_NAMES = {
@@ -94,7 +94,7 @@ def settlement_figures(settlement: Settlement) -> dict[str, int]:
     }
 
 
-def settlement_extra(settlement: Settlement) -> dict[str, Any]:
+def settlement_extra(settlement: Settlement | SettlementMade) -> dict[str, Any]:
     return {
         "setl_id": settlement.setl_id,
         "mdtrt_id": settlement.mdtrt_id,

@@ -17,7 +17,12 @@ from yibao.ledger.tables import LedgerEntry
 from yibao.notifications.domain import Channel, OutboxStatus
 from yibao.notifications.tables import OutboxMessage
 from yibao.settlement import repository
-from yibao.settlement.domain import Caller, SettlementCancelled, UnknownSettlement
+from yibao.settlement.domain import (
+    Caller,
+    SettlementCancelled,
+    SettlementMade,
+    UnknownSettlement,
+)
 from yibao.settlement.tables import Settlement
 
 SETTLE_INFNOS = frozenset({"2207", "2102"})
@@ -103,7 +108,7 @@ async def record_settlement(
     year: repository.YearMove,
     shares: list[tuple[int, int, AccountState, int]],
     now: datetime,
-) -> Settlement:
+) -> SettlementMade:
     """`shares`: (payer person id, authorisation id, the payer's locked account, amount).
 
     Also marks the visit settled and moves the year's accumulations: every write in one unit
@@ -186,7 +191,9 @@ async def record_settlement(
         notices=notices,
         now=now,
     )
-    return Settlement(id=settlement_id, **values)
+    return SettlementMade(
+        settlement_id, setl_id, mdtrt_id, insutype, med_type, now, msgid, values["status"]
+    )
 
 
 async def _entries_of(session: AsyncSession, settlement: Settlement) -> list[LedgerEntry]:

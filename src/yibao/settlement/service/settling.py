@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import flush_pending
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import Cover, InsuredPerson, is_retired
 from yibao.enrolment.tables import Person
@@ -34,6 +35,7 @@ from yibao.settlement.domain import (
     PayerFunds,
     Payment,
     Policy,
+    SettlementMade,
     UnknownSettlement,
     VisitState,
     YearToDate,
@@ -78,7 +80,7 @@ class Assessment:
     payment: Payment
     balc_fen: int
     warnings: list[str] = field(default_factory=list)
-    settlement: Settlement | None = None
+    settlement: SettlementMade | None = None
 
 
 async def _accounts(
@@ -214,7 +216,7 @@ async def settle_in(
         await vouchers.spend(
             session, request.mdtrt_cert_no, person.id, result.settlement.setl_id, now
         )
-    await session.flush()
+    await flush_pending(session)
     return result
 
 
@@ -229,7 +231,7 @@ async def _record(
     *,
     visit_id: int | None,
     year: repository.YearMove,
-) -> Settlement:
+) -> SettlementMade:
     bill, payment = result.bill, result.payment
     figures = {
         "medfee_sumamt_fen": bill.medfee_sumamt_fen,
