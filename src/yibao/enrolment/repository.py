@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.direct import Sql, direct
+from yibao.db.direct import Row, Sql, direct
 from yibao.db.reference import reference_cache
 from yibao.enrolment.domain import (
     Cover,
@@ -105,7 +107,19 @@ async def insured_with_cover(
 ) -> tuple[InsuredPerson, list[Cover]] | None:
     """The person and their enrolments (by insutype): one statement on the driver, inside the
     use case's transaction (settlement's hot path; db/direct.py)."""
-    rows = await (await direct(session, transaction=True)).fetch(_INSURED_WITH_COVER, psn_no=psn_no)
+    db = await direct(session, transaction=True)
+    return insured_of(await db.fetch(_INSURED_WITH_COVER, psn_no=psn_no))
+
+
+# What `insured_of` reads: persons `p` LEFT JOIN enrolments `e`, for statements that read more
+# alongside (settlement reads the visit in the same round trip).
+INSURED_COLUMNS = (
+    "p.id, p.psn_no, p.name, p.id_number_hash, p.id_number_masked, p.gender, p.birth_date,"
+    " p.card_no, e.insutype, e.psn_type, e.status, e.admdvs"
+)
+
+
+def insured_of(rows: Sequence[Row]) -> tuple[InsuredPerson, list[Cover]] | None:
     if not rows:
         return None
     first = rows[0]
@@ -116,7 +130,7 @@ async def insured_with_cover(
         first["id_number_hash"],
         first["id_number_masked"],
         first["gender"],
-        first["birth_date"],
+        first["birth_date"],  # a date: statements name it in `dates` (SQLite gives text)
         first["card_no"],
     )
     cover = [
@@ -127,15 +141,15 @@ async def insured_with_cover(
     return person, cover
 
 
+# Fixed fragments of this module; every value is a bound parameter.
 _INSURED_WITH_COVER = Sql(
-    """
-    SELECT p.id, p.psn_no, p.name, p.id_number_hash, p.id_number_masked, p.gender,
-           p.birth_date, p.card_no, e.insutype, e.psn_type, e.status, e.admdvs
+    f"""
+    SELECT {INSURED_COLUMNS}
     FROM persons p
     LEFT JOIN enrolments e ON e.person_id = p.id
     WHERE p.psn_no = :psn_no
     ORDER BY e.insutype, e.id
-    """,
+    """,  # noqa: S608
     dates=("birth_date",),
 )
 

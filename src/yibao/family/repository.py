@@ -236,8 +236,7 @@ async def payers_for(session: AsyncSession, beneficiary_id: int, on: date) -> li
     no one.
     """
     # Most people have no authoriser: one statement on the driver finds (and locks) that out.
-    db = await direct(session, transaction=True)
-    if not await db.fetch(_ACTIVE_FOR, beneficiary_id=beneficiary_id, active=Status.ACTIVE.value):
+    if not await (await direct(session, transaction=True)).fetch(_ACTIVE_FOR, b=beneficiary_id):
         return []
     stmt = (
         select(MutualAidAuthorisation)
@@ -283,8 +282,8 @@ async def payers_for(session: AsyncSession, beneficiary_id: int, on: date) -> li
 
 
 _ACTIVE_FOR = Sql(
-    "SELECT id FROM mutual_aid_authorisations"
-    " WHERE beneficiary_person_id = :beneficiary_id AND status = :active ORDER BY id FOR UPDATE"
+    "SELECT id FROM mutual_aid_authorisations WHERE beneficiary_person_id = :b"
+    " AND status = 'active' ORDER BY id FOR UPDATE"  # Status.ACTIVE
 )
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.direct import Sql, direct
 from yibao.db.engine import is_postgres
+from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.domain import Cover, InsuredPerson
 from yibao.family import repository as family_repository
 from yibao.settlement.domain import FeeLine, MutualAidPayer, VisitState, YearToDate
 from yibao.settlement.repository.reference import CATALOGUE as CATALOGUE
@@ -96,41 +98,68 @@ async def visit_by_msgid(session: AsyncSession, msgid: str, fixmedins_code: str)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def open_visit_with_fees(
-    session: AsyncSession, mdtrt_id: str
-) -> tuple[VisitState | None, list[FeeLine]]:
-    """The visit, locked, with its fee lines: one statement on the driver (the hot path)."""
+async def insured_with_open_visit(
+    session: AsyncSession, psn_no: str, mdtrt_id: str
+) -> tuple[tuple[InsuredPerson, list[Cover]] | None, VisitState | None, list[FeeLine]]:
+    """The person with their enrolments, and the visit (locked) with its fee lines: one round
+    trip on the driver for a hospital's 2206/2207, checked by the caller in the usual order."""
     db = await direct(session, transaction=True)
-    rows = await db.fetch(_VISIT_WITH_FEES, mdtrt_id=mdtrt_id)
-    if not rows:
-        return None, []
-    first = rows[0]
+    rows = await db.fetch(_INSURED_WITH_VISIT, psn_no=psn_no, mdtrt_id=mdtrt_id)
+    insured = enrolment_repository.insured_of([r for r in rows if r["part"] == "p"])
+    visited = [r for r in rows if r["part"] == "v"]
+    if not visited:
+        return insured, None, []
+    first = visited[0]
     visit = VisitState(
-        first["id"], first["mdtrt_id"], first["person_id"], first["fixmedins_code"], first["status"]
+        first["id"],
+        first["v_mdtrt_id"],
+        first["v_person_id"],
+        first["v_fixmedins_code"],
+        first["v_status"],
     )
-    return visit, [
-        FeeLine(
-            r["feedetl_sn"],
-            r["med_list_codg"],
-            r["pric_fen"],
-            Decimal(r["cnt"]),
-            r["det_item_fee_sumamt_fen"],
-        )
-        for r in rows
-        if r["feedetl_sn"] is not None
-    ]
+    return (
+        insured,
+        visit,
+        [
+            FeeLine(
+                r["feedetl_sn"],
+                r["med_list_codg"],
+                r["pric_fen"],
+                Decimal(r["cnt"]),
+                r["det_item_fee_sumamt_fen"],
+            )
+            for r in visited
+            if r["feedetl_sn"] is not None
+        ],
+    )
 
 
-_VISIT_WITH_FEES = Sql(
-    """
-    SELECT v.id, v.mdtrt_id, v.person_id, v.fixmedins_code, v.status,
-           f.feedetl_sn, f.med_list_codg, f.pric_fen, f.cnt, f.det_item_fee_sumamt_fen
-    FROM visits v
+# The visit's id goes in the person's `id` column; NULL for the other 11 INSURED_COLUMNS.
+_NO_PERSON = ", ".join(["NULL"] * 11)
+# Fixed fragments of this module; every value is a bound parameter.
+_INSURED_WITH_VISIT = Sql(
+    f"""
+    WITH visit AS (
+        SELECT id, mdtrt_id, person_id, fixmedins_code, status FROM visits
+        WHERE mdtrt_id = :mdtrt_id
+        FOR UPDATE
+    )
+    SELECT 'p' AS part, {enrolment_repository.INSURED_COLUMNS},
+           NULL AS v_mdtrt_id, NULL AS v_person_id, NULL AS v_fixmedins_code, NULL AS v_status,
+           NULL AS feedetl_sn, NULL AS med_list_codg, NULL AS pric_fen, NULL AS cnt,
+           NULL AS det_item_fee_sumamt_fen, e.insutype AS k1, e.id AS k2
+    FROM persons p
+    LEFT JOIN enrolments e ON e.person_id = p.id
+    WHERE p.psn_no = :psn_no
+    UNION ALL
+    SELECT 'v', v.id, {_NO_PERSON}, v.mdtrt_id, v.person_id, v.fixmedins_code, v.status,
+           f.feedetl_sn, f.med_list_codg, f.pric_fen, f.cnt, f.det_item_fee_sumamt_fen,
+           NULL, f.id
+    FROM visit v
     LEFT JOIN fee_details f ON f.visit_id = v.id
-    WHERE v.mdtrt_id = :mdtrt_id
-    ORDER BY f.id
-    FOR UPDATE OF v
-    """
+    ORDER BY part, k1, k2
+    """,  # noqa: S608
+    dates=("birth_date",),
 )
 
 

@@ -47,10 +47,11 @@ from yibao.settlement.service import vouchers
 from yibao.settlement.service.recording import Cancellation, cancel_in, record_settlement
 from yibao.settlement.service.visits import (
     check_certificate,
+    checked_visit,
     chosen_enrolment,
     insured_with_cover,
+    insured_with_open_visit,
     new_id,
-    open_visit_with_fees,
     split_lines,
 )
 from yibao.settlement.tables import Settlement, SettlementItem, SettlementShare, Visit
@@ -118,18 +119,21 @@ async def settle_in(
         raise InvalidInput(
             f"med_type 应为 {'、'.join(MED_TYPE_NAMES)} 之一，收到 {request.med_type!r}"
         )
-    person, enrolments = await insured_with_cover(session, request.psn_no)
+    visit: VisitState | None = None
+    if request.lines is None:  # a hospital's visit: read (and locked) with the person
+        person, enrolments, visit, fees = await insured_with_open_visit(
+            session, request.psn_no, request.mdtrt_id or ""
+        )
+    else:
+        person, enrolments = await insured_with_cover(session, request.psn_no)
     await check_certificate(
         session, cipher, person, request.mdtrt_cert_type, request.mdtrt_cert_no, clock.now()
     )
     enrolment = chosen_enrolment(person, enrolments, request.insutype)
     region = await enrolment_repository.region_rules(session, enrolment.admdvs)
     now = clock.now()
-    visit: VisitState | None = None
     if request.lines is None:
-        visit, lines = await open_visit_with_fees(
-            session, institution, request.mdtrt_id or "", person
-        )
+        visit, lines = checked_visit(visit, institution, request.mdtrt_id or "", person), fees
         if not lines:
             raise InvalidBill(f"就诊 {visit.mdtrt_id} 还没有上传费用明细（2204）")
     else:

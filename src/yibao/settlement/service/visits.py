@@ -184,12 +184,17 @@ async def open_visit(
     return checked_visit(visit, institution, mdtrt_id, person)
 
 
-async def open_visit_with_fees(
-    session: AsyncSession, institution: Caller, mdtrt_id: str, person: InsuredPerson
-) -> tuple[VisitState, list[FeeLine]]:
-    """The open visit, locked, and its fee lines (one round trip: the settling hot path)."""
-    visit, fees = await repository.open_visit_with_fees(session, mdtrt_id.strip())
-    return checked_visit(visit, institution, mdtrt_id, person), fees
+async def insured_with_open_visit(
+    session: AsyncSession, psn_no: str, mdtrt_id: str
+) -> tuple[InsuredPerson, list[Cover], VisitState | None, list[FeeLine]]:
+    """`insured_with_cover` and the visit (locked, unchecked: `checked_visit`) with its fee
+    lines, in one round trip (the settling hot path)."""
+    insured, visit, fees = await repository.insured_with_open_visit(
+        session, psn_no.strip(), mdtrt_id.strip()
+    )
+    if insured is None:
+        raise UnknownPerson(f"未找到人员编号 psn_no={psn_no} 的参保人")
+    return insured[0], insured[1], visit, fees
 
 
 def checked_visit(
