@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.direct import OutsideTransaction, Sql, direct
@@ -54,3 +55,15 @@ async def test_a_held_connection_refuses_once_its_transaction_ended(
     await session.rollback()
     assert await _count(runtime, "after-commit") == 0
     assert await _count(runtime, "next") == 0
+
+
+async def test_a_driver_error_is_raised_as_sqlalchemys(
+    runtime: Runtime, session: AsyncSession
+) -> None:
+    """Callers tell a lost race by IntegrityError (the interface answers 数据被并发修改), as
+    they would had SQLAlchemy sent the statement."""
+    db = await direct(session, transaction=True)
+    await db.fetchrow(_PUT, key="twice", at=runtime.clock.now())
+    with pytest.raises(IntegrityError):
+        await db.fetchrow(_PUT, key="twice", at=runtime.clock.now())
+    await session.rollback()
