@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.direct import Sql, direct
+from yibao.db.direct import Row, Sql, direct
 from yibao.db.engine import is_postgres
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import Cover, InsuredPerson
@@ -327,6 +327,34 @@ async def store_answer(
 _STORE_ANSWER = Sql(
     "INSERT INTO fsi_messages (msgid, infno, fixmedins_code, answer, created_at)"
     " VALUES (:msgid, :infno, :fixmedins_code, :answer, :created_at)"
+)
+
+
+async def ec_token(session: AsyncSession, digest: str) -> Row | None:
+    """An ecToken's holder, expiry and use (on the driver: settling's hot path)."""
+    return await (await direct(session, transaction=True)).fetchrow(_EC_TOKEN, digest=digest)
+
+
+async def spend_ec_token(
+    session: AsyncSession, digest: str, person_id: int, setl_id: str, now: datetime
+) -> bool:
+    """Spend it for this settlement; False when it was not this person's, live and unspent (a
+    conditional UPDATE: one transaction in any process wins)."""
+    db = await direct(session, transaction=True)
+    spent = await db.fetchrow(
+        _SPEND_EC_TOKEN, digest=digest, person_id=person_id, setl_id=setl_id, now=now
+    )
+    return spent is not None
+
+
+_EC_TOKEN = Sql(
+    "SELECT person_id, expires_at, used_at FROM ec_tokens WHERE token_hash = :digest",
+    datetimes=("expires_at", "used_at"),
+)
+_SPEND_EC_TOKEN = Sql(
+    "UPDATE ec_tokens SET used_at = :now, setl_id = :setl_id"
+    " WHERE token_hash = :digest AND person_id = :person_id AND used_at IS NULL"
+    " AND expires_at > :now RETURNING token_hash"
 )
 
 
