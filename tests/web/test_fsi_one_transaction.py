@@ -8,6 +8,7 @@ or failed; a connection the server dropped is retried once.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.kernel.clock import china_today
 from yibao.ledger.tables import LedgerEntry
 from yibao.runtime import Runtime
+from yibao.settlement import repository
 from yibao.settlement.service.institutions import TOKEN_PURPOSE
 from yibao.settlement.tables import Institution, InterfaceMessage, Settlement
 
@@ -139,3 +141,103 @@ async def test_a_dropped_connection_is_retried_once(
     async with runtime.sessions() as s:  # and a settlement's transaction still holds together
         assert await s.scalar(select(func.count()).select_from(Settlement)) == 0
         assert await s.scalar(select(func.count()).select_from(LedgerEntry)) == 1
+
+
+async def test_a_2207_that_fails_after_its_writes_leaves_nothing(
+    runtime: Runtime,
+    session: AsyncSession,
+    client: httpx.AsyncClient,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The settlement's writes go to the driver directly (db/direct.py); they must still roll
+    back with the message, not commit on their own."""
+    w, id_number = await _world(runtime, session, client)
+    psn_no, person_id = w.person.person.psn_no, w.person.person.id
+    reg = await w.hospital.call(
+        "2201",
+        {
+            "data": {
+                "psn_no": psn_no,
+                "insutype": "310",
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": id_number,
+            }
+        },
+    )
+    mdtrt_id = reg["output"]["data"]["mdtrt_id"]
+    line = {
+        "feedetl_sn": "1",
+        "mdtrt_id": mdtrt_id,
+        "psn_no": psn_no,
+        "med_list_codg": "XA01ABD075A002010100483",
+        "pric": "25.00",
+        "cnt": "2",
+        "det_item_fee_sumamt": "50.00",
+    }
+    assert (await w.hospital.call("2204", {"feedetail": [line]}))["infcode"] == 0
+
+    async def tables() -> dict[str, Any]:
+        async with runtime.sessions() as s:
+            counts: dict[str, Any] = {
+                table: await s.scalar(text(f"SELECT count(*) FROM {table}"))
+                for table in (
+                    "settlements",
+                    "settlement_items",
+                    "ledger_entries",
+                    "outbox_messages",
+                    "fsi_messages",
+                    "yearly_accumulations",
+                )
+            }
+            counts["balance"] = await s.scalar(
+                text("SELECT balance_fen FROM personal_accounts WHERE person_id = :p"),
+                {"p": person_id},
+            )
+            counts["visit"] = await s.scalar(
+                text("SELECT status FROM visits WHERE mdtrt_id = :m"), {"m": mdtrt_id}
+            )
+            return counts
+
+    before = await tables()
+    stored = repository.store_answer
+    written: list[str] = []
+
+    async def fails_after_the_writes(session: AsyncSession, **kwargs: Any) -> None:
+        # The settlement, its items, the ledger entry, the balance, the visit, the year and the
+        # notices are written by now, and so is the answer: then the message fails.
+        await stored(session, **kwargs)
+        if backend == "postgres":  # not committed on its own: another connection sees none of it
+            async with runtime.sessions() as other:
+                assert await other.scalar(text("SELECT count(*) FROM settlements")) == 0
+        written.append(kwargs["msgid"])
+        raise RuntimeError("the message fails after its writes")
+
+    monkeypatch.setattr(repository, "store_answer", fails_after_the_writes)
+    bill = {
+        "data": {
+            "psn_no": psn_no,
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": id_number,
+            "med_type": "11",
+            "medfee_sumamt": "50.00",
+            "mdtrt_id": mdtrt_id,
+            "insutype": "310",
+            "acct_used_flag": "1",
+        }
+    }
+    msgid = w.hospital.new_msgid()
+    failed = await w.hospital.call("2207", bill, msgid=msgid)
+    assert written == [msgid]
+    assert failed["infcode"] == -1, failed
+    assert await tables() == before
+    assert before["visit"] == "open" and before["settlements"] == 0
+
+    monkeypatch.setattr(repository, "store_answer", stored)
+    settled = await w.hospital.call("2207", bill, msgid=msgid)  # its retry settles once
+    assert settled["infcode"] == 0, settled
+    after = await tables()
+    assert (after["settlements"], after["visit"]) == (1, "settled")
+    assert after["balance"] == before["balance"] - int(
+        Decimal(settled["output"]["setlinfo"]["acct_pay"]) * 100
+    )

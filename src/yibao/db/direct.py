@@ -10,39 +10,63 @@ each, so on PostgreSQL they go to asyncpg directly (docs/benchmarks.md measures 
   SQLite through SQLAlchemy's `text()` on the session's own connection and transaction.
 - `direct(session)` borrows the session's connection. On PostgreSQL the statements run outside
   SQLAlchemy's unit of work: a session that has not yet sent anything has no transaction open, so
-  each statement is its own snapshot — put what must agree into one statement.
-- Values in and out are what asyncpg gives: aware UTC datetimes, ints, strs, bools. The SQLite
-  side converts the columns a statement names in `datetimes`/`booleans` to match.
+  each statement is its own snapshot — put what must agree into one statement. Fit for reads only:
+  a write sent that way would commit on its own, whatever the use case does next.
+- `direct(session, transaction=True)` is for use cases that write or lock: it begins the session's
+  transaction through SQLAlchemy (so the session's commit or rollback ends it) unless one is open,
+  and every statement checks that it is still inside that transaction, refusing to run otherwise
+  (after the session committed, say). A write can therefore never autocommit.
+- `FOR UPDATE [OF t]` is dropped on SQLite, which has no row locks (db/engine.py serialises its
+  writers with BEGIN IMMEDIATE instead). `Step`s are writes that belong together: one statement of
+  data-modifying CTEs on PostgreSQL, one statement each elsewhere (SQLite has no such CTEs).
+- Values in and out are what asyncpg gives: aware UTC datetimes, dates, ints, strs, bools. The
+  SQLite side converts the columns a statement names in `datetimes`/`dates`/`booleans` to match.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, NoReturn, Protocol
 
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import attributes, util
+from sqlalchemy.util import greenlet_spawn
 
 from yibao.db.types import UTCDateTime
 
 Row = Mapping[str, Any]
 
 _PARAM = re.compile(r"(?<![:\w]):([a-zA-Z_]\w*)")
+_FOR_UPDATE = re.compile(r"\s+FOR\s+UPDATE(\s+OF\s+\w+)?", re.IGNORECASE)
+
+
+class OutsideTransaction(RuntimeError):
+    """A statement that must join the use case's transaction found none open."""
 
 
 class Sql:
     """One statement; `:name` parameters, each used any number of times."""
 
-    __slots__ = ("booleans", "datetimes", "order", "pg_text", "text")
+    __slots__ = ("booleans", "dates", "datetimes", "order", "pg_text", "portable_text", "text")
 
     def __init__(
-        self, sql: str, *, datetimes: Iterable[str] = (), booleans: Iterable[str] = ()
+        self,
+        sql: str,
+        *,
+        datetimes: Iterable[str] = (),
+        booleans: Iterable[str] = (),
+        dates: Iterable[str] = (),
     ) -> None:
         self.text = sql
+        self.portable_text = _FOR_UPDATE.sub("", sql)
         self.datetimes = frozenset(datetimes)
         self.booleans = frozenset(booleans)
+        self.dates = frozenset(dates)
         order: list[str] = []
 
         def number(match: re.Match[str]) -> str:
@@ -56,6 +80,8 @@ class Sql:
 
 
 class Direct(Protocol):
+    postgres: bool
+
     async def fetch(self, sql: Sql, **params: Any) -> Sequence[Row]: ...
 
     async def fetchrow(self, sql: Sql, **params: Any) -> Row | None: ...
@@ -64,44 +90,97 @@ class Direct(Protocol):
 
 
 class _Postgres:
-    __slots__ = ("_conn",)
+    __slots__ = ("_adapter", "_bound", "_conn", "_owner", "_transaction")
+    postgres = True
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(
+        self, conn: Any, owner: AsyncConnection | None, adapter: Any, *, bound: bool
+    ) -> None:
         self._conn = conn  # asyncpg.Connection
+        # Failures are handed to SQLAlchemy as its own statements' are (a lost connection
+        # invalidates the pool). Bound: to the transaction SQLAlchemy's adapter holds now.
+        self._owner = owner
+        self._adapter = adapter
+        self._bound = bound
+        self._transaction = adapter._transaction if bound else None
 
-    def _args(self, sql: Sql, params: dict[str, Any]) -> list[Any]:
-        return [params[name] for name in sql.order]
+    def usable(self) -> bool:
+        return not self._bound or (
+            self._transaction is not None
+            and self._adapter._transaction is self._transaction
+            and self._conn.is_in_transaction()
+        )
+
+    async def _run(self, call: str, sql: Sql, params: dict[str, Any]) -> Any:
+        if not self.usable():
+            raise OutsideTransaction("the session's transaction has ended; refusing to run")
+        args = [params[name] for name in sql.order]
+        if self._owner is None:
+            return await getattr(self._conn, call)(sql.pg_text, *args)
+        try:
+            return await getattr(self._conn, call)(sql.pg_text, *args)
+        except Exception as exc:
+            await _handed_to_sqlalchemy(self._owner, self._adapter, exc, sql.pg_text)
 
     async def fetch(self, sql: Sql, **params: Any) -> Sequence[Row]:
-        rows: Sequence[Row] = await self._conn.fetch(sql.pg_text, *self._args(sql, params))
+        rows: Sequence[Row] = await self._run("fetch", sql, params)
         return rows
 
     async def fetchrow(self, sql: Sql, **params: Any) -> Row | None:
-        row: Row | None = await self._conn.fetchrow(sql.pg_text, *self._args(sql, params))
+        row: Row | None = await self._run("fetchrow", sql, params)
         return row
 
     async def execute(self, sql: Sql, **params: Any) -> None:
-        await self._conn.execute(sql.pg_text, *self._args(sql, params))
+        await self._run("execute", sql, params)
+
+
+async def _handed_to_sqlalchemy(
+    owner: AsyncConnection, adapter: Any, exc: Exception, statement: str
+) -> NoReturn:
+    """Raise a driver's error as SQLAlchemy raises its own statements' errors: as its exception
+    types (IntegrityError…), and on a lost connection with the connection and the pool
+    invalidated (`connection_invalidated`, which the institution interface retries)."""
+    try:
+        adapter._handle_exception(exc)  # raises it as the DBAPI's error type
+    except Exception as dbapi_error:
+        exc = dbapi_error
+    sync = owner.sync_connection
+    assert sync is not None
+    await greenlet_spawn(sync._handle_dbapi_exception, exc, statement, None, None, None)
+    raise exc  # not reached: SQLAlchemy raised
+
+
+_CLAUSES: dict[tuple[str, frozenset[str]], TextClause] = {}
 
 
 class _Portable:
     """Any other database (SQLite): the same text through SQLAlchemy, with its column types."""
 
-    __slots__ = ("_clauses", "_conn")
+    __slots__ = ("_conn", "_transactional")
+    postgres = False
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, transactional: bool = False) -> None:
         self._conn = conn
-        self._clauses: dict[tuple[str, frozenset[str]], TextClause] = {}
+        self._transactional = transactional
+
+    def usable(self) -> bool:
+        sync = self._conn.sync_connection
+        return sync is not None and not sync.closed and sync.in_transaction()
+
+    def _check(self) -> None:
+        if self._transactional and not self.usable():
+            raise OutsideTransaction("the session's transaction has ended; refusing to run")
 
     def _clause(self, sql: Sql, params: dict[str, Any]) -> TextClause:
         stamped = frozenset(k for k, v in params.items() if isinstance(v, datetime))
-        key = (sql.text, stamped)
-        clause = self._clauses.get(key)
+        key = (sql.portable_text, stamped)
+        clause = _CLAUSES.get(key)
         if clause is None:
-            clause = text(sql.text).bindparams(
+            clause = text(sql.portable_text).bindparams(
                 *(bindparam(name, type_=UTCDateTime()) for name in sorted(stamped))
             )
-            self._clauses[key] = clause
+            if len(_CLAUSES) < 10_000:
+                _CLAUSES[key] = clause
         return clause
 
     def _convert(self, sql: Sql, row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -115,10 +194,15 @@ class _Portable:
         for name in sql.booleans:
             if out.get(name) is not None:
                 out[name] = bool(out[name])
+        for name in sql.dates:
+            if isinstance(out.get(name), str):
+                out[name] = date.fromisoformat(out[name])
         return out
 
     async def fetch(self, sql: Sql, **params: Any) -> Sequence[Row]:
-        result = await self._conn.execute(self._clause(sql, params), params)
+        self._check()
+        used = {name: params[name] for name in sql.order}
+        result = await self._conn.execute(self._clause(sql, used), used)
         return [self._convert(sql, row) for row in result.mappings()]
 
     async def fetchrow(self, sql: Sql, **params: Any) -> Row | None:
@@ -126,28 +210,142 @@ class _Portable:
         return rows[0] if rows else None
 
     async def execute(self, sql: Sql, **params: Any) -> None:
-        await self._conn.execute(self._clause(sql, params), params)
+        self._check()
+        used = {name: params[name] for name in sql.order}
+        await self._conn.execute(self._clause(sql, used), used)
 
 
-_CACHED = "yibao.direct"
+_IN_TRANSACTION = "yibao.direct.in_transaction"
 
 
-async def direct(session: AsyncSession) -> Direct:
+_READS = "yibao.direct.reads"
+
+
+async def direct(session: AsyncSession, *, transaction: bool = False) -> Direct:
     """The session's connection, for `Sql` statements (see the module's note on transactions).
 
-    Kept on the session for as long as its transaction (and so its connection) lasts: a request
-    asks for it several times."""
-    transaction = session.get_transaction()
-    cached = session.info.get(_CACHED)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        found: Direct = cached[1]
-        return found
+    Kept on the session while its transaction (and so its connection) lasts: a request asks for
+    it several times."""
+    if transaction:
+        held = session.info.get(_IN_TRANSACTION)
+        if held is not None and held.usable():
+            return held  # type: ignore[no-any-return]
+    else:
+        current = session.get_transaction()
+        cached = session.info.get(_READS)
+        if cached is not None and current is not None and cached[0] is current:
+            return cached[1]  # type: ignore[no-any-return]
     conn = await session.connection()
-    made: Direct
+    found: _Postgres | _Portable
     if conn.dialect.name == "postgresql":
         raw = await conn.get_raw_connection()
-        made = _Postgres(raw.driver_connection)
+        if transaction:
+            found = _Postgres(raw.driver_connection, conn, await _begun(conn, raw), bound=True)
+        else:
+            found = _Postgres(raw.driver_connection, conn, raw.dbapi_connection, bound=False)
     else:
-        made = _Portable(conn)
-    session.info[_CACHED] = (session.get_transaction(), made)
-    return made
+        found = _Portable(conn, transactional=transaction)
+        if transaction and not found.usable():
+            raise OutsideTransaction("the session's connection has no transaction open")
+    if transaction:
+        session.info[_IN_TRANSACTION] = found
+    else:
+        session.info[_READS] = (session.get_transaction(), found)
+    return found
+
+
+async def _begun(conn: AsyncConnection, raw: Any) -> Any:
+    """SQLAlchemy's asyncpg adapter of this connection, with its transaction begun.
+
+    The adapter begins lazily, on its first statement; a statement sent to the driver before then
+    would run in autocommit. Beginning through the adapter (not the driver) keeps the session in
+    charge: its commit and rollback end this very transaction.
+    """
+    adapter, driver = raw.dbapi_connection, raw.driver_connection
+    if adapter._transaction is None:
+        if driver.is_in_transaction():
+            raise OutsideTransaction("the driver holds a transaction SQLAlchemy does not know")
+        try:
+            await adapter._start_transaction()
+        except Exception as exc:
+            await _handed_to_sqlalchemy(conn, adapter, exc, "BEGIN")
+    if adapter._transaction is None or not driver.is_in_transaction():
+        raise OutsideTransaction("no transaction could be begun (autocommit connection?)")
+    return adapter
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One of several writes that belong together. `{name}` in `sql` stands for the id an earlier
+    step returned; a step that `returns` ends with `RETURNING id`."""
+
+    name: str
+    sql: str
+    returns: bool = False
+
+
+async def write_steps(
+    db: Direct, steps: tuple[Step, ...], *, combine: bool = True, **params: Any
+) -> dict[str, int]:
+    """Run `steps` in order as one unit; the ids the returning steps gave, by step name.
+
+    PostgreSQL: one statement (one round trip) of data-modifying CTEs. Its parts share one
+    snapshot, so steps that touch the same row must pass `combine=False` (one statement each,
+    as on any other database).
+    """
+    if db.postgres and combine:
+        row = await db.fetchrow(_combined(steps), **params)
+        assert row is not None
+        return {step.name: row[step.name] for step in steps if step.returns}
+    ids: dict[str, int] = {}
+    for step, sql in zip(steps, _separate(steps), strict=True):
+        for name, value in ids.items():
+            params[f"{name}_id"] = value
+        if step.returns:
+            found = await db.fetchrow(sql, **params)
+            assert found is not None
+            ids[step.name] = found["id"]
+        else:
+            await db.execute(sql, **params)
+    return ids
+
+
+@lru_cache(maxsize=256)
+def _combined(steps: tuple[Step, ...]) -> Sql:
+    refs = {step.name: f"(SELECT id FROM {step.name})" for step in steps if step.returns}
+    parts = ",\n".join(f"{step.name} AS ({step.sql.format(**refs)})" for step in steps)
+    results = ", ".join(f"{ref} AS {name}" for name, ref in refs.items()) or "1 AS done"
+    return Sql(f"WITH {parts}\nSELECT {results}")
+
+
+@lru_cache(maxsize=256)
+def _separate(steps: tuple[Step, ...]) -> tuple[Sql, ...]:
+    refs = {step.name: f":{step.name}_id" for step in steps if step.returns}
+    return tuple(Sql(step.sql.format(**refs)) for step in steps)
+
+
+def values_rows(prefix: str, columns: Sequence[str], count: int, *lead: str) -> str:
+    """`(:p0_a, :p0_b), (:p1_a, :p1_b)…` for a multi-row VALUES; `lead` goes first in each row."""
+    return ", ".join(
+        "(" + ", ".join([*lead, *(f":{prefix}{n}_{c}" for c in columns)]) + ")"
+        for n in range(count)
+    )
+
+
+def loaded_moved(session: AsyncSession, mapped: type[Any], key: Any, **values: Any) -> None:
+    """Moves a row the session may hold in memory to what a direct write just stored, so the
+    session neither shows the old values nor flushes them back."""
+    held_rows = session.sync_session.identity_map
+    if not held_rows:  # the interface's sessions hold none: nothing to look up
+        return
+    held = held_rows.get(util.identity_key(mapped, key))
+    if held is not None:
+        for name, value in values.items():
+            attributes.set_committed_value(held, name, value)
+
+
+async def flush_pending(session: AsyncSession) -> None:
+    """Flush what the session holds unwritten, if anything: direct statements leave nothing
+    there, and even an empty flush costs a hop into SQLAlchemy's greenlet."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()

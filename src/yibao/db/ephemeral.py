@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.dml import ReturningInsert
 
 from yibao.db.base import Base
+from yibao.db.direct import Sql, direct
 from yibao.db.types import UTCDateTime
 
 
@@ -96,8 +97,11 @@ class DatabaseEphemeralStore:
     async def add_in(self, session: AsyncSession, key: str, value: str, ttl: timedelta) -> bool:
         if session.bind is not self._engine:
             return await self.add(key, value, ttl)
-        claim = _claim(self._engine.dialect.name, key, value, ttl)
-        return (await session.execute(claim.statement, claim.params)).first() is not None
+        # On the driver, and so inside the caller's transaction (it begins it if need be).
+        db = await direct(session, transaction=True)
+        now = _now()
+        claimed = await db.fetchrow(_CLAIM, key=key, value=value, expires=now + ttl, now=now)
+        return claimed is not None
 
     async def incr(self, key: str, ttl: timedelta) -> int:
         now = _now()
@@ -150,6 +154,16 @@ def _claim(dialect: str, key: str, value: str, ttl: timedelta) -> _Claim:
     return _Claim(
         _claim_statement(dialect), {"key": key, "value": value, "expires": now + ttl, "now": now}
     )
+
+
+_CLAIM = Sql(
+    """
+    INSERT INTO ephemeral_entries (key, value, expires_at) VALUES (:key, :value, :expires)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+    WHERE ephemeral_entries.expires_at <= :now
+    RETURNING key
+    """
+)
 
 
 class _Claim(NamedTuple):

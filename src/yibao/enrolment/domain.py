@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from yibao.kernel.errors import InvalidInput, NotFound
@@ -131,3 +132,27 @@ def has_personal_account(insutype: str) -> bool:
 
 def is_retired(psn_type: str) -> bool:
     return psn_type in {PersonType.EMPLOYEE_RETIRED, PersonType.RETIRED_CADRE}
+
+
+@dataclass(frozen=True, slots=True)
+class InsuredPerson:
+    """A person as the counter sees them (settlement's hot path reads the row, not the ORM)."""
+
+    id: int
+    psn_no: str
+    name: str
+    id_number_hash: str
+    id_number_masked: str
+    gender: str
+    birth_date: date
+    card_no: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """One enrolment (参保) as settlement needs it: the insurance, person type, status, region."""
+
+    insutype: str
+    psn_type: str
+    status: str
+    admdvs: str

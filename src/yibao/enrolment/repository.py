@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from collections.abc import Sequence
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import Row, Sql, direct
 from yibao.db.reference import reference_cache
-from yibao.enrolment.domain import MutualAidScope, RegionRules, UnknownRegion
+from yibao.enrolment.domain import (
+    Cover,
+    InsuredPerson,
+    MutualAidScope,
+    RegionRules,
+    UnknownRegion,
+)
 from yibao.enrolment.tables import Employer, Enrolment, Person, Region
 from yibao.kernel.pii import PersonalDataCipher
 
@@ -93,21 +102,55 @@ async def person(session: AsyncSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
 
 
-async def person_with_enrolments(
+async def insured_with_cover(
     session: AsyncSession, psn_no: str
-) -> tuple[Person, list[Enrolment]] | None:
-    """The person and their enrolments (by insutype) in one round trip."""
-    rows = (await session.execute(_PERSON_WITH_ENROLMENTS, {"psn_no": psn_no})).all()
+) -> tuple[InsuredPerson, list[Cover]] | None:
+    """The person and their enrolments (by insutype): one statement on the driver, inside the
+    use case's transaction (settlement's hot path; db/direct.py)."""
+    db = await direct(session, transaction=True)
+    return insured_of(await db.fetch(_INSURED_WITH_COVER, psn_no=psn_no))
+
+
+# What `insured_of` reads: persons `p` LEFT JOIN enrolments `e`, for statements that read more
+# alongside (settlement reads the visit in the same round trip).
+INSURED_COLUMNS = (
+    "p.id, p.psn_no, p.name, p.id_number_hash, p.id_number_masked, p.gender, p.birth_date,"
+    " p.card_no, e.insutype, e.psn_type, e.status, e.admdvs"
+)
+
+
+def insured_of(rows: Sequence[Row]) -> tuple[InsuredPerson, list[Cover]] | None:
     if not rows:
         return None
-    return rows[0][0], [enrolment for _, enrolment in rows if enrolment is not None]
+    first = rows[0]
+    person = InsuredPerson(
+        first["id"],
+        first["psn_no"],
+        first["name"],
+        first["id_number_hash"],
+        first["id_number_masked"],
+        first["gender"],
+        first["birth_date"],  # a date: statements name it in `dates` (SQLite gives text)
+        first["card_no"],
+    )
+    cover = [
+        Cover(r["insutype"], r["psn_type"], r["status"], r["admdvs"])
+        for r in rows
+        if r["insutype"] is not None
+    ]
+    return person, cover
 
 
-_PERSON_WITH_ENROLMENTS = (
-    select(Person, Enrolment)
-    .outerjoin(Enrolment, Enrolment.person_id == Person.id)
-    .where(Person.psn_no == bindparam("psn_no"))
-    .order_by(Enrolment.insutype)
+# Fixed fragments of this module; every value is a bound parameter.
+_INSURED_WITH_COVER = Sql(
+    f"""
+    SELECT {INSURED_COLUMNS}
+    FROM persons p
+    LEFT JOIN enrolments e ON e.person_id = p.id
+    WHERE p.psn_no = :psn_no
+    ORDER BY e.insutype, e.id
+    """,  # noqa: S608
+    dates=("birth_date",),
 )
 
 

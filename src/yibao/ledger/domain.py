@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -50,6 +51,16 @@ DEBIT_KINDS = frozenset(
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     FROZEN = "frozen"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """A personal account's row as a payment reads it (locked, on the settling path)."""
+
+    id: int
+    person_id: int
+    balance_fen: Fen
+    status: str
 
 
 class NoPersonalAccount(NotFound):

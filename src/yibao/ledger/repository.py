@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
+from yibao.db.direct import Row, Sql, direct, loaded_moved
 from yibao.kernel.errors import Conflict
 from yibao.ledger.domain import (
+    AccountState,
     EntryKind,
     NoPersonalAccount,
     UnknownEntry,
@@ -50,6 +51,38 @@ async def lock_account(session: AsyncSession, account_id: int) -> PersonalAccoun
     if account is None:
         raise NoPersonalAccount("该参保人没有职工医保个人账户")
     return account
+
+
+# Settlement's hot path reads and locks accounts on the driver (db/direct.py), in the use case's
+# transaction; the ORM functions above serve everything else.
+_STATE = "SELECT id, person_id, balance_fen, status FROM personal_accounts"
+_STATE_OF_PERSON = Sql(f"{_STATE} WHERE person_id = :person_id")
+_STATE_OF_PERSON_LOCKED = Sql(f"{_STATE} WHERE person_id = :person_id FOR UPDATE")
+_STATE_BY_ID = Sql(f"{_STATE} WHERE id = :account_id")
+_STATE_BY_ID_LOCKED = Sql(f"{_STATE} WHERE id = :account_id FOR UPDATE")
+
+
+def _state(row: Row | None) -> AccountState | None:
+    if row is None:
+        return None
+    return AccountState(row["id"], row["person_id"], row["balance_fen"], row["status"])
+
+
+async def account_state_of_person(
+    session: AsyncSession, person_id: int, *, lock: bool = False
+) -> AccountState | None:
+    db = await direct(session, transaction=True)
+    sql = _STATE_OF_PERSON_LOCKED if lock else _STATE_OF_PERSON
+    return _state(await db.fetchrow(sql, person_id=person_id))
+
+
+async def account_state(
+    session: AsyncSession, account_id: int, *, lock: bool = False
+) -> AccountState | None:
+    """With `lock`, as `lock_account`: ascending id order when locking several."""
+    db = await direct(session, transaction=True)
+    sql = _STATE_BY_ID_LOCKED if lock else _STATE_BY_ID
+    return _state(await db.fetchrow(sql, account_id=account_id))
 
 
 async def open_account(session: AsyncSession, person_id: int, now: datetime) -> PersonalAccount:
@@ -132,20 +165,19 @@ async def post(
     return entry
 
 
-def entry_row(account: PersonalAccount, posting: Posting, now: datetime) -> dict[str, Any]:
-    """The entry `post` would append, as column values, for a caller that writes the entry and
-    the account's new balance itself (settlement's one-statement write on PostgreSQL).
-
-    The rules are `post`'s (next_balance refuses what the account cannot pay); the account's
-    balance moves in memory as already written, so no second UPDATE is flushed for it. The
-    caller's statement must write both, or fail and roll the transaction back.
-    """
+def entry_values(account: AccountState, posting: Posting, now: datetime) -> dict[str, Any]:
+    """The entry `post` would append to this (locked) account, as column values, for a caller
+    that writes the entry and the account's new balance (`balance_after_fen`) in one statement.
+    The rules are `post`'s: next_balance refuses what the account cannot pay."""
     balance_after = next_balance(
         account.balance_fen, posting.kind, posting.amount_fen, account.status
     )
-    set_committed_value(account, "balance_fen", balance_after)
-    set_committed_value(account, "updated_at", now)
     return _entry_values(account.id, posting, balance_after, now)
+
+
+def account_moved(session: AsyncSession, account_id: int, balance_fen: int, now: datetime) -> None:
+    """After a direct write of an account's balance: the copy the session may hold follows."""
+    loaded_moved(session, PersonalAccount, account_id, balance_fen=balance_fen, updated_at=now)
 
 
 async def post_many(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -224,6 +224,31 @@ def split_line(line: FeeLine, rule: CatalogueRule | None, region_selfpay_bp: int
         share = rule.selfpay_bp if rule.selfpay_bp is not None else region_selfpay_bp
         pre = apply_rate_bp(within, share)
     return LineSplit(rule.chrgitm_lv, 0, over, pre, within - pre)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitState:
+    """An outpatient visit's row as settling reads it (locked, with its fee lines)."""
+
+    id: int
+    mdtrt_id: str
+    person_id: int
+    fixmedins_code: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementMade:
+    """The settlement a 2207/2102 has just written, as its answer quotes it."""
+
+    id: int
+    setl_id: str
+    mdtrt_id: str
+    insutype: str
+    med_type: str
+    setl_time: datetime
+    msgid: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)

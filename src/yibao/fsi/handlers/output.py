@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from yibao.enrolment.domain import InsuredPerson
 from yibao.enrolment.tables import Person
 from yibao.fsi.envelope import wall_time, yuan
-from yibao.settlement.domain import ItemClass, LineSplit
+from yibao.settlement.domain import ItemClass, LineSplit, SettlementMade
 from yibao.settlement.tables import Settlement
 
 FUND_NAMES = {
@@ -21,7 +22,7 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def person_block(person: Person) -> dict[str, Any]:
+def person_block(person: Person | InsuredPerson) -> dict[str, Any]:
     return {
         "psn_no": person.psn_no,
         "psn_name": person.name,
@@ -33,7 +34,7 @@ def person_block(person: Person) -> dict[str, Any]:
 
 
 def setlinfo(
-    person: Person, psn_type: str, figures: dict[str, int], extra: dict[str, Any]
+    person: Person | InsuredPerson, psn_type: str, figures: dict[str, int], extra: dict[str, Any]
 ) -> dict[str, Any]:
     """`figures` holds the split in fen under the settlement table's column names."""
     block = person_block(person)
@@ -93,7 +94,7 @@ def settlement_figures(settlement: Settlement) -> dict[str, int]:
     }
 
 
-def settlement_extra(settlement: Settlement) -> dict[str, Any]:
+def settlement_extra(settlement: Settlement | SettlementMade) -> dict[str, Any]:
     return {
         "setl_id": settlement.setl_id,
         "mdtrt_id": settlement.mdtrt_id,

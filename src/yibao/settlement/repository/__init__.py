@@ -7,17 +7,21 @@ so a settlement touches one person's rows and the reference tables only.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import Row, Sql, direct
 from yibao.db.engine import is_postgres
+from yibao.enrolment import repository as enrolment_repository
+from yibao.enrolment.domain import Cover, InsuredPerson
 from yibao.family import repository as family_repository
-from yibao.settlement.domain import MutualAidPayer
+from yibao.settlement.domain import FeeLine, MutualAidPayer, VisitState, YearToDate
 from yibao.settlement.repository.reference import CATALOGUE as CATALOGUE
 from yibao.settlement.repository.reference import GATEWAY as GATEWAY
 from yibao.settlement.repository.reference import GatewayEntry as GatewayEntry
@@ -26,6 +30,7 @@ from yibao.settlement.repository.reference import forget_catalogue as forget_cat
 from yibao.settlement.repository.reference import forget_institution as forget_institution
 from yibao.settlement.repository.reference import gateway_entry as gateway_entry
 from yibao.settlement.repository.reference import institution_by_paasid as institution_by_paasid
+from yibao.settlement.repository.writing import YearMove as YearMove
 from yibao.settlement.repository.writing import write_settlement as write_settlement
 from yibao.settlement.tables import (
     CatalogueEntry,
@@ -93,22 +98,68 @@ async def visit_by_msgid(session: AsyncSession, msgid: str, fixmedins_code: str)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def open_visit_with_fees(
-    session: AsyncSession, mdtrt_id: str
-) -> tuple[Visit | None, list[FeeDetail]]:
-    """The visit, locked, with its fee lines: one round trip."""
-    rows = (await session.execute(_VISIT_WITH_FEES, {"mdtrt_id": mdtrt_id})).all()
-    if not rows:
-        return None, []
-    return rows[0][0], [fee for _, fee in rows if fee is not None]
+async def insured_with_open_visit(
+    session: AsyncSession, psn_no: str, mdtrt_id: str
+) -> tuple[tuple[InsuredPerson, list[Cover]] | None, VisitState | None, list[FeeLine]]:
+    """The person with their enrolments, and the visit (locked) with its fee lines: one round
+    trip on the driver for a hospital's 2206/2207, checked by the caller in the usual order."""
+    db = await direct(session, transaction=True)
+    rows = await db.fetch(_INSURED_WITH_VISIT, psn_no=psn_no, mdtrt_id=mdtrt_id)
+    insured = enrolment_repository.insured_of([r for r in rows if r["part"] == "p"])
+    visited = [r for r in rows if r["part"] == "v"]
+    if not visited:
+        return insured, None, []
+    first = visited[0]
+    visit = VisitState(
+        first["id"],
+        first["v_mdtrt_id"],
+        first["v_person_id"],
+        first["v_fixmedins_code"],
+        first["v_status"],
+    )
+    return (
+        insured,
+        visit,
+        [
+            FeeLine(
+                r["feedetl_sn"],
+                r["med_list_codg"],
+                r["pric_fen"],
+                Decimal(r["cnt"]),
+                r["det_item_fee_sumamt_fen"],
+            )
+            for r in visited
+            if r["feedetl_sn"] is not None
+        ],
+    )
 
 
-_VISIT_WITH_FEES = (
-    select(Visit, FeeDetail)
-    .outerjoin(FeeDetail, FeeDetail.visit_id == Visit.id)
-    .where(Visit.mdtrt_id == bindparam("mdtrt_id"))
-    .order_by(FeeDetail.id)
-    .with_for_update(of=Visit)
+# The visit's id goes in the person's `id` column; NULL for the other 11 INSURED_COLUMNS.
+_NO_PERSON = ", ".join(["NULL"] * 11)
+# Fixed fragments of this module; every value is a bound parameter.
+_INSURED_WITH_VISIT = Sql(
+    f"""
+    WITH visit AS (
+        SELECT id, mdtrt_id, person_id, fixmedins_code, status FROM visits
+        WHERE mdtrt_id = :mdtrt_id
+        FOR UPDATE
+    )
+    SELECT 'p' AS part, {enrolment_repository.INSURED_COLUMNS},
+           NULL AS v_mdtrt_id, NULL AS v_person_id, NULL AS v_fixmedins_code, NULL AS v_status,
+           NULL AS feedetl_sn, NULL AS med_list_codg, NULL AS pric_fen, NULL AS cnt,
+           NULL AS det_item_fee_sumamt_fen, e.insutype AS k1, e.id AS k2
+    FROM persons p
+    LEFT JOIN enrolments e ON e.person_id = p.id
+    WHERE p.psn_no = :psn_no
+    UNION ALL
+    SELECT 'v', v.id, {_NO_PERSON}, v.mdtrt_id, v.person_id, v.fixmedins_code, v.status,
+           f.feedetl_sn, f.med_list_codg, f.pric_fen, f.cnt, f.det_item_fee_sumamt_fen,
+           NULL, f.id
+    FROM visit v
+    LEFT JOIN fee_details f ON f.visit_id = v.id
+    ORDER BY part, k1, k2
+    """,  # noqa: S608
+    dates=("birth_date",),
 )
 
 
@@ -155,6 +206,35 @@ def _lock_year_statement(dialect: str) -> Any:
 
 async def year_of(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation | None:
     return await session.get(YearlyAccumulation, (person_id, year))
+
+
+async def lock_year_to_date(session: AsyncSession, person_id: int, year: int) -> YearToDate:
+    """`lock_year` on the driver (settling's hot path): made on first use, locked, read."""
+    db = await direct(session, transaction=True)
+    row = await db.fetchrow(_LOCK_YEAR, person_id=person_id, year=year)
+    assert row is not None
+    return YearToDate(row["deductible_used_fen"], row["fund_paid_fen"])
+
+
+async def year_to_date(session: AsyncSession, person_id: int, year: int) -> YearToDate | None:
+    db = await direct(session, transaction=True)
+    row = await db.fetchrow(_YEAR, person_id=person_id, year=year)
+    return None if row is None else YearToDate(row["deductible_used_fen"], row["fund_paid_fen"])
+
+
+# The upsert's no-op update takes the row lock and returns the row (PostgreSQL and SQLite).
+_LOCK_YEAR = Sql(
+    """
+    INSERT INTO yearly_accumulations (person_id, year, deductible_used_fen, fund_paid_fen)
+    VALUES (:person_id, :year, 0, 0)
+    ON CONFLICT (person_id, year) DO UPDATE SET person_id = excluded.person_id
+    RETURNING deductible_used_fen, fund_paid_fen
+    """
+)
+_YEAR = Sql(
+    "SELECT deductible_used_fen, fund_paid_fen FROM yearly_accumulations"
+    " WHERE person_id = :person_id AND year = :year"
+)
 
 
 async def mutual_aid_payers(
@@ -233,20 +313,48 @@ async def store_answer(
 ) -> None:
     """The msgid's claim: its primary key refuses a second copy (which then waits for this
     transaction, and fails once it commits)."""
-    await session.execute(
+    db = await direct(session, transaction=True)
+    await db.execute(
         _STORE_ANSWER,
-        {
-            "msgid": msgid,
-            "infno": infno,
-            "fixmedins_code": fixmedins_code,
-            "answer": answer,
-            "created_at": now,
-        },
+        msgid=msgid,
+        infno=infno,
+        fixmedins_code=fixmedins_code,
+        answer=answer,
+        created_at=now,
     )
 
 
-_STORE_ANSWER = insert(InterfaceMessage).values(
-    {c: bindparam(c) for c in ("msgid", "infno", "fixmedins_code", "answer", "created_at")}
+_STORE_ANSWER = Sql(
+    "INSERT INTO fsi_messages (msgid, infno, fixmedins_code, answer, created_at)"
+    " VALUES (:msgid, :infno, :fixmedins_code, :answer, :created_at)"
+)
+
+
+async def ec_token(session: AsyncSession, digest: str) -> Row | None:
+    """An ecToken's holder, expiry and use (on the driver: settling's hot path)."""
+    return await (await direct(session, transaction=True)).fetchrow(_EC_TOKEN, digest=digest)
+
+
+async def spend_ec_token(
+    session: AsyncSession, digest: str, person_id: int, setl_id: str, now: datetime
+) -> bool:
+    """Spend it for this settlement; False when it was not this person's, live and unspent (a
+    conditional UPDATE: one transaction in any process wins)."""
+    db = await direct(session, transaction=True)
+    spent = await db.fetchrow(
+        _SPEND_EC_TOKEN, digest=digest, person_id=person_id, setl_id=setl_id, now=now
+    )
+    return spent is not None
+
+
+_EC_TOKEN = Sql(
+    "SELECT person_id, expires_at, used_at FROM ec_tokens WHERE token_hash = :digest",
+    datetimes=("expires_at", "used_at"),
+)
+_SPEND_EC_TOKEN = Sql(
+    "UPDATE ec_tokens SET used_at = :now, setl_id = :setl_id"
+    " WHERE token_hash = :digest AND person_id = :person_id AND used_at IS NULL"
+    " AND expires_at > :now RETURNING token_hash"
 )
 
 

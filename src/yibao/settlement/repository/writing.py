@@ -1,18 +1,32 @@
-"""PostgreSQL: a settlement's writes in one statement (the settling hot path's one write)."""
+"""A settlement's writes, all of them in one unit: on PostgreSQL one statement (one round trip).
+
+The settlement row and its items, each ledger entry with its account's new balance, the 家庭共济
+shares, the visit marked settled, the year's accumulations and the holders' notices. They go to
+the driver (db/direct.py) inside the use case's transaction; the database's own guards (CHECK on
+balances, unique keys, the ledger's append-only trigger) apply to each part as they would to
+separate statements. Rows the session may hold in memory are moved as written.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from yibao.ledger.tables import LedgerEntry, PersonalAccount
-from yibao.notifications.tables import OutboxMessage
+from yibao.db.direct import Step, direct, loaded_moved, values_rows, write_steps
+from yibao.ledger import repository as ledger_repository
 from yibao.settlement.domain import YearToDate
-from yibao.settlement.tables import Settlement, SettlementItem, Visit, YearlyAccumulation
+from yibao.settlement.tables import Visit, YearlyAccumulation
+
+
+@dataclass(frozen=True, slots=True)
+class YearMove:
+    person_id: int
+    year: int
+    after: YearToDate
 
 
 async def write_settlement(
@@ -20,122 +34,134 @@ async def write_settlement(
     *,
     settlement: dict[str, Any],
     items: list[dict[str, Any]],
-    entry: dict[str, Any] | None,
-    account: PersonalAccount | None,
-    visit: Visit | None,
-    year: YearlyAccumulation,
-    year_after: YearToDate,
+    entries: list[dict[str, Any]],
+    shares: list[tuple[int, dict[str, Any]]],
+    visit_id: int | None,
+    year: YearMove,
     notices: list[dict[str, Any]],
+    now: datetime,
 ) -> int:
-    """PostgreSQL: a settlement's writes in one statement of data-modifying CTEs; its id.
-
-    The settlement row and its items, the ledger entry and the account's new balance (from
-    `ledger.repository.entry_row`), the visit marked settled, the year's accumulations and the
-    holder's notices. The database's own guards (CHECK on the balance, unique keys, the ledger's
-    append-only trigger) apply to each part as they would to separate statements, and the
-    in-memory rows are moved as written so the session flushes nothing twice.
-    """
-    paid = entry is not None and account is not None
-    statement = _settlement_statement(
+    """The new settlement's id. `entries` are ledger rows (`ledger.repository.entry_values`);
+    each share is (the index of its entry, its settlement_mutual_aid columns)."""
+    accounts = [entry["account_id"] for entry in entries]
+    steps = _steps(
         tuple(settlement),
         tuple(items[0]) if items else (),
         len(items),
-        tuple(entry) if entry is not None and paid else (),
-        visit is not None,
+        tuple(tuple(entry) for entry in entries),
+        tuple((index, tuple(share)) for index, share in shares),
+        visit_id is not None,
         tuple(notices[0]) if notices else (),
         len(notices),
     )
     params: dict[str, Any] = {f"s_{k}": v for k, v in settlement.items()}
-    for n, item in enumerate(items):
-        params.update({f"i{n}_{k}": v for k, v in item.items()})
-    if entry is not None and account is not None:
-        params.update({f"e_{k}": v for k, v in entry.items()})
-        params.update(a_id=account.id)  # its balance moved in memory in entry_row
-    if visit is not None:
-        params["v_id"] = visit.id
-        set_committed_value(visit, "status", "settled")
-    for n, notice in enumerate(notices):
-        params.update({f"n{n}_{k}": v for k, v in notice.items()})
+    for prefix, rows in (("i", items), ("e", entries), ("n", notices)):
+        for n, row in enumerate(rows):
+            params.update({f"{prefix}{n}_{k}": v for k, v in row.items()})
+    for n, (_, share) in enumerate(shares):
+        params.update({f"h{n}_{k}": v for k, v in share.items()})
+    if visit_id is not None:
+        params["v_id"] = visit_id
     params.update(
         y_person=year.person_id,
         y_year=year.year,
-        y_dedc=year_after.deductible_used_fen,
-        y_fund=year_after.fund_paid_fen,
+        y_dedc=year.after.deductible_used_fen,
+        y_fund=year.after.fund_paid_fen,
     )
-    set_committed_value(year, "deductible_used_fen", year_after.deductible_used_fen)
-    set_committed_value(year, "fund_paid_fen", year_after.fund_paid_fen)
-    settlement_id: int = (await session.execute(statement, params)).scalar_one()
-    return settlement_id
+    db = await direct(session, transaction=True)
+    # One statement's parts share a snapshot: an account paying twice takes separate statements.
+    ids = await write_steps(db, steps, combine=len(set(accounts)) == len(accounts), **params)
+    for entry in entries:
+        ledger_repository.account_moved(
+            session, entry["account_id"], entry["balance_after_fen"], now
+        )
+    if visit_id is not None:
+        loaded_moved(session, Visit, visit_id, status="settled")
+    loaded_moved(
+        session,
+        YearlyAccumulation,
+        (year.person_id, year.year),
+        deductible_used_fen=year.after.deductible_used_fen,
+        fund_paid_fen=year.after.fund_paid_fen,
+    )
+    return ids["new_settlement"]
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    return ", ".join(names)
 
 
 @lru_cache(maxsize=64)
-def _settlement_statement(
+def _steps(
     settlement: tuple[str, ...],
     item_columns: tuple[str, ...],
     items: int,
-    entry: tuple[str, ...],
+    entries: tuple[tuple[str, ...], ...],
+    shares: tuple[tuple[int, tuple[str, ...]], ...],
     visit: bool,
     notice_columns: tuple[str, ...],
     notices: int,
-) -> Any:
-    """Built once per shape with named parameters: building and keying a statement this size
-    costs more than running it."""
-    new = (
-        insert(Settlement)
-        .values({c: bindparam(f"s_{c}") for c in settlement})
-        .returning(Settlement.id)
-        .cte("new_settlement")
-    )
-    parts: list[Any] = []
+) -> tuple[Step, ...]:
+    """Built once per shape (how many items, entries, shares and notices)."""
+    paying = {index for index, _ in shares}
+    steps = [
+        Step(
+            "new_settlement",
+            f"INSERT INTO settlements ({_columns(settlement)})"
+            f" VALUES ({', '.join(f':s_{c}' for c in settlement)}) RETURNING id",
+            returns=True,
+        )
+    ]
     if items:
-        table = SettlementItem.__table__
-        rows = union_all(
-            *(
-                select(
-                    new.c.id,
-                    *(bindparam(f"i{n}_{c}", type_=table.c[c].type) for c in item_columns),
-                )
-                for n in range(items)
+        steps.append(
+            Step(
+                "new_items",
+                f"INSERT INTO settlement_items (settlement_id, {_columns(item_columns)})"
+                f" VALUES {values_rows('i', item_columns, items, '{new_settlement}')}",
             )
         )
-        parts.append(
-            insert(SettlementItem)
-            .from_select(["settlement_id", *item_columns], rows)
-            .cte("new_items")
-        )
-    if entry:
-        parts.append(
-            insert(LedgerEntry).values({c: bindparam(f"e_{c}") for c in entry}).cte("new_entry")
-        )
-        parts.append(
-            update(PersonalAccount)
-            .where(PersonalAccount.id == bindparam("a_id"))
-            .values(
-                balance_fen=bindparam("e_balance_after_fen"), updated_at=bindparam("e_created_at")
+    for n, columns in enumerate(entries):
+        steps.append(
+            Step(
+                f"entry_{n}",
+                f"INSERT INTO ledger_entries ({_columns(columns)})"
+                f" VALUES ({', '.join(f':e{n}_{c}' for c in columns)})"
+                + (" RETURNING id" if n in paying else ""),
+                returns=n in paying,
             )
-            .cte("paid_from_account")
+        )
+        steps.append(
+            Step(
+                f"paid_{n}",
+                f"UPDATE personal_accounts SET balance_fen = :e{n}_balance_after_fen,"
+                f" updated_at = :e{n}_created_at WHERE id = :e{n}_account_id",
+            )
+        )
+    for n, (index, columns) in enumerate(shares):
+        steps.append(
+            Step(
+                f"share_{n}",
+                "INSERT INTO settlement_mutual_aid"
+                f" (settlement_id, ledger_entry_id, {_columns(columns)})"
+                f" VALUES ({{new_settlement}}, {{entry_{index}}},"
+                f" {', '.join(f':h{n}_{c}' for c in columns)})",
+            )
         )
     if visit:
-        parts.append(
-            update(Visit)
-            .where(Visit.id == bindparam("v_id"))
-            .values(status="settled")
-            .cte("visit_settled")
+        steps.append(Step("visit_settled", "UPDATE visits SET status = 'settled' WHERE id = :v_id"))
+    steps.append(
+        Step(
+            "year_moved",
+            "UPDATE yearly_accumulations SET deductible_used_fen = :y_dedc,"
+            " fund_paid_fen = :y_fund WHERE person_id = :y_person AND year = :y_year",
         )
-    parts.append(
-        update(YearlyAccumulation)
-        .where(
-            YearlyAccumulation.person_id == bindparam("y_person"),
-            YearlyAccumulation.year == bindparam("y_year"),
+    )
+    if notices:
+        steps.append(
+            Step(
+                "notices",
+                f"INSERT INTO outbox_messages ({_columns(notice_columns)})"
+                f" VALUES {values_rows('n', notice_columns, notices)}",
+            )
         )
-        .values(deductible_used_fen=bindparam("y_dedc"), fund_paid_fen=bindparam("y_fund"))
-        .cte("year_moved")
-    )
-    # One CTE per notice: a multi-row VALUES would make the statement uncacheable.
-    parts.extend(
-        insert(OutboxMessage)
-        .values({c: bindparam(f"n{n}_{c}") for c in notice_columns})
-        .cte(f"notice_{n}")
-        for n in range(notices)
-    )
-    return select(new.c.id).add_cte(*parts)
+    return tuple(steps)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import flush_pending
 from yibao.kernel.errors import Conflict
 from yibao.settlement import repository
 from yibao.settlement.tables import InterfaceMessage
@@ -54,7 +55,7 @@ async def answer_once(
     """Run `work` once per msgid and commit it with its answer; (answer, replayed)."""
     try:
         answer = await work(session)
-        await session.flush()
+        await flush_pending(session)
         await repository.store_answer(
             session,
             msgid=msgid,

@@ -8,24 +8,22 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.engine import is_postgres
 from yibao.kernel.clock import Clock, to_china
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import format_yuan
 from yibao.ledger import repository as ledger_repository
-from yibao.ledger.domain import EntryKind
-from yibao.ledger.tables import LedgerEntry, PersonalAccount
+from yibao.ledger.domain import AccountState, EntryKind
+from yibao.ledger.tables import LedgerEntry
 from yibao.notifications.domain import Channel, OutboxStatus
 from yibao.notifications.tables import OutboxMessage
 from yibao.settlement import repository
-from yibao.settlement.domain import Caller, SettlementCancelled, UnknownSettlement, YearToDate
-from yibao.settlement.tables import (
-    Settlement,
-    SettlementItem,
-    SettlementShare,
-    Visit,
-    YearlyAccumulation,
+from yibao.settlement.domain import (
+    Caller,
+    SettlementCancelled,
+    SettlementMade,
+    UnknownSettlement,
 )
+from yibao.settlement.tables import Settlement
 
 SETTLE_INFNOS = frozenset({"2207", "2102"})
 
@@ -105,15 +103,16 @@ async def record_settlement(
     insutype: str,
     figures: dict[str, int],
     items: list[dict[str, Any]],
-    own: PersonalAccount | None,
-    visit: Visit | None,
-    year: tuple[YearlyAccumulation, YearToDate],
-    shares: list[tuple[int, int, PersonalAccount, int]],
+    own: AccountState | None,
+    visit_id: int | None,
+    year: repository.YearMove,
+    shares: list[tuple[int, int, AccountState, int]],
     now: datetime,
-) -> Settlement:
+) -> SettlementMade:
     """`shares`: (payer person id, authorisation id, the payer's locked account, amount).
 
-    Also marks the visit settled and moves the year's accumulations to `year[1]`.
+    Also marks the visit settled and moves the year's accumulations: every write in one unit
+    (`repository.write_settlement`: one statement on PostgreSQL).
     """
     values: dict[str, Any] = dict(
         setl_id=setl_id,
@@ -130,94 +129,71 @@ async def record_settlement(
         msgid=msgid,
         **figures,
     )
-    accumulated, after = year
+    entries: list[dict[str, Any]] = []
+    notices: list[dict[str, Any]] = []
     acct_pay = figures["acct_pay_fen"]
-    own_posting = _posting(
-        EntryKind.SETTLEMENT_DEBIT, -acct_pay, f"setl:{setl_id}:own", institution, setl_id
-    )
-    if not shares and is_postgres(session):
-        # The hot path: every write of the settlement in one statement (one round trip).
-        row = None
-        notices: list[dict[str, Any]] = []
-        if acct_pay > 0:
-            assert own is not None
-            row = ledger_repository.entry_row(own, own_posting, now)
-            notices = _notices(
-                person_id,
-                f"setl:{setl_id}:{person_id}",
-                "医保个人账户支付提醒",
-                _payment_notice(institution, now, acct_pay, own.balance_fen),
-                now,
-            )
-        settlement_id = await repository.write_settlement(
-            session,
-            settlement=values,
-            items=items,
-            entry=row,
-            account=own if row else None,
-            visit=visit,
-            year=accumulated,
-            year_after=after,
-            notices=notices,
-        )
-        return Settlement(id=settlement_id, **values)
-    accumulated.deductible_used_fen = after.deductible_used_fen
-    accumulated.fund_paid_fen = after.fund_paid_fen
-    if visit is not None:
-        visit.status = "settled"
-    settlement = Settlement(**values)
-    session.add(settlement)
-    await session.flush()
-    session.add_all([SettlementItem(settlement_id=settlement.id, **item) for item in items])
     if acct_pay > 0:
         assert own is not None
-        await ledger_repository.post(session, own, own_posting, now, fresh=True)
-        await notify_holder(
-            session,
-            person_id=person_id,
-            key=f"setl:{setl_id}:{person_id}",
-            subject="医保个人账户支付提醒",
-            body=_payment_notice(institution, now, acct_pay, own.balance_fen),
-            now=now,
+        own_posting = _posting(
+            EntryKind.SETTLEMENT_DEBIT, -acct_pay, f"setl:{setl_id}:own", institution, setl_id
         )
-    for payer_person_id, authorisation_id, account, amount in shares:
-        entry = await ledger_repository.post(
-            session,
-            account,
-            _posting(
-                EntryKind.MUTUAL_AID_DEBIT,
-                -amount,
-                f"setl:{setl_id}:aid:{payer_person_id}",
-                institution,
-                setl_id,
-                beneficiary_person_id=person_id,
-            ),
+        entry = ledger_repository.entry_values(own, own_posting, now)
+        entries.append(entry)
+        notices += _notices(
+            person_id,
+            f"setl:{setl_id}:{person_id}",
+            "医保个人账户支付提醒",
+            _payment_notice(institution, now, acct_pay, entry["balance_after_fen"]),
             now,
-            fresh=True,
         )
-        session.add(
-            SettlementShare(
-                settlement_id=settlement.id,
-                payer_person_id=payer_person_id,
-                beneficiary_person_id=person_id,
-                authorisation_id=authorisation_id,
-                amount_fen=amount,
-                ledger_entry_id=entry.id,
+    share_rows: list[tuple[int, dict[str, Any]]] = []
+    for payer_person_id, authorisation_id, account, amount in shares:
+        posting = _posting(
+            EntryKind.MUTUAL_AID_DEBIT,
+            -amount,
+            f"setl:{setl_id}:aid:{payer_person_id}",
+            institution,
+            setl_id,
+            beneficiary_person_id=person_id,
+        )
+        entry = ledger_repository.entry_values(account, posting, now)
+        share_rows.append(
+            (
+                len(entries),
+                {
+                    "payer_person_id": payer_person_id,
+                    "beneficiary_person_id": person_id,
+                    "authorisation_id": authorisation_id,
+                    "amount_fen": amount,
+                },
             )
         )
-        await notify_holder(
-            session,
-            person_id=payer_person_id,
-            key=f"setl:{setl_id}:{payer_person_id}",
-            subject="家庭共济支付提醒",
-            body=(
+        entries.append(entry)
+        notices += _notices(
+            payer_person_id,
+            f"setl:{setl_id}:{payer_person_id}",
+            "家庭共济支付提醒",
+            (
                 f"您的医保个人账户于{_when(now)}通过家庭共济为亲属在{institution.name}支付"
-                f"{format_yuan(amount)}元，余额{format_yuan(account.balance_fen)}元。"
+                f"{format_yuan(amount)}元，余额{format_yuan(entry['balance_after_fen'])}元。"
                 "如有疑问，请及时致电12393。"
             ),
-            now=now,
+            now,
         )
-    return settlement
+    settlement_id = await repository.write_settlement(
+        session,
+        settlement=values,
+        items=items,
+        entries=entries,
+        shares=share_rows,
+        visit_id=visit_id,
+        year=year,
+        notices=notices,
+        now=now,
+    )
+    return SettlementMade(
+        settlement_id, setl_id, mdtrt_id, insutype, med_type, now, msgid, values["status"]
+    )
 
 
 async def _entries_of(session: AsyncSession, settlement: Settlement) -> list[LedgerEntry]:

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import flush_pending
 from yibao.enrolment import repository as enrolment_repository
-from yibao.enrolment.domain import is_retired
-from yibao.enrolment.tables import Enrolment, Person
+from yibao.enrolment.domain import Cover, InsuredPerson, is_retired
+from yibao.enrolment.tables import Person
 from yibao.kernel.clock import Clock, china_today, to_china
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.pii import PersonalDataCipher
 from yibao.ledger import repository as ledger_repository
-from yibao.ledger.domain import AccountFrozen, AccountStatus
-from yibao.ledger.tables import PersonalAccount
+from yibao.ledger.domain import AccountFrozen, AccountState, AccountStatus, NoPersonalAccount
 from yibao.settlement import repository
 from yibao.settlement.domain import (
     MED_TYPE_NAMES,
@@ -36,7 +35,9 @@ from yibao.settlement.domain import (
     PayerFunds,
     Payment,
     Policy,
+    SettlementMade,
     UnknownSettlement,
+    VisitState,
     YearToDate,
     assess_bill,
     plan_payment,
@@ -46,19 +47,14 @@ from yibao.settlement.service import vouchers
 from yibao.settlement.service.recording import Cancellation, cancel_in, record_settlement
 from yibao.settlement.service.visits import (
     check_certificate,
+    checked_visit,
     chosen_enrolment,
+    insured_with_cover,
+    insured_with_open_visit,
     new_id,
-    open_visit_with_fees,
-    person_with_enrolments,
     split_lines,
 )
-from yibao.settlement.tables import (
-    Settlement,
-    SettlementItem,
-    SettlementShare,
-    Visit,
-    YearlyAccumulation,
-)
+from yibao.settlement.tables import Settlement, SettlementItem, SettlementShare, Visit
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,33 +73,33 @@ class BillRequest:
 
 @dataclass
 class Assessment:
-    person: Person
-    enrolment: Enrolment
+    person: InsuredPerson
+    enrolment: Cover
     mdtrt_id: str
     bill: Bill
     lines: list[tuple[FeeLine, LineSplit, str]]
     payment: Payment
     balc_fen: int
     warnings: list[str] = field(default_factory=list)
-    settlement: Settlement | None = None
+    settlement: SettlementMade | None = None
 
 
 async def _accounts(
     session: AsyncSession, person_id: int, payer_account_ids: list[int], *, lock: bool
-) -> tuple[PersonalAccount | None, dict[int, PersonalAccount]]:
+) -> tuple[AccountState | None, dict[int, AccountState]]:
     """The patient's account and the authorisers', locked in ascending account id."""
     if not payer_account_ids:
-        return await ledger_repository.account_for_person(session, person_id, lock=lock), {}
-    own = await ledger_repository.account_for_person(session, person_id)
+        return await ledger_repository.account_state_of_person(session, person_id, lock=lock), {}
+    own = await ledger_repository.account_state_of_person(session, person_id)
     ids = sorted({*payer_account_ids, *([own.id] if own else [])})
-    found: dict[int, PersonalAccount] = {}
+    found: dict[int, AccountState] = {}
     for account_id in ids:
-        if lock:
-            found[account_id] = await ledger_repository.lock_account(session, account_id)
-        else:
-            account = await session.get(PersonalAccount, account_id)
-            if account is not None:
-                found[account_id] = account
+        account = await ledger_repository.account_state(session, account_id, lock=lock)
+        if account is None:
+            if lock:
+                raise NoPersonalAccount("该参保人没有职工医保个人账户")
+            continue
+        found[account_id] = account
     return (found.get(own.id) if own else None), {
         i: found[i] for i in payer_account_ids if i in found
     }
@@ -123,24 +119,21 @@ async def settle_in(
         raise InvalidInput(
             f"med_type 应为 {'、'.join(MED_TYPE_NAMES)} 之一，收到 {request.med_type!r}"
         )
-    person, enrolments = await person_with_enrolments(session, request.psn_no)
+    visit: VisitState | None = None
+    if request.lines is None:  # a hospital's visit: read (and locked) with the person
+        person, enrolments, visit, fees = await insured_with_open_visit(
+            session, request.psn_no, request.mdtrt_id or ""
+        )
+    else:
+        person, enrolments = await insured_with_cover(session, request.psn_no)
     await check_certificate(
         session, cipher, person, request.mdtrt_cert_type, request.mdtrt_cert_no, clock.now()
     )
     enrolment = chosen_enrolment(person, enrolments, request.insutype)
     region = await enrolment_repository.region_rules(session, enrolment.admdvs)
     now = clock.now()
-    visit: Visit | None = None
     if request.lines is None:
-        visit, fees = await open_visit_with_fees(
-            session, institution, request.mdtrt_id or "", person
-        )
-        lines = [
-            FeeLine(
-                f.feedetl_sn, f.med_list_codg, f.pric_fen, Decimal(f.cnt), f.det_item_fee_sumamt_fen
-            )
-            for f in fees
-        ]
+        visit, lines = checked_visit(visit, institution, request.mdtrt_id or "", person), fees
         if not lines:
             raise InvalidBill(f"就诊 {visit.mdtrt_id} 还没有上传费用明细（2204）")
     else:
@@ -154,15 +147,11 @@ async def settle_in(
             f"medfee_sumamt {request.medfee_sumamt_fen / 100:.2f} 与费用明细合计 {total / 100:.2f} 不符"
         )
     year = to_china(now).year
-    accumulated = (
-        await repository.lock_year(session, person.id, year)
+    so_far = (
+        await repository.lock_year_to_date(session, person.id, year)
         if write
-        else await repository.year_of(session, person.id, year)
-    )
-    so_far = YearToDate(
-        accumulated.deductible_used_fen if accumulated else 0,
-        accumulated.fund_paid_fen if accumulated else 0,
-    )
+        else await repository.year_to_date(session, person.id, year)
+    ) or YearToDate(0, 0)
     policy = Policy(
         region.deductible_fen,
         region.retiree_fund_ratio_bp if is_retired(enrolment.psn_type) else region.fund_ratio_bp,
@@ -201,7 +190,6 @@ async def settle_in(
     )
     if not write:
         return result
-    assert accumulated is not None
     if visit is None and institution.kind == "H":
         # A hospital bill sent whole (CLI, demo data) still leaves the visit it settled.
         session.add(
@@ -225,14 +213,14 @@ async def settle_in(
         own,
         payer_accounts,
         now,
-        visit=visit,
-        year=(accumulated, year_after(so_far, bill)),
+        visit_id=visit.id if visit else None,
+        year=repository.YearMove(person.id, year, year_after(so_far, bill)),
     )
     if request.mdtrt_cert_type == "01":
         await vouchers.spend(
             session, request.mdtrt_cert_no, person.id, result.settlement.setl_id, now
         )
-    await session.flush()
+    await flush_pending(session)
     return result
 
 
@@ -241,13 +229,13 @@ async def _record(
     institution: Caller,
     request: BillRequest,
     result: Assessment,
-    own: PersonalAccount | None,
-    payer_accounts: dict[int, PersonalAccount],
+    own: AccountState | None,
+    payer_accounts: dict[int, AccountState],
     now: datetime,
     *,
-    visit: Visit | None,
-    year: tuple[YearlyAccumulation, YearToDate],
-) -> Settlement:
+    visit_id: int | None,
+    year: repository.YearMove,
+) -> SettlementMade:
     bill, payment = result.bill, result.payment
     figures = {
         "medfee_sumamt_fen": bill.medfee_sumamt_fen,
@@ -293,7 +281,7 @@ async def _record(
         figures=figures,
         items=items,
         own=own,
-        visit=visit,
+        visit_id=visit_id,
         year=year,
         shares=[
             (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
-from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson
+from yibao.enrolment.domain import Cover, EnrolmentStatus, InsuredPerson, UnknownPerson
 from yibao.enrolment.tables import Enrolment, Person
 from yibao.kernel.clock import Clock, china_today, to_china
 from yibao.kernel.errors import InvalidInput
@@ -25,6 +27,7 @@ from yibao.settlement.domain import (
     LineSplit,
     NotInsured,
     UnknownVisit,
+    VisitState,
     check_fee_line,
     split_line,
 )
@@ -33,6 +36,9 @@ from yibao.settlement.tables import (
     FeeDetail,
     Visit,
 )
+
+E = TypeVar("E", Enrolment, Cover)
+V = TypeVar("V", Visit, VisitState)
 
 
 def new_id(prefix: str, now: datetime) -> str:
@@ -54,7 +60,7 @@ async def person_by_psn_no(session: AsyncSession, psn_no: str) -> Person:
 async def check_certificate(
     session: AsyncSession,
     cipher: PersonalDataCipher,
-    person: Person,
+    person: Person | InsuredPerson,
     cert_type: str,
     cert_no: str,
     now: datetime,
@@ -78,10 +84,10 @@ async def check_certificate(
         )
 
 
-async def person_with_enrolments(
+async def insured_with_cover(
     session: AsyncSession, psn_no: str
-) -> tuple[Person, list[Enrolment]]:
-    found = await enrolment_repository.person_with_enrolments(session, psn_no.strip())
+) -> tuple[InsuredPerson, list[Cover]]:
+    found = await enrolment_repository.insured_with_cover(session, psn_no.strip())
     if found is None:
         raise UnknownPerson(f"未找到人员编号 psn_no={psn_no} 的参保人")
     return found
@@ -94,8 +100,8 @@ async def insured(session: AsyncSession, person: Person, insutype: str | None) -
 
 
 def chosen_enrolment(
-    person: Person, enrolments: list[Enrolment], insutype: str | None
-) -> Enrolment:
+    person: Person | InsuredPerson, enrolments: Sequence[E], insutype: str | None
+) -> E:
     basic = [e for e in enrolments if e.insutype in {"310", "390"}]
     chosen = [e for e in basic if insutype in (None, "", e.insutype)]
     if not chosen:
@@ -178,15 +184,22 @@ async def open_visit(
     return checked_visit(visit, institution, mdtrt_id, person)
 
 
-async def open_visit_with_fees(
-    session: AsyncSession, institution: Caller, mdtrt_id: str, person: Person
-) -> tuple[Visit, list[FeeDetail]]:
-    """The open visit, locked, and its fee lines (one round trip: the settling hot path)."""
-    visit, fees = await repository.open_visit_with_fees(session, mdtrt_id.strip())
-    return checked_visit(visit, institution, mdtrt_id, person), fees
+async def insured_with_open_visit(
+    session: AsyncSession, psn_no: str, mdtrt_id: str
+) -> tuple[InsuredPerson, list[Cover], VisitState | None, list[FeeLine]]:
+    """`insured_with_cover` and the visit (locked, unchecked: `checked_visit`) with its fee
+    lines, in one round trip (the settling hot path)."""
+    insured, visit, fees = await repository.insured_with_open_visit(
+        session, psn_no.strip(), mdtrt_id.strip()
+    )
+    if insured is None:
+        raise UnknownPerson(f"未找到人员编号 psn_no={psn_no} 的参保人")
+    return insured[0], insured[1], visit, fees
 
 
-def checked_visit(visit: Visit | None, institution: Caller, mdtrt_id: str, person: Person) -> Visit:
+def checked_visit(
+    visit: V | None, institution: Caller, mdtrt_id: str, person: Person | InsuredPerson
+) -> V:
     if (
         visit is None
         or visit.fixmedins_code != institution.fixmedins_code

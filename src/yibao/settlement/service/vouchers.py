@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
 from yibao.kernel.clock import Clock
 from yibao.kernel.ids import new_token
+from yibao.settlement import repository
 from yibao.settlement.domain import EcTokenUsed, InvalidEcToken
 from yibao.settlement.tables import EcToken
 
@@ -47,28 +48,17 @@ async def holder_name(session: AsyncSession, person_id: int) -> str:
 
 async def holder_of(session: AsyncSession, token: str, now: datetime) -> int:
     """The person an unexpired, unspent ecToken was made for."""
-    found = (
-        await session.execute(select(EcToken).where(EcToken.token_hash == token_hash(token)))
-    ).scalar_one_or_none()
-    if found is None or found.expires_at <= now:
+    found = await repository.ec_token(session, token_hash(token))
+    if found is None or found["expires_at"] <= now:
         raise InvalidEcToken("医保电子凭证无效或已过期，请让参保人刷新二维码后重新扫码")
-    if found.used_at is not None:
+    if found["used_at"] is not None:
         raise EcTokenUsed("该医保电子凭证已用于一次结算，请让参保人刷新二维码")
-    return found.person_id
+    person_id: int = found["person_id"]
+    return person_id
 
 
 async def spend(
     session: AsyncSession, token: str, person_id: int, setl_id: str, now: datetime
 ) -> None:
-    result = await session.execute(
-        update(EcToken)
-        .where(
-            EcToken.token_hash == token_hash(token),
-            EcToken.person_id == person_id,
-            EcToken.used_at.is_(None),
-            EcToken.expires_at > now,
-        )
-        .values(used_at=now, setl_id=setl_id)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not await repository.spend_ec_token(session, token_hash(token), person_id, setl_id, now):
         raise EcTokenUsed("该医保电子凭证已用于一次结算，请让参保人刷新二维码")
