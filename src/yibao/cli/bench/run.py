@@ -157,11 +157,7 @@ def _wrk(
         seconds=seconds,
     )
     if profile_to is not None:
-        # Profile the busiest worker: uvicorn's listening socket is shared, and one worker can
-        # take nearly all of a workload's connections.
-        started = {pid: server.cpu_seconds(pid) for pid in srv.workers}
-        time.sleep(min(2, seconds / 4))
-        busiest = max(srv.workers, key=lambda pid: server.cpu_seconds(pid) - started[pid])
+        busiest = server.busiest(srv.workers, over=min(2, seconds / 4))
         spy = server.start_profile(busiest, max(1, seconds - 4), profile_to)
     with server.UsageMeter(srv.workers, process.pid) as meter:
         result = loadgen.finish_wrk(process)

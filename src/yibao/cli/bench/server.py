@@ -224,6 +224,14 @@ class UsageMeter:
 # -- profiles ----------------------------------------------------------------------------------
 
 
+def busiest(workers: list[int], *, over: float) -> int:
+    """The worker that used the most CPU in the next `over` seconds: uvicorn's listening socket
+    is shared, and one worker can take most of a workload's connections."""
+    started = {pid: cpu_seconds(pid) for pid in workers}
+    time.sleep(over)
+    return max(workers, key=lambda pid: cpu_seconds(pid) - started[pid])
+
+
 def py_spy() -> str | None:
     candidate = Path(sys.executable).parent / "py-spy"
     return str(candidate) if candidate.exists() else None
