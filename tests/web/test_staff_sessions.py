@@ -14,6 +14,7 @@ import pyotp
 import pytest
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import yibao.web
@@ -161,3 +162,29 @@ async def test_a_shorter_staff_timeout_does_not_shorten_the_persons(
             assert await identity.resolve_session(runtime, db, person.token, kind="person")
     finally:
         await runtime.close()
+
+
+async def test_a_session_in_use_stays_alive_and_is_touched_once_per_tenth_of_its_timeout(
+    rt: Runtime, clock: FixedClock
+) -> None:
+    """Each touch is a committed write; a session used every minute for 40 minutes (over twice
+    its 15-minute timeout) stays alive, written about every 90 seconds, not on every request."""
+    async with rt.sessions() as db:
+        me = await member(rt, db)
+        person = await identity.sign_in_with_password(rt, db, me.phone, PASSWORD, via="cookie")
+    seen: list[datetime] = []
+    for _ in range(40):
+        clock.advance(timedelta(minutes=1))
+        async with rt.sessions() as db:
+            assert await identity.resolve_session(rt, db, person.token, kind="person")
+            (last,) = (
+                await db.execute(
+                    text("SELECT last_seen_at FROM sign_in_sessions WHERE ended_at IS NULL")
+                )
+            ).one()
+        seen.append(last)
+    # The sign-in's own time, then a touch on every second use (90 s is a tenth of 15 minutes).
+    assert len(set(seen)) == 1 + 20
+    clock.advance(timedelta(minutes=15))
+    async with rt.sessions() as db:
+        assert await identity.resolve_session(rt, db, person.token, kind="person") is None
