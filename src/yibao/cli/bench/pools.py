@@ -26,6 +26,7 @@ import httpx
 import numpy as np
 
 from yibao.cli.bench.reference import CATALOGUE, institution_codes
+from yibao.identity import service as identity
 from yibao.kernel.clock import CHINA_TZ
 from yibao.kernel.pii import PersonalDataCipher
 
@@ -259,8 +260,14 @@ async def query_pool(
     threads: int,
     seed: int,
     step_up: timedelta,
+    idle_timeout: timedelta | None = None,
 ) -> int:
-    """Bearer tokens of `count` random persons, stepped up, one file per wrk thread."""
+    """Bearer tokens of `count` random persons, stepped up, one file per wrk thread.
+
+    With `idle_timeout`, each session's recorded last use is spread over identity's touch
+    interval before now, as sessions in steady use have it (identity writes it anew once that
+    much has passed), so the measured pass makes the touches a live server makes, neither all
+    of them at once nor none."""
     from argon2 import PasswordHasher
 
     conn = await asyncpg.connect(dsn)
@@ -286,6 +293,9 @@ async def query_pool(
                 ids,
             )
             tokens = [secrets.token_urlsafe(32) for _ in accounts]
+            within = identity.touch_interval(idle_timeout) if idle_timeout else timedelta(0)
+            spread = np.random.default_rng(seed).uniform(0, 1, len(accounts))
+            last_used = [now - within * float(f) for f in spread]
             await conn.copy_records_to_table(
                 "sign_in_sessions",
                 records=[
@@ -295,11 +305,11 @@ async def query_pool(
                         row["id"],
                         "bearer",
                         now,
-                        now,
+                        last,
                         now + step_up,
                         "yibao-bench",
                     )
-                    for token, row in zip(tokens, accounts, strict=True)
+                    for token, row, last in zip(tokens, accounts, last_used, strict=True)
                 ],
                 columns=[
                     "id",

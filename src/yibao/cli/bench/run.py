@@ -226,6 +226,7 @@ def _query(
             threads=opts.threads,
             seed=opts.seed + persons,
             step_up=timedelta(minutes=30),
+            idle_timeout=timedelta(minutes=bench_settings(target).session_idle_minutes),
         )
     )
     console.print(f"  查询 {target.database}: {made:,} 名参保人的令牌")

@@ -31,6 +31,7 @@ from yibao.identity.service.signin import (
     sign_out_everywhere,
     step_up_with_card_password,
     step_up_with_code,
+    touch_interval,
 )
 from yibao.identity.service.staff import create_staff, staff_sign_in
 
@@ -62,5 +63,6 @@ __all__ = [
     "step_up_with_card_password",
     "step_up_with_code",
     "step_up_with_passkey",
+    "touch_interval",
     "unlock_account",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.identity import repository as repo
@@ -207,6 +209,11 @@ async def step_up_with_card_password(
 # --- sessions ----------------------------------------------------------------------------------
 
 
+def touch_interval(idle_timeout: timedelta) -> timedelta:
+    """How stale a session's recorded last use may get before a request writes it anew."""
+    return idle_timeout / _TOUCH_FRACTION
+
+
 async def resolve_session(
     rt: Runtime, session: AsyncSession, token: str, *, kind: str
 ) -> Resolved | None:
@@ -223,7 +230,7 @@ async def resolve_session(
         await repo.expire_session(session, row["id"], now)
         await session.commit()
         return None
-    if now - row["last_seen_at"] >= idle / _TOUCH_FRACTION:
+    if now - row["last_seen_at"] >= touch_interval(idle):
         await repo.touch_session(session, row["id"], now)
         await session.commit()
     if kind == "person":
