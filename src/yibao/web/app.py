@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,21 @@ from yibao.web.templating import make_templates
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def settle_the_heap() -> None:
+    """A serving process's garbage collector, tuned once it has started.
+
+    Start-up leaves a large heap that lives as long as the process (the app, its routes and
+    models, SQLAlchemy's mappers); `gc.freeze` takes it out of every later collection. A request
+    then allocates thousands of short-lived objects, so the youngest generation is collected
+    every 20,000 allocations instead of 700, and the full collection comes rarely. Measured on the
+    100,000-person query load (docs/benchmarks-notes.md): p99 110–150 ms -> 41–72 ms, 5–10 % more
+    requests a second, the same memory.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else get_settings())
 
@@ -33,6 +49,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         app.state.runtime = runtime or build_runtime(settings)
+        if owned and settings.environment == "production":
+            settle_the_heap()
         try:
             yield
         finally:
