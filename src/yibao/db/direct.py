@@ -93,9 +93,7 @@ class _Postgres:
     __slots__ = ("_adapter", "_bound", "_conn", "_owner", "_transaction")
     postgres = True
 
-    def __init__(
-        self, conn: Any, owner: AsyncConnection | None, adapter: Any, *, bound: bool
-    ) -> None:
+    def __init__(self, conn: Any, owner: AsyncConnection, adapter: Any, *, bound: bool) -> None:
         self._conn = conn  # asyncpg.Connection
         # Failures are handed to SQLAlchemy as its own statements' are (a lost connection
         # invalidates the pool). Bound: to the transaction SQLAlchemy's adapter holds now.
@@ -115,8 +113,6 @@ class _Postgres:
         if not self.usable():
             raise OutsideTransaction("the session's transaction has ended; refusing to run")
         args = [params[name] for name in sql.order]
-        if self._owner is None:
-            return await getattr(self._conn, call)(sql.pg_text, *args)
         try:
             return await getattr(self._conn, call)(sql.pg_text, *args)
         except Exception as exc:

@@ -171,10 +171,6 @@ async def staff_by_username(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def staff_member(session: AsyncSession, staff_id: int) -> StaffMember | None:
-    return await session.get(StaffMember, staff_id)
-
-
 # --- security events ---------------------------------------------------------------------------
 
 

@@ -87,13 +87,12 @@ class IdentityMiddleware:
                 await session.close()
 
     async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, request: Request, fresh_csrf: str | None
+        self, scope: Scope, receive: Receive, send: Send, request: Request, csrf: str | None
     ) -> None:
-        path = scope["path"]
-        if fresh_csrf is None or path.startswith(("/api/", *_SKIP)):
+        """The route, with a new CSRF cookie (`csrf`, when one was made) set on its response."""
+        if csrf is None or scope["path"].startswith(("/api/", *_SKIP)):
             await self.app(scope, receive, send)
             return
-        csrf = fresh_csrf
         cookie = Response()
         cookie.set_cookie(
             CSRF_COOKIE, csrf, httponly=True, samesite="lax", secure=is_https(request), path="/"

@@ -3,9 +3,8 @@
 Order: pgbench TPC-B on its own database (the yardstick); then the real server against the bench
 world for the settlement workload (2207 through the institution interface) and the account query
 workload (/api/v1), each after a short warm-up, each followed by a profiled pass with py-spy;
-then the query workload again against the smaller world for the growth ratio. Everything runs
-on this machine at the same time of day, so the ratios hold even when absolute numbers drift.
-"""
+then the query workload again against the smaller world for the growth ratio. All in one run,
+so the ratios hold when absolute numbers drift."""
 
 from __future__ import annotations
 
