@@ -17,9 +17,8 @@ from yibao.statements.repository.ledger_reads import (
     settlements_by_setl_id,
 )
 from yibao.statements.repository.pages import (
-    ConsumptionCounts,
+    ConsumptionRows,
     OverviewRow,
-    consumption_counts,
     consumption_page,
     consumption_page_sql,
     entries_for_source,
@@ -27,10 +26,9 @@ from yibao.statements.repository.pages import (
 )
 
 __all__ = [
-    "ConsumptionCounts",
+    "ConsumptionRows",
     "OverviewRow",
     "balance_before",
-    "consumption_counts",
     "consumption_page",
     "consumption_page_sql",
     "entries_between",

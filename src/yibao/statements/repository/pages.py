@@ -1,8 +1,8 @@
 """The statements every account page view and `/api/v1` read runs: hand-written SQL on the driver.
 
 A view of the overview is one statement (person, enrolment, region, employer, account, the year's
-totals, the latest entry and the 12-month series, from one snapshot); a page of 消费记录 is two
-(the counts, then the page with each entry's settlement and beneficiary joined in). See
+totals, the latest entry and the 12-month series, from one snapshot); a page of 消费记录 is one too
+(the account, both counts, and the page with each entry's settlement and beneficiary joined in). See
 db/direct.py for why these bypass SQLAlchemy, and docs/benchmarks.md for what it bought.
 """
 
@@ -226,48 +226,53 @@ def consumption_page_sql(
     return _shape(text), params
 
 
+@dataclass(frozen=True, slots=True)
+class ConsumptionRows:
+    account_id: int
+    matching: int  # what the filter keeps (0 when not counted)
+    everything: int  # every consumption record of the account, whatever the filter
+    rows: Sequence[Row]  # the page, newest first, with one row more when a next page exists
+
+
 async def consumption_page(
     session: AsyncSession,
-    account_id: int,
     person_id: int,
     wanted: ConsumptionFilter,
     *,
     after: Cursor | None,
     limit: int,
-) -> Sequence[Row]:
-    sql, params = consumption_page_sql(account_id, person_id, wanted, after=after, limit=limit)
-    return await (await direct(session)).fetch(sql, **params)
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumptionCounts:
-    account_id: int
-    matching: int  # what the filter keeps
-    everything: int  # every consumption record of the account, whatever the filter
-
-
-async def consumption_counts(
-    session: AsyncSession, person_id: int, wanted: ConsumptionFilter | None
-) -> ConsumptionCounts | None:
-    """The person's account with both counts in one pass, or None without an account."""
-    matched = "0"
-    params: dict[str, Any] = {"owner": person_id}
-    if wanted is not None:
-        conditions, params = _filter(person_id, wanted)
-        params["owner"] = person_id
+    counted: bool = True,
+) -> ConsumptionRows | None:
+    """The person's account, both counts (when `counted`) and a page, in one statement, so the
+    counts and the page come from one snapshot; None without an account."""
+    page, params = consumption_page_sql(0, person_id, wanted, after=after, limit=limit)
+    counts = "0 AS everything, 0 AS matching FROM acct"
+    if counted:
+        conditions, _ = _filter(person_id, wanted)
         matched = f"CASE WHEN {' AND '.join(conditions[1:])} THEN 1 ELSE 0 END"
+        counts = f"""COUNT(e.id) AS everything, CAST(COALESCE(SUM({matched}), 0) AS BIGINT) AS matching
+            FROM acct LEFT JOIN ledger_entries e ON e.account_id = acct.id AND {CONSUMPTION}
+            GROUP BY acct.id"""
     text = f"""
-        SELECT a.id AS account_id, COUNT(e.id) AS everything,
-               CAST(COALESCE(SUM({matched}), 0) AS BIGINT) AS matching
-        FROM personal_accounts a
-        LEFT JOIN ledger_entries e ON e.account_id = a.id AND {CONSUMPTION}
-        WHERE a.person_id = :owner
-        GROUP BY a.id
+        WITH acct AS (SELECT a.id FROM personal_accounts a WHERE a.person_id = :owner),
+        counts AS (SELECT acct.id AS account_id, {counts}),
+        page AS ({page.text.replace("e.account_id = :account_id", "e.account_id = (SELECT id FROM acct)")})
+        SELECT counts.account_id AS acct_id, counts.everything, counts.matching, page.*
+        FROM counts LEFT JOIN page ON 1 = 1
+        ORDER BY page.created_at DESC, page.id DESC
     """
-    row = await (await direct(session)).fetchrow(_shape(text), **params)
-    if row is None:
+    del params["account_id"]
+    params["owner"] = person_id
+    found = await (await direct(session)).fetch(_shape(text), **params)
+    if not found:
         return None
-    return ConsumptionCounts(int(row["account_id"]), int(row["matching"]), int(row["everything"]))
+    first = found[0]
+    return ConsumptionRows(
+        account_id=int(first["acct_id"]),
+        matching=int(first["matching"]),
+        everything=int(first["everything"]),
+        rows=[row for row in found if row["id"] is not None],
+    )
 
 
 _FOR_SOURCE = Sql(

@@ -213,22 +213,21 @@ async def consumption_page(
     counted: bool = True,
 ) -> ConsumptionPage:
     after = Cursor.decode(cursor)
-    counts = await repository.consumption_counts(session, person_id, wanted if counted else None)
-    if counts is None:
-        raise NoPersonalAccount("您没有职工医保个人账户（居民医保不设个人账户）")
-    rows = await repository.consumption_page(
-        session, counts.account_id, person_id, wanted, after=after, limit=limit
+    found = await repository.consumption_page(
+        session, person_id, wanted, after=after, limit=limit, counted=counted
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    if found is None:
+        raise NoPersonalAccount("您没有职工医保个人账户（居民医保不设个人账户）")
+    has_more = len(found.rows) > limit
+    rows = found.rows[:limit]
     default_days = day_range(None, None, china_today(clock))
     next_cursor = Cursor(rows[-1]["created_at"], rows[-1]["id"]).encode() if has_more else None
-    matching = counts.matching if counted else 0
+    matching = found.matching if counted else 0
     return ConsumptionPage(
         records=[_record(row, person_id) for row in rows],
         next_cursor=next_cursor,
         matching=matching,
-        hidden=counts.everything - matching if counted else 0,
+        hidden=found.everything - matching if counted else 0,
         narrowed=wanted.narrowed(default_days),
         filter=wanted,
     )
