@@ -12,9 +12,9 @@ import pytest
 
 from yibao.cli.bench import copybin as cb
 from yibao.cli.bench import history, shape
-from yibao.cli.bench.loadgen import _percentile
 from yibao.cli.bench.report import render
 from yibao.cli.bench.server import summarise_profile
+from yibao.cli.bench.yardstick import _percentile
 from yibao.kernel.idnumber import parse_id_number
 
 

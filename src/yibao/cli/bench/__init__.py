@@ -44,10 +44,6 @@ def run_command(
     pool_size: int = typer.Option(
         0, help="Database connections per server worker (default: connections / workers + 2)"
     ),
-    what_if: bool = typer.Option(
-        False,
-        help="Also measure the app with pool_pre_ping off (now the default, so off by default)",
-    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Measure settlement and account queries against pgbench TPC-B; write the report."""
@@ -70,7 +66,6 @@ def run_command(
         report=None if str(report) == "-" else report,
         database=database,
         pool_size=pool_size,
-        what_if=what_if,
     )
     try:
         results = run_bench(opts)

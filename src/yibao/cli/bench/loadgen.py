@@ -1,4 +1,4 @@
-"""The load generators, each its own process: wrk with Lua scripts, and pgbench.
+"""The load generator, in its own process: wrk with Lua scripts (pgbench is in yardstick.py).
 
 wrk reads requests prepared beforehand (one file per wrk thread, one request per line), so the
 Lua side does no cryptography and every request is valid once: a fresh msgid and nonce each.
@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
-import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from yibao.cli.bench.server import UsageMeter
 
 _RESULT = re.compile(r"^BENCH (\{.*\})$", re.MULTILINE)
 
@@ -120,6 +119,37 @@ end
 )
 
 
+PRIME_LUA = (
+    _COMMON
+    + r"""
+-- Each person of the thread's pool once, in order: the overview, then the first page of 消费记录.
+-- When its share is answered, the thread leaves a file behind (the runner then stops wrk).
+function init(args)
+  dir = args[1]
+  tokens = lines_of(dir .. "/tokens-" .. id .. ".txt")
+  paths = { "/api/v1/account", "/api/v1/consumption" }
+  n, ok, failed, wrapped = 0, 0, 0, 0
+end
+
+function request()
+  n = n + 1
+  local person = ((math.floor((n - 1) / 2)) % #tokens) + 1
+  if n > 2 * #tokens then wrapped = 1 end
+  local path = paths[((n - 1) % 2) + 1]
+  return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. tokens[person] })
+end
+
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1 else failed = failed + 1 end
+  if ok + failed == 2 * #tokens then
+    io.open(dir .. "/primed-" .. id, "w"):close()
+    wrk.thread:stop()
+  end
+end
+"""
+)
+
+
 @dataclass
 class WrkResult:
     requests: int
@@ -207,155 +237,16 @@ def finish_wrk(process: subprocess.Popen[str]) -> WrkResult:
     )
 
 
-# -- pgbench -----------------------------------------------------------------------------------
-
-_TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
-
-
-@dataclass
-class PgbenchResult:
-    scale: int
-    clients: int
-    threads: int
-    seconds: int
-    tps: float
-    transactions: int
-    p50_ms: float
-    p99_ms: float
-    mean_ms: float
-    cores_postgres: float
-    cores_loadgen: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def _pg_env(dsn: str) -> tuple[list[str], dict[str, str]]:
-    """psql/pgbench connection arguments from a postgresql:// URL."""
-    from urllib.parse import urlparse
-
-    parsed = urlparse(dsn)
-    args = ["-h", parsed.hostname or "127.0.0.1", "-p", str(parsed.port or 5432)]
-    args += ["-U", parsed.username or "postgres"]
-    env = {}
-    if parsed.password:
-        env["PGPASSWORD"] = parsed.password
-    return args, env
-
-
-def pgbench_scale(admin_dsn: str, database: str) -> int | None:
-    """The scale of an initialised pgbench database, or None."""
-    args, env = _pg_env(admin_dsn)
-    found = subprocess.run(  # noqa: S603 - our own tools, arguments we built
-        [tool("psql"), *args, "-d", database, "-Atc", "SELECT count(*) FROM pgbench_branches"],
-        capture_output=True,
-        text=True,
-        env={**_os_env(), **env},
-        check=False,
+def prime(url: str, data_dir: Path, *, connections: int, threads: int, cap: int) -> WrkResult:
+    """Every person of the query pool once (PRIME_LUA), stopping wrk as soon as all threads are
+    through (or after `cap` seconds): the first touch of each person, cold."""
+    for old in data_dir.glob("primed-*"):
+        old.unlink()
+    process = start_wrk(
+        url, PRIME_LUA, data_dir, connections=connections, threads=threads, seconds=cap
     )
-    if found.returncode != 0:
-        return None
-    try:
-        return int(found.stdout.strip())
-    except ValueError:
-        return None
-
-
-def _os_env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
-
-def pgbench_init(admin_dsn: str, database: str, scale: int) -> None:
-    args, env = _pg_env(admin_dsn)
-    full_env = {**_os_env(), **env}
-    subprocess.run(  # noqa: S603 - our own tools, arguments we built
-        [
-            tool("psql"),
-            *args,
-            "-d",
-            "postgres",
-            "-c",
-            f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
-        ],
-        check=True,
-        capture_output=True,
-        env=full_env,
-    )
-    subprocess.run(  # noqa: S603 - our own tools, arguments we built
-        [tool("psql"), *args, "-d", "postgres", "-c", f'CREATE DATABASE "{database}"'],
-        check=True,
-        capture_output=True,
-        env=full_env,
-    )
-    subprocess.run(  # noqa: S603 - our own tools, arguments we built
-        [tool("pgbench"), *args, "-i", "-q", "-s", str(scale), database],
-        check=True,
-        capture_output=True,
-        env=full_env,
-    )
-
-
-def pgbench_run(
-    admin_dsn: str, database: str, *, clients: int, threads: int, seconds: int, scale: int
-) -> PgbenchResult:
-    args, env = _pg_env(admin_dsn)
-    with tempfile.TemporaryDirectory(prefix="yibao-pgbench-") as tmp:
-        process = subprocess.Popen(  # noqa: S603 - our own tools, arguments we built
-            [
-                tool("pgbench"),
-                *args,
-                "-M",
-                "prepared",
-                "-c",
-                str(clients),
-                "-j",
-                str(threads),
-                "-T",
-                str(seconds),
-                "-l",
-                "--log-prefix",
-                f"{tmp}/tx",
-                database,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**_os_env(), **env},
-        )
-        with UsageMeter([], process.pid) as meter:
-            stdout, stderr = process.communicate(timeout=seconds + 600)
-        if process.returncode != 0:
-            raise RuntimeError(f"pgbench failed: {stderr[-800:]}")
-        latencies: list[int] = []
-        for log in Path(tmp).glob("tx*"):
-            for line in log.read_text().splitlines():
-                parts = line.split()
-                if len(parts) >= 3:
-                    latencies.append(int(parts[2]))
-    match = _TPS.search(stdout)
-    if match is None:
-        raise RuntimeError(f"pgbench printed no tps: {stdout[-800:]}")
-    wall = meter.usage.seconds or 1.0
-    latencies.sort()
-    return PgbenchResult(
-        scale=scale,
-        clients=clients,
-        threads=threads,
-        seconds=seconds,
-        tps=float(match.group(1)),
-        transactions=len(latencies),
-        p50_ms=_percentile(latencies, 50) / 1000,
-        p99_ms=_percentile(latencies, 99) / 1000,
-        mean_ms=round(sum(latencies) / max(len(latencies), 1) / 1000, 3),
-        cores_postgres=round(meter.usage.cpu_postgres / wall, 2),
-        cores_loadgen=round(meter.usage.cpu_loadgen / wall, 2),
-    )
-
-
-def _percentile(sorted_values: list[int], pct: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(pct / 100 * len(sorted_values)) - 1))
-    return float(sorted_values[index])
+    while process.poll() is None and len(list(data_dir.glob("primed-*"))) < threads:
+        time.sleep(0.2)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # wrk ends its run early, with its summary
+    return finish_wrk(process)

@@ -41,9 +41,7 @@ def _per_request(cores: Any, throughput: Any) -> str:
         return "—"
 
 
-def _cpu_table(
-    pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any], what_if: dict[str, Any]
-) -> list[str]:
+def _cpu_table(pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any]) -> list[str]:
     """CPU milliseconds each side spent per request: where the two cores went."""
     lines = [
         "CPU spent per request or transaction (cores used ÷ throughput), on this 2-core machine:",
@@ -54,14 +52,6 @@ def _cpu_table(
         f" | {_per_request(pg.get('cores_loadgen'), pg.get('tps'))} |",
     ]
     rows = [("settlement 2207", setl), ("account query", query)]
-    rows += (
-        [
-            (f"what-if `{what_if.get('variant')}`: settlement", what_if.get("settlement") or {}),
-            (f"what-if `{what_if.get('variant')}`: account query", what_if.get("query") or {}),
-        ]
-        if what_if
-        else []
-    )
     for name, w in rows:
         if not w or "error" in w:
             continue
@@ -71,6 +61,31 @@ def _cpu_table(
             f" | {_per_request(w.get('cores_postgres'), t)} | {_per_request(w.get('cores_loadgen'), t)} |"
         )
     return lines
+
+
+def _wal_table(pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any]) -> list[str]:
+    """What each transaction or request made PostgreSQL write ahead: its bytes, and the full-page
+    images among its records (a page's first change after a checkpoint logs the whole 8 kB)."""
+    rows = [
+        ("pgbench TPC-B", pg, pg.get("transactions")),
+        ("settlement 2207", setl, setl.get("requests")),
+        ("account query", query, query.get("requests")),
+    ]
+    lines = [
+        "WAL written per request or transaction (the server's `pg_stat_wal` over each pass):",
+        "",
+        "| workload | WAL kB | records | full-page images | checkpoints in the pass |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, w, count in rows:
+        if not count or "wal_bytes_written" not in w:
+            continue
+        lines.append(
+            f"| {name} | {w['wal_bytes_written'] / count / 1024:.1f}"
+            f" | {w['wal_records_written'] / count:.1f} | {w['wal_fpi_written'] / count:.2f}"
+            f" | {w.get('checkpoints', 0)} |"
+        )
+    return lines if len(lines) > 4 else []
 
 
 def _profile(title: str, profile: dict[str, Any] | None) -> list[str]:
@@ -121,7 +136,15 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         f" {results.get('server', {}).get('pool_size', '?')} database connections each, uvloop +"
         " httptools, no access log, YIBAO_ENVIRONMENT=production; load: wrk "
         f"-c{opts.get('connections')} -t{opts.get('threads')}, {opts.get('seconds')} s measured after"
-        f" {opts.get('warmup')} s of warm-up",
+        f" each sampled person's first touch and {opts.get('warmup')} s of warm-up",
+        *(
+            [
+                "- PostgreSQL as configured: "
+                + ", ".join(f"{k} {v}" for k, v in results["postgres_settings"].items())
+            ]
+            if results.get("postgres_settings")
+            else []
+        ),
         "",
         "## Verdict",
         "",
@@ -153,16 +176,11 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         out.append(
             _workload_row(f"account query, {growth_world.get('persons', 0):,} persons", growth)
         )
-    what_if = results.get("what_if") or {}
-    if what_if:
-        variant = what_if.get("variant", "?")
-        out.append(
-            _workload_row(f"what-if `{variant}`: settlement 2207", what_if.get("settlement"))
-        )
-        out.append(_workload_row(f"what-if `{variant}`: account query", what_if.get("query")))
-    out += [
-        "",
-    ]
+    for w, label in ((query, world), (growth, growth_world)):
+        if w.get("first_touch"):
+            name = f"first touch of each sampled person, {label.get('persons', 0):,} persons"
+            out.append(_workload_row(name, w["first_touch"]))
+    out.append("")
     if setl:
         out.append(
             f"Settlement: {setl.get('commits_per_s', '—')} commits/s in the bench database, buffer hits"
@@ -178,7 +196,10 @@ def render(results: dict[str, Any], notes: str = "") -> str:
             f"Query ({growth_world.get('persons', 0):,}): buffer hits {growth.get('buffer_hit_pct', '—')}%,"
             f" {growth.get('blocks_read_per_s', '—')} blocks read/s."
         )
-    out += ["", *_cpu_table(pg, setl, query, results.get("what_if") or {}), "", "## The data", ""]
+    out += ["", *_cpu_table(pg, setl, query), ""]
+    wal = _wal_table(pg, setl, query)
+    out += [*wal, ""] if wal else []
+    out += ["## The data", ""]
     for label, w in (("large world", world), ("small world", growth_world)):
         if not w:
             continue

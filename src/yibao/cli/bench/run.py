@@ -10,28 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import platform
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from yibao.cli.bench import loadgen, pools, server
+from yibao.cli.bench import loadgen, pools, readings, server, yardstick
 from yibao.cli.bench.target import BENCH_DIR, Target, bench_settings, server_environment
-from yibao.cli.bench.variants import VARIANTS
 from yibao.cli.context import console
 from yibao.kernel.pii import PersonalDataCipher
 
 PGBENCH_DATABASE = "yibao_bench_pgbench"
 SETTLEMENT_RATE_CEILING = 1_500  # requests/s a pool is sized for; beyond it wrk replays
+PRIME_CAP = 300  # seconds at most for the first touch of every sampled person
 
 
 @dataclass(frozen=True)
@@ -51,89 +47,7 @@ class RunOptions:
     database: str | None = None
     growth_database: str | None = None
     pgbench_database: str = PGBENCH_DATABASE
-    what_if: bool = False  # the one proposal it measured (no pool_pre_ping) is now the default
     pool_size: int = 0  # database connections per server worker (0: enough for every connection)
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "cpu": model or platform.processor(),
-        "cores": os.cpu_count(),
-        "memory_gb": round(memory_gb, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
-
-
-def versions(admin_dsn: str) -> dict[str, str]:
-    found = {}
-    for package in (
-        "fastapi",
-        "starlette",
-        "uvicorn",
-        "sqlalchemy",
-        "asyncpg",
-        "pydantic",
-        "numpy",
-    ):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-
-    async def pg() -> str:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            return str(await conn.fetchval("SHOW server_version"))
-        finally:
-            await conn.close()
-
-    found["postgresql"] = asyncio.run(pg())
-    for tool in ("wrk", "pgbench"):
-        out = subprocess.run(  # noqa: S603 - our own tools, arguments we built
-            [loadgen.tool(tool), "--version"], capture_output=True, text=True, check=False
-        )
-        found[tool] = (
-            (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "?"
-        )
-    spy = server.py_spy()
-    if spy:
-        found["py-spy"] = subprocess.run(  # noqa: S603 - our own tools, arguments we built
-            [spy, "--version"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    return found
-
-
-async def _db_counters(dsn: str) -> dict[str, int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        row = await conn.fetchrow(
-            "SELECT xact_commit, xact_rollback, blks_read, blks_hit, tup_fetched, tup_inserted,"
-            " tup_updated FROM pg_stat_database WHERE datname = current_database()"
-        )
-        return {k: int(v) for k, v in dict(row).items()}
-    finally:
-        await conn.close()
-
-
-def _delta(before: dict[str, int], after: dict[str, int], seconds: float) -> dict[str, Any]:
-    d = {k: after[k] - before[k] for k in before}
-    blocks = d["blks_read"] + d["blks_hit"]
-    return {
-        "commits_per_s": round(d["xact_commit"] / seconds, 1) if seconds else 0,
-        "rollbacks": d["xact_rollback"],
-        "buffer_hit_pct": round(100 * d["blks_hit"] / blocks, 2) if blocks else None,
-        "blocks_read_per_s": round(d["blks_read"] / seconds, 1) if seconds else 0,
-    }
 
 
 def _wrk(
@@ -145,7 +59,7 @@ def _wrk(
     dsn: str,
     profile_to: Path | None = None,
 ) -> dict[str, Any]:
-    before = asyncio.run(_db_counters(dsn))
+    before = asyncio.run(readings.db_counters(dsn))
     spy = None
     process = loadgen.start_wrk(
         srv.url,
@@ -162,8 +76,12 @@ def _wrk(
         result = loadgen.finish_wrk(process)
     if spy is not None:
         spy.wait(timeout=120)
-    after = asyncio.run(_db_counters(dsn))
-    out = {**result.as_dict(), **meter.usage.as_dict(), **_delta(before, after, result.seconds)}
+    after = asyncio.run(readings.db_counters(dsn))
+    out = {
+        **result.as_dict(),
+        **meter.usage.as_dict(),
+        **readings.delta(before, after, result.seconds),
+    }
     if result.failed or result.socket_errors:
         out["sample_errors"] = result.stderr[-1200:]
     return out
@@ -230,6 +148,12 @@ def _query(
     )
     console.print(f"  查询 {target.database}: {made:,} 名参保人的令牌")
     out: dict[str, Any] = {"tokens": made}
+    # Each sampled person once before the measured passes, so they measure the index paths with
+    # those persons' pages read, not the disk (the first touch is reported on its own).
+    first = loadgen.prime(
+        srv.url, pool_dir, connections=opts.connections, threads=opts.threads, cap=PRIME_CAP
+    )
+    out["first_touch"] = first.as_dict()
     if opts.warmup:
         _wrk(srv, loadgen.QUERY_LUA, pool_dir, opts, opts.warmup, target.dsn)
     out.update(_wrk(srv, loadgen.QUERY_LUA, pool_dir, opts, opts.seconds, target.dsn))
@@ -238,29 +162,6 @@ def _query(
         _wrk(srv, loadgen.QUERY_LUA, pool_dir, opts, opts.profile_seconds, target.dsn, spy_file)
         out["profile"] = server.summarise_profile(spy_file)
     return out
-
-
-def _what_if(
-    target: Target,
-    world: dict[str, Any],
-    opts: RunOptions,
-    cipher: PersonalDataCipher,
-    work: Path,
-    pool: int,
-) -> dict[str, Any]:
-    """The same workloads against a variant of the app that applies one proposal."""
-    name = "no-pre-ping"
-    console.print(f"[bold]what-if[/]: {name}")
-    env = server_environment(target, pool_size=pool)
-    with server.running_server(env, opts.workers, app=VARIANTS[name]) as srv:
-        settlement = _guarded(
-            lambda: _settlement(srv, target, opts, cipher, work, int(world["seed"]), profile=False)
-        )
-        query = _guarded(lambda: _query(srv, target, opts.persons, opts, work, profile=False))
-    console.print(
-        f"  结算: {settlement.get('throughput', 0):.0f} TPS, 查询: {query.get('throughput', 0):.0f} req/s"
-    )
-    return {"variant": name, "settlement": settlement, "query": query}
 
 
 def _guarded(workload: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -299,16 +200,18 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
     growth_world = asyncio.run(growth_target.describe()) if growth_target else None
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "versions": versions(target.admin_dsn),
+        "machine": readings.machine(),
+        "versions": readings.versions(target.admin_dsn),
         "options": {k: str(v) for k, v in opts.__dict__.items()},
         "world": world,
         "growth_world": growth_world,
     }
     console.print(f"[bold]yardstick[/]: pgbench TPC-B, scale {opts.pgbench_scale}")
-    if loadgen.pgbench_scale(target.admin_dsn, opts.pgbench_database) != opts.pgbench_scale:
-        loadgen.pgbench_init(target.admin_dsn, opts.pgbench_database, opts.pgbench_scale)
-    results["pgbench"] = loadgen.pgbench_run(
+    if yardstick.pgbench_scale(target.admin_dsn, opts.pgbench_database) != opts.pgbench_scale:
+        yardstick.pgbench_init(target.admin_dsn, opts.pgbench_database, opts.pgbench_scale)
+    before = readings.pg_state(target.admin_dsn)
+    results["postgres_settings"] = before["settings"]
+    results["pgbench"] = yardstick.pgbench_run(
         target.admin_dsn,
         opts.pgbench_database,
         clients=opts.connections,
@@ -316,6 +219,9 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
         seconds=opts.seconds,
         scale=opts.pgbench_scale,
     ).as_dict()
+    results["pgbench"] |= readings.wal_delta(
+        before["wal"], readings.pg_state(target.admin_dsn)["wal"]
+    )
     console.print(f"  pgbench: {results['pgbench']['tps']:.0f} TPS")
     cipher = PersonalDataCipher(bench_settings(target).data_key_bytes())
     pool = _pool_size(opts)
@@ -330,8 +236,6 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
                 lambda: _query(srv, target, opts.persons, opts, work, profile=True)
             )
             console.print(f"  查询: {results['query'].get('throughput', 0):.0f} req/s")
-        if opts.what_if:
-            results["what_if"] = _what_if(target, world, opts, cipher, work, pool)
         if growth_target and growth_world and opts.growth_persons:
             console.print(f"[bold]growth[/]: query workload on {growth_target.database}")
             env = server_environment(growth_target, pool_size=pool)
