@@ -15,7 +15,9 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
+import structlog
 from fastapi import Request, Response
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +30,8 @@ from yibao.runtime import Runtime
 from yibao.web.auth import PersonPrincipal, StaffPrincipal
 from yibao.web.deps import REQUEST_SESSION
 
+log = structlog.get_logger("yibao.web")
+
 PERSON_COOKIE = "yibao_session"
 STAFF_COOKIE = "yibao_staff"
 CSRF_COOKIE = "yibao_csrf"
@@ -36,6 +40,7 @@ CSRF_HEADER = "x-csrf-token"
 _SKIP = ("/static/", "/healthz", "/favicon")
 _GATEWAY_AUTHENTICATED = "/fsi/"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+_SAFE = {"GET", "HEAD"}
 
 
 class CsrfRejected(PermissionDenied):
@@ -66,6 +71,28 @@ class IdentityMiddleware:
             # person or staff session.
             await self.app(scope, receive, send)
             return
+        if scope["method"] not in _SAFE:
+            await self._handle(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, watched)
+        except DBAPIError as exc:
+            if started or not exc.connection_invalidated:
+                raise
+            # The server dropped a pooled connection (a restart: pooled connections are not
+            # pinged, db/engine.py) and SQLAlchemy has discarded the pool. A read changes
+            # nothing, so it runs once more on a fresh connection instead of failing.
+            log.warning("read_retry_after_disconnect", path=scope["path"])
+            await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         path = scope["path"]
         state = request.state
