@@ -190,21 +190,9 @@ async def go_online(runtime: Runtime, m: Member) -> str:
 
 async def bearer(client: httpx.AsyncClient, runtime: Runtime, m: Member) -> dict[str, str]:
     """A stepped-up bearer token for the member (signs them up online first)."""
-    from tests.support.identity import CARD_PASSWORD, PASSWORD
+    from tests.support.identity import stepped_up_bearer
 
-    phone = await go_online(runtime, m)
-    response = await client.post(
-        "/api/v1/auth/tokens", json={"identifier": phone, "password": PASSWORD}
-    )
-    assert response.status_code == 201, response.text
-    headers = {"Authorization": f"Bearer {response.json()['token']}"}
-    step = await client.post(
-        "/api/v1/auth/step-up",
-        json={"method": "card_password", "card_password": CARD_PASSWORD},
-        headers=headers,
-    )
-    assert step.status_code == 200, step.text
-    return headers
+    return await stepped_up_bearer(client, await go_online(runtime, m))
 
 
 STAFF_PASSWORD = "Staff@2026!x"

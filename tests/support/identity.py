@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,3 +79,19 @@ async def last_code(session: AsyncSession, phone_masked: str | None = None) -> s
     found = _CODE.search(body)
     assert found, body
     return found.group(1)
+
+
+async def stepped_up_bearer(client: httpx.AsyncClient, phone: str) -> dict[str, str]:
+    """Sign in through the API with the test password and step up with the card password."""
+    response = await client.post(
+        "/api/v1/auth/tokens", json={"identifier": phone, "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    headers = {"Authorization": f"Bearer {response.json()['token']}"}
+    step = await client.post(
+        "/api/v1/auth/step-up",
+        json={"method": "card_password", "card_password": CARD_PASSWORD},
+        headers=headers,
+    )
+    assert step.status_code == 200, step.text
+    return headers

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support.identity import CARD_PASSWORD, PASSWORD, member
+from tests.support.connections import end_every_connection
+from tests.support.identity import CARD_PASSWORD, PASSWORD, member, stepped_up_bearer
 from tests.support.spending import credit, settle
-from yibao.db.engine import make_engine
 from yibao.runtime import Runtime
 
 
@@ -56,30 +55,10 @@ async def test_a_read_survives_the_server_dropping_every_connection(
         pytest.skip("the PostgreSQL server drops connections; SQLite has none to drop")
     me = await member(runtime, session, name="李明")
     await credit(session, me.person_id, 50000, datetime(2026, 1, 10, tzinfo=UTC), "c-me")
-    signed_in = await client.post(
-        "/api/v1/auth/tokens", json={"identifier": me.phone, "password": PASSWORD}
-    )
-    bearer = {"authorization": f"Bearer {signed_in.json()['token']}"}
-    stepped = await client.post(
-        "/api/v1/auth/step-up",
-        json={"method": "card_password", "card_password": CARD_PASSWORD},
-        headers=bearer,
-    )
-    assert stepped.status_code == 200, stepped.text
+    bearer = await stepped_up_bearer(client, me.phone)
     for path in ("/api/v1/account", "/api/v1/consumption"):
         assert (await client.get(path, headers=bearer)).status_code == 200
-        admin = make_engine(runtime.settings.effective_database_url)
-        try:  # the server ends every connection of the pool, as a restart would
-            async with admin.connect() as conn:
-                ended = await conn.scalar(
-                    text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                )
-        finally:
-            await admin.dispose()
-        assert ended
+        assert await end_every_connection(runtime.settings.effective_database_url)
         again = await client.get(path, headers=bearer)
         assert again.status_code == 200, again.text
     account = (await client.get("/api/v1/account", headers=bearer)).json()

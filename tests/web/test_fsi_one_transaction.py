@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import settlement_world
-from yibao.db.engine import make_engine
+from tests.support.connections import end_every_connection
 from yibao.db.reference import ReferenceCache
 from yibao.enrolment import repository as enrolment_repository
 from yibao.kernel.clock import china_today
@@ -123,18 +123,8 @@ async def test_a_dropped_connection_is_retried_once(
         pytest.skip("the PostgreSQL server drops connections; SQLite has none to drop")
     w, id_number = await _world(runtime, session, client)
     assert (await w.hospital.call("1101", _lookup(id_number)))["infcode"] == 0
-    admin = make_engine(runtime.settings.effective_database_url)
-    try:  # the server ends every connection of the pool, as a restart would
-        async with admin.connect() as conn:
-            ended = await conn.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-    finally:
-        await admin.dispose()
-    assert ended
+    # The server ends every connection of the pool, as a restart would.
+    assert await end_every_connection(runtime.settings.effective_database_url)
     answer = await w.hospital.call("1101", _lookup(id_number))
     assert answer["infcode"] == 0, answer
     assert answer["output"]["baseinfo"]["psn_no"] == w.person.person.psn_no
