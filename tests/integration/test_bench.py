@@ -180,6 +180,7 @@ def test_one_second_run_of_every_workload(
     )
     try:
         assert results["pgbench"]["transactions"] > 0
+        assert results["pgbench_after"]["transactions"] > 0  # the settlement pass is bracketed
         settlement, query = results["settlement"], results["query"]
         assert settlement["ok"] > 0
         assert settlement["failed"] == 0, settlement.get("sample_errors")
@@ -198,6 +199,7 @@ def test_one_second_run_of_every_workload(
         text = report.read_text()
         assert "settlement TPS / pgbench TPC-B TPS" in text
         assert "first touch of each sampled person" in text
+        assert "| pgbench TPC-B right after" in text
         assert "| settlement 2207 | " in text.split("WAL written per request")[1]
         assert "PostgreSQL as configured: shared_buffers" in text
         assert render(results).startswith("# Benchmarks")

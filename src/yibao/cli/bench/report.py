@@ -63,6 +63,16 @@ def _cpu_table(pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any]) 
     return lines
 
 
+def _pgbench_row(when: str, pg: dict[str, Any]) -> str:
+    return (
+        f"| pgbench TPC-B {when} (scale {pg.get('scale', '—')}, -c {pg.get('clients', '—')}"
+        f" -j {pg.get('threads', '—')}, prepared) | {pg.get('tps', 0):,.0f}"
+        f" | {_ms(pg.get('p50_ms'))} | {_ms(pg.get('p99_ms'))}"
+        f" | {pg.get('transactions', 0):,} / 0 | — | — / {pg.get('cores_postgres', '—')}"
+        f" / {pg.get('cores_loadgen', '—')} |"
+    )
+
+
 def _wal_table(pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any]) -> list[str]:
     """What each transaction or request made PostgreSQL write ahead: its bytes, and the full-page
     images among its records (a page's first change after a checkpoint logs the whole 8 kB)."""
@@ -109,6 +119,7 @@ def render(results: dict[str, Any], notes: str = "") -> str:
     world = results.get("world") or {}
     growth_world = results.get("growth_world") or {}
     pg = results.get("pgbench") or {}
+    after = results.get("pgbench_after") or {}
     setl = results.get("settlement") or {}
     query = results.get("query") or {}
     growth = results.get("growth_query") or {}
@@ -159,17 +170,21 @@ def render(results: dict[str, Any], notes: str = "") -> str:
     ratio = results.get("verdict", {}).get("settlement_vs_pgbench", {}).get("value")
     out += [
         "",
-        f"**Headline: settlement TPS / pgbench TPS = {ratio if ratio is not None else '—'}**",
+        f"**Headline: settlement TPS / pgbench TPS = {ratio if ratio is not None else '—'}**"
+        + (
+            f" (pgbench: the mean of {pg.get('tps', 0):,.0f} before the settlement pass and"
+            f" {after.get('tps', 0):,.0f} right after it)"
+            if after.get("tps") and pg.get("tps")
+            else ""
+        ),
         "",
         "## Workloads",
         "",
         "| workload | throughput (/s) | p50 ms | p99 ms | ok / failed | worker RSS peak MB | cores: server / PostgreSQL / load generator |",
         "|---|---:|---:|---:|---:|---:|---:|",
-        f"| pgbench TPC-B (scale {pg.get('scale', '—')}, -c {pg.get('clients', '—')} -j {pg.get('threads', '—')}, prepared)"
-        f" | {pg.get('tps', 0):,.0f} | {_ms(pg.get('p50_ms'))} | {_ms(pg.get('p99_ms'))}"
-        f" | {pg.get('transactions', 0):,} / 0 | — | — / {pg.get('cores_postgres', '—')}"
-        f" / {pg.get('cores_loadgen', '—')} |",
+        _pgbench_row("before", pg),
         _workload_row(f"settlement 2207, {world.get('persons', 0):,} persons", setl),
+        *([_pgbench_row("right after", after)] if after else []),
         _workload_row(f"account query, {world.get('persons', 0):,} persons", query),
     ]
     if growth or growth_world:
