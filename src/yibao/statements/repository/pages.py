@@ -197,16 +197,17 @@ def _filter(person_id: int, wanted: ConsumptionFilter) -> tuple[list[str], dict[
     return conditions, params
 
 
-def consumption_page_sql(
-    account_id: int,
-    person_id: int,
-    wanted: ConsumptionFilter,
+def _page(
+    account: str,
+    conditions: list[str],
+    params: dict[str, Any],
     *,
     after: Cursor | None,
     limit: int,
-) -> tuple[Sql, dict[str, Any]]:
-    """Newest first, one more row than `limit` (so the caller knows a next page exists)."""
-    conditions, params = _filter(person_id, wanted)
+) -> str:
+    """The page's statement for the account `account` names (a parameter or a subquery): newest
+    first, one more row than `limit` (so the caller knows a next page exists)."""
+    conditions = list(conditions)
     if after is not None:
         # The plain `<=` bound lets the index range start at the cursor (an OR alone would only
         # filter rows after scanning them); the OR then breaks ties on the same instant by id.
@@ -216,13 +217,25 @@ def consumption_page_sql(
         )
         params["after_at"] = after.created_at
         params["after_id"] = after.entry_id
-    where = " AND ".join(conditions)
-    text = (
-        f"{_WITH_DETAIL} WHERE e.account_id = :account_id AND {where}"
+    params["rows"] = limit + 1
+    return (
+        f"{_WITH_DETAIL} WHERE e.account_id = {account} AND {' AND '.join(conditions)}"
         " ORDER BY e.created_at DESC, e.id DESC LIMIT :rows"
     )
+
+
+def consumption_page_sql(
+    account_id: int,
+    person_id: int,
+    wanted: ConsumptionFilter,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> tuple[Sql, dict[str, Any]]:
+    """A page of one account's records on its own (EXPLAIN checks its plan in a test)."""
+    conditions, params = _filter(person_id, wanted)
+    text = _page(":account_id", conditions, params, after=after, limit=limit)
     params["account_id"] = account_id
-    params["rows"] = limit + 1
     return _shape(text), params
 
 
@@ -245,23 +258,23 @@ async def consumption_page(
 ) -> ConsumptionRows | None:
     """The person's account, both counts (when `counted`) and a page, in one statement, so the
     counts and the page come from one snapshot; None without an account."""
-    page, params = consumption_page_sql(0, person_id, wanted, after=after, limit=limit)
+    conditions, params = _filter(person_id, wanted)
+    page = _page("(SELECT id FROM acct)", conditions, params, after=after, limit=limit)
     counts = "0 AS everything, 0 AS matching FROM acct"
-    if counted:
-        conditions, _ = _filter(person_id, wanted)
+    if counted:  # conditions[0] is CONSUMPTION, which the join already applies
         matched = f"CASE WHEN {' AND '.join(conditions[1:])} THEN 1 ELSE 0 END"
-        counts = f"""COUNT(e.id) AS everything, CAST(COALESCE(SUM({matched}), 0) AS BIGINT) AS matching
+        counts = f"""COUNT(e.id) AS everything,
+                CAST(COALESCE(SUM({matched}), 0) AS BIGINT) AS matching
             FROM acct LEFT JOIN ledger_entries e ON e.account_id = acct.id AND {CONSUMPTION}
             GROUP BY acct.id"""
     text = f"""
         WITH acct AS (SELECT a.id FROM personal_accounts a WHERE a.person_id = :owner),
         counts AS (SELECT acct.id AS account_id, {counts}),
-        page AS ({page.text.replace("e.account_id = :account_id", "e.account_id = (SELECT id FROM acct)")})
+        page AS ({page})
         SELECT counts.account_id AS acct_id, counts.everything, counts.matching, page.*
         FROM counts LEFT JOIN page ON 1 = 1
         ORDER BY page.created_at DESC, page.id DESC
     """
-    del params["account_id"]
     params["owner"] = person_id
     found = await (await direct(session)).fetch(_shape(text), **params)
     if not found:
@@ -271,7 +284,7 @@ async def consumption_page(
         account_id=int(first["acct_id"]),
         matching=int(first["matching"]),
         everything=int(first["everything"]),
-        rows=[row for row in found if row["id"] is not None],
+        rows=[row for row in found if row["id"] is not None],  # none: an empty page
     )
 
 
