@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import settlement_world
@@ -24,6 +25,7 @@ from yibao.kernel.clock import china_today
 from yibao.ledger.tables import LedgerEntry
 from yibao.runtime import Runtime
 from yibao.settlement import repository
+from yibao.settlement import service as settlement_service
 from yibao.settlement.service.institutions import TOKEN_PURPOSE
 from yibao.settlement.tables import Institution, InterfaceMessage, Settlement
 
@@ -131,6 +133,34 @@ async def test_a_dropped_connection_is_retried_once(
     async with runtime.sessions() as s:  # and a settlement's transaction still holds together
         assert await s.scalar(select(func.count()).select_from(Settlement)) == 0
         assert await s.scalar(select(func.count()).select_from(LedgerEntry)) == 1
+
+
+async def test_a_commit_whose_answer_was_lost_is_answered_from_the_stored_copy(
+    runtime: Runtime,
+    session: AsyncSession,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The commit lands, then the connection drops before the answer reaches the server: its
+    retry finds its own nonce spent (it committed with the message) and must answer with the
+    stored copy, not refuse the nonce (an institution told -1 would send the sale again)."""
+    w, id_number = await _world(runtime, session, client)
+    real = settlement_service.answer_once
+    first: list[Any] = []
+
+    async def commit_then_lose_the_connection(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        if not first:
+            first.append(found)
+            raise DBAPIError("COMMIT", None, ConnectionError("gone"), connection_invalidated=True)
+        return found
+
+    monkeypatch.setattr(settlement_service, "answer_once", commit_then_lose_the_connection)
+    answer = await w.hospital.call("1101", _lookup(id_number))
+    assert answer["infcode"] == 0, answer
+    assert first and answer == first[0][0]
+    async with runtime.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(InterfaceMessage)) == 2  # + 9001
 
 
 async def test_a_2207_that_fails_after_its_writes_leaves_nothing(

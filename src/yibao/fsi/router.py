@@ -68,7 +68,9 @@ async def dispatch(
             # discarded the pool; the message runs once more on a fresh connection. Had the
             # commit landed, the msgid's stored answer or the spent nonce says so.
             log.warning("fsi_retry_after_disconnect", infno=envelope.infno)
-            return await _process(runtime, envelope, transaction, headers, received, refmsgid)
+            return await _process(
+                runtime, envelope, transaction, headers, received, refmsgid, retry=True
+            )
     except DomainError as exc:
         return answer(
             infcode=infcode_for(exc),
@@ -95,8 +97,13 @@ async def _process(
     headers: Headers,
     received: datetime,
     refmsgid: str,
+    *,
+    retry: bool = False,
 ) -> dict[str, Any]:
-    """One connection and one transaction: gateway check, nonce, the handler, the answer."""
+    """One connection and one transaction: gateway check, nonce, the handler, the answer.
+
+    `retry`: the same message again after its connection was lost. Its nonce is spent only if
+    that first attempt committed, and then with its answer: the answer is returned."""
     clock = runtime.clock
     nonce_written = False
     async with runtime.sessions() as session:
@@ -111,7 +118,20 @@ async def _process(
                 signed=headers.get("x-tif-signature"),
             )
             paasid, nonce = headers["x-tif-paasid"], headers["x-tif-nonce"]
-            await service.remember_nonce(runtime.ephemeral, paasid, nonce, session=session)
+            try:
+                await service.remember_nonce(runtime.ephemeral, paasid, nonce, session=session)
+            except service.GatewayRefused:
+                first = None
+                if retry:  # committed, but its answer was lost with the connection?
+                    first = await service.stored_answer(
+                        session,
+                        msgid=envelope.msgid,
+                        infno=envelope.infno,
+                        fixmedins_code=envelope.fixmedins_code,
+                    )
+                if first is None:
+                    raise
+                return first
             nonce_written = True
             if caller.fixmedins_code != envelope.fixmedins_code:
                 raise service.GatewayRefused(

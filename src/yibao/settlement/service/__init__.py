@@ -18,7 +18,7 @@ from yibao.settlement.service.institutions import (
     suspend_institution,
     verify_gateway,
 )
-from yibao.settlement.service.messages import answer_once
+from yibao.settlement.service.messages import answer_once, stored_answer
 from yibao.settlement.service.recording import Cancellation, Reversal, cancel_in, reverse_message_in
 from yibao.settlement.service.settling import (
     Assessment,
@@ -71,6 +71,7 @@ __all__ = [
     "settlement_detail",
     "sign_in",
     "signed_in",
+    "stored_answer",
     "suspend_institution",
     "upload_fees_in",
     "verify_gateway",

@@ -77,3 +77,12 @@ async def answer_once(
             raise ConcurrentUpdate("数据被并发修改，请稍后重试") from exc
         raise
     return answer, False
+
+
+async def stored_answer(
+    session: AsyncSession, *, msgid: str, infno: str, fixmedins_code: str
+) -> Answer | None:
+    """The answer kept for `msgid`, if one was committed (a copy from another institution or
+    for another transaction is refused as in `answer_once`)."""
+    stored = await repository.answered_message(session, msgid)
+    return None if stored is None else _stored(stored, infno, fixmedins_code)
