@@ -39,6 +39,8 @@ def policy_of(settings: Settings) -> IdentityPolicy:
         idle_timeout=timedelta(minutes=settings.session_idle_minutes),
         staff_idle_timeout=timedelta(minutes=settings.staff_session_idle_minutes),
         step_up_window=timedelta(minutes=settings.step_up_minutes),
+        address_max_failures=settings.address_max_failures,
+        address_window=timedelta(minutes=settings.address_window_minutes),
     )
 
 
