@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # The counter's workbench shows many people's data: its sessions end after this much idleness.
     staff_session_idle_minutes: int = Field(15, ge=1, le=15)
     step_up_minutes: int = 10
+    # Failed passwords, SMS codes and card passwords per client address (credential stuffing);
+    # why these defaults: identity/domain.py, address_refused_until.
+    address_max_failures: int = Field(30, ge=1)
+    address_window_minutes: int = Field(15, ge=1)
     realname_endpoint: str = ""
     realname_key: str = ""
     # Passkeys: the site's domain and origin; empty means "the host the request came to".

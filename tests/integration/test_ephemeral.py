@@ -62,3 +62,19 @@ async def test_usable_inside_an_open_transaction(runtime: Runtime) -> None:
         await s.execute(text("SELECT 1"))  # the transaction is open from here
         await asyncio.wait_for(runtime.ephemeral.put("inside", "1", timedelta(seconds=5)), 5)
         assert await runtime.ephemeral.get("inside") == "1"
+
+
+async def test_incr_counts_every_racing_increment(store: EphemeralStore) -> None:
+    """Several processes failing at once must all count (the per-address sign-in throttle)."""
+    counts = await asyncio.gather(*(store.incr("racing", timedelta(seconds=30)) for _ in range(12)))
+    assert sorted(counts) == list(range(1, 13))
+
+
+async def test_incr_restarts_an_expired_count_once_even_when_racing(store: EphemeralStore) -> None:
+    for _ in range(3):
+        await store.incr("stale", timedelta(milliseconds=50))
+    await asyncio.sleep(0.2)
+    counts = await asyncio.gather(*(store.incr("stale", timedelta(seconds=30)) for _ in range(8)))
+    assert sorted(counts) == list(range(1, 9))
+    # The new window's expiry came with its first increment: the count is still there.
+    assert await store.get("stale") == "8"

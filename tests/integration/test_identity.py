@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support.identity import CARD_PASSWORD, PASSWORD, last_code, member
+from tests.support.identity import CARD_PASSWORD, CLIENT, PASSWORD, last_code, member
 from tests.support.world import define_regions, enrol, new_id_number, new_phone
 from yibao.config import Settings
 from yibao.enrolment.tables import Person
@@ -82,12 +82,20 @@ async def test_registration_from_phone_to_real_name(rt: Runtime, db: AsyncSessio
     assert stored is not None and code not in stored and '"h"' in stored
 
     with pytest.raises(WeakPassword, match="符号"):
-        await identity.start_registration(rt, db, phone, code, "abc12345")
+        await identity.start_registration(
+            rt, db, phone, code, "abc12345", via="cookie", client=CLIENT
+        )
     with pytest.raises(WeakPassword, match="手机号"):
-        await identity.start_registration(rt, db, phone, code, f"a!{phone}")
-    ticket = await identity.start_registration(rt, db, phone, code, "Qing#2026a")
+        await identity.start_registration(
+            rt, db, phone, code, f"a!{phone}", via="cookie", client=CLIENT
+        )
+    ticket = await identity.start_registration(
+        rt, db, phone, code, "Qing#2026a", via="cookie", client=CLIENT
+    )
     with pytest.raises(CodeRejected):  # a code is good once
-        await identity.start_registration(rt, db, phone, code, "Qing#2026a")
+        await identity.start_registration(
+            rt, db, phone, code, "Qing#2026a", via="cookie", client=CLIENT
+        )
 
     provider = DevelopmentRealNameProvider()
     face = RealNameEvidence(method="face")
@@ -145,7 +153,9 @@ async def test_password_containing_the_id_number_is_refused_at_real_name(
     id_number, phone = new_id_number(), new_phone()
     await enrol(rt, db, name="钱多", id_number=id_number, phone=phone)
     await identity.send_code(rt, db, phone, CodePurpose.REGISTER)
-    ticket = await identity.start_registration(rt, db, phone, await last_code(db), f"x!{id_number}")
+    ticket = await identity.start_registration(
+        rt, db, phone, await last_code(db), f"x!{id_number}", via="cookie", client=CLIENT
+    )
     with pytest.raises(WeakPassword, match="身份证号"):
         await identity.complete_registration(
             rt,
@@ -167,12 +177,18 @@ async def test_sign_in_by_phone_id_number_or_card(rt: Runtime, db: AsyncSession)
     person.card_no = "A31009999"
     await db.commit()
     for identifier in (m.phone, m.id_number, m.id_number.lower(), "A31009999"):
-        issued = await identity.sign_in_with_password(rt, db, identifier, PASSWORD, via="cookie")
+        issued = await identity.sign_in_with_password(
+            rt, db, identifier, PASSWORD, via="cookie", client=CLIENT
+        )
         assert issued.token
     with pytest.raises(SignInFailed) as unknown:
-        await identity.sign_in_with_password(rt, db, "13900000000", PASSWORD, via="cookie")
+        await identity.sign_in_with_password(
+            rt, db, "13900000000", PASSWORD, via="cookie", client=CLIENT
+        )
     with pytest.raises(SignInFailed) as wrong:
-        await identity.sign_in_with_password(rt, db, m.phone, "Wrong@2026", via="cookie")
+        await identity.sign_in_with_password(
+            rt, db, m.phone, "Wrong@2026", via="cookie", client=CLIENT
+        )
     # No account probing: the same words for an unknown phone and a wrong password.
     assert unknown.value.message == wrong.value.message == "账号或密码错误"
 
@@ -183,18 +199,24 @@ async def test_five_wrong_passwords_in_the_window_lock_for_thirty_minutes(
     m = await member(rt, db)
     for _ in range(4):
         with pytest.raises(SignInFailed):
-            await identity.sign_in_with_password(rt, db, m.phone, "Wrong@1", via="cookie")
+            await identity.sign_in_with_password(
+                rt, db, m.phone, "Wrong@1", via="cookie", client=CLIENT
+            )
         clock.advance(timedelta(minutes=3))
     with pytest.raises(AccountLocked, match="自动解锁"):
-        await identity.sign_in_with_password(rt, db, m.phone, "Wrong@1", via="cookie")
+        await identity.sign_in_with_password(
+            rt, db, m.phone, "Wrong@1", via="cookie", client=CLIENT
+        )
     # Locked: even the right password is refused, with the time it unlocks.
     with pytest.raises(AccountLocked):
-        await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+        await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT)
     clock.advance(timedelta(minutes=29))
     with pytest.raises(AccountLocked):
-        await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+        await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT)
     clock.advance(timedelta(minutes=1, seconds=1))
-    assert await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+    assert await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
     events = await _events(db, m.account_id)
     assert events.count("sign_in_failed") == 5 and "locked" in events
 
@@ -205,27 +227,49 @@ async def test_failures_spread_beyond_the_window_do_not_lock(
     m = await member(rt, db)
     for _ in range(8):
         with pytest.raises(SignInFailed):
-            await identity.sign_in_with_password(rt, db, m.phone, "Wrong@1", via="cookie")
+            await identity.sign_in_with_password(
+                rt, db, m.phone, "Wrong@1", via="cookie", client=CLIENT
+            )
         clock.advance(timedelta(minutes=4))
-    assert await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+    assert await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
 
 
 async def test_reset_with_id_number_and_code_unlocks(rt: Runtime, db: AsyncSession) -> None:
     m = await member(rt, db)
-    old = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+    old = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
     for _ in range(5):
         with pytest.raises((SignInFailed, AccountLocked)):
-            await identity.sign_in_with_password(rt, db, m.id_number, "Wrong@1", via="cookie")
+            await identity.sign_in_with_password(
+                rt, db, m.id_number, "Wrong@1", via="cookie", client=CLIENT
+            )
     assert "验证码已发送至" in await identity.send_reset_code(rt, db, m.id_number)
     code = await last_code(db)
     with pytest.raises(WeakPassword):
         await identity.reset_password(
-            rt, db, id_number=m.id_number, code=code, new_password="short", via="cookie"
+            rt,
+            db,
+            id_number=m.id_number,
+            code=code,
+            new_password="short",
+            via="cookie",
+            client=CLIENT,
         )
     await identity.reset_password(
-        rt, db, id_number=m.id_number, code=code, new_password="New#pass2026", via="cookie"
+        rt,
+        db,
+        id_number=m.id_number,
+        code=code,
+        new_password="New#pass2026",
+        via="cookie",
+        client=CLIENT,
     )
-    assert await identity.sign_in_with_password(rt, db, m.id_number, "New#pass2026", via="cookie")
+    assert await identity.sign_in_with_password(
+        rt, db, m.id_number, "New#pass2026", via="cookie", client=CLIENT
+    )
     # The old session ended with the reset.
     assert await identity.resolve_session(rt, db, old.token, kind="person") is None
     assert "password_reset" in await _events(db, m.account_id)
@@ -242,11 +286,11 @@ async def test_sms_codes_expire_allow_five_tries_and_are_rate_limited(
     wrong = "000000" if code != "000000" else "111111"
     for left in (4, 3, 2, 1):
         with pytest.raises(CodeRejected, match=f"还可尝试{left}次"):
-            await identity.sign_in_with_code(rt, db, m.phone, wrong, via="cookie")
+            await identity.sign_in_with_code(rt, db, m.phone, wrong, via="cookie", client=CLIENT)
     with pytest.raises(CodeRejected, match="次数过多"):
-        await identity.sign_in_with_code(rt, db, m.phone, wrong, via="cookie")
+        await identity.sign_in_with_code(rt, db, m.phone, wrong, via="cookie", client=CLIENT)
     with pytest.raises(CodeRejected, match="失效"):  # the fifth wrong try voided the code
-        await identity.sign_in_with_code(rt, db, m.phone, code, via="cookie")
+        await identity.sign_in_with_code(rt, db, m.phone, code, via="cookie", client=CLIENT)
 
     # Expiry is judged by the clock: five minutes.
     await db.rollback()  # a second runtime writes to the same SQLite file
@@ -256,10 +300,12 @@ async def test_sms_codes_expire_allow_five_tries_and_are_rate_limited(
             await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN)
             clock.advance(timedelta(minutes=5, seconds=1))
             with pytest.raises(CodeRejected, match="过期"):
-                await identity.sign_in_with_code(fast, s, m.phone, await last_code(s), via="cookie")
+                await identity.sign_in_with_code(
+                    fast, s, m.phone, await last_code(s), via="cookie", client=CLIENT
+                )
             await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN)
             assert await identity.sign_in_with_code(
-                fast, s, m.phone, await last_code(s), via="cookie"
+                fast, s, m.phone, await last_code(s), via="cookie", client=CLIENT
             )
             # Ten a day per phone: three were sent already today.
             for _ in range(7):
@@ -277,15 +323,19 @@ async def test_sms_sign_in_to_an_unknown_phone_sends_nothing_and_says_nothing(
     assert await identity.send_code(rt, db, phone, CodePurpose.SIGN_IN) == mask_phone(phone)
     assert (await db.execute(select(func.count()).select_from(OutboxMessage))).scalar_one() == 0
     with pytest.raises(CodeRejected, match="失效"):
-        await identity.sign_in_with_code(rt, db, phone, "123456", via="cookie")
+        await identity.sign_in_with_code(rt, db, phone, "123456", via="cookie", client=CLIENT)
 
 
 async def test_step_up_holds_ten_minutes_on_that_session_only(
     rt: Runtime, db: AsyncSession, clock: FixedClock
 ) -> None:
     m = await member(rt, db)
-    first = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
-    second = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="bearer")
+    first = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
+    second = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="bearer", client=CLIENT
+    )
     a = await identity.resolve_session(rt, db, first.token, kind="person")
     assert a is not None and a.step_up_until is None
     with pytest.raises(CardPasswordRejected, match="还可尝试4次"):
@@ -296,6 +346,7 @@ async def test_step_up_holds_ten_minutes_on_that_session_only(
             account_id=m.account_id,
             card_password="000000",
             via="cookie",
+            client=CLIENT,
         )
     await identity.step_up_with_card_password(
         rt,
@@ -304,6 +355,7 @@ async def test_step_up_holds_ten_minutes_on_that_session_only(
         account_id=m.account_id,
         card_password=CARD_PASSWORD,
         via="cookie",
+        client=CLIENT,
     )
     a = await identity.resolve_session(rt, db, first.token, kind="person")
     b = await identity.resolve_session(rt, db, second.token, kind="person")
@@ -318,6 +370,7 @@ async def test_step_up_holds_ten_minutes_on_that_session_only(
         account_id=m.account_id,
         code=await last_code(db),
         via="bearer",
+        client=CLIENT,
     )
     b = await identity.resolve_session(rt, db, second.token, kind="person")
     assert b is not None and b.step_up_until is not None
@@ -325,7 +378,9 @@ async def test_step_up_holds_ten_minutes_on_that_session_only(
 
 async def test_card_password_guessing_is_stopped(rt: Runtime, db: AsyncSession) -> None:
     m = await member(rt, db)
-    issued = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+    issued = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
     for _ in range(5):
         with pytest.raises(CardPasswordRejected):
             await identity.step_up_with_card_password(
@@ -335,6 +390,7 @@ async def test_card_password_guessing_is_stopped(rt: Runtime, db: AsyncSession) 
                 account_id=m.account_id,
                 card_password="000000",
                 via="cookie",
+                client=CLIENT,
             )
     with pytest.raises(RateLimited):
         await identity.step_up_with_card_password(
@@ -344,12 +400,15 @@ async def test_card_password_guessing_is_stopped(rt: Runtime, db: AsyncSession) 
             account_id=m.account_id,
             card_password=CARD_PASSWORD,
             via="cookie",
+            client=CLIENT,
         )
 
 
 async def test_card_password_set_with_id_number_and_code(rt: Runtime, db: AsyncSession) -> None:
     m = await member(rt, db, card_password=None)
-    issued = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+    issued = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
     with pytest.raises(CardPasswordRejected, match="还没有设置"):
         await identity.step_up_with_card_password(
             rt,
@@ -358,6 +417,7 @@ async def test_card_password_set_with_id_number_and_code(rt: Runtime, db: AsyncS
             account_id=m.account_id,
             card_password="246810",
             via="cookie",
+            client=CLIENT,
         )
     await identity.send_code_to_account(rt, db, m.account_id, CodePurpose.CARD_PASSWORD)
     code = await last_code(db)
@@ -370,6 +430,7 @@ async def test_card_password_set_with_id_number_and_code(rt: Runtime, db: AsyncS
             code=code,
             card_password="246810",
             via="cookie",
+            client=CLIENT,
         )
     await identity.set_card_password(
         rt,
@@ -379,6 +440,7 @@ async def test_card_password_set_with_id_number_and_code(rt: Runtime, db: AsyncS
         code=code,
         card_password="246810",
         via="cookie",
+        client=CLIENT,
     )
     await identity.step_up_with_card_password(
         rt,
@@ -387,6 +449,7 @@ async def test_card_password_set_with_id_number_and_code(rt: Runtime, db: AsyncS
         account_id=m.account_id,
         card_password="246810",
         via="cookie",
+        client=CLIENT,
     )
 
 
@@ -394,15 +457,21 @@ async def test_idle_timeout_and_sign_out_everywhere(
     rt: Runtime, db: AsyncSession, clock: FixedClock
 ) -> None:
     m = await member(rt, db)
-    one = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
-    two = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="bearer")
+    one = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
+    two = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="bearer", client=CLIENT
+    )
     clock.advance(timedelta(minutes=14))
     assert await identity.resolve_session(rt, db, one.token, kind="person") is not None
     clock.advance(timedelta(minutes=14))  # used 14 minutes ago: still alive
     assert await identity.resolve_session(rt, db, one.token, kind="person") is not None
     # `two` was idle for 28 minutes.
     assert await identity.resolve_session(rt, db, two.token, kind="person") is None
-    three = await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="bearer")
+    three = await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="bearer", client=CLIENT
+    )
     assert await identity.sign_out_everywhere(rt, db, m.account_id, via="cookie") == 2
     for issued in (one, three):
         assert await identity.resolve_session(rt, db, issued.token, kind="person") is None
@@ -433,9 +502,10 @@ async def test_staff_sign_in_needs_password_and_a_fresh_totp(
             username="zhang.wei",
             password="Staff@2026",
             totp_code="000000" if code != "000000" else "111111",
+            client=CLIENT,
         )
     issued = await identity.staff_sign_in(
-        rt, db, username="zhang.wei", password="Staff@2026", totp_code=code
+        rt, db, username="zhang.wei", password="Staff@2026", totp_code=code, client=CLIENT
     )
     resolved = await identity.resolve_session(rt, db, issued.token, kind="staff")
     assert resolved is not None and resolved.roles == frozenset({"clerk"})
@@ -443,7 +513,7 @@ async def test_staff_sign_in_needs_password_and_a_fresh_totp(
     assert await identity.resolve_session(rt, db, issued.token, kind="person") is None
     with pytest.raises(SignInFailed):  # the same code cannot be replayed
         await identity.staff_sign_in(
-            rt, db, username="zhang.wei", password="Staff@2026", totp_code=code
+            rt, db, username="zhang.wei", password="Staff@2026", totp_code=code, client=CLIENT
         )
 
 
@@ -451,9 +521,13 @@ async def test_unlock_by_staff(rt: Runtime, db: AsyncSession) -> None:
     m = await member(rt, db)
     for _ in range(5):
         with pytest.raises((SignInFailed, AccountLocked)):
-            await identity.sign_in_with_password(rt, db, m.phone, "Wrong@1", via="cookie")
+            await identity.sign_in_with_password(
+                rt, db, m.phone, "Wrong@1", via="cookie", client=CLIENT
+            )
     assert await identity.unlock_account(rt, db, m.id_number, by="clerk") == mask_phone(m.phone)
-    assert await identity.sign_in_with_password(rt, db, m.phone, PASSWORD, via="cookie")
+    assert await identity.sign_in_with_password(
+        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
+    )
     assert "unlocked" in await _events(db, m.account_id)
 
 
@@ -479,7 +553,9 @@ async def test_anothers_passkey_cannot_step_up_my_session(rt: Runtime, db: Async
         )
     await db.commit()
     rp = RelyingParty(rp_id="localhost", name="t", origin="http://localhost")
-    issued = await identity.sign_in_with_password(rt, db, a.phone, PASSWORD, via="cookie")
+    issued = await identity.sign_in_with_password(
+        rt, db, a.phone, PASSWORD, via="cookie", client=CLIENT
+    )
     options, flow = await identity.passkey_options(
         rt, db, rp, purpose="step_up", account_id=a.account_id
     )
@@ -532,7 +608,9 @@ async def test_a_session_cannot_be_stepped_up_for_another_account(
 
     a = await member(rt, db, name="甲")
     b = await member(rt, db, name="乙", with_regions=False)
-    a_session = await identity.sign_in_with_password(rt, db, a.phone, PASSWORD, via="cookie")
+    a_session = await identity.sign_in_with_password(
+        rt, db, a.phone, PASSWORD, via="cookie", client=CLIENT
+    )
     # B's card password must not unlock A's session, nor A's session accept B's verification.
     with pytest.raises(UnknownAccount):
         await identity.step_up_with_card_password(
@@ -542,6 +620,7 @@ async def test_a_session_cannot_be_stepped_up_for_another_account(
             account_id=b.account_id,
             card_password=CARD_PASSWORD,
             via="cookie",
+            client=CLIENT,
         )
     await db.rollback()
     row = await db.get(SignInSession, a_session.session_id)

@@ -16,6 +16,8 @@ from yibao.runtime import Runtime
 
 PASSWORD = "Yibao@2026"
 CARD_PASSWORD = "135790"
+# The network address use cases are called from in tests (TEST-NET-1, RFC 5737).
+CLIENT = "192.0.2.10"
 
 
 @dataclass

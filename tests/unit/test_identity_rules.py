@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from yibao.identity import codes
+from yibao.identity import codes, throttle
 from yibao.identity.domain import (
     CodePurpose,
     CodeRejected,
@@ -16,10 +16,13 @@ from yibao.identity.domain import (
     LockState,
     RateLimited,
     WeakPassword,
+    address_refused_until,
+    address_window,
     after_failure,
     check_code_shape,
     check_password,
     classify_identifier,
+    client_key,
     code_text,
     new_code,
     parse_roles,
@@ -103,6 +106,48 @@ def test_lockout_numbers_are_settings() -> None:
     assert state.locked_until == T0 + timedelta(minutes=5)
 
 
+def test_an_address_is_refused_from_its_thirtieth_failure_until_the_stretch_ends() -> None:
+    policy = IdentityPolicy()
+    now = T0 + timedelta(minutes=7, seconds=30)  # 10:07:30 in Beijing: the 10:00–10:15 stretch
+    assert address_refused_until(29, now, policy) is None
+    assert address_refused_until(30, now, policy) == T0 + timedelta(minutes=15)
+    assert address_refused_until(31, now, policy) == T0 + timedelta(minutes=15)
+
+
+def test_address_stretches_are_fixed_on_the_clock_and_alike_for_every_address() -> None:
+    policy = IdentityPolicy()
+    first, ends = address_window(T0, policy)
+    assert ends == T0 + timedelta(minutes=15)
+    assert address_window(T0 + timedelta(minutes=14, seconds=59), policy) == (first, ends)
+    assert address_window(T0 + timedelta(minutes=15), policy)[0] == first + 1
+    # Beijing is a whole number of hours from UTC: the stretches start on :00 :15 :30 :45 there.
+    assert address_window(T0 - timedelta(seconds=1), policy)[1] == T0
+
+
+def test_address_limit_numbers_are_settings() -> None:
+    policy = IdentityPolicy(address_max_failures=3, address_window=timedelta(minutes=5))
+    assert address_refused_until(2, T0, policy) is None
+    assert address_refused_until(3, T0, policy) == T0 + timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        (" 203.0.113.9 ", "203.0.113.9"),
+        # One subscriber gets a whole /64: its addresses share one count.
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("", "unknown"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_client_key(address: str, key: str) -> None:
+    assert client_key(address) == key
+
+
 def test_codes_are_six_digits() -> None:
     for _ in range(200):
         code = new_code()
@@ -181,3 +226,13 @@ async def test_sending_is_limited_per_minute_and_per_day() -> None:
     # Another Beijing day starts afresh.
     store.data.pop("sms:gap:ph")
     await codes.reserve_sending(store, "ph", T0 + timedelta(days=1), policy)
+
+
+async def test_address_failures_are_counted_in_the_store_per_stretch() -> None:
+    store, policy = MemoryStore(), IdentityPolicy(address_max_failures=3)
+    here, there = "203.0.113.9", "203.0.113.10"
+    reached = [await throttle.count_failure(store, here, T0, policy) for _ in range(4)]
+    assert reached == [False, False, True, False]  # the one that used the budget up, once
+    assert await throttle.refused_until(store, here, T0, policy) == T0 + timedelta(minutes=15)
+    assert await throttle.refused_until(store, there, T0, policy) is None
+    assert await throttle.refused_until(store, here, T0 + timedelta(minutes=15), policy) is None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.support.identity import CARD_PASSWORD, Member, member
+from tests.support.identity import CARD_PASSWORD, CLIENT, Member, member
 from tests.support.principals import install_test_principals, staff_header, with_csrf
 from tests.support.spending import credit
 from tests.support.world import new_id_number
@@ -198,18 +198,18 @@ async def test_reset_card_password_at_the_counter(
     # The new password works for the person's step-up; the old one no longer does.
     async with runtime.sessions() as s:
         issued = await identity.sign_in_with_password(
-            runtime, s, served.phone, "Yibao@2026", via="cookie"
+            runtime, s, served.phone, "Yibao@2026", via="cookie", client=CLIENT
         )
     async with runtime.sessions() as s:
         with pytest.raises(CardPasswordRejected):
             await identity.step_up_with_card_password(
                 runtime, s, session_id=issued.session_id, account_id=served.account_id,
-                card_password=CARD_PASSWORD, via="cookie",
+                card_password=CARD_PASSWORD, via="cookie", client=CLIENT,
             )  # fmt: skip
     async with runtime.sessions() as s:
         await identity.step_up_with_card_password(
             runtime, s, session_id=issued.session_id, account_id=served.account_id,
-            card_password=NEW_PASSWORD, via="cookie",
+            card_password=NEW_PASSWORD, via="cookie", client=CLIENT,
         )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import yibao.web
-from tests.support.identity import PASSWORD, member
+from tests.support.identity import CLIENT, PASSWORD, member
 from tests.web.identity_client import csrf_token, post_form
 from yibao.config import Settings
 from yibao.identity import service as identity
@@ -147,7 +147,7 @@ async def test_a_shorter_staff_timeout_does_not_shorten_the_persons(
         async with runtime.sessions() as db:
             me = await member(runtime, db)
             person = await identity.sign_in_with_password(
-                runtime, db, me.phone, PASSWORD, via="cookie"
+                runtime, db, me.phone, PASSWORD, via="cookie", client=CLIENT
             )
             _, secret = await identity.create_staff(
                 runtime, db, username="clerk2", name="李经办", password="Staff@2026",
@@ -155,7 +155,7 @@ async def test_a_shorter_staff_timeout_does_not_shorten_the_persons(
             )  # fmt: skip
             staff = await identity.staff_sign_in(
                 runtime, db, username="clerk2", password="Staff@2026",
-                totp_code=pyotp.TOTP(secret).at(clock.now()),
+                totp_code=pyotp.TOTP(secret).at(clock.now()), client=CLIENT,
             )  # fmt: skip
             clock.advance(timedelta(minutes=6))
             assert await identity.resolve_session(runtime, db, staff.token, kind="staff") is None
@@ -171,7 +171,9 @@ async def test_a_session_in_use_stays_alive_and_is_touched_once_per_tenth_of_its
     its 15-minute timeout) stays alive, written about every 90 seconds, not on every request."""
     async with rt.sessions() as db:
         me = await member(rt, db)
-        person = await identity.sign_in_with_password(rt, db, me.phone, PASSWORD, via="cookie")
+        person = await identity.sign_in_with_password(
+            rt, db, me.phone, PASSWORD, via="cookie", client=CLIENT
+        )
     seen: list[datetime] = []
     for _ in range(40):
         clock.advance(timedelta(minutes=1))

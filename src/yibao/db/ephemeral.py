@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import String, Text, bindparam, delete, insert, select, update
+from sqlalchemy import BigInteger, String, Text, bindparam, case, cast, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.dml import ReturningInsert
@@ -104,38 +103,15 @@ class DatabaseEphemeralStore:
         return claimed is not None
 
     async def incr(self, key: str, ttl: timedelta) -> int:
+        # One statement, so two processes counting at once both count: the unique key makes the
+        # second insert wait for the first and then add to its row. (Reading the row FOR UPDATE and
+        # then writing lost a count on PostgreSQL when the row had expired: the waiting reader saw
+        # the deleted copy vanish, not the new one, and wrote 1 over it.)
         now = _now()
-        for _ in range(5):
-            try:
-                async with self._engine.begin() as conn:
-                    row = (
-                        await conn.execute(
-                            select(EphemeralEntry.value, EphemeralEntry.expires_at)
-                            .where(EphemeralEntry.key == key)
-                            .with_for_update()
-                        )
-                    ).first()
-                    expires = None
-                    if row is not None:
-                        expires = row.expires_at
-                        if expires.tzinfo is None:
-                            expires = expires.replace(tzinfo=UTC)
-                    if row is None or expires is None or expires <= now:
-                        await conn.execute(delete(EphemeralEntry).where(EphemeralEntry.key == key))
-                        await conn.execute(
-                            insert(EphemeralEntry).values(key=key, value="1", expires_at=now + ttl)
-                        )
-                        return 1
-                    count = int(row.value) + 1
-                    await conn.execute(
-                        update(EphemeralEntry)
-                        .where(EphemeralEntry.key == key)
-                        .values(value=str(count))
-                    )
-                    return count
-            except IntegrityError:
-                continue  # another process created the key first: read it again
-        raise RuntimeError(f"could not count {key!r}")
+        params = {"key": key, "expires": now + ttl, "now": now}
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(_count_statement(self._engine.dialect.name), params)).one()
+        return int(row[0])
 
     async def delete(self, key: str) -> None:
         async with self._engine.begin() as conn:
@@ -187,6 +163,28 @@ def _claim_statement(dialect: str) -> ReturningInsert[tuple[str]]:
         set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
         where=EphemeralEntry.expires_at <= bindparam("now"),
     ).returning(EphemeralEntry.key)
+
+
+@lru_cache(maxsize=4)
+def _count_statement(dialect: str) -> ReturningInsert[str]:
+    """One statement: insert the key at 1, add 1 to a live copy, or restart an expired one at 1
+    with a fresh expiry (the window starts with its first increment)."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(EphemeralEntry).values(
+        key=bindparam("key"), value="1", expires_at=bindparam("expires")
+    )
+    expired = EphemeralEntry.expires_at <= bindparam("now")
+    return stmt.on_conflict_do_update(
+        index_elements=[EphemeralEntry.key],
+        set_={
+            "value": case(
+                (expired, "1"),
+                else_=cast(cast(EphemeralEntry.value, BigInteger) + 1, Text),
+            ),
+            "expires_at": case(
+                (expired, stmt.excluded.expires_at), else_=EphemeralEntry.expires_at
+            ),
+        },
+    ).returning(EphemeralEntry.value)
 
 
 class RedisEphemeralStore:

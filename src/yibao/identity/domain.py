@@ -10,6 +10,9 @@
   which phones have accounts.
 - Lockout: `max_failures` wrong passwords within `failure_window` lock the account for `lock_for`;
   the person is told when it unlocks. A password reset (ID number + SMS code) or staff unlock it.
+- Per client address: `address_max_failures` failed passwords, SMS codes or card passwords from
+  one address within a stretch of `address_window` refuse that address every such check (even a
+  right one) until the stretch ends; against one client trying many accounts once each.
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
   and `sms_daily_limit` a day per phone. Kept hashed in the short-lived store.
 - Sessions end after `idle_timeout` without use (staff: `staff_idle_timeout`, at most 15 minutes),
@@ -20,10 +23,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
@@ -144,6 +148,7 @@ class SecurityEventKind(StrEnum):
     SIGNED_OUT = "signed_out"
     SIGNED_OUT_EVERYWHERE = "signed_out_everywhere"
     STAFF_CREATED = "staff_created"
+    ADDRESS_THROTTLED = "address_throttled"
 
 
 SECURITY_EVENT_NAMES = {
@@ -163,6 +168,7 @@ SECURITY_EVENT_NAMES = {
     SecurityEventKind.SIGNED_OUT: "退出登录",
     SecurityEventKind.SIGNED_OUT_EVERYWHERE: "退出所有设备",
     SecurityEventKind.STAFF_CREATED: "创建经办账号",
+    SecurityEventKind.ADDRESS_THROTTLED: "来源地址验证失败过多，暂停验证",
 }
 
 
@@ -179,6 +185,8 @@ class IdentityPolicy:
     staff_idle_timeout: timedelta = timedelta(minutes=15)
     step_up_window: timedelta = timedelta(minutes=10)
     registration_ttl: timedelta = timedelta(minutes=15)
+    address_max_failures: int = 30
+    address_window: timedelta = timedelta(minutes=15)
 
 
 # --- passwords -------------------------------------------------------------------------------
@@ -279,6 +287,59 @@ def after_success() -> LockState:
 
 def locked_message(until_china: str) -> str:
     return f"密码错误次数过多，账户已锁定，将于 {until_china} 自动解锁；也可通过“忘记密码”重置后立即解锁"
+
+
+# --- failures per client address --------------------------------------------------------------
+
+
+def client_key(address: str) -> str:
+    """Whose failures an address counts as: an IPv6 address by its /64, which a carrier hands one
+    subscriber whole (counting single addresses would give one client 2^64 budgets)."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()[:64] or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(ip)
+
+
+def address_window(now: datetime, policy: IdentityPolicy) -> tuple[int, datetime]:
+    """The stretch of the clock an address's failures count in (its number, and when it ends):
+    fixed stretches of `address_window`, :00 :15 :30 :45 by default, alike for every address.
+
+    Fixed rather than opened by the first failure (as the lockout is): each failure is then one
+    atomic increment of one key that names its stretch, so processes failing at once all count
+    and the Clock, not the store, decides when a stretch is over. The price is that a burst
+    across a boundary may reach twice the limit once; over any longer run an address still gets
+    `address_max_failures` per stretch, which is what starves credential stuffing.
+    """
+    length = max(int(policy.address_window.total_seconds()), 1)
+    number = int(now.timestamp()) // length
+    return number, datetime.fromtimestamp((number + 1) * length, tz=UTC)
+
+
+def address_refused_until(failures: int, now: datetime, policy: IdentityPolicy) -> datetime | None:
+    """When an address that failed `failures` times in this stretch may try again (None: now).
+
+    Failed passwords, SMS codes and card passwords count, for every account and for identifiers
+    that have none; successful ones neither count nor clear the count (one good account would
+    otherwise reset a stuffing run). Passkeys are not counted and not refused: nothing can be
+    guessed there. The default, 30 failures per 15 minutes, is generous on purpose: a family
+    behind one home router, a hospital hall's kiosk or a clinic's Wi-Fi sign many people in from
+    one address, and each may mistype a few times; people do not keep up two failures a minute
+    for a quarter of an hour, a script does in seconds. It holds a script to under 3,000 guesses
+    a day per address, while each account's own lockout still guards one person's password.
+    """
+    if failures < policy.address_max_failures:
+        return None
+    return address_window(now, policy)[1]
+
+
+def throttled_message(until_china: str) -> str:
+    return f"当前网络的登录和验证失败次数过多，为保护账户安全，请于 {until_china} 后再试"
 
 
 # --- SMS codes ---------------------------------------------------------------------------------

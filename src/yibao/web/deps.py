@@ -33,5 +33,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def client_address(request: Request) -> str:
+    """The caller's network address for the per-address sign-in limit: the TCP peer, or the
+    address a trusted proxy forwarded. Which proxies are trusted is uvicorn's decision
+    (`--proxy-headers`, `--forwarded-allow-ips`), made before the request gets here; reading
+    X-Forwarded-For here would let any client name its own address."""
+    return request.client.host if request.client is not None else ""
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ClientDep = Annotated[str, Depends(client_address)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

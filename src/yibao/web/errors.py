@@ -50,21 +50,36 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
+def retry_headers(error: DomainError) -> dict[str, str] | None:
+    """`Retry-After` (seconds) when the refusal knows when the caller may come back."""
+    retry_after = error.details.get("retry_after")
+    return {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+
+
 def wants_json(request: Request) -> bool:
     path = request.url.path
     return path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
-        return HTMLResponse(f"<h1>{title}</h1><p>{message}</p>", status_code=status)
+        return HTMLResponse(
+            f"<h1>{title}</h1><p>{message}</p>", status_code=status, headers=headers
+        )
     # A failed load (the server's fault, not the request's) offers a retry, never a blank page.
     response: Response = templates.TemplateResponse(
         request,
         "error.html",
         {"title": title, "message": message, "retry": status >= 500},
         status_code=status,
+        headers=headers,
     )
     return response
 
@@ -82,9 +97,11 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if wants_json(request):
             return JSONResponse(
-                {"error": {"code": exc.code, "message": exc.message}}, status_code=status
+                {"error": {"code": exc.code, "message": exc.message}},
+                status_code=status,
+                headers=retry_headers(exc),
             )
-        return error_page(request, status, "无法完成操作", exc.message)
+        return error_page(request, status, "无法完成操作", exc.message, retry_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

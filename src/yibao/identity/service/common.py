@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,9 +13,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.config import Settings
-from yibao.identity import codes
+from yibao.identity import codes, throttle
 from yibao.identity import repository as repo
-from yibao.identity.domain import CodePurpose, IdentityPolicy, code_text, new_code
+from yibao.identity.domain import (
+    CodePurpose,
+    CodeRejected,
+    IdentityPolicy,
+    RateLimited,
+    SecurityEventKind,
+    address_window,
+    client_key,
+    code_text,
+    new_code,
+    throttled_message,
+)
 from yibao.identity.tables import SignInSession
 from yibao.kernel.clock import to_china
 from yibao.kernel.idnumber import mask_phone
@@ -39,6 +51,8 @@ def policy_of(settings: Settings) -> IdentityPolicy:
         idle_timeout=timedelta(minutes=settings.session_idle_minutes),
         staff_idle_timeout=timedelta(minutes=settings.staff_session_idle_minutes),
         step_up_window=timedelta(minutes=settings.step_up_minutes),
+        address_max_failures=settings.address_max_failures,
+        address_window=timedelta(minutes=settings.address_window_minutes),
     )
 
 
@@ -137,13 +151,64 @@ async def queue_code(
     return mask_phone(phone)
 
 
-async def check_code(rt: Runtime, phone: str, purpose: CodePurpose, code: str) -> None:
-    await codes.consume_code(
-        rt.ephemeral,
-        rt.cipher,
-        repo.phone_hash(rt.cipher, phone),
-        purpose,
-        code,
-        rt.clock.now(),
-        policy_of(rt.settings),
+async def check_code(
+    rt: Runtime,
+    session: AsyncSession,
+    phone: str,
+    purpose: CodePurpose,
+    code: str,
+    *,
+    client: str,
+    via: str,
+) -> None:
+    """Accept the code once; a refused one also counts against the client's address (and commits
+    the security event when that used up the address's failures, nothing else)."""
+    try:
+        await codes.consume_code(
+            rt.ephemeral,
+            rt.cipher,
+            repo.phone_hash(rt.cipher, phone),
+            purpose,
+            code,
+            rt.clock.now(),
+            policy_of(rt.settings),
+        )
+    except CodeRejected:
+        if await count_failure(rt, session, client, via):
+            await session.commit()
+        raise
+
+
+# --- failures per client address (credential stuffing) ------------------------------------------
+
+
+async def refuse_if_throttled(rt: Runtime, client: str) -> None:
+    """Every use case that checks a password, an SMS code or a card password asks this first:
+    an address that used up its failures is refused before anything is looked up or hashed."""
+    now = rt.clock.now()
+    until = await throttle.refused_until(rt.ephemeral, client, now, policy_of(rt.settings))
+    if until is not None:
+        retry_after = max(math.ceil((until - now).total_seconds()), 1)
+        raise RateLimited(
+            throttled_message(china_minute(until)), until=until, retry_after=retry_after
+        )
+
+
+async def count_failure(rt: Runtime, session: AsyncSession, client: str, via: str) -> bool:
+    """Count a failed check from this address. The failure that uses up the address's budget is
+    recorded as a security event in the caller's transaction: True means the caller must commit
+    (use cases that commit their failure anyway simply do)."""
+    now = rt.clock.now()
+    policy = policy_of(rt.settings)
+    if not await throttle.count_failure(rt.ephemeral, client, now, policy):
+        return False
+    repo.record_event(
+        session,
+        SecurityEventKind.ADDRESS_THROTTLED,
+        now,
+        channel=via,
+        client=client_key(client),
+        failures=policy.address_max_failures,
+        until=address_window(now, policy)[1],
     )
+    return True

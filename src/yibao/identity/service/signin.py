@@ -29,10 +29,12 @@ from yibao.identity.service.common import (
     card_password_failures_key,
     check_code,
     china_minute,
+    count_failure,
     hash_password,
     open_session,
     password_matches,
     policy_of,
+    refuse_if_throttled,
     token_digest,
 )
 from yibao.identity.tables import OnlineAccount
@@ -74,12 +76,24 @@ async def welcome(
 
 
 async def sign_in_with_password(
-    rt: Runtime, session: AsyncSession, identifier: str, password: str, *, via: str, ua: str = ""
+    rt: Runtime,
+    session: AsyncSession,
+    identifier: str,
+    password: str,
+    *,
+    via: str,
+    client: str,
+    ua: str = "",
 ) -> IssuedSession:
+    """`client` is the caller's network address, as the channel saw it (for the address limit)."""
+    await refuse_if_throttled(rt, client)
     parsed = classify_identifier(identifier)
     found = await repo.account_by_identifier(session, rt.cipher, *parsed) if parsed else None
     if found is None:
         password_matches(None, password)  # same work as a real check: no timing tell
+        # Stuffing lists are mostly identifiers with no account here: they count like any other.
+        if await count_failure(rt, session, client, via):
+            await session.commit()
         raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
     account = await repo.account(session, found.id, lock=True)
     assert account is not None
@@ -110,6 +124,7 @@ async def sign_in_with_password(
             person_id=account.person_id,
             until=state.locked_until,
         )
+    await count_failure(rt, session, client, via)
     await session.commit()
     if state.locked_until is not None and state.is_locked(now):
         raise AccountLocked(locked_message(china_minute(state.locked_until)))
@@ -117,8 +132,16 @@ async def sign_in_with_password(
 
 
 async def sign_in_with_code(
-    rt: Runtime, session: AsyncSession, phone: str, code: str, *, via: str, ua: str = ""
+    rt: Runtime,
+    session: AsyncSession,
+    phone: str,
+    code: str,
+    *,
+    via: str,
+    client: str,
+    ua: str = "",
 ) -> IssuedSession:
+    await refuse_if_throttled(rt, client)
     phone = parse_phone(phone)
     code = check_code_shape(code)
     found = await repo.account_by_phone(session, rt.cipher, phone)
@@ -126,7 +149,7 @@ async def sign_in_with_code(
         refuse_if_locked(rt, found)
     account_id = found.id if found else None
     # An unknown phone never had a code stored, so it fails exactly like an expired code.
-    await check_code(rt, phone, CodePurpose.SIGN_IN, code)
+    await check_code(rt, session, phone, CodePurpose.SIGN_IN, code, client=client, via=via)
     if account_id is None:
         raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
     account = await repo.account(session, account_id, lock=True)
@@ -157,14 +180,22 @@ async def grant_step_up(
 
 
 async def step_up_with_code(
-    rt: Runtime, session: AsyncSession, *, session_id: str, account_id: int, code: str, via: str
+    rt: Runtime,
+    session: AsyncSession,
+    *,
+    session_id: str,
+    account_id: int,
+    code: str,
+    via: str,
+    client: str,
 ) -> None:
+    await refuse_if_throttled(rt, client)
     code = check_code_shape(code)
     account = await repo.account(session, account_id)
     if account is None:
         raise UnknownAccount("账户不存在")
     phone = repo.decrypt_account_phone(rt.cipher, account)
-    await check_code(rt, phone, CodePurpose.STEP_UP, code)
+    await check_code(rt, session, phone, CodePurpose.STEP_UP, code, client=client, via=via)
     await grant_step_up(rt, session, session_id, account_id, "sms", via)
 
 
@@ -176,7 +207,9 @@ async def step_up_with_card_password(
     account_id: int,
     card_password: str,
     via: str,
+    client: str,
 ) -> None:
+    await refuse_if_throttled(rt, client)
     policy = policy_of(rt.settings)
     account = await repo.account(session, account_id)
     if account is None:
@@ -199,6 +232,7 @@ async def step_up_with_card_password(
             account_id=account_id,
             method="card_password",
         )
+        await count_failure(rt, session, client, via)
         await session.commit()
         left = max(policy.max_failures - count, 0)
         raise CardPasswordRejected(f"医保卡密码不正确，还可尝试{left}次")

@@ -21,10 +21,12 @@ from yibao.identity.domain import (
 from yibao.identity.service.common import (
     IssuedSession,
     china_minute,
+    count_failure,
     hash_password,
     open_session,
     password_matches,
     policy_of,
+    refuse_if_throttled,
 )
 from yibao.identity.tables import StaffMember
 from yibao.kernel.errors import InvalidInput
@@ -94,11 +96,15 @@ async def staff_sign_in(
     username: str,
     password: str,
     totp_code: str,
+    client: str,
     ua: str = "",
 ) -> IssuedSession:
+    await refuse_if_throttled(rt, client)
     member = await repo.staff_by_username(session, username.strip().lower(), lock=True)
     if member is None or not member.active:
         password_matches(None, password)
+        if await count_failure(rt, session, client, "staff"):
+            await session.commit()
         raise SignInFailed("用户名、密码或动态口令错误")
     now = rt.clock.now()
     if member.locked_until is not None and member.locked_until > now:
@@ -126,6 +132,7 @@ async def staff_sign_in(
             channel="staff",
             staff_id=member.id,
         )
+        await count_failure(rt, session, client, "staff")
         await session.commit()
         if state.locked_until is not None and state.is_locked(now):
             raise AccountLocked(locked_message(china_minute(state.locked_until)))

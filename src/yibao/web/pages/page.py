@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.kernel.errors import DomainError
-from yibao.web.errors import status_for
+from yibao.web.errors import retry_headers, status_for
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -21,7 +21,9 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 def render_error(
     request: Request, template: str, error: DomainError, **context: Any
 ) -> HTMLResponse:
-    return render(request, template, status_for(error), error=error.message, **context)
+    response = render(request, template, status_for(error), error=error.message, **context)
+    response.headers.update(retry_headers(error) or {})
+    return response
 
 
 def see_other(url: str) -> RedirectResponse:

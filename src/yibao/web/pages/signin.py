@@ -16,7 +16,7 @@ from yibao.identity.domain import CodePurpose
 from yibao.kernel.errors import DomainError
 from yibao.runtime import Runtime
 from yibao.web.auth import PersonDep, PersonPrincipal, SteppedUpPersonDep
-from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.deps import ClientDep, RuntimeDep, SessionDep, client_address
 from yibao.web.pages.credentials import send_code_to_own_phone, signed_in, signed_out
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import relying_party, safe_next, set_session_cookie, verify_csrf
@@ -63,13 +63,14 @@ async def login(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
+    client: ClientDep,
     identifier: Text,
     password: Text,
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
         issued = await identity.sign_in_with_password(
-            runtime, session, identifier, password, via="cookie", ua=_ua(request)
+            runtime, session, identifier, password, via="cookie", client=client, ua=_ua(request)
         )
     except DomainError as exc:
         return render_error(
@@ -108,13 +109,14 @@ async def login_with_code(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
+    client: ClientDep,
     phone: Text,
     code: Text,
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
         issued = await identity.sign_in_with_code(
-            runtime, session, phone, code, via="cookie", ua=_ua(request)
+            runtime, session, phone, code, via="cookie", client=client, ua=_ua(request)
         )
     except DomainError as exc:
         return render_error(
@@ -178,6 +180,7 @@ async def _step_up(
             session_id=person.session_id,
             account_id=person.account_id,
             via="cookie",
+            client=await client_address(request),
         )
     except DomainError as exc:
         return render_error(request, "verify.html", exc, next=target, **on_error)

@@ -15,7 +15,7 @@ from yibao.kernel.errors import DomainError, InvalidInput
 from yibao.notifications import repository as outbox
 from yibao.notifications.domain import Channel
 from yibao.web.auth import PersonDep
-from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.deps import ClientDep, RuntimeDep, SessionDep
 from yibao.web.pages.credentials import send_code_to_own_phone, signed_in
 from yibao.web.pages.page import render, render_error
 from yibao.web.sessions import verify_csrf
@@ -59,6 +59,7 @@ async def register_password(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
+    client: ClientDep,
     phone: Text,
     code: Text,
     password: Text,
@@ -66,7 +67,9 @@ async def register_password(
 ) -> Response:
     try:
         _same(password, password2, "密码")
-        ticket = await identity.start_registration(runtime, session, phone, code, password)
+        ticket = await identity.start_registration(
+            runtime, session, phone, code, password, via="cookie", client=client
+        )
     except DomainError as exc:
         return render_error(
             request,
@@ -152,6 +155,7 @@ async def forgot_reset(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
+    client: ClientDep,
     id_number: Text,
     code: Text,
     password: Text,
@@ -160,7 +164,13 @@ async def forgot_reset(
     try:
         _same(password, password2, "密码")
         await identity.reset_password(
-            runtime, session, id_number=id_number, code=code, new_password=password, via="cookie"
+            runtime,
+            session,
+            id_number=id_number,
+            code=code,
+            new_password=password,
+            via="cookie",
+            client=client,
         )
     except DomainError as exc:
         return render_error(
@@ -194,6 +204,7 @@ async def card_password_set(
     runtime: RuntimeDep,
     session: SessionDep,
     person: PersonDep,
+    client: ClientDep,
     id_number: Text,
     code: Text,
     card_password: Text,
@@ -209,6 +220,7 @@ async def card_password_set(
             code=code,
             card_password=card_password,
             via="cookie",
+            client=client,
         )
     except DomainError as exc:
         return render_error(request, "card_password.html", exc, code_sent=True)

@@ -11,7 +11,7 @@ from yibao.identity import service as identity
 from yibao.identity.domain import STAFF_ROLE_NAMES, StaffRole
 from yibao.kernel.errors import DomainError
 from yibao.web.auth import StaffDep, StaffPrincipal
-from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.deps import ClientDep, RuntimeDep, SessionDep
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import clear_session_cookie, safe_next, set_session_cookie, verify_csrf
 
@@ -30,6 +30,7 @@ async def staff_login(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
+    client: ClientDep,
     username: Text,
     password: Text,
     totp: Text,
@@ -45,6 +46,7 @@ async def staff_login(
             username=username,
             password=password,
             totp_code=totp,
+            client=client,
             ua=request.headers.get("user-agent", ""),
         )
     except DomainError as exc:

@@ -17,15 +17,23 @@ from yibao.identity.domain import (
     check_password,
     classify_identifier,
 )
-from yibao.identity.service.common import check_code, hash_password
+from yibao.identity.service.common import check_code, hash_password, refuse_if_throttled
 from yibao.kernel.idnumber import parse_id_number
 from yibao.runtime import Runtime
 
 
 async def reset_password(
-    rt: Runtime, session: AsyncSession, *, id_number: str, code: str, new_password: str, via: str
+    rt: Runtime,
+    session: AsyncSession,
+    *,
+    id_number: str,
+    code: str,
+    new_password: str,
+    via: str,
+    client: str,
 ) -> None:
     """找回密码: ID number + SMS code to the account's phone; sets the password and unlocks."""
+    await refuse_if_throttled(rt, client)
     id_value = parse_id_number(id_number).value
     code = check_code_shape(code)
     person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_value)
@@ -35,7 +43,7 @@ async def reset_password(
     account_id = found.id
     phone = repo.decrypt_account_phone(rt.cipher, found)
     check_password(new_password, phone=phone, id_number=id_value)
-    await check_code(rt, phone, CodePurpose.RESET, code)
+    await check_code(rt, session, phone, CodePurpose.RESET, code, client=client, via=via)
     found = await repo.account(session, account_id, lock=True)
     assert found is not None
     now = rt.clock.now()
@@ -65,8 +73,10 @@ async def set_card_password(
     code: str,
     card_password: str,
     via: str,
+    client: str,
 ) -> None:
     """医保卡密码: set or reset with the ID number on the account and an SMS code."""
+    await refuse_if_throttled(rt, client)
     check_card_password(card_password)
     code = check_code_shape(code)
     id_value = parse_id_number(id_number).value
@@ -78,7 +88,7 @@ async def set_card_password(
     if person is None or person.id_number_hash != expected:
         raise RealNameMismatch("身份证号码与本账户的实名信息不一致")
     phone = repo.decrypt_account_phone(rt.cipher, found)
-    await check_code(rt, phone, CodePurpose.CARD_PASSWORD, code)
+    await check_code(rt, session, phone, CodePurpose.CARD_PASSWORD, code, client=client, via=via)
     found = await repo.account(session, account_id, lock=True)
     assert found is not None
     now = rt.clock.now()

@@ -30,6 +30,7 @@ from yibao.identity.service.common import (
     hash_password,
     open_session,
     policy_of,
+    refuse_if_throttled,
 )
 from yibao.identity.tables import OnlineAccount
 from yibao.kernel.errors import InvalidInput
@@ -44,19 +45,27 @@ def _ticket_key(ticket: str) -> str:
 
 
 async def start_registration(
-    rt: Runtime, session: AsyncSession, phone: str, code: str, password: str
+    rt: Runtime,
+    session: AsyncSession,
+    phone: str,
+    code: str,
+    password: str,
+    *,
+    via: str,
+    client: str,
 ) -> str:
     """Phone proven by its code and a strong password chosen: a ticket for the real-name step.
 
     The password waits encrypted in the short-lived store, so the last step can also check it
     against the ID number, which is only known then.
     """
+    await refuse_if_throttled(rt, client)
     phone = parse_phone(phone)
     code = check_code_shape(code)
     check_password(password, phone=phone)
     if await repo.account_by_phone(session, rt.cipher, phone) is not None:
         raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
-    await check_code(rt, phone, CodePurpose.REGISTER, code)
+    await check_code(rt, session, phone, CodePurpose.REGISTER, code, client=client, via=via)
     ticket = secrets.token_urlsafe(24)
     sealed = rt.cipher.encrypt(password, purpose=_TICKET_PURPOSE)
     value = json.dumps({"phone": phone, "pw": base64.b64encode(sealed).decode()})

@@ -33,7 +33,7 @@ from yibao.web.api.auth.models import (
     TokenOut,
 )
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
-from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.deps import ClientDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth 登录与验证"])
 
@@ -50,10 +50,10 @@ async def send_sms_code(body: SmsCodeIn, runtime: RuntimeDep, session: SessionDe
 
 @router.post("/registrations", response_model=TicketOut)
 async def start_registration(
-    body: RegistrationIn, runtime: RuntimeDep, session: SessionDep
+    body: RegistrationIn, runtime: RuntimeDep, session: SessionDep, client: ClientDep
 ) -> TicketOut:
     ticket = await identity.start_registration(
-        runtime, session, body.phone, body.code, body.password
+        runtime, session, body.phone, body.code, body.password, via="bearer", client=client
     )
     return TicketOut(ticket=ticket)
 
@@ -83,20 +83,34 @@ async def complete_registration(
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
 async def sign_in_with_password(
-    body: PasswordTokenIn, request: Request, runtime: RuntimeDep, session: SessionDep
+    body: PasswordTokenIn,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    client: ClientDep,
 ) -> TokenOut:
     issued = await identity.sign_in_with_password(
-        runtime, session, body.identifier, body.password, via="bearer", ua=_ua(request)
+        runtime,
+        session,
+        body.identifier,
+        body.password,
+        via="bearer",
+        client=client,
+        ua=_ua(request),
     )
     return TokenOut(token=issued.token)
 
 
 @router.post("/tokens/sms", response_model=TokenOut, status_code=201)
 async def sign_in_with_code(
-    body: CodeTokenIn, request: Request, runtime: RuntimeDep, session: SessionDep
+    body: CodeTokenIn,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    client: ClientDep,
 ) -> TokenOut:
     issued = await identity.sign_in_with_code(
-        runtime, session, body.phone, body.code, via="bearer", ua=_ua(request)
+        runtime, session, body.phone, body.code, via="bearer", client=client, ua=_ua(request)
     )
     return TokenOut(token=issued.token)
 
@@ -109,7 +123,9 @@ async def send_reset_code(
 
 
 @router.post("/password-reset", response_model=MessageOut)
-async def reset_password(body: ResetIn, runtime: RuntimeDep, session: SessionDep) -> MessageOut:
+async def reset_password(
+    body: ResetIn, runtime: RuntimeDep, session: SessionDep, client: ClientDep
+) -> MessageOut:
     await identity.reset_password(
         runtime,
         session,
@@ -117,6 +133,7 @@ async def reset_password(body: ResetIn, runtime: RuntimeDep, session: SessionDep
         code=body.code,
         new_password=body.new_password,
         via="bearer",
+        client=client,
     )
     return MessageOut(message="密码已重置，账户已解锁，请用新密码登录")
 
@@ -144,7 +161,7 @@ async def send_step_up_code(person: PersonDep, runtime: RuntimeDep, session: Ses
 
 @router.post("/step-up", response_model=StepUpOut)
 async def step_up(
-    body: StepUpIn, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    body: StepUpIn, person: PersonDep, runtime: RuntimeDep, session: SessionDep, client: ClientDep
 ) -> StepUpOut:
     if body.method == "sms":
         await identity.step_up_with_code(
@@ -154,6 +171,7 @@ async def step_up(
             account_id=person.account_id,
             code=body.code,
             via="bearer",
+            client=client,
         )
     else:
         await identity.step_up_with_card_password(
@@ -163,6 +181,7 @@ async def step_up(
             account_id=person.account_id,
             card_password=body.card_password,
             via="bearer",
+            client=client,
         )
     until = runtime.clock.now() + identity.policy_of(runtime.settings).step_up_window
     return StepUpOut(step_up_until=until)
@@ -180,7 +199,11 @@ async def send_card_password_code(
 
 @router.post("/card-password", response_model=MessageOut)
 async def set_card_password(
-    body: CardPasswordIn, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    body: CardPasswordIn,
+    person: PersonDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    client: ClientDep,
 ) -> MessageOut:
     await identity.set_card_password(
         runtime,
@@ -190,6 +213,7 @@ async def set_card_password(
         code=body.code,
         card_password=body.card_password,
         via="bearer",
+        client=client,
     )
     return MessageOut(message="医保卡密码已设置")
 
