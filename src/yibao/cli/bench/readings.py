@@ -137,3 +137,17 @@ def pg_state(dsn: str) -> dict[str, Any]:
             await conn.close()
 
     return asyncio.run(read())
+
+
+def checkpoint(dsn: str) -> None:
+    """Flush what earlier passes left dirty (`CHECKPOINT`), so a pass does not pay for the disk
+    writes of the one before it."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

@@ -211,6 +211,12 @@ def render(results: dict[str, Any], notes: str = "") -> str:
             f"Query ({growth_world.get('persons', 0):,}): buffer hits {growth.get('buffer_hit_pct', '—')}%,"
             f" {growth.get('blocks_read_per_s', '—')} blocks read/s."
         )
+        if query.get("p50_ms") and growth.get("p50_ms"):
+            out.append(
+                "Growth at the median, for comparison with the p99 ratio (a tail that a shared"
+                f" VM's neighbours move): p50 at the large world / at the small world"
+                f" = {query['p50_ms'] / growth['p50_ms']:.2f}."
+            )
     out += ["", *_cpu_table(pg, setl, query), ""]
     wal = _wal_table(pg, setl, query)
     out += [*wal, ""] if wal else []
