@@ -7,8 +7,12 @@ agree). Server processes keep none of this in memory.
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from sqlalchemy import BigInteger, String, Text, bindparam, case, cast, delete, insert, select
@@ -225,28 +229,51 @@ def make_ephemeral_store(engine: AsyncEngine, redis_url: str = "") -> EphemeralS
     return DatabaseEphemeralStore(engine)
 
 
+_SIDE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS ephemeral_entries (key VARCHAR(200) PRIMARY KEY,"
+    " value TEXT NOT NULL, expires_at DATETIME NOT NULL)"
+)
+
+
+def _prepare_side_file(path: str) -> None:
+    """Make the side file, in WAL, with its table, before any pooled connection opens it.
+
+    Two processes starting together (server workers, or two runtimes in a test) would otherwise
+    race to switch a new file's journal to WAL, and SQLite refuses the loser at once ("database is
+    locked") instead of waiting: here the loser tries again a moment later. Start-up only."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(100):
+        try:
+            with closing(sqlite3.connect(path, timeout=30)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SIDE_TABLE)
+                conn.commit()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_side_engine(engine: AsyncEngine) -> AsyncEngine:
     """SQLite locks the whole database per writer: a use case holding its transaction while it
     checks an SMS code in the same file would wait on itself. Short-lived state therefore lives in
-    a file of its own beside the database (`…-ephemeral.sqlite3`), created on first use."""
+    a file of its own beside the database (`…-ephemeral.sqlite3`), made with the store."""
     from sqlalchemy import event
 
     from yibao.db.engine import make_engine
 
     database = engine.url.database or ""
-    if database in {"", ":memory:"}:
-        side_url = "sqlite+aiosqlite:///:memory:"
-    else:
-        side_url = str(engine.url.set(database=database.rsplit(".", 1)[0] + "-ephemeral.sqlite3"))
-    side = make_engine(side_url)
+    if database not in {"", ":memory:"}:
+        path = database.rsplit(".", 1)[0] + "-ephemeral.sqlite3"
+        _prepare_side_file(path)
+        return make_engine(str(engine.url.set(database=path)))
+    side = make_engine("sqlite+aiosqlite:///:memory:")
 
     @event.listens_for(side.sync_engine, "connect")
     def _create_table(dbapi_connection: object, _record: object) -> None:
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS ephemeral_entries (key VARCHAR(200) PRIMARY KEY,"
-            " value TEXT NOT NULL, expires_at DATETIME NOT NULL)"
-        )
+        cursor.execute(_SIDE_TABLE)  # each connection to :memory: is a database of its own
         cursor.close()
 
     return side
