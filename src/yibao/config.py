@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # why these defaults: identity/domain.py, address_refused_until.
     address_max_failures: int = Field(30, ge=1)
     address_window_minutes: int = Field(15, ge=1)
+    # SMS codes asked for per client address in that window (SMS bombing); why this default:
+    # identity/throttle.py, sms_refused_until.
+    address_max_sms: int = Field(20, ge=1)
     realname_endpoint: str = ""
     realname_key: str = ""
     # Passkeys: the site's domain and origin; empty means "the host the request came to".

@@ -35,6 +35,8 @@ from yibao.kernel.idnumber import InvalidIdNumber, mask_phone
 from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime, build_runtime
 
+SEND = {"client": CLIENT, "via": "cookie"}  # who asks for SMS codes, and how
+
 
 @pytest.fixture
 def clock() -> FixedClock:
@@ -71,7 +73,9 @@ async def test_registration_from_phone_to_real_name(rt: Runtime, db: AsyncSessio
     id_number, phone = new_id_number(), new_phone()
     await enrol(rt, db, name="赵磊", id_number=id_number, phone=new_phone())
 
-    assert await identity.send_code(rt, db, phone, CodePurpose.REGISTER) == mask_phone(phone)
+    assert await identity.send_code(rt, db, phone, CodePurpose.REGISTER, **SEND) == mask_phone(
+        phone
+    )
     code = await last_code(db)
     sms = (await db.execute(select(OutboxMessage))).scalar_one()
     assert sms.phone_enc is not None and phone not in (sms.phone_masked or "")
@@ -143,7 +147,7 @@ async def test_registration_from_phone_to_real_name(rt: Runtime, db: AsyncSessio
     assert await _events(db, account.id) == ["registered", "real_name_verified", "sign_in_ok"]
     # One online account per person, one per phone.
     with pytest.raises(AlreadyRegistered):
-        await identity.send_code(rt, db, phone, CodePurpose.REGISTER)
+        await identity.send_code(rt, db, phone, CodePurpose.REGISTER, **SEND)
 
 
 async def test_password_containing_the_id_number_is_refused_at_real_name(
@@ -152,7 +156,7 @@ async def test_password_containing_the_id_number_is_refused_at_real_name(
     await define_regions(db)
     id_number, phone = new_id_number(), new_phone()
     await enrol(rt, db, name="钱多", id_number=id_number, phone=phone)
-    await identity.send_code(rt, db, phone, CodePurpose.REGISTER)
+    await identity.send_code(rt, db, phone, CodePurpose.REGISTER, **SEND)
     ticket = await identity.start_registration(
         rt, db, phone, await last_code(db), f"x!{id_number}", via="cookie", client=CLIENT
     )
@@ -246,7 +250,7 @@ async def test_reset_with_id_number_and_code_unlocks(rt: Runtime, db: AsyncSessi
             await identity.sign_in_with_password(
                 rt, db, m.id_number, "Wrong@1", via="cookie", client=CLIENT
             )
-    assert "验证码已发送至" in await identity.send_reset_code(rt, db, m.id_number)
+    assert "验证码已发送至" in await identity.send_reset_code(rt, db, m.id_number, **SEND)
     code = await last_code(db)
     with pytest.raises(WeakPassword):
         await identity.reset_password(
@@ -279,9 +283,9 @@ async def test_sms_codes_expire_allow_five_tries_and_are_rate_limited(
     rt: Runtime, db: AsyncSession, clock: FixedClock, settings: Settings
 ) -> None:
     m = await member(rt, db)
-    await identity.send_code(rt, db, m.phone, CodePurpose.SIGN_IN)
+    await identity.send_code(rt, db, m.phone, CodePurpose.SIGN_IN, **SEND)
     with pytest.raises(RateLimited, match="60秒"):
-        await identity.send_code(rt, db, m.phone, CodePurpose.SIGN_IN)
+        await identity.send_code(rt, db, m.phone, CodePurpose.SIGN_IN, **SEND)
     code = await last_code(db)
     wrong = "000000" if code != "000000" else "111111"
     for left in (4, 3, 2, 1):
@@ -297,21 +301,21 @@ async def test_sms_codes_expire_allow_five_tries_and_are_rate_limited(
     fast = build_runtime(settings.model_copy(update={"sms_min_interval_seconds": 0}), clock=clock)
     try:
         async with fast.sessions() as s:
-            await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN)
+            await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN, **SEND)
             clock.advance(timedelta(minutes=5, seconds=1))
             with pytest.raises(CodeRejected, match="过期"):
                 await identity.sign_in_with_code(
                     fast, s, m.phone, await last_code(s), via="cookie", client=CLIENT
                 )
-            await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN)
+            await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN, **SEND)
             assert await identity.sign_in_with_code(
                 fast, s, m.phone, await last_code(s), via="cookie", client=CLIENT
             )
             # Ten a day per phone: three were sent already today.
             for _ in range(7):
-                await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN)
+                await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN, **SEND)
             with pytest.raises(RateLimited, match="10次"):
-                await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN)
+                await identity.send_code(fast, s, m.phone, CodePurpose.SIGN_IN, **SEND)
     finally:
         await fast.close()
 
@@ -320,7 +324,7 @@ async def test_sms_sign_in_to_an_unknown_phone_sends_nothing_and_says_nothing(
     rt: Runtime, db: AsyncSession
 ) -> None:
     phone = new_phone()
-    assert await identity.send_code(rt, db, phone, CodePurpose.SIGN_IN) == mask_phone(phone)
+    assert await identity.send_code(rt, db, phone, CodePurpose.SIGN_IN, **SEND) == mask_phone(phone)
     assert (await db.execute(select(func.count()).select_from(OutboxMessage))).scalar_one() == 0
     with pytest.raises(CodeRejected, match="失效"):
         await identity.sign_in_with_code(rt, db, phone, "123456", via="cookie", client=CLIENT)
@@ -362,7 +366,7 @@ async def test_step_up_holds_ten_minutes_on_that_session_only(
     assert a is not None and a.step_up_until == clock.now() + timedelta(minutes=10)
     assert b is not None and b.step_up_until is None
 
-    await identity.send_code_to_account(rt, db, m.account_id, CodePurpose.STEP_UP)
+    await identity.send_code_to_account(rt, db, m.account_id, CodePurpose.STEP_UP, **SEND)
     await identity.step_up_with_code(
         rt,
         db,
@@ -419,7 +423,7 @@ async def test_card_password_set_with_id_number_and_code(rt: Runtime, db: AsyncS
             via="cookie",
             client=CLIENT,
         )
-    await identity.send_code_to_account(rt, db, m.account_id, CodePurpose.CARD_PASSWORD)
+    await identity.send_code_to_account(rt, db, m.account_id, CodePurpose.CARD_PASSWORD, **SEND)
     code = await last_code(db)
     with pytest.raises(RealNameMismatch):
         await identity.set_card_password(

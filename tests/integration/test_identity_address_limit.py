@@ -134,7 +134,7 @@ async def _every_check(rt: Runtime, db: AsyncSession) -> None:
     )
     person: dict[str, Any] = {"session_id": signed_in.session_id, "account_id": m.account_id}
     person |= {"via": "cookie", "client": STUFFER}
-    await identity.send_code(rt, db, m.phone, CodePurpose.SIGN_IN)
+    await identity.send_code(rt, db, m.phone, CodePurpose.SIGN_IN, client=STUFFER, via="cookie")
     code = await last_code(db)
     wrong = "000000" if code != "000000" else "111111"
 

@@ -236,3 +236,25 @@ async def test_address_failures_are_counted_in_the_store_per_stretch() -> None:
     assert await throttle.refused_until(store, here, T0, policy) == T0 + timedelta(minutes=15)
     assert await throttle.refused_until(store, there, T0, policy) is None
     assert await throttle.refused_until(store, here, T0 + timedelta(minutes=15), policy) is None
+
+
+def test_sms_per_address_numbers_are_settings() -> None:
+    """`asked` includes the request at hand: the third of three may be sent, the fourth waits
+    for the stretch to end."""
+    policy = IdentityPolicy(address_max_sms=3, address_window=timedelta(minutes=5))
+    assert throttle.sms_refused_until(3, T0, policy) is None
+    assert throttle.sms_refused_until(4, T0, policy) == T0 + timedelta(minutes=5)
+    assert IdentityPolicy().address_max_sms == 20
+
+
+async def test_sms_asked_per_address_are_counted_apart_from_failures() -> None:
+    store, policy = MemoryStore(), IdentityPolicy(address_max_sms=2)
+    here, there = "2001:db8:1:2::1", "203.0.113.10"
+    asked = [await throttle.count_sms(store, here, T0, policy) for _ in range(2)]
+    # Another address of the same IPv6 /64 shares the count; another network does not.
+    asked.append(await throttle.count_sms(store, "2001:db8:1:2::ffff", T0, policy))
+    assert asked == [1, 2, 3]
+    assert await throttle.count_sms(store, there, T0, policy) == 1
+    # Codes asked for are not failures, and a new stretch starts afresh.
+    assert await throttle.refused_until(store, here, T0, policy) is None
+    assert await throttle.count_sms(store, here, T0 + timedelta(minutes=15), policy) == 1

@@ -12,7 +12,8 @@
   the person is told when it unlocks. A password reset (ID number + SMS code) or staff unlock it.
 - Per client address: `address_max_failures` failed passwords, SMS codes or card passwords from
   one address within a stretch of `address_window` refuse that address every such check (even a
-  right one) until the stretch ends; against one client trying many accounts once each.
+  right one) until the stretch ends; against one client trying many accounts once each. Asking
+  for more than `address_max_sms` SMS codes in a stretch is refused alike (SMS bombing).
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
   and `sms_daily_limit` a day per phone. Kept hashed in the short-lived store.
 - Sessions end after `idle_timeout` without use (staff: `staff_idle_timeout`, at most 15 minutes),
@@ -149,6 +150,7 @@ class SecurityEventKind(StrEnum):
     SIGNED_OUT_EVERYWHERE = "signed_out_everywhere"
     STAFF_CREATED = "staff_created"
     ADDRESS_THROTTLED = "address_throttled"
+    ADDRESS_SMS_THROTTLED = "address_sms_throttled"
 
 
 SECURITY_EVENT_NAMES = {
@@ -169,6 +171,7 @@ SECURITY_EVENT_NAMES = {
     SecurityEventKind.SIGNED_OUT_EVERYWHERE: "退出所有设备",
     SecurityEventKind.STAFF_CREATED: "创建经办账号",
     SecurityEventKind.ADDRESS_THROTTLED: "来源地址验证失败过多，暂停验证",
+    SecurityEventKind.ADDRESS_SMS_THROTTLED: "来源地址获取验证码过多，暂停发送",
 }
 
 
@@ -187,6 +190,7 @@ class IdentityPolicy:
     registration_ttl: timedelta = timedelta(minutes=15)
     address_max_failures: int = 30
     address_window: timedelta = timedelta(minutes=15)
+    address_max_sms: int = 20
 
 
 # --- passwords -------------------------------------------------------------------------------
@@ -340,6 +344,10 @@ def address_refused_until(failures: int, now: datetime, policy: IdentityPolicy) 
 
 def throttled_message(until_china: str) -> str:
     return f"当前网络的登录和验证失败次数过多，为保护账户安全，请于 {until_china} 后再试"
+
+
+def sms_throttled_message(until_china: str) -> str:
+    return f"当前网络获取验证码次数过多，请于 {until_china} 后再试"
 
 
 # --- SMS codes ---------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from yibao.identity.domain import (
     client_key,
     code_text,
     new_code,
+    sms_throttled_message,
     throttled_message,
 )
 from yibao.identity.tables import SignInSession
@@ -53,6 +54,7 @@ def policy_of(settings: Settings) -> IdentityPolicy:
         step_up_window=timedelta(minutes=settings.step_up_minutes),
         address_max_failures=settings.address_max_failures,
         address_window=timedelta(minutes=settings.address_window_minutes),
+        address_max_sms=settings.address_max_sms,
     )
 
 
@@ -129,7 +131,8 @@ def open_session(
 async def queue_code(
     rt: Runtime, session: AsyncSession, phone: str, purpose: CodePurpose, person_id: int | None
 ) -> str:
-    """Make a code, keep its hash, and put the SMS in the outbox of this transaction."""
+    """Make a code, keep its hash, and put the SMS in the outbox of this transaction. Callers have
+    counted the request against the client's address first (`refuse_sms_if_spent`)."""
     policy = policy_of(rt.settings)
     now = rt.clock.now()
     phone_hash = repo.phone_hash(rt.cipher, phone)
@@ -188,10 +191,12 @@ async def refuse_if_throttled(rt: Runtime, client: str) -> None:
     now = rt.clock.now()
     until = await throttle.refused_until(rt.ephemeral, client, now, policy_of(rt.settings))
     if until is not None:
-        retry_after = max(math.ceil((until - now).total_seconds()), 1)
-        raise RateLimited(
-            throttled_message(china_minute(until)), until=until, retry_after=retry_after
-        )
+        raise _refused(throttled_message(china_minute(until)), until, now)
+
+
+def _refused(message: str, until: datetime, now: datetime) -> RateLimited:
+    retry_after = max(math.ceil((until - now).total_seconds()), 1)
+    return RateLimited(message, until=until, retry_after=retry_after)
 
 
 async def count_failure(rt: Runtime, session: AsyncSession, client: str, via: str) -> bool:
@@ -212,3 +217,28 @@ async def count_failure(rt: Runtime, session: AsyncSession, client: str, via: st
         until=address_window(now, policy)[1],
     )
     return True
+
+
+async def refuse_sms_if_spent(rt: Runtime, session: AsyncSession, client: str, via: str) -> None:
+    """Every use case that sends an SMS code asks this first, and it counts the request: an
+    address past its codes for this stretch is refused before anything is looked up, written or
+    sent. The first refused request records the address as a security event, committed alone (the
+    request that spent the budget may have sent nothing, or been refused for its phone)."""
+    now = rt.clock.now()
+    policy = policy_of(rt.settings)
+    asked = await throttle.count_sms(rt.ephemeral, client, now, policy)
+    until = throttle.sms_refused_until(asked, now, policy)
+    if until is None:
+        return
+    if asked == policy.address_max_sms + 1:
+        repo.record_event(
+            session,
+            SecurityEventKind.ADDRESS_SMS_THROTTLED,
+            now,
+            channel=via,
+            client=client_key(client),
+            codes=policy.address_max_sms,
+            until=until,
+        )
+        await session.commit()
+    raise _refused(sms_throttled_message(china_minute(until)), until, now)

@@ -36,11 +36,14 @@ async def send_code_to_own_phone(
     account_id: int,
     purpose: CodePurpose,
     template: str,
+    client: str,
     **context: Any,
 ) -> Response:
     """Send the code and show `template` again, saying to which (masked) number it went."""
     try:
-        masked = await identity.send_code_to_account(runtime, session, account_id, purpose)
+        masked = await identity.send_code_to_account(
+            runtime, session, account_id, purpose, client=client, via="cookie"
+        )
     except DomainError as exc:
         return render_error(request, template, exc, **context)
     return render(request, template, code_sent=True, notice=f"验证码已发送至 {masked}", **context)

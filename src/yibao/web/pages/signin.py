@@ -84,11 +84,14 @@ async def login_send_code(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
+    client: ClientDep,
     phone: Text,
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
-        await identity.send_code(runtime, session, phone, CodePurpose.SIGN_IN)
+        await identity.send_code(
+            runtime, session, phone, CodePurpose.SIGN_IN, client=client, via="cookie"
+        )
     except DomainError as exc:
         return render_error(
             request, "login.html", exc, next=safe_next(next), phone=phone, mode="sms"
@@ -198,6 +201,7 @@ async def verify_send_code(
     runtime: RuntimeDep,
     session: SessionDep,
     person: PersonDep,
+    client: ClientDep,
     next: Annotated[str, Form()] = "/security",
 ) -> Response:
     return await send_code_to_own_phone(
@@ -207,6 +211,7 @@ async def verify_send_code(
         person.account_id,
         CodePurpose.STEP_UP,
         "verify.html",
+        client,
         next=safe_next(next, "/security"),
     )
 

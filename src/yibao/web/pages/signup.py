@@ -38,10 +38,12 @@ async def register_page(request: Request) -> HTMLResponse:
 
 @router.post("/register/code", response_class=HTMLResponse)
 async def register_send_code(
-    request: Request, runtime: RuntimeDep, session: SessionDep, phone: Text
+    request: Request, runtime: RuntimeDep, session: SessionDep, client: ClientDep, phone: Text
 ) -> Response:
     try:
-        masked = await identity.send_code(runtime, session, phone, CodePurpose.REGISTER)
+        masked = await identity.send_code(
+            runtime, session, phone, CodePurpose.REGISTER, client=client, via="cookie"
+        )
     except DomainError as exc:
         return render_error(request, "register.html", exc, step="phone", phone=phone)
     return render(
@@ -134,10 +136,12 @@ async def forgot_page(request: Request) -> HTMLResponse:
 
 @router.post("/forgot/code", response_class=HTMLResponse)
 async def forgot_send_code(
-    request: Request, runtime: RuntimeDep, session: SessionDep, id_number: Text
+    request: Request, runtime: RuntimeDep, session: SessionDep, client: ClientDep, id_number: Text
 ) -> Response:
     try:
-        message = await identity.send_reset_code(runtime, session, id_number)
+        message = await identity.send_reset_code(
+            runtime, session, id_number, client=client, via="cookie"
+        )
     except DomainError as exc:
         return render_error(request, "forgot.html", exc, step="id", id_number=id_number)
     return render(
@@ -186,7 +190,11 @@ async def card_password_page(request: Request, person: PersonDep) -> HTMLRespons
 
 @router.post("/card-password/code", response_class=HTMLResponse)
 async def card_password_send_code(
-    request: Request, runtime: RuntimeDep, session: SessionDep, person: PersonDep
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    person: PersonDep,
+    client: ClientDep,
 ) -> Response:
     return await send_code_to_own_phone(
         request,
@@ -195,6 +203,7 @@ async def card_password_send_code(
         person.account_id,
         CodePurpose.CARD_PASSWORD,
         "card_password.html",
+        client,
     )
 
 

@@ -1,4 +1,5 @@
-"""SMS codes sent for registration, sign-in, 忘记密码 and the account's own checks."""
+"""SMS codes sent for registration, sign-in, 忘记密码 and the account's own checks. Each use case
+first counts the request against the client's address (SMS bombing), before anything else."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.enrolment import repository as enrolment_repository
 from yibao.identity import repository as repo
 from yibao.identity.domain import AlreadyRegistered, CodePurpose, UnknownAccount
-from yibao.identity.service.common import queue_code
+from yibao.identity.service.common import queue_code, refuse_sms_if_spent
 from yibao.kernel.idnumber import mask_phone, parse_id_number, parse_phone
 from yibao.runtime import Runtime
 
 SENT_IF_REGISTERED = "如该号码已开通网上账户，验证码已发送"
 
 
-async def send_code(rt: Runtime, session: AsyncSession, phone: str, purpose: CodePurpose) -> str:
+async def send_code(
+    rt: Runtime,
+    session: AsyncSession,
+    phone: str,
+    purpose: CodePurpose,
+    *,
+    client: str,
+    via: str,
+) -> str:
     """Registration and SMS sign-in: to a phone typed in. Sign-in never says whether it exists."""
+    await refuse_sms_if_spent(rt, session, client, via)
     phone = parse_phone(phone)
     found = await repo.account_by_phone(session, rt.cipher, phone)
     if purpose is CodePurpose.REGISTER:
@@ -30,8 +40,15 @@ async def send_code(rt: Runtime, session: AsyncSession, phone: str, purpose: Cod
 
 
 async def send_code_to_account(
-    rt: Runtime, session: AsyncSession, account_id: int, purpose: CodePurpose
+    rt: Runtime,
+    session: AsyncSession,
+    account_id: int,
+    purpose: CodePurpose,
+    *,
+    client: str,
+    via: str,
 ) -> str:
+    await refuse_sms_if_spent(rt, session, client, via)
     found = await repo.account(session, account_id)
     if found is None:
         raise UnknownAccount("账户不存在")
@@ -42,7 +59,10 @@ async def send_code_to_account(
     return masked
 
 
-async def send_reset_code(rt: Runtime, session: AsyncSession, id_number: str) -> str:
+async def send_reset_code(
+    rt: Runtime, session: AsyncSession, id_number: str, *, client: str, via: str
+) -> str:
+    await refuse_sms_if_spent(rt, session, client, via)
     id_number = parse_id_number(id_number).value
     person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_number)
     found = await repo.account_of_person(session, person.id) if person else None

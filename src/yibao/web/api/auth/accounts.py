@@ -43,8 +43,13 @@ def _ua(request: Request) -> str:
 
 
 @router.post("/sms-codes", response_model=SentOut)
-async def send_sms_code(body: SmsCodeIn, runtime: RuntimeDep, session: SessionDep) -> SentOut:
-    masked = await identity.send_code(runtime, session, body.phone, CodePurpose(body.purpose))
+async def send_sms_code(
+    body: SmsCodeIn, runtime: RuntimeDep, session: SessionDep, client: ClientDep
+) -> SentOut:
+    purpose = CodePurpose(body.purpose)
+    masked = await identity.send_code(
+        runtime, session, body.phone, purpose, client=client, via="bearer"
+    )
     return SentOut(sent_to=masked)
 
 
@@ -117,9 +122,12 @@ async def sign_in_with_code(
 
 @router.post("/password-reset/code", response_model=MessageOut)
 async def send_reset_code(
-    body: ResetCodeIn, runtime: RuntimeDep, session: SessionDep
+    body: ResetCodeIn, runtime: RuntimeDep, session: SessionDep, client: ClientDep
 ) -> MessageOut:
-    return MessageOut(message=await identity.send_reset_code(runtime, session, body.id_number))
+    message = await identity.send_reset_code(
+        runtime, session, body.id_number, client=client, via="bearer"
+    )
+    return MessageOut(message=message)
 
 
 @router.post("/password-reset", response_model=MessageOut)
@@ -152,9 +160,11 @@ async def me(person: PersonDep, runtime: RuntimeDep, session: SessionDep) -> MeO
 
 
 @router.post("/step-up/code", response_model=SentOut)
-async def send_step_up_code(person: PersonDep, runtime: RuntimeDep, session: SessionDep) -> SentOut:
+async def send_step_up_code(
+    person: PersonDep, runtime: RuntimeDep, session: SessionDep, client: ClientDep
+) -> SentOut:
     masked = await identity.send_code_to_account(
-        runtime, session, person.account_id, CodePurpose.STEP_UP
+        runtime, session, person.account_id, CodePurpose.STEP_UP, client=client, via="bearer"
     )
     return SentOut(sent_to=masked)
 
@@ -189,10 +199,11 @@ async def step_up(
 
 @router.post("/card-password/code", response_model=SentOut)
 async def send_card_password_code(
-    person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    person: PersonDep, runtime: RuntimeDep, session: SessionDep, client: ClientDep
 ) -> SentOut:
+    purpose = CodePurpose.CARD_PASSWORD
     masked = await identity.send_code_to_account(
-        runtime, session, person.account_id, CodePurpose.CARD_PASSWORD
+        runtime, session, person.account_id, purpose, client=client, via="bearer"
     )
     return SentOut(sent_to=masked)
 
