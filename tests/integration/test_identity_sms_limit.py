@@ -124,15 +124,10 @@ async def test_many_phones_from_one_address_then_every_code_waits(
 
 
 async def test_requests_racing_from_two_processes_all_count(
-    settings: Settings, clock: FixedClock, backend: str
+    settings: Settings, clock: FixedClock
 ) -> None:
     """Two server processes take code requests from one address at once: exactly the budget
     gets through, the rest are refused, and one of them records the address."""
-    if backend == "sqlite":
-        # SQLite runs one writer at a time anyway; and a burst of fresh connections there can
-        # fail at connect (PRAGMA journal_mode=WAL, db/engine.py: "database is locked"), which
-        # makes the failure race in test_identity_address_limit.py flaky too.
-        pytest.skip("racing processes matter on PostgreSQL")
     limited = settings.model_copy(update={"address_max_sms": 10})
     first, second = build_runtime(limited, clock=clock), build_runtime(limited, clock=clock)
 
