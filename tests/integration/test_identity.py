@@ -3,7 +3,6 @@ sessions, card password, staff. Time is a FixedClock so windows can be crossed."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pyotp
@@ -36,24 +35,6 @@ from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime, build_runtime
 
 SEND = {"client": CLIENT, "via": "cookie"}  # who asks for SMS codes, and how
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime.now(UTC).replace(microsecond=0))
-
-
-@pytest.fixture
-async def rt(settings: Settings, clock: FixedClock) -> AsyncIterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-async def db(rt: Runtime) -> AsyncIterator[AsyncSession]:
-    async with rt.sessions() as s:
-        yield s
 
 
 async def _events(db: AsyncSession, account_id: int) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,19 +37,6 @@ AT = datetime(2026, 11, 25, 2, 7, 30, tzinfo=UTC)
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(AT)
-
-
-@pytest.fixture
-async def rt(settings: Settings, clock: FixedClock) -> AsyncIterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-async def db(rt: Runtime) -> AsyncIterator[AsyncSession]:
-    async with rt.sessions() as s:
-        yield s
 
 
 async def _events(db: AsyncSession, kind: str) -> list[tuple[str, int | None, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -32,19 +31,6 @@ CODES = 20  # the default
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(AT)
-
-
-@pytest.fixture
-async def rt(settings: Settings, clock: FixedClock) -> AsyncIterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-async def db(rt: Runtime) -> AsyncIterator[AsyncSession]:
-    async with rt.sessions() as s:
-        yield s
 
 
 async def _texts(db: AsyncSession) -> int:

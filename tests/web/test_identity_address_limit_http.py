@@ -3,47 +3,21 @@ the pages show their form with the reason, staff sign-in alike; another address 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support.identity import CARD_PASSWORD, PASSWORD, Member, member
+from tests.support.addresses import From
+from tests.support.identity import CARD_PASSWORD, PASSWORD, Member
 from tests.support.world import new_phone
 from tests.web.identity_client import post_form
 from yibao.kernel.clock import FixedClock
 from yibao.runtime import Runtime
-from yibao.web.app import create_app
 
 STUFFER = "203.0.113.7"
 NEIGHBOUR = "198.51.100.20"
-AT = datetime(2026, 11, 25, 2, 7, 30, tzinfo=UTC)  # 10:07:30 in Beijing; the stretch ends 10:15
 FAILURES = 30  # the default: the tests do not lower it
-
-From = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-async def li(runtime: Runtime, session: AsyncSession) -> Member:
-    runtime.clock = FixedClock(AT)
-    return await member(runtime, session, name="李华")
-
-
-@pytest.fixture
-def from_address(runtime: Runtime) -> From:
-    """A client of the app whose requests come from `address` (the ASGI scope's client)."""
-    app = create_app(runtime=runtime)
-
-    @asynccontextmanager
-    async def connect(address: str) -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
-
-    return connect
 
 
 def _advance(runtime: Runtime, delta: timedelta) -> None:

@@ -4,47 +4,20 @@ unaffected, and the stretch's end lifts it. The default (20 per 15 minutes) is n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support.identity import PASSWORD, Member, member
+from tests.support.addresses import From
+from tests.support.identity import PASSWORD, Member
 from tests.support.world import new_phone
 from tests.web.identity_client import post_form
 from yibao.kernel.clock import FixedClock
 from yibao.runtime import Runtime
-from yibao.web.app import create_app
 
 BOMBER = "203.0.113.7"
 NEIGHBOUR = "198.51.100.20"
-AT = datetime(2026, 11, 25, 2, 7, 30, tzinfo=UTC)  # 10:07:30 in Beijing; the stretch ends 10:15
 CODES = 20  # the default
-
-From = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-async def li(runtime: Runtime, session: AsyncSession) -> Member:
-    runtime.clock = FixedClock(AT)
-    return await member(runtime, session, name="李华")
-
-
-@pytest.fixture
-def from_address(runtime: Runtime) -> From:
-    """A client of the app whose requests come from `address` (the ASGI scope's client)."""
-    app = create_app(runtime=runtime)
-
-    @asynccontextmanager
-    async def connect(address: str) -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
-
-    return connect
 
 
 def _advance(runtime: Runtime, delta: timedelta) -> None:

@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pyotp
@@ -27,18 +27,6 @@ from yibao.runtime import Runtime, build_runtime
 
 # The sign-in form and sign-out are the only staff routes open without a staff session.
 OPEN = {("GET", "/staff/login"), ("POST", "/staff/login"), ("POST", "/staff/logout")}
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime.now(UTC).replace(microsecond=0))
-
-
-@pytest.fixture
-async def rt(settings: Settings, clock: FixedClock) -> AsyncIterator[Runtime]:
-    runtime = build_runtime(settings, clock=clock)
-    yield runtime
-    await runtime.close()
 
 
 @pytest.fixture
