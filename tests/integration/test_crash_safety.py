@@ -36,10 +36,10 @@ from tests.support.crash import (
     Till,
     build_world,
     dsn,
-    free_port,
     fresh_database,
 )
 from tests.support.fsi import Institution
+from tests.support.live_server import free_port
 from yibao.config import Settings
 from yibao.kernel.money import format_yuan
 

@@ -9,7 +9,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -119,12 +118,6 @@ async def build_world(settings: Settings, persons: int) -> CrashWorld:
         return CrashWorld(made.token, holders)
     finally:
         await runtime.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _group_members(pgid: int) -> list[int]:

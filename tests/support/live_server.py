@@ -34,7 +34,7 @@ class LiveServer:
     settings: Settings
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -45,7 +45,7 @@ def live_server(tmp: Path, **env: str) -> Iterator[LiveServer]:
     db = tmp / "live.sqlite3"
     url = f"sqlite+aiosqlite:///{db}"
     upgrade(url)
-    port = _free_port()
+    port = free_port()
     variables = {
         "YIBAO_DATABASE_URL": url,
         "YIBAO_DATA_KEY": base64.b64encode(b"L" * 32).decode(),

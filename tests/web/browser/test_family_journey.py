@@ -15,7 +15,6 @@ import hashlib
 import io
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import TEST_DATA_KEY
+from tests.support.live_server import free_port
 from tests.support.world import define_regions, enrol, fund, new_id_number
 from yibao.config import Settings
 from yibao.identity import service as identity
@@ -53,12 +53,6 @@ TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PHARMACY = "P31010400001"
 PHARMACY_TOKEN = "f" * 32
 DRUG = "XN06AXA063A001010101005"  # 丙类: the whole price is the person's share
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _seed(settings: Settings) -> dict[str, Any]:
@@ -157,7 +151,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             out, format="PNG" if name.endswith("png") else "JPEG"
         )
         (tmp / name).write_bytes(out.getvalue())
-    port = _free_port()
+    port = free_port()
     uv = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -14,6 +13,7 @@ import uvicorn
 
 from tests.conftest import TEST_DATA_KEY
 from tests.support import world
+from tests.support.live_server import free_port
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 from yibao.kernel.clock import SystemClock
@@ -23,12 +23,6 @@ from yibao.web.auth import PersonPrincipal, stepped_up_person
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parents[3] / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -60,7 +54,7 @@ def voucher_server(tmp_path: Path):  # type: ignore[no-untyped-def]
         person_id, 1, "s", SystemClock().now() + timedelta(minutes=10), "cookie"
     )
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

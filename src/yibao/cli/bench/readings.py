@@ -127,10 +127,11 @@ def pg_state(dsn: str) -> dict[str, Any]:
     async def read() -> dict[str, Any]:
         conn = await asyncpg.connect(dsn)
         try:
-            settings = {
-                name: await conn.fetchval("SELECT current_setting($1)", name)
-                for name in PG_SETTINGS
-            }
+            rows = await conn.fetch(
+                "SELECT name, current_setting(name) AS value FROM unnest($1::text[]) AS name",
+                list(PG_SETTINGS),
+            )
+            settings = {r["name"]: r["value"] for r in rows}
             wal = await conn.fetchrow(_WAL)
             return {"settings": settings, "wal": {k: int(v) for k, v in dict(wal).items()}}
         finally:
