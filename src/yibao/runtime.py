@@ -4,6 +4,7 @@ hands its parts to the use cases."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -53,3 +54,18 @@ def build_runtime(settings: Settings | None = None, clock: Clock | None = None) 
         ephemeral=make_ephemeral_store(engine, settings.redis_url),
         clock=clock or SystemClock(),
     )
+
+
+def settle_the_heap() -> None:
+    """A serving process's garbage collector, tuned once it has started.
+
+    Start-up leaves a large heap that lives as long as the process (the app, its routes and
+    models, SQLAlchemy's mappers); `gc.freeze` takes it out of every later collection. A request
+    then allocates thousands of short-lived objects, so the youngest generation is collected
+    every 20,000 allocations instead of 700, and the full collection comes rarely. Measured on the
+    100,000-person query load (docs/benchmarks-notes.md): p99 110–150 ms -> 41–72 ms, 5–10 % more
+    requests a second, the same memory.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)

@@ -196,12 +196,19 @@ def test_one_second_run_of_every_workload(
         assert first["ok"] >= 2 * query["tokens"]
         assert first["seconds"] < 60
         assert settlement["wal_bytes_written"] > 0
+        # The stack's floor: pgbench's transaction and a keyed read, over HTTP, all answered.
+        for kind in ("tpcb", "read"):
+            floor = results["floor"][kind]
+            assert floor["ok"] > 0, floor
+            assert floor["failed"] == 0, floor.get("sample_errors")
         text = report.read_text()
         assert "settlement TPS / pgbench TPC-B TPS" in text
         assert "first touch of each sampled person" in text
         assert "| pgbench TPC-B right after" in text
         assert "| settlement 2207 | " in text.split("WAL written per request")[1]
         assert "PostgreSQL as configured: shared_buffers" in text
+        assert "| floor: pgbench's TPC-B transaction over HTTP" in text
+        assert "The stack's floor: pgbench's own TPC-B transaction" in text
         assert render(results).startswith("# Benchmarks")
         # Every 2207 answered 0 made a settlement on top of the loaded history, each that took
         # money from the account has its ledger entry (an emptied account pays nothing, and

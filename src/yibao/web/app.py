@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from yibao import __version__
 from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
-from yibao.runtime import Runtime, build_runtime
+from yibao.runtime import Runtime, build_runtime, settle_the_heap
 from yibao.web import account_routes, notice_routes
 from yibao.web.api import claims as claims_api
 from yibao.web.errors import install_error_handlers
@@ -25,21 +24,6 @@ from yibao.web.staff import workbench as staff_workbench
 from yibao.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-def settle_the_heap() -> None:
-    """A serving process's garbage collector, tuned once it has started.
-
-    Start-up leaves a large heap that lives as long as the process (the app, its routes and
-    models, SQLAlchemy's mappers); `gc.freeze` takes it out of every later collection. A request
-    then allocates thousands of short-lived objects, so the youngest generation is collected
-    every 20,000 allocations instead of 700, and the full collection comes rarely. Measured on the
-    100,000-person query load (docs/benchmarks-notes.md): p99 110–150 ms -> 41–72 ms, 5–10 % more
-    requests a second, the same memory.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 50)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

@@ -44,6 +44,9 @@ def run_command(
     pool_size: int = typer.Option(
         0, help="Database connections per server worker (default: connections / workers + 2)"
     ),
+    floor: bool = typer.Option(
+        True, "--floor/--no-floor", help="Also measure the stack's floor (pgbench's work over HTTP)"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Measure settlement and account queries against pgbench TPC-B; write the report."""
@@ -66,6 +69,7 @@ def run_command(
         report=None if str(report) == "-" else report,
         database=database,
         pool_size=pool_size,
+        floor=floor,
     )
     try:
         results = run_bench(opts)

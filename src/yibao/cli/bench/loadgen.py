@@ -150,6 +150,46 @@ end
 )
 
 
+# The stack's floor (floor.py): pgbench's random choices, made by wrk per request at the scale
+# of the yardstick's database (`__SCALE__` is replaced by `floor_script`).
+_FLOOR_COMMON = r"""
+function init(args)
+  ok, failed, wrapped = 0, 0, 0
+  math.randomseed(id * 104729)
+end
+
+function response(status, headers, body)
+  if status == 200 then
+    ok = ok + 1
+  else
+    failed = failed + 1
+    if failed <= 3 then io.stderr:write(status .. " " .. body:sub(1, 400) .. "\n") end
+  end
+end
+"""
+
+_FLOOR_TPCB = r"""
+function request()
+  local body = string.format('{"aid":%d,"bid":%d,"tid":%d,"delta":%d}',
+    math.random(100000 * __SCALE__), math.random(__SCALE__), math.random(10 * __SCALE__),
+    math.random(-5000, 5000))
+  return wrk.format("POST", "/floor/tpcb", { ["Content-Type"] = "application/json" }, body)
+end
+"""
+
+_FLOOR_READ = r"""
+function request()
+  return wrk.format("GET", "/floor/read?aid=" .. math.random(100000 * __SCALE__))
+end
+"""
+
+
+def floor_script(kind: str, scale: int) -> str:
+    """The wrk script of the floor's `tpcb` or `read` pass at the yardstick's scale."""
+    body = {"tpcb": _FLOOR_TPCB, "read": _FLOOR_READ}[kind]
+    return (_COMMON + _FLOOR_COMMON + body).replace("__SCALE__", str(int(scale)))
+
+
 @dataclass
 class WrkResult:
     requests: int

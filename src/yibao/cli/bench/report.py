@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from yibao.cli.bench.run import yardstick_tps
+
 _TARGET_NAMES = {
     "settlement_vs_pgbench": "settlement TPS / pgbench TPC-B TPS",
     "settlement_p99_ms": "settlement p99 at 32 connections (ms)",
@@ -41,7 +43,9 @@ def _per_request(cores: Any, throughput: Any) -> str:
         return "—"
 
 
-def _cpu_table(pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any]) -> list[str]:
+def _cpu_table(
+    pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any], floor: dict[str, Any]
+) -> list[str]:
     """CPU milliseconds each side spent per request: where the two cores went."""
     lines = [
         "CPU spent per request or transaction (cores used ÷ throughput), on this 2-core machine:",
@@ -52,6 +56,7 @@ def _cpu_table(pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any]) 
         f" | {_per_request(pg.get('cores_loadgen'), pg.get('tps'))} |",
     ]
     rows = [("settlement 2207", setl), ("account query", query)]
+    rows += [(name, floor.get(kind) or {}) for kind, name in _FLOOR_ROWS]
     for name, w in rows:
         if not w or "error" in w:
             continue
@@ -59,6 +64,34 @@ def _cpu_table(pg: dict[str, Any], setl: dict[str, Any], query: dict[str, Any]) 
         lines.append(
             f"| {name} | {_per_request(w.get('cores_server'), t)}"
             f" | {_per_request(w.get('cores_postgres'), t)} | {_per_request(w.get('cores_loadgen'), t)} |"
+        )
+    return lines
+
+
+_FLOOR_ROWS = (
+    ("tpcb", "floor: pgbench's TPC-B transaction over HTTP, no yibao code"),
+    ("read", "floor: one keyed read over HTTP, no yibao code"),
+)
+
+
+def _floor_lines(floor: dict[str, Any], results: dict[str, Any]) -> list[str]:
+    """What the stack alone serves, beside what yibao serves on it (floor.py)."""
+    tpcb, read = floor.get("tpcb") or {}, floor.get("read") or {}
+    tps = yardstick_tps(results)
+    lines = []
+    if tpcb.get("throughput") and tps:
+        lines.append(
+            "The stack's floor: pgbench's own TPC-B transaction, served over HTTP by the same"
+            " uvicorn workers, FastAPI and asyncpg with no yibao code, reached"
+            f" {tpcb['throughput'] / tps:.3f} of pgbench ({tpcb['throughput']:,.0f} TPS): the"
+            " most a service on this stack and machine could reach while doing at least"
+            " TPC-B's work per request."
+        )
+    if read.get("throughput"):
+        lines.append(
+            f"One keyed read over HTTP on the same stack served {read['throughput']:,.0f}"
+            f" requests/s (p99 {_ms(read.get('p99_ms'))} ms): the ceiling for any"
+            " authenticated query, which needs at least that round trip."
         )
     return lines
 
@@ -123,6 +156,7 @@ def render(results: dict[str, Any], notes: str = "") -> str:
     setl = results.get("settlement") or {}
     query = results.get("query") or {}
     growth = results.get("growth_query") or {}
+    floor = {k: w for k, w in (results.get("floor") or {}).items() if isinstance(w, dict)}
     opts = results.get("options", {})
     out = [
         "# Benchmarks",
@@ -191,6 +225,9 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         out.append(
             _workload_row(f"account query, {growth_world.get('persons', 0):,} persons", growth)
         )
+    for kind, name in _FLOOR_ROWS:
+        if floor.get(kind):
+            out.append(_workload_row(name, floor[kind]))
     for w, label in ((query, world), (growth, growth_world)):
         if w.get("first_touch"):
             name = f"first touch of each sampled person, {label.get('persons', 0):,} persons"
@@ -217,7 +254,8 @@ def render(results: dict[str, Any], notes: str = "") -> str:
                 f" VM's neighbours move): p50 at the large world / at the small world"
                 f" = {query['p50_ms'] / growth['p50_ms']:.2f}."
             )
-    out += ["", *_cpu_table(pg, setl, query), ""]
+    out += _floor_lines(floor, results)
+    out += ["", *_cpu_table(pg, setl, query, floor), ""]
     wal = _wal_table(pg, setl, query)
     out += [*wal, ""] if wal else []
     out += ["## The data", ""]

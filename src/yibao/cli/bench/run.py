@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from yibao.cli.bench import loadgen, pools, readings, server, yardstick
+from yibao.cli.bench import floor, loadgen, pools, readings, server, yardstick
 from yibao.cli.bench.target import BENCH_DIR, Target, bench_settings, server_environment
 from yibao.cli.context import console
 from yibao.kernel.pii import PersonalDataCipher
@@ -48,6 +48,7 @@ class RunOptions:
     growth_database: str | None = None
     pgbench_database: str = PGBENCH_DATABASE
     pool_size: int = 0  # database connections per server worker (0: enough for every connection)
+    floor: bool = True  # also measure the stack's floor (floor.py)
 
 
 def _wrk(
@@ -184,6 +185,25 @@ def _yardstick(target: Target, opts: RunOptions) -> dict[str, Any]:
     return found
 
 
+def _floor(target: Target, opts: RunOptions, work: Path, pool: int) -> dict[str, Any]:
+    """The stack's floor (floor.py): pgbench's transaction and a keyed read served over HTTP by
+    uvicorn, FastAPI and asyncpg with no yibao code, on the yardstick's database."""
+    dsn = target.admin_dsn.rsplit("/", 1)[0] + f"/{opts.pgbench_database}"
+    env = {**server_environment(target, pool_size=pool), floor.DSN_VARIABLE: dsn}
+    env[floor.POOL_VARIABLE] = str(pool)
+    out: dict[str, Any] = {}
+    with server.running_server(env, opts.workers, app="yibao.cli.bench.floor:create_app") as srv:
+        for kind in ("tpcb", "read"):
+            pool_dir = work / f"floor-{kind}"
+            pool_dir.mkdir()
+            script = loadgen.floor_script(kind, opts.pgbench_scale)
+            if opts.warmup:
+                _wrk(srv, script, pool_dir, opts, opts.warmup, dsn)
+            out[kind] = _wrk(srv, script, pool_dir, opts, opts.seconds, dsn)
+            console.print(f"  floor {kind}: {out[kind]['throughput']:.0f} /s")
+    return out
+
+
 def yardstick_tps(results: dict[str, Any]) -> float | None:
     """The mean of the yardstick's runs that bracket the settlement pass."""
     runs = [results.get(k) or {} for k in ("pgbench", "pgbench_after")]
@@ -249,6 +269,9 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
             console.print(f"  结算: {results['settlement'].get('throughput', 0):.0f} TPS")
             # The yardstick again, right after: the settlement pass is bracketed by two.
             results["pgbench_after"] = _yardstick(target, opts)
+            if opts.floor:
+                console.print("[bold]floor[/]: pgbench's work over HTTP, no yibao code")
+                results["floor"] = _guarded(lambda: _floor(target, opts, work, pool))
             results["query"] = _guarded(
                 lambda: _query(srv, target, opts.persons, opts, work, profile=True)
             )
