@@ -236,6 +236,7 @@ async def upload_fees_in(
     mdtrt_id: str,
     lines: list[FeeLine],
     times: list[str | None],
+    msgid: str,
 ) -> list[tuple[FeeLine, LineSplit, str]]:
     """2204: add fee lines to an open visit; answers how the catalogue classes each one."""
     if not lines:
@@ -261,6 +262,7 @@ async def upload_fees_in(
                 cnt=str(line.cnt),
                 det_item_fee_sumamt_fen=line.det_item_fee_sumamt_fen,
                 fee_ocur_time=fee_time,
+                msgid=msgid,
             )
         )
     await session.flush()
