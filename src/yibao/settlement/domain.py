@@ -96,6 +96,10 @@ class SettlementCancelled(Conflict):
     code = "settlement_cancelled"
 
 
+class VisitSettled(Conflict):
+    code = "visit_settled"
+
+
 class NotInsured(DomainError):
     code = "not_insured"
 

@@ -23,6 +23,7 @@ from yibao.settlement.domain import (
     SettlementMade,
     UnknownSettlement,
 )
+from yibao.settlement.service.visits import withdraw_upload
 from yibao.settlement.tables import Settlement
 
 SETTLE_INFNOS = frozenset({"2207", "2102"})
@@ -280,7 +281,7 @@ class Cancellation:
 class Reversal:
     oinfno: str
     omsgid: str
-    undone: str  # "settlement" | "visit" | "nothing"
+    undone: str  # "settlement" | "visit" | "fees" | "nothing"
     setl_id: str | None = None
     balc_fen: int | None = None
 
@@ -320,8 +321,9 @@ async def reverse_message_in(
         visit.status = "cancelled"
         await session.flush()
         return Reversal(oinfno, omsgid, "visit")
+    if oinfno == "2204":
+        withdrawn = await withdraw_upload(session, institution, psn_no=psn_no, msgid=omsgid)
+        return Reversal(oinfno, omsgid, "fees" if withdrawn else "nothing")
     if oinfno in {"2208", "2103", "2601"}:
         raise InvalidInput(f"撤销类交易 {oinfno} 不能冲正；如需重新结算请重新发起")
-    if oinfno == "2204":
-        raise InvalidInput("费用明细上传（2204）不能冲正；请撤销挂号后重新就诊")
     return Reversal(oinfno, omsgid, "nothing")
