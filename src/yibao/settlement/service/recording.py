@@ -22,6 +22,7 @@ from yibao.settlement.domain import (
     SettlementCancelled,
     SettlementMade,
     UnknownSettlement,
+    VisitSettled,
 )
 from yibao.settlement.service.visits import withdraw_upload
 from yibao.settlement.tables import Settlement
@@ -317,7 +318,7 @@ async def reverse_message_in(
         if visit is None:
             return Reversal(oinfno, omsgid, "nothing")
         if visit.status == "settled":
-            raise InvalidInput(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
+            raise VisitSettled(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
         visit.status = "cancelled"
         await session.flush()
         return Reversal(oinfno, omsgid, "visit")
