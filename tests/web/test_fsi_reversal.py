@@ -7,9 +7,11 @@ cancelled; a second reversal finds nothing left to undo.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -220,3 +222,53 @@ async def test_reversing_an_upload_twice(
     assert again["output"]["data"]["rever_result"] == "nothing"
     assert again["warn_msg"] == "原交易未产生需要冲正的数据"
     assert (await _state(runtime, visit.mdtrt_id))["lines"] == ["3"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_a_reversal_racing_the_settlement_never_leaves_half_of_each(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    """Either the 2207 billed the lines and the 2601 is refused, or the 2601 withdrew them and
+    the 2207 finds nothing to bill; never a settlement of lines that are gone."""
+    first = await _visit(runtime, session, client)
+    visits = [first]
+    for _ in range(5):
+        registered = await first.hospital.call(
+            "2201",
+            {
+                "data": {
+                    "psn_no": first.psn_no,
+                    "insutype": "310",
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": first.id_number,
+                }
+            },
+        )
+        assert registered["infcode"] == 0, registered
+        mdtrt_id = registered["output"]["data"]["mdtrt_id"]
+        visits.append(Visit(first.hospital, first.psn_no, first.id_number, mdtrt_id))
+    uploads = [await visit.upload(FIRST) for visit in visits]
+
+    # Half the pairs send the reversal first, so both orders of arrival are raced.
+    pairs = [
+        (visit.settle("130.00"), visit.reverse(upload))
+        if n % 2
+        else (visit.reverse(upload), visit.settle("130.00"))
+        for n, (visit, upload) in enumerate(zip(visits, uploads, strict=True))
+    ]
+    answers = await asyncio.gather(*(call for pair in pairs for call in pair))
+    for n, visit in enumerate(visits):
+        settled, reversed_ = answers[2 * n : 2 * n + 2][:: 1 if n % 2 else -1]
+        state = await _state(runtime, visit.mdtrt_id)
+        if settled["infcode"] == 0:
+            assert reversed_["infcode"] == -1 and "已结算" in reversed_["err_msg"], reversed_
+            assert state["lines"] == ["1", "2"] and state["visit"] == "settled"
+        else:
+            assert reversed_["output"]["data"]["rever_result"] == "fees", reversed_
+            # Refused for want of lines, or (PostgreSQL: it read them before the lock came
+            # free) because they changed under it: either way nothing was billed.
+            assert settled["infcode"] == -1, settled
+            assert any(m in settled["err_msg"] for m in ("还没有上传费用明细", "并发修改")), settled
+            assert state["lines"] == [] and state["visit"] == "open"
+            assert state["settlements"] == []

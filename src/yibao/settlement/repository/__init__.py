@@ -110,12 +110,14 @@ async def insured_with_open_visit(
     if not visited:
         return insured, None, []
     first = visited[0]
+    lines = [r for r in visited if r["feedetl_sn"] is not None]
     visit = VisitState(
         first["id"],
         first["v_mdtrt_id"],
         first["v_person_id"],
         first["v_fixmedins_code"],
         first["v_status"],
+        (len(lines), max((r["k2"] for r in lines), default=0)),
     )
     return (
         insured,
@@ -128,8 +130,7 @@ async def insured_with_open_visit(
                 Decimal(r["cnt"]),
                 r["det_item_fee_sumamt_fen"],
             )
-            for r in visited
-            if r["feedetl_sn"] is not None
+            for r in lines
         ],
     )
 

@@ -23,6 +23,7 @@ from yibao.settlement.domain import (
     SettlementMade,
     UnknownSettlement,
     VisitSettled,
+    VisitState,
 )
 from yibao.settlement.service.visits import withdraw_upload
 from yibao.settlement.tables import Settlement
@@ -106,7 +107,7 @@ async def record_settlement(
     figures: dict[str, int],
     items: list[dict[str, Any]],
     own: AccountState | None,
-    visit_id: int | None,
+    visit: VisitState | None,
     year: repository.YearMove,
     shares: list[tuple[int, int, AccountState, int]],
     now: datetime,
@@ -188,7 +189,7 @@ async def record_settlement(
         items=items,
         entries=entries,
         shares=share_rows,
-        visit_id=visit_id,
+        visit=visit,
         year=year,
         notices=notices,
         now=now,
