@@ -27,6 +27,7 @@ INFCODE_BY_CODE: dict[str, int] = {
     "unknown_visit": FAILURE,
     "unknown_settlement": FAILURE,
     "settlement_cancelled": FAILURE,
+    "visit_settled": FAILURE,
     "duplicate_message": FAILURE,
     "concurrent_update": FAILURE,
 }

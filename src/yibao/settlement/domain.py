@@ -96,6 +96,10 @@ class SettlementCancelled(Conflict):
     code = "settlement_cancelled"
 
 
+class VisitSettled(Conflict):
+    code = "visit_settled"
+
+
 class NotInsured(DomainError):
     code = "not_insured"
 
@@ -235,6 +239,9 @@ class VisitState:
     person_id: int
     fixmedins_code: str
     status: str
+    # (how many fee lines, the highest line id) as read: the settlement's write checks the visit
+    # still has exactly these (repository/writing.py).
+    fees_read: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,10 @@ class FeeDetail(Base):
     cnt: Mapped[str] = mapped_column(String(20))
     det_item_fee_sumamt_fen: Mapped[int] = mapped_column(BigInteger)
     fee_ocur_time: Mapped[str | None] = mapped_column(String(19), nullable=True)
+    # The 2204 that uploaded the line, so that a 2601 of that message withdraws exactly its
+    # lines. NULL for lines written before 0009 (and by the benchmark's pools). No index: the
+    # lines are found through the person's visits (the 2601 names the person).
+    msgid: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     __table_args__ = (UniqueConstraint("visit_id", "feedetl_sn", name="uq_fee_details_visit_sn"),)
 

@@ -71,6 +71,7 @@ async def upload_fees(call: Call) -> Reply:
         mdtrt_id=mdtrt_ids.pop(),
         lines=lines,
         times=[row.text("fee_ocur_time", required=False, max_len=19) or None for row in rows],
+        msgid=call.envelope.msgid,
     )
     return Reply(
         {

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,12 +110,14 @@ async def insured_with_open_visit(
     if not visited:
         return insured, None, []
     first = visited[0]
+    lines = [r for r in visited if r["feedetl_sn"] is not None]
     visit = VisitState(
         first["id"],
         first["v_mdtrt_id"],
         first["v_person_id"],
         first["v_fixmedins_code"],
         first["v_status"],
+        (len(lines), max((r["k2"] for r in lines), default=0)),
     )
     return (
         insured,
@@ -128,8 +130,7 @@ async def insured_with_open_visit(
                 Decimal(r["cnt"]),
                 r["det_item_fee_sumamt_fen"],
             )
-            for r in visited
-            if r["feedetl_sn"] is not None
+            for r in lines
         ],
     )
 
@@ -166,6 +167,36 @@ _INSURED_WITH_VISIT = Sql(
 async def fees_of(session: AsyncSession, visit_id: int) -> list[FeeDetail]:
     stmt = select(FeeDetail).where(FeeDetail.visit_id == visit_id).order_by(FeeDetail.id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def visit_of_upload(
+    session: AsyncSession, person_id: int, fixmedins_code: str, msgid: str
+) -> str | None:
+    """The mdtrt_id of the visit whose lines the 2204 `msgid` uploaded, if any are left; keyed
+    by the person (their visits, then each visit's lines), as fee lines carry no person."""
+    stmt = (
+        select(Visit.mdtrt_id)
+        .join(FeeDetail, FeeDetail.visit_id == Visit.id)
+        .where(
+            Visit.person_id == person_id,
+            Visit.fixmedins_code == fixmedins_code,
+            FeeDetail.msgid == msgid,
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def withdraw_fees(session: AsyncSession, visit_id: int, msgid: str) -> int:
+    """Delete the lines the 2204 `msgid` uploaded to the visit (locked by the caller); how many.
+
+    Deleted, not marked: an unsettled line is not yet a bill, nothing refers to it, and its
+    feedetl_sn must be free for the corrected upload.
+    """
+    result = await session.execute(
+        delete(FeeDetail).where(FeeDetail.visit_id == visit_id, FeeDetail.msgid == msgid)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation:

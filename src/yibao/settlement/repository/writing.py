@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.direct import Step, direct, loaded_moved, values_rows, write_steps
 from yibao.ledger import repository as ledger_repository
-from yibao.settlement.domain import YearToDate
+from yibao.settlement.domain import VisitState, YearToDate
 from yibao.settlement.tables import Visit, YearlyAccumulation
 
 
@@ -36,7 +36,7 @@ async def write_settlement(
     items: list[dict[str, Any]],
     entries: list[dict[str, Any]],
     shares: list[tuple[int, dict[str, Any]]],
-    visit_id: int | None,
+    visit: VisitState | None,
     year: YearMove,
     notices: list[dict[str, Any]],
     now: datetime,
@@ -50,7 +50,7 @@ async def write_settlement(
         len(items),
         tuple(tuple(entry) for entry in entries),
         tuple((index, tuple(share)) for index, share in shares),
-        visit_id is not None,
+        visit is not None,
         tuple(notices[0]) if notices else (),
         len(notices),
     )
@@ -60,8 +60,8 @@ async def write_settlement(
             params.update({f"{prefix}{n}_{k}": v for k, v in row.items()})
     for n, (_, share) in enumerate(shares):
         params.update({f"h{n}_{k}": v for k, v in share.items()})
-    if visit_id is not None:
-        params["v_id"] = visit_id
+    if visit is not None:
+        params.update(v_id=visit.id, v_lines=visit.fees_read[0], v_last=visit.fees_read[1])
     params.update(
         y_person=year.person_id,
         y_year=year.year,
@@ -75,8 +75,8 @@ async def write_settlement(
         ledger_repository.account_moved(
             session, entry["account_id"], entry["balance_after_fen"], now
         )
-    if visit_id is not None:
-        loaded_moved(session, Visit, visit_id, status="settled")
+    if visit is not None:
+        loaded_moved(session, Visit, visit.id, status="settled")
     loaded_moved(
         session,
         YearlyAccumulation,
@@ -148,7 +148,20 @@ def _steps(
             )
         )
     if visit:
-        steps.append(Step("visit_settled", "UPDATE visits SET status = 'settled' WHERE id = :v_id"))
+        # The visit's lines were read with its lock taken in the same statement, so on
+        # PostgreSQL from a snapshot older than the lock: lines a 2601 withdrew (or a 2204 added)
+        # while this message waited on the lock were still read. Billing them would leave a
+        # settlement of lines that are gone, so the visit is settled only if it still has the
+        # lines read (same count, same highest id); otherwise 'stale' breaks the CHECK on its
+        # status and the message fails whole (answered as a concurrent update, to be retried).
+        steps.append(
+            Step(
+                "visit_settled",
+                "UPDATE visits SET status = CASE WHEN (SELECT count(*) = :v_lines"
+                " AND coalesce(max(id), 0) = :v_last FROM fee_details WHERE visit_id = :v_id)"
+                " THEN 'settled' ELSE 'stale' END WHERE id = :v_id",
+            )
+        )
     steps.append(
         Step(
             "year_moved",

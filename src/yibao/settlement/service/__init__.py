@@ -34,6 +34,7 @@ from yibao.settlement.service.visits import (
     find_insured,
     register_visit_in,
     upload_fees_in,
+    withdraw_upload,
 )
 from yibao.settlement.service.vouchers import holder_name, issue_ec_token
 
@@ -75,4 +76,5 @@ __all__ = [
     "suspend_institution",
     "upload_fees_in",
     "verify_gateway",
+    "withdraw_upload",
 ]

@@ -22,7 +22,10 @@ from yibao.settlement.domain import (
     SettlementCancelled,
     SettlementMade,
     UnknownSettlement,
+    VisitSettled,
+    VisitState,
 )
+from yibao.settlement.service.visits import withdraw_upload
 from yibao.settlement.tables import Settlement
 
 SETTLE_INFNOS = frozenset({"2207", "2102"})
@@ -104,7 +107,7 @@ async def record_settlement(
     figures: dict[str, int],
     items: list[dict[str, Any]],
     own: AccountState | None,
-    visit_id: int | None,
+    visit: VisitState | None,
     year: repository.YearMove,
     shares: list[tuple[int, int, AccountState, int]],
     now: datetime,
@@ -186,7 +189,7 @@ async def record_settlement(
         items=items,
         entries=entries,
         shares=share_rows,
-        visit_id=visit_id,
+        visit=visit,
         year=year,
         notices=notices,
         now=now,
@@ -280,7 +283,7 @@ class Cancellation:
 class Reversal:
     oinfno: str
     omsgid: str
-    undone: str  # "settlement" | "visit" | "nothing"
+    undone: str  # "settlement" | "visit" | "fees" | "nothing"
     setl_id: str | None = None
     balc_fen: int | None = None
 
@@ -316,12 +319,13 @@ async def reverse_message_in(
         if visit is None:
             return Reversal(oinfno, omsgid, "nothing")
         if visit.status == "settled":
-            raise InvalidInput(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
+            raise VisitSettled(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
         visit.status = "cancelled"
         await session.flush()
         return Reversal(oinfno, omsgid, "visit")
+    if oinfno == "2204":
+        withdrawn = await withdraw_upload(session, institution, psn_no=psn_no, msgid=omsgid)
+        return Reversal(oinfno, omsgid, "fees" if withdrawn else "nothing")
     if oinfno in {"2208", "2103", "2601"}:
         raise InvalidInput(f"撤销类交易 {oinfno} 不能冲正；如需重新结算请重新发起")
-    if oinfno == "2204":
-        raise InvalidInput("费用明细上传（2204）不能冲正；请撤销挂号后重新就诊")
     return Reversal(oinfno, omsgid, "nothing")

@@ -213,7 +213,7 @@ async def settle_in(
         own,
         payer_accounts,
         now,
-        visit_id=visit.id if visit else None,
+        visit=visit,
         year=repository.YearMove(person.id, year, year_after(so_far, bill)),
     )
     if request.mdtrt_cert_type == "01":
@@ -233,7 +233,7 @@ async def _record(
     payer_accounts: dict[int, AccountState],
     now: datetime,
     *,
-    visit_id: int | None,
+    visit: VisitState | None,
     year: repository.YearMove,
 ) -> SettlementMade:
     bill, payment = result.bill, result.payment
@@ -281,7 +281,7 @@ async def _record(
         figures=figures,
         items=items,
         own=own,
-        visit_id=visit_id,
+        visit=visit,
         year=year,
         shares=[
             (

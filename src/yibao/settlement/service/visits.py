@@ -1,4 +1,5 @@
-"""Who is at the counter, and their visit: certificates (card, ID, e-voucher), 1101, 2201, 2204."""
+"""Who is at the counter, and their visit: certificates (card, ID, e-voucher), 1101, 2201, 2204
+and the withdrawal of an upload (2601 of a 2204)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from yibao.settlement.domain import (
     LineSplit,
     NotInsured,
     UnknownVisit,
+    VisitSettled,
     VisitState,
     check_fee_line,
     split_line,
@@ -236,6 +238,7 @@ async def upload_fees_in(
     mdtrt_id: str,
     lines: list[FeeLine],
     times: list[str | None],
+    msgid: str,
 ) -> list[tuple[FeeLine, LineSplit, str]]:
     """2204: add fee lines to an open visit; answers how the catalogue classes each one."""
     if not lines:
@@ -261,7 +264,34 @@ async def upload_fees_in(
                 cnt=str(line.cnt),
                 det_item_fee_sumamt_fen=line.det_item_fee_sumamt_fen,
                 fee_ocur_time=fee_time,
+                msgid=msgid,
             )
         )
     await session.flush()
     return splits
+
+
+async def withdraw_upload(
+    session: AsyncSession, institution: Caller, *, psn_no: str, msgid: str
+) -> bool:
+    """Withdraw the lines the 2204 `msgid` uploaded; whether any were left to withdraw.
+
+    A settled visit's lines are part of its settlement: refused until that is cancelled (2208, or
+    2601 of the 2207), never half undone. The visit is locked before its status is read, so a
+    2207 running alongside either settled first (refused here) or finds the lines gone.
+    """
+    person = await person_by_psn_no(session, psn_no)
+    mdtrt_id = await repository.visit_of_upload(
+        session, person.id, institution.fixmedins_code, msgid
+    )
+    if mdtrt_id is None:
+        return False
+    visit = await repository.visit_by_mdtrt_id(session, mdtrt_id, lock=True)
+    if visit is None or visit.status == "cancelled":  # the registration's reversal voided it all
+        return False
+    if visit.status == "settled":
+        raise VisitSettled(
+            f"就诊 {mdtrt_id} 已结算，不能冲正其费用明细上传；"
+            "请先撤销结算（2208）或冲正结算（2601），再冲正本次上传"
+        )
+    return await repository.withdraw_fees(session, visit.id, msgid) > 0
