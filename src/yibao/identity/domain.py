@@ -15,7 +15,9 @@
   right one) until the stretch ends; against one client trying many accounts once each. Asking
   for more than `address_max_sms` SMS codes in a stretch is refused alike (SMS bombing).
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
-  and `sms_daily_limit` a day per phone. Kept hashed in the short-lived store.
+  and `sms_daily_limit` a day per phone (找回密码: per ID number typed in as well, account or not).
+  Kept hashed in the short-lived store.
+- 找回密码 answers alike whether the ID number has an account or not, at every step.
 - Sessions end after `idle_timeout` without use (staff: `staff_idle_timeout`, at most 15 minutes),
   or everywhere at once on request. Account details need a verification (SMS code, card query
   password, passkey) younger than `step_up_window`, on that session only.

@@ -163,9 +163,11 @@ async def check_code(
     *,
     client: str,
     via: str,
+    keep: bool = False,
 ) -> None:
     """Accept the code once; a refused one also counts against the client's address (and commits
-    the security event when that used up the address's failures, nothing else)."""
+    the security event when that used up the address's failures, nothing else). `keep`: the
+    caller will `discard_code` once its own checks pass."""
     try:
         await codes.consume_code(
             rt.ephemeral,
@@ -175,11 +177,16 @@ async def check_code(
             code,
             rt.clock.now(),
             policy_of(rt.settings),
+            keep=keep,
         )
     except CodeRejected:
         if await count_failure(rt, session, client, via):
             await session.commit()
         raise
+
+
+async def discard_code(rt: Runtime, phone: str, purpose: CodePurpose) -> None:
+    await codes.discard_code(rt.ephemeral, repo.phone_hash(rt.cipher, phone), purpose)
 
 
 # --- failures per client address (credential stuffing) ------------------------------------------
