@@ -69,10 +69,6 @@ def password_matches(stored: str | None, given: str) -> bool:
         return False
 
 
-def card_password_failures_key(account_id: int) -> str:
-    return f"card-password-failures:{account_id}"
-
-
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -198,10 +194,11 @@ async def refuse_if_throttled(rt: Runtime, client: str) -> None:
     now = rt.clock.now()
     until = await throttle.refused_until(rt.ephemeral, client, now, policy_of(rt.settings))
     if until is not None:
-        raise _refused(throttled_message(china_minute(until)), until, now)
+        raise refusal(throttled_message(china_minute(until)), until, now)
 
 
-def _refused(message: str, until: datetime, now: datetime) -> RateLimited:
+def refusal(message: str, until: datetime, now: datetime) -> RateLimited:
+    """A refusal that knows when the caller may come back: the edge answers `Retry-After`."""
     retry_after = max(math.ceil((until - now).total_seconds()), 1)
     return RateLimited(message, until=until, retry_after=retry_after)
 
@@ -248,4 +245,4 @@ async def refuse_sms_if_spent(rt: Runtime, session: AsyncSession, client: str, v
             until=until,
         )
         await session.commit()
-    raise _refused(sms_throttled_message(china_minute(until)), until, now)
+    raise refusal(sms_throttled_message(china_minute(until)), until, now)
