@@ -23,9 +23,15 @@ def _hash(cipher: PersonalDataCipher, phone_hash: str, purpose: CodePurpose, cod
 
 
 async def reserve_sending(
-    store: EphemeralStore, phone_hash: str, now: datetime, policy: IdentityPolicy
+    store: EphemeralStore,
+    phone_hash: str,
+    now: datetime,
+    policy: IdentityPolicy,
+    *,
+    what: str = "该手机号",
 ) -> None:
-    """One code per `sms_min_interval` and `sms_daily_limit` a (Beijing) day per phone."""
+    """One code per `sms_min_interval` and `sms_daily_limit` a (Beijing) day per phone, or per
+    whatever `phone_hash` stands for (找回密码 also counts the ID number typed in, `what` names it)."""
     gap_seconds = int(policy.sms_min_interval.total_seconds())
     if gap_seconds > 0 and not await store.add(
         f"sms:gap:{phone_hash}", "1", policy.sms_min_interval
@@ -34,7 +40,7 @@ async def reserve_sending(
     day = now.astimezone(CHINA_TZ).date().isoformat()
     count = await store.incr(f"sms:day:{phone_hash}:{day}", timedelta(days=1, hours=1))
     if count > policy.sms_daily_limit:
-        raise RateLimited(f"该手机号今日获取验证码已达{policy.sms_daily_limit}次上限，请明天再试")
+        raise RateLimited(f"{what}今日获取验证码已达{policy.sms_daily_limit}次上限，请明天再试")
 
 
 async def remember_code(
@@ -59,8 +65,12 @@ async def consume_code(
     code: str,
     now: datetime,
     policy: IdentityPolicy,
+    *,
+    keep: bool = False,
 ) -> None:
-    """Accept the code once; a wrong one costs a try, and the last try voids the code."""
+    """Accept the code once; a wrong one costs a try, and the last try voids the code. `keep`
+    leaves a right code in place for the caller to `discard_code` once the rest of its checks
+    pass (找回密码 can refuse the new password only after the code is proven)."""
     key = f"sms:code:{purpose.value}:{phone_hash}"
     raw = await store.get(key)
     if raw is None:
@@ -79,5 +89,10 @@ async def consume_code(
             await store.delete(key)
             raise CodeRejected("验证码错误次数过多，请重新获取")
         raise CodeRejected(f"验证码不正确，还可尝试{left}次")
-    await store.delete(key)
+    if not keep:
+        await discard_code(store, phone_hash, purpose)
+
+
+async def discard_code(store: EphemeralStore, phone_hash: str, purpose: CodePurpose) -> None:
+    await store.delete(f"sms:code:{purpose.value}:{phone_hash}")
     await store.delete(f"sms:tries:{purpose.value}:{phone_hash}")

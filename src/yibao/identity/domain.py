@@ -15,7 +15,11 @@
   right one) until the stretch ends; against one client trying many accounts once each. Asking
   for more than `address_max_sms` SMS codes in a stretch is refused alike (SMS bombing).
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
-  and `sms_daily_limit` a day per phone. Kept hashed in the short-lived store.
+  and `sms_daily_limit` a day per phone (找回密码: per ID number typed in as well, account or not).
+  Kept hashed in the short-lived store.
+- 找回密码 answers alike whether the ID number has an account or not, at every step.
+- The card query password, a step-up method, locks by the same rule (`max_failures` within
+  `failure_window` block it for `lock_for`), with SMS codes and passkeys still open meanwhile.
 - Sessions end after `idle_timeout` without use (staff: `staff_idle_timeout`, at most 15 minutes),
   or everywhere at once on request. Account details need a verification (SMS code, card query
   password, passkey) younger than `step_up_window`, on that session only.
@@ -291,6 +295,10 @@ def after_success() -> LockState:
 
 def locked_message(until_china: str) -> str:
     return f"密码错误次数过多，账户已锁定，将于 {until_china} 自动解锁；也可通过“忘记密码”重置后立即解锁"
+
+
+def card_password_locked_message(until_china: str) -> str:
+    return f"医保卡密码错误次数过多，请于 {until_china} 后再试，或改用短信验证码"
 
 
 # --- failures per client address --------------------------------------------------------------

@@ -69,10 +69,6 @@ def password_matches(stored: str | None, given: str) -> bool:
         return False
 
 
-def card_password_failures_key(account_id: int) -> str:
-    return f"card-password-failures:{account_id}"
-
-
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -163,9 +159,11 @@ async def check_code(
     *,
     client: str,
     via: str,
+    keep: bool = False,
 ) -> None:
     """Accept the code once; a refused one also counts against the client's address (and commits
-    the security event when that used up the address's failures, nothing else)."""
+    the security event when that used up the address's failures, nothing else). `keep`: the
+    caller will `discard_code` once its own checks pass."""
     try:
         await codes.consume_code(
             rt.ephemeral,
@@ -175,11 +173,16 @@ async def check_code(
             code,
             rt.clock.now(),
             policy_of(rt.settings),
+            keep=keep,
         )
     except CodeRejected:
         if await count_failure(rt, session, client, via):
             await session.commit()
         raise
+
+
+async def discard_code(rt: Runtime, phone: str, purpose: CodePurpose) -> None:
+    await codes.discard_code(rt.ephemeral, repo.phone_hash(rt.cipher, phone), purpose)
 
 
 # --- failures per client address (credential stuffing) ------------------------------------------
@@ -191,10 +194,11 @@ async def refuse_if_throttled(rt: Runtime, client: str) -> None:
     now = rt.clock.now()
     until = await throttle.refused_until(rt.ephemeral, client, now, policy_of(rt.settings))
     if until is not None:
-        raise _refused(throttled_message(china_minute(until)), until, now)
+        raise refusal(throttled_message(china_minute(until)), until, now)
 
 
-def _refused(message: str, until: datetime, now: datetime) -> RateLimited:
+def refusal(message: str, until: datetime, now: datetime) -> RateLimited:
+    """A refusal that knows when the caller may come back: the edge answers `Retry-After`."""
     retry_after = max(math.ceil((until - now).total_seconds()), 1)
     return RateLimited(message, until=until, retry_after=retry_after)
 
@@ -241,4 +245,4 @@ async def refuse_sms_if_spent(rt: Runtime, session: AsyncSession, client: str, v
             until=until,
         )
         await session.commit()
-    raise _refused(sms_throttled_message(china_minute(until)), until, now)
+    raise refusal(sms_throttled_message(china_minute(until)), until, now)

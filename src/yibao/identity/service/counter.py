@@ -10,6 +10,7 @@ from yibao.audit import repository as audit_repository
 from yibao.audit.domain import LOOKUP_REASONS, LookupReasonRequired
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import UnknownPerson
+from yibao.identity import card_lock
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     RealNameMismatch,
@@ -19,7 +20,6 @@ from yibao.identity.domain import (
     check_card_password,
 )
 from yibao.identity.service.common import (
-    card_password_failures_key,
     china_minute,
     hash_password,
 )
@@ -98,4 +98,4 @@ async def reset_card_password_at_counter(
         )
     await session.commit()
     # The new password starts with a clean count of wrong tries.
-    await rt.ephemeral.delete(card_password_failures_key(account.id))
+    await card_lock.forget(rt.ephemeral, account.id)

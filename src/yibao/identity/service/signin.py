@@ -6,18 +6,19 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.identity import card_lock
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     SIGN_IN_FAILED_MESSAGE,
     AccountLocked,
     CardPasswordRejected,
     CodePurpose,
-    RateLimited,
     SecurityEventKind,
     SignInFailed,
     UnknownAccount,
     after_failure,
     after_success,
+    card_password_locked_message,
     check_code_shape,
     classify_identifier,
     locked_message,
@@ -26,7 +27,6 @@ from yibao.identity.service.common import (
     HASHER,
     IssuedSession,
     Resolved,
-    card_password_failures_key,
     check_code,
     china_minute,
     count_failure,
@@ -34,6 +34,7 @@ from yibao.identity.service.common import (
     open_session,
     password_matches,
     policy_of,
+    refusal,
     refuse_if_throttled,
     token_digest,
 )
@@ -211,32 +212,37 @@ async def step_up_with_card_password(
 ) -> None:
     await refuse_if_throttled(rt, client)
     policy = policy_of(rt.settings)
-    account = await repo.account(session, account_id)
+    # Locked from reading the wrong tries to writing them: racing tries take turns (card_lock).
+    account = await repo.account(session, account_id, lock=True)
     if account is None:
         raise UnknownAccount("账户不存在")
     if account.card_password_hash is None:
         raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
-    stored = account.card_password_hash
-    failures_key = card_password_failures_key(account_id)
-    failures = int(await rt.ephemeral.get(failures_key) or 0)
-    if failures >= policy.max_failures:
-        minutes = int(policy.failure_window.total_seconds() // 60)
-        raise RateLimited(f"医保卡密码错误次数过多，请{minutes}分钟后再试，或改用短信验证码")
-    if not password_matches(stored, card_password.strip()):
-        count = await rt.ephemeral.incr(failures_key, policy.failure_window)
+    now = rt.clock.now()
+    state = await card_lock.lock_state(rt.ephemeral, account_id)
+    if state.locked_until is not None and state.is_locked(now):
+        message = card_password_locked_message(china_minute(state.locked_until))
+        raise refusal(message, state.locked_until, now)
+    if not password_matches(account.card_password_hash, card_password.strip()):
+        state = after_failure(state, now, policy)
+        await card_lock.save(rt.ephemeral, account_id, state, policy)
+        until = state.locked_until if state.is_locked(now) else None
         repo.record_event(
             session,
             SecurityEventKind.STEP_UP_FAILED,
-            rt.clock.now(),
+            now,
             channel=via,
             account_id=account_id,
             method="card_password",
+            locked_until=until,
         )
         await count_failure(rt, session, client, via)
         await session.commit()
-        left = max(policy.max_failures - count, 0)
+        if until is not None:  # this try spent the last one: say so now, not on the next
+            raise refusal(card_password_locked_message(china_minute(until)), until, now)
+        left = policy.max_failures - state.failed_count
         raise CardPasswordRejected(f"医保卡密码不正确，还可尝试{left}次")
-    await rt.ephemeral.delete(failures_key)
+    await card_lock.forget(rt.ephemeral, account_id)
     await grant_step_up(rt, session, session_id, account_id, "card_password", via)
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
+from yibao.identity import codes
 from yibao.identity import repository as repo
-from yibao.identity.domain import AlreadyRegistered, CodePurpose, UnknownAccount
-from yibao.identity.service.common import queue_code, refuse_sms_if_spent
+from yibao.identity.domain import AlreadyRegistered, CodePurpose, RateLimited, UnknownAccount
+from yibao.identity.service.common import policy_of, queue_code, refuse_sms_if_spent
 from yibao.kernel.idnumber import mask_phone, parse_id_number, parse_phone
 from yibao.runtime import Runtime
 
-SENT_IF_REGISTERED = "如该号码已开通网上账户，验证码已发送"
+# 找回密码 answers these words whether the ID number has an account or not (and never the masked
+# phone): anyone may type anyone's ID number here.
+RESET_CODE_SENT = "如该证件号已开通网上账户，验证码已发送至其预留手机号"
 
 
 async def send_code(
@@ -62,14 +65,26 @@ async def send_code_to_account(
 async def send_reset_code(
     rt: Runtime, session: AsyncSession, id_number: str, *, client: str, via: str
 ) -> str:
+    """找回密码's code, to the phone of the ID number's account if it has one. The asker learns
+    nothing either way: the same answer, and the same limits, counted on the ID number typed in
+    (one a minute, `sms_daily_limit` a day), so that a refusal for "too often" cannot tell an ID
+    number with an account from one without. The phone's own limits still hold, but a refusal
+    by them (codes asked for sign-in or step-up on that phone) is not told: it would show that
+    this ID number has a phone behind it. Nothing is sent then, as for an ID number without an
+    account; the person asks again a minute later."""
     await refuse_sms_if_spent(rt, session, client, via)
     id_number = parse_id_number(id_number).value
+    now, policy = rt.clock.now(), policy_of(rt.settings)
+    id_key = "reset:" + rt.cipher.lookup_hash(id_number, purpose="reset-code")
+    await codes.reserve_sending(rt.ephemeral, id_key, now, policy, what="该证件号")
     person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_number)
     found = await repo.account_of_person(session, person.id) if person else None
     if found is None:
-        return SENT_IF_REGISTERED
+        return RESET_CODE_SENT
     phone = repo.decrypt_account_phone(rt.cipher, found)
-    person_id, masked = found.person_id, found.phone_masked
-    await queue_code(rt, session, phone, CodePurpose.RESET, person_id)
+    try:
+        await queue_code(rt, session, phone, CodePurpose.RESET, found.person_id)
+    except RateLimited:
+        return RESET_CODE_SENT
     await session.commit()
-    return f"验证码已发送至 {masked}"
+    return RESET_CODE_SENT

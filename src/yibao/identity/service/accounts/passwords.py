@@ -8,6 +8,7 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     CodePurpose,
+    CodeRejected,
     RealNameMismatch,
     SecurityEventKind,
     UnknownAccount,
@@ -17,9 +18,17 @@ from yibao.identity.domain import (
     check_password,
     classify_identifier,
 )
-from yibao.identity.service.common import check_code, hash_password, refuse_if_throttled
+from yibao.identity.service.common import (
+    check_code,
+    count_failure,
+    discard_code,
+    hash_password,
+    refuse_if_throttled,
+)
 from yibao.kernel.idnumber import parse_id_number
 from yibao.runtime import Runtime
+
+RESET_CODE_REJECTED = "验证码错误或已过期"
 
 
 async def reset_password(
@@ -32,18 +41,34 @@ async def reset_password(
     via: str,
     client: str,
 ) -> None:
-    """找回密码: ID number + SMS code to the account's phone; sets the password and unlocks."""
+    """找回密码: ID number + SMS code to the account's phone; sets the password and unlocks.
+
+    An ID number without an account fails as a wrong code does, with the same words, and counts
+    against the address alike: anyone may type anyone's ID number here. The code's own reasons
+    (expired, tries left, too many) are not told either, since only an ID number with an account
+    has a code to give them. The one password rule that needs the account (not containing its
+    phone) is checked only once the code is proven, and leaves the code usable: a refusal naming
+    it would otherwise tell that the account exists, and which digits its phone has."""
     await refuse_if_throttled(rt, client)
     id_value = parse_id_number(id_number).value
     code = check_code_shape(code)
+    check_password(new_password, id_number=id_value)
     person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_value)
     found = await repo.account_of_person(session, person.id) if person else None
     if found is None:
-        raise UnknownAccount("该身份证号码尚未开通网上账户，请先注册")
+        if await count_failure(rt, session, client, via):
+            await session.commit()
+        raise CodeRejected(RESET_CODE_REJECTED)
     account_id = found.id
     phone = repo.decrypt_account_phone(rt.cipher, found)
+    try:
+        await check_code(
+            rt, session, phone, CodePurpose.RESET, code, client=client, via=via, keep=True
+        )
+    except CodeRejected:
+        raise CodeRejected(RESET_CODE_REJECTED) from None
     check_password(new_password, phone=phone, id_number=id_value)
-    await check_code(rt, session, phone, CodePurpose.RESET, code, client=client, via=via)
+    await discard_code(rt, phone, CodePurpose.RESET)
     found = await repo.account(session, account_id, lock=True)
     assert found is not None
     now = rt.clock.now()
