@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import settlement_world
 from yibao.enrolment import repository as enrolment_repository
+from yibao.kernel.clock import china_today
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.tables import LedgerEntry
 from yibao.notifications.tables import OutboxMessage
@@ -243,7 +242,7 @@ async def test_outpatient_journey(
     )
     await session.refresh(row)
     assert row.status == "cancelled"
-    year = await session.get(YearlyAccumulation, (person.id, date.today().year))
+    year = await session.get(YearlyAccumulation, (person.id, china_today(runtime.clock).year))
     assert year is not None
     await session.refresh(year)
     assert (year.deductible_used_fen, year.fund_paid_fen) == (0, 0)

@@ -20,6 +20,7 @@ from yibao.identity import service as identity
 from yibao.identity.domain import CardPasswordRejected
 from yibao.identity.service.common import password_matches
 from yibao.identity.tables import SecurityEvent
+from yibao.kernel.clock import china_today
 from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime
 
@@ -89,7 +90,7 @@ async def test_print_the_persons_statement_with_the_lookups_reason(
     assert too_long.status_code == 422 and "最长 5 年" in too_long.text
     assert await _audit(runtime, "statement.print") == []
 
-    today = datetime.now(UTC).date()
+    today = china_today(runtime.clock)  # the page's today is Beijing's, not UTC's
     since = (today - timedelta(days=90)).isoformat()
     printed = await web.get(
         f"{url}?reason=counter_visit&since={since}&until={today.isoformat()}", headers=clerk
