@@ -209,13 +209,10 @@ async def _restore(
     def done(statement: str, seconds: float) -> None:
         slowest.append((statement[:140], round(seconds, 1)))
 
-    names = ["keys_and_indexes", "foreign_keys", "validate"]
-    for name, statements in zip(
-        names, schema.restore_statements(stripped, validate=validate), strict=False
-    ):
+    for name, statements in schema.restore_statements(stripped, validate=validate):
         began = time.perf_counter()
         await schema.run_parallel(target.dsn, statements, jobs, sizes, done)
-        timings[name] = round(time.perf_counter() - began, 1)
+        timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - began, 1)
     conn = await asyncpg.connect(target.dsn)
     try:
         await schema.move_sequences(conn)

@@ -29,7 +29,12 @@ BULK_TABLES = (
 
 @dataclass
 class Stripped:
-    keys: list[tuple[str, str]] = field(default_factory=list)  # (table, statement)
+    # A primary or unique key comes back in two statements: its index, built as any other
+    # (CREATE INDEX takes a SHARE lock, so two builds on one table run side by side, where two
+    # ALTER TABLE … ADD CONSTRAINT would take turns on its ACCESS EXCLUSIVE lock), and then the
+    # constraint attached to that index (USING INDEX: no second build, a moment's lock).
+    key_indexes: list[tuple[str, str]] = field(default_factory=list)  # (table, statement)
+    keys: list[tuple[str, str]] = field(default_factory=list)
     indexes: list[tuple[str, str]] = field(default_factory=list)
     foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)  # table, name, def
 
@@ -54,7 +59,8 @@ async def strip(conn: asyncpg.Connection) -> Stripped:
     )
     keys = await conn.fetch(
         """
-        SELECT c.conrelid::regclass::text AS tbl, c.conname, pg_get_constraintdef(c.oid) AS def
+        SELECT c.conrelid::regclass::text AS tbl, c.conname, c.contype::text AS contype,
+               pg_get_indexdef(c.conindid) AS index_def
         FROM pg_constraint c
         WHERE c.contype IN ('p', 'u') AND c.conrelid::regclass::text = ANY($1::text[])
         ORDER BY c.contype, 1, 2
@@ -81,11 +87,13 @@ async def strip(conn: asyncpg.Connection) -> Stripped:
         found.indexes.append((row["tbl"], row["def"]))
         await conn.execute(f"DROP INDEX {_quote(row['name'])}")
     for row in keys:
+        kind = "PRIMARY KEY" if row["contype"] == "p" else "UNIQUE"
+        found.key_indexes.append((row["tbl"], row["index_def"]))
         found.keys.append(
             (
                 row["tbl"],
                 f"ALTER TABLE {_quote(row['tbl'])} ADD CONSTRAINT {_quote(row['conname'])}"
-                f" {row['def']}",
+                f" {kind} USING INDEX {_quote(row['conname'])}",
             )
         )
         await conn.execute(
@@ -128,20 +136,29 @@ async def run_parallel(
     await asyncio.gather(*(worker() for _ in range(max(1, jobs))))
 
 
-def restore_statements(stripped: Stripped, *, validate: bool) -> list[list[tuple[str, str]]]:
-    """Phases in order: keys and indexes, then foreign keys (which need the keys), then checks."""
-    first = stripped.keys + stripped.indexes
+def restore_statements(
+    stripped: Stripped, *, validate: bool
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(timing name, statements) in order: every index, the keys attached to theirs, the
+    foreign keys (which need the keys), then their checks."""
     add_fks = [
         (t, f"ALTER TABLE {_quote(t)} ADD CONSTRAINT {_quote(n)} {d} NOT VALID")
         for t, n, d in stripped.foreign_keys
     ]
-    phases = [first, add_fks]
+    phases = [
+        ("keys_and_indexes", stripped.key_indexes + stripped.indexes),
+        ("keys_and_indexes", stripped.keys),
+        ("foreign_keys", add_fks),
+    ]
     if validate:
         phases.append(
-            [
-                (t, f"ALTER TABLE {_quote(t)} VALIDATE CONSTRAINT {_quote(n)}")
-                for t, n, _ in stripped.foreign_keys
-            ]
+            (
+                "validate",
+                [
+                    (t, f"ALTER TABLE {_quote(t)} VALIDATE CONSTRAINT {_quote(n)}")
+                    for t, n, _ in stripped.foreign_keys
+                ],
+            )
         )
     return phases
 
