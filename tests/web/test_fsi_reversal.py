@@ -2,7 +2,8 @@
 
 A hospital sends 2601 when a 2204's answer was lost; the lines must then not be billed by a later
 2207. Once the visit is settled the upload is part of a settlement and is refused until that is
-cancelled; a second reversal finds nothing left to undo.
+cancelled; a second reversal finds nothing left to undo. A 2201's reversal withdraws the visit
+once, and only under the patient's own psn_no.
 """
 
 from __future__ import annotations
@@ -29,13 +30,24 @@ LATER = [("3", "XN06AXA063A001010101005", "30.00", "1", "30.00")]
 
 
 class Visit:
-    def __init__(self, hospital: Institution, psn_no: str, id_number: str, mdtrt_id: str) -> None:
+    def __init__(
+        self,
+        hospital: Institution,
+        psn_no: str,
+        id_number: str,
+        mdtrt_id: str,
+        *,
+        registration: str = "",
+        other_psn_no: str = "",
+    ) -> None:
         self.hospital, self.psn_no, self.id_number, self.mdtrt_id = (
             hospital,
             psn_no,
             id_number,
             mdtrt_id,
         )
+        self.registration = registration  # the 2201's msgid
+        self.other_psn_no = other_psn_no  # another insured person's, for a wrong psn_no
 
     async def upload(self, lines: list[tuple[str, str, str, str, str]]) -> str:
         msgid = self.hospital.new_msgid()
@@ -55,10 +67,17 @@ class Visit:
         assert answer["infcode"] == 0, answer
         return msgid
 
-    async def reverse(self, omsgid: str, *, msgid: str | None = None) -> dict[str, Any]:
+    async def reverse(
+        self,
+        omsgid: str,
+        *,
+        msgid: str | None = None,
+        oinfno: str = "2204",
+        psn_no: str | None = None,
+    ) -> dict[str, Any]:
         return await self.hospital.call(
             "2601",
-            {"data": {"psn_no": self.psn_no, "omsgid": omsgid, "oinfno": "2204"}},
+            {"data": {"psn_no": psn_no or self.psn_no, "omsgid": omsgid, "oinfno": oinfno}},
             msgid=msgid,
         )
 
@@ -83,6 +102,7 @@ async def _visit(runtime: Runtime, session: AsyncSession, client: httpx.AsyncCli
     id_number = enrolment_repository.decrypt_id_number(runtime.cipher, person)
     await session.close()  # SQLite: hold no lock while the hospital calls
     await w.hospital.sign_in()
+    msgid = w.hospital.new_msgid()
     registered = await w.hospital.call(
         "2201",
         {
@@ -94,9 +114,17 @@ async def _visit(runtime: Runtime, session: AsyncSession, client: httpx.AsyncCli
                 "med_type": "11",
             }
         },
+        msgid=msgid,
     )
     assert registered["infcode"] == 0, registered
-    return Visit(w.hospital, person.psn_no, id_number, registered["output"]["data"]["mdtrt_id"])
+    return Visit(
+        w.hospital,
+        person.psn_no,
+        id_number,
+        registered["output"]["data"]["mdtrt_id"],
+        registration=msgid,
+        other_psn_no=w.resident.person.psn_no,
+    )
 
 
 async def _state(runtime: Runtime, mdtrt_id: str) -> dict[str, Any]:
@@ -222,6 +250,71 @@ async def test_reversing_an_upload_twice(
     assert again["output"]["data"]["rever_result"] == "nothing"
     assert again["warn_msg"] == "原交易未产生需要冲正的数据"
     assert (await _state(runtime, visit.mdtrt_id))["lines"] == ["3"]
+
+
+async def _stored_answers(runtime: Runtime, msgid: str) -> int:
+    async with runtime.sessions() as s:
+        count = await s.scalar(
+            text("SELECT count(*) FROM fsi_messages WHERE msgid = :m"), {"m": msgid}
+        )
+        return int(count or 0)
+
+
+async def test_reversing_a_registration_twice(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    visit = await _visit(runtime, session, client)
+    msgid = visit.hospital.new_msgid()
+    first = await visit.reverse(visit.registration, msgid=msgid, oinfno="2201")
+    assert first["infcode"] == 0, first
+    assert first["output"]["data"]["rever_result"] == "visit"
+    assert not first["warn_msg"]
+    after_first = await _state(runtime, visit.mdtrt_id)
+    assert after_first["visit"] == "cancelled"
+
+    # The same 2601 again (a retry after a lost answer): the first answer, word for word.
+    assert await visit.reverse(visit.registration, msgid=msgid, oinfno="2201") == first
+
+    # A new 2601 of the same registration: the visit is already withdrawn, nothing to undo.
+    again = await visit.reverse(visit.registration, oinfno="2201")
+    assert again["infcode"] == 0, again
+    assert again["output"]["data"] == {
+        "omsgid": visit.registration,
+        "oinfno": "2201",
+        "rever_result": "nothing",
+        "setl_id": None,
+        "balc": None,
+    }
+    assert again["warn_msg"] == "原交易未产生需要冲正的数据"
+    assert await _state(runtime, visit.mdtrt_id) == after_first
+
+
+async def test_reversing_a_registration_under_another_persons_psn_no_is_refused(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    """As a 2601 of a 2207 naming someone else: refused, not answered "nothing", so the hospital
+    does not take a visit that is still open for a withdrawn one."""
+    visit = await _visit(runtime, session, client)
+    await visit.upload(FIRST)
+    before = await _state(runtime, visit.mdtrt_id)
+
+    msgid = visit.hospital.new_msgid()
+    refused = await visit.reverse(
+        visit.registration, msgid=msgid, oinfno="2201", psn_no=visit.other_psn_no
+    )
+    assert refused["infcode"] == -1, refused
+    assert "参保人不符" in refused["err_msg"], refused
+    assert await _state(runtime, visit.mdtrt_id) == before
+    assert before["visit"] == "open"
+    assert await _stored_answers(runtime, msgid) == 0  # a refusal stores no answer
+
+    # An unknown psn_no is refused as well; the patient's own undoes the registration.
+    unknown = await visit.reverse(visit.registration, oinfno="2201", psn_no="9" * 20)
+    assert unknown["infcode"] == -1, unknown
+    assert await _state(runtime, visit.mdtrt_id) == before
+    done = await visit.reverse(visit.registration, msgid=msgid, oinfno="2201")
+    assert done["infcode"] == 0 and done["output"]["data"]["rever_result"] == "visit", done
+    assert (await _state(runtime, visit.mdtrt_id))["visit"] == "cancelled"
 
 
 @pytest.mark.postgres

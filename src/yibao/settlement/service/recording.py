@@ -25,7 +25,7 @@ from yibao.settlement.domain import (
     VisitSettled,
     VisitState,
 )
-from yibao.settlement.service.visits import withdraw_upload
+from yibao.settlement.service.visits import person_by_psn_no, withdraw_upload
 from yibao.settlement.tables import Settlement
 
 SETTLE_INFNOS = frozenset({"2207", "2102"})
@@ -315,17 +315,32 @@ async def reverse_message_in(
         )
         return Reversal(oinfno, omsgid, "settlement", settlement.setl_id, done.balc_fen)
     if oinfno == "2201":
-        visit = await repository.visit_by_msgid(session, omsgid, institution.fixmedins_code)
-        if visit is None:
-            return Reversal(oinfno, omsgid, "nothing")
-        if visit.status == "settled":
-            raise VisitSettled(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
-        visit.status = "cancelled"
-        await session.flush()
-        return Reversal(oinfno, omsgid, "visit")
+        return await _withdraw_registration(session, institution, psn_no=psn_no, omsgid=omsgid)
     if oinfno == "2204":
         withdrawn = await withdraw_upload(session, institution, psn_no=psn_no, msgid=omsgid)
         return Reversal(oinfno, omsgid, "fees" if withdrawn else "nothing")
     if oinfno in {"2208", "2103", "2601"}:
         raise InvalidInput(f"撤销类交易 {oinfno} 不能冲正；如需重新结算请重新发起")
     return Reversal(oinfno, omsgid, "nothing")
+
+
+async def _withdraw_registration(
+    session: AsyncSession, institution: Caller, *, psn_no: str, omsgid: str
+) -> Reversal:
+    """2601 of a 2201. Another person's psn_no is refused, as for a 2207 (`cancel_in`): answering
+    "nothing" would let the hospital take a visit that is still open for a withdrawn one. A visit
+    already withdrawn (an earlier 2601 under another msgid) is "nothing", and nothing is written.
+    """
+    person = await person_by_psn_no(session, psn_no)
+    visit = await repository.visit_by_msgid(session, omsgid, institution.fixmedins_code)
+    if visit is None:
+        return Reversal("2201", omsgid, "nothing")
+    if visit.person_id != person.id:
+        raise InvalidInput(f"psn_no {psn_no} 与挂号 {omsgid} 的参保人不符")
+    if visit.status == "cancelled":
+        return Reversal("2201", omsgid, "nothing")
+    if visit.status == "settled":
+        raise VisitSettled(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
+    visit.status = "cancelled"
+    await session.flush()
+    return Reversal("2201", omsgid, "visit")
