@@ -81,7 +81,7 @@ class Visit:
             msgid=msgid,
         )
 
-    async def settle(self, medfee_sumamt: str) -> dict[str, Any]:
+    async def settle(self, medfee_sumamt: str, *, msgid: str | None = None) -> dict[str, Any]:
         bill = {
             "psn_no": self.psn_no,
             "mdtrt_cert_type": "02",
@@ -93,7 +93,7 @@ class Visit:
             "insutype": "310",
             "acct_used_flag": "1",
         }
-        return await self.hospital.call("2207", {"data": bill})
+        return await self.hospital.call("2207", {"data": bill}, msgid=msgid)
 
 
 async def _visit(runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient) -> Visit:
@@ -315,6 +315,27 @@ async def test_reversing_a_registration_under_another_persons_psn_no_is_refused(
     done = await visit.reverse(visit.registration, msgid=msgid, oinfno="2201")
     assert done["infcode"] == 0 and done["output"]["data"]["rever_result"] == "visit", done
     assert (await _state(runtime, visit.mdtrt_id))["visit"] == "cancelled"
+
+
+async def test_reversing_a_cancelled_settlement_under_another_persons_psn_no_is_refused(
+    runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    """The person is checked before the settlement's state, as for a 2201: once the settlement
+    is undone, another person's psn_no is still refused rather than answered "nothing"."""
+    visit = await _visit(runtime, session, client)
+    await visit.upload(FIRST)
+    omsgid = visit.hospital.new_msgid()
+    settled = await visit.settle("130.00", msgid=omsgid)
+    assert settled["infcode"] == 0, settled
+    undone = await visit.reverse(omsgid, oinfno="2207")
+    assert undone["infcode"] == 0 and undone["output"]["data"]["rever_result"] == "settlement"
+    before = await _state(runtime, visit.mdtrt_id)
+
+    refused = await visit.reverse(omsgid, oinfno="2207", psn_no=visit.other_psn_no)
+    assert refused["infcode"] == -1 and "参保人不符" in refused["err_msg"], refused
+    assert await _state(runtime, visit.mdtrt_id) == before
+    again = await visit.reverse(omsgid, oinfno="2207")
+    assert again["infcode"] == 0 and again["output"]["data"]["rever_result"] == "nothing", again
 
 
 @pytest.mark.postgres

@@ -302,6 +302,10 @@ async def reverse_message_in(
         settlement = await repository.settlement_by_msgid(session, omsgid)
         if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
             return Reversal(oinfno, omsgid, "nothing")
+        # The person before the state, as for a 2201: another person's psn_no is refused even
+        # once the settlement is undone, so the answer never depends on which came first.
+        if settlement.psn_no != psn_no.strip():
+            raise InvalidInput(f"psn_no {psn_no} 与结算 {settlement.setl_id} 的参保人不符")
         if settlement.status != "settled":
             return Reversal(oinfno, omsgid, "nothing", settlement.setl_id)
         done = await cancel_in(
