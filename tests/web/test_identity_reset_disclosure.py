@@ -5,16 +5,13 @@ code), and only the account's phone is sent a text."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.addresses import From
 from tests.support.identity import Member
 from tests.support.world import enrol, new_id_number
-from tests.web.identity_client import post_form
-from yibao.notifications.tables import OutboxMessage
+from tests.web.identity_client import answered_alike, post_form, texts_queued
 from yibao.runtime import Runtime
 
 SENT = "如该证件号已开通网上账户，验证码已发送至其预留手机号"
@@ -32,33 +29,10 @@ async def id_numbers(runtime: Runtime, session: AsyncSession, li: Member) -> lis
     return [li.id_number, enrolled, new_id_number()]
 
 
-async def _texts(session: AsyncSession) -> int:
-    await session.rollback()
-    stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.channel == "sms")
-    count = int((await session.execute(stmt)).scalar_one())
-    await session.rollback()
-    return count
-
-
-def _same(answers: list[httpx.Response], id_numbers: list[str]) -> tuple[int, str]:
-    """Status and body of every answer, equal byte for byte once the client's CSRF token and
-    the ID number it typed (echoed back in the form) are blanked."""
-    seen = set()
-    for answer, id_number in zip(answers, id_numbers, strict=True):
-        body = answer.text.replace(id_number, "<id>")
-        csrf = answer.request.headers.get("cookie", "").partition("yibao_csrf=")[2]
-        if csrf:
-            body = body.replace(csrf.split(";")[0], "<csrf>")
-        seen.add((answer.status_code, answer.headers.get("retry-after"), body))
-    assert len(seen) == 1, seen
-    status, _, body = seen.pop()
-    return status, body
-
-
 async def test_the_api_answers_alike_with_or_without_an_account(
     session: AsyncSession, from_address: From, li: Member, id_numbers: list[str]
 ) -> None:
-    before = await _texts(session)
+    before = await texts_queued(session)
     asked, again, wrong, with_phone = [], [], [], []
     for address, id_number in zip(ADDRESSES, id_numbers, strict=True):
         async with from_address(address) as c:
@@ -72,19 +46,19 @@ async def test_the_api_answers_alike_with_or_without_an_account(
             reset["new_password"] = f"P#{li.phone}"
             with_phone.append(await c.post("/api/v1/auth/password-reset", json=reset))
 
-    assert _same(asked, id_numbers) == (200, f'{{"message":"{SENT}"}}')
-    status, body = _same(again, id_numbers)  # one a minute per ID number, account or not
+    assert answered_alike(asked, id_numbers) == (200, f'{{"message":"{SENT}"}}')
+    status, body = answered_alike(again, id_numbers)  # one a minute per ID number, account or not
     assert status == 429 and "验证码发送太频繁" in body
     rejected = f'{{"error":{{"code":"code_rejected","message":"{REJECTED}"}}}}'
-    assert _same(wrong, id_numbers) == (422, rejected)
-    assert _same(with_phone, id_numbers) == (422, rejected)
-    assert await _texts(session) == before + 1  # to 李华's phone only
+    assert answered_alike(wrong, id_numbers) == (422, rejected)
+    assert answered_alike(with_phone, id_numbers) == (422, rejected)
+    assert await texts_queued(session) == before + 1  # to 李华's phone only
 
 
 async def test_the_pages_answer_alike_with_or_without_an_account(
     session: AsyncSession, from_address: From, li: Member, id_numbers: list[str]
 ) -> None:
-    before = await _texts(session)
+    before = await texts_queued(session)
     asked, again, wrong = [], [], []
     for address, id_number in zip(ADDRESSES, id_numbers, strict=True):
         async with from_address(address) as c:
@@ -93,13 +67,13 @@ async def test_the_pages_answer_alike_with_or_without_an_account(
             reset = {"code": "000000", "password": "Fresh#2026", "password2": "Fresh#2026"}
             wrong.append(await post_form(c, "/forgot", id_number=id_number, **reset))
 
-    status, page = _same(asked, id_numbers)
+    status, page = answered_alike(asked, id_numbers)
     assert status == 200 and SENT in page and 'action="/forgot"' in page  # the same next step
-    status, page = _same(again, id_numbers)
+    status, page = answered_alike(again, id_numbers)
     assert status == 429 and "验证码发送太频繁" in page
-    status, page = _same(wrong, id_numbers)
+    status, page = answered_alike(wrong, id_numbers)
     assert status == 422 and REJECTED in page and 'action="/forgot"' in page
-    assert await _texts(session) == before + 1
+    assert await texts_queued(session) == before + 1
 
 
 async def test_a_phone_busy_with_other_codes_does_not_tell(
@@ -112,14 +86,14 @@ async def test_a_phone_busy_with_other_codes_does_not_tell(
             "/api/v1/auth/sms-codes", json={"phone": li.phone, "purpose": "sign_in"}
         )
         assert sign_in.is_success
-    texts = await _texts(session)
+    texts = await texts_queued(session)
     asked = []
     for address, id_number in zip(ADDRESSES, id_numbers, strict=True):
         async with from_address(address) as c:
             ask = {"id_number": id_number}
             asked.append(await c.post("/api/v1/auth/password-reset/code", json=ask))
-    assert _same(asked, id_numbers) == (200, f'{{"message":"{SENT}"}}')
-    assert await _texts(session) == texts
+    assert answered_alike(asked, id_numbers) == (200, f'{{"message":"{SENT}"}}')
+    assert await texts_queued(session) == texts
 
 
 async def test_every_failed_reset_counts_against_the_address(

@@ -31,7 +31,8 @@ async def reserve_sending(
     what: str = "该手机号",
 ) -> None:
     """One code per `sms_min_interval` and `sms_daily_limit` a (Beijing) day per phone, or per
-    whatever `phone_hash` stands for (找回密码 also counts the ID number typed in, `what` names it)."""
+    whatever `phone_hash` stands for (找回密码 and SMS sign-in also count what was typed in, an ID
+    number or a phone, account or not; `what` names it)."""
     gap_seconds = int(policy.sms_min_interval.total_seconds())
     if gap_seconds > 0 and not await store.add(
         f"sms:gap:{phone_hash}", "1", policy.sms_min_interval

@@ -15,9 +15,10 @@
   right one) until the stretch ends; against one client trying many accounts once each. Asking
   for more than `address_max_sms` SMS codes in a stretch is refused alike (SMS bombing).
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
-  and `sms_daily_limit` a day per phone (找回密码: per ID number typed in as well, account or not).
-  Kept hashed in the short-lived store.
-- 找回密码 answers alike whether the ID number has an account or not, at every step.
+  and `sms_daily_limit` a day per phone; 找回密码 and SMS sign-in also count them per ID number
+  or phone typed in, account or not. Kept hashed in the short-lived store.
+- 找回密码 answers alike whether the ID number has an account or not, at every step; asking for
+  an SMS sign-in code answers alike whether the phone has one.
 - The card query password, a step-up method, locks by the same rule (`max_failures` within
   `failure_window` block it for `lock_for`), with SMS codes and passkeys still open meanwhile.
 - Sessions end after `idle_timeout` without use (staff: `staff_idle_timeout`, at most 15 minutes),

@@ -16,6 +16,7 @@ from yibao.config import Settings
 from yibao.identity import codes, throttle
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
+    AccountLocked,
     CodePurpose,
     CodeRejected,
     IdentityPolicy,
@@ -24,6 +25,7 @@ from yibao.identity.domain import (
     address_window,
     client_key,
     code_text,
+    locked_message,
     new_code,
     sms_throttled_message,
     throttled_message,
@@ -197,10 +199,22 @@ async def refuse_if_throttled(rt: Runtime, client: str) -> None:
         raise refusal(throttled_message(china_minute(until)), until, now)
 
 
+def seconds_until(until: datetime, now: datetime) -> int:
+    """`Retry-After`'s whole seconds, rounded up and at least 1: a caller coming back when told is
+    never refused again by the same limit."""
+    return max(math.ceil((until - now).total_seconds()), 1)
+
+
 def refusal(message: str, until: datetime, now: datetime) -> RateLimited:
     """A refusal that knows when the caller may come back: the edge answers `Retry-After`."""
-    retry_after = max(math.ceil((until - now).total_seconds()), 1)
-    return RateLimited(message, until=until, retry_after=retry_after)
+    return RateLimited(message, until=until, retry_after=seconds_until(until, now))
+
+
+def locked_out(until: datetime, now: datetime) -> AccountLocked:
+    """The password lockout's refusal (people and staff): it keeps its own code and status (423),
+    says when the account unlocks, and carries `Retry-After` like the other refusals."""
+    message = locked_message(china_minute(until))
+    return AccountLocked(message, until=until, retry_after=seconds_until(until, now))
 
 
 async def count_failure(rt: Runtime, session: AsyncSession, client: str, via: str) -> bool:

@@ -10,7 +10,6 @@ from yibao.identity import card_lock
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     SIGN_IN_FAILED_MESSAGE,
-    AccountLocked,
     CardPasswordRejected,
     CodePurpose,
     SecurityEventKind,
@@ -21,7 +20,6 @@ from yibao.identity.domain import (
     card_password_locked_message,
     check_code_shape,
     classify_identifier,
-    locked_message,
 )
 from yibao.identity.service.common import (
     HASHER,
@@ -31,6 +29,7 @@ from yibao.identity.service.common import (
     china_minute,
     count_failure,
     hash_password,
+    locked_out,
     open_session,
     password_matches,
     policy_of,
@@ -52,9 +51,7 @@ _TOUCH_FRACTION = 10
 def refuse_if_locked(rt: Runtime, account: OnlineAccount) -> None:
     now = rt.clock.now()
     if account.locked_until is not None and account.locked_until > now:
-        raise AccountLocked(
-            locked_message(china_minute(account.locked_until)), until=account.locked_until
-        )
+        raise locked_out(account.locked_until, now)
 
 
 async def welcome(
@@ -128,7 +125,7 @@ async def sign_in_with_password(
     await count_failure(rt, session, client, via)
     await session.commit()
     if state.locked_until is not None and state.is_locked(now):
-        raise AccountLocked(locked_message(china_minute(state.locked_until)))
+        raise locked_out(state.locked_until, now)
     raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
 
 

@@ -8,21 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     SIGN_IN_FAILED_MESSAGE,
-    AccountLocked,
     SecurityEventKind,
     SignInFailed,
     StaffExists,
     after_failure,
     after_success,
     check_password,
-    locked_message,
     parse_roles,
 )
 from yibao.identity.service.common import (
     IssuedSession,
-    china_minute,
     count_failure,
     hash_password,
+    locked_out,
     open_session,
     password_matches,
     policy_of,
@@ -108,7 +106,7 @@ async def staff_sign_in(
         raise SignInFailed("用户名、密码或动态口令错误")
     now = rt.clock.now()
     if member.locked_until is not None and member.locked_until > now:
-        raise AccountLocked(locked_message(china_minute(member.locked_until)))
+        raise locked_out(member.locked_until, now)
     secret = rt.cipher.decrypt(member.totp_secret_enc, purpose=TOTP_PURPOSE)
     totp = pyotp.TOTP(secret)
     step = int(now.timestamp()) // totp.interval
@@ -135,7 +133,7 @@ async def staff_sign_in(
         await count_failure(rt, session, client, "staff")
         await session.commit()
         if state.locked_until is not None and state.is_locked(now):
-            raise AccountLocked(locked_message(china_minute(state.locked_until)))
+            raise locked_out(state.locked_until, now)
         raise SignInFailed("用户名、密码或动态口令错误")
     member.last_totp_step = matched
     repo.set_lock_state(member, after_success())

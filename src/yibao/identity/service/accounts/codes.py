@@ -30,16 +30,46 @@ async def send_code(
     """Registration and SMS sign-in: to a phone typed in. Sign-in never says whether it exists."""
     await refuse_sms_if_spent(rt, session, client, via)
     phone = parse_phone(phone)
-    found = await repo.account_by_phone(session, rt.cipher, phone)
-    if purpose is CodePurpose.REGISTER:
-        if found is not None:
-            raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
-    elif found is None:
-        return mask_phone(phone)
-    person_id = found.person_id if found else None
-    masked = await queue_code(rt, session, phone, purpose, person_id)
+    if purpose is not CodePurpose.REGISTER:
+        return await _send_sign_in_code(rt, session, phone, purpose)
+    if await repo.account_by_phone(session, rt.cipher, phone) is not None:
+        raise AlreadyRegistered("该手机号已注册，请直接登录；忘记密码可通过“忘记密码”重置")
+    masked = await queue_code(rt, session, phone, purpose, None)
     await session.commit()
     return masked
+
+
+async def _send_sign_in_code(
+    rt: Runtime, session: AsyncSession, phone: str, purpose: CodePurpose
+) -> str:
+    """SMS sign-in, as 找回密码 (`send_reset_code`): the same answer and the same limits whether
+    the phone has an account or not. The one-a-minute and daily limits are counted on the phone
+    typed in, account or not, so that "too often" is told alike; counted only on real sends, a
+    second ask within the minute was refused for an account's phone alone. The phone's own
+    limits (shared with its step-up and reset codes) still hold, but a refusal by them would
+    show that an account is behind it: the answer is "sent" then, and nothing is sent."""
+    await _reserve_for_what_was_typed(rt, purpose, phone, what="该手机号")
+    masked = mask_phone(phone)
+    found = await repo.account_by_phone(session, rt.cipher, phone)
+    if found is None:
+        return masked
+    try:
+        await queue_code(rt, session, phone, purpose, found.person_id)
+    except RateLimited:
+        return masked
+    await session.commit()
+    return masked
+
+
+async def _reserve_for_what_was_typed(
+    rt: Runtime, purpose: CodePurpose, typed: str, *, what: str
+) -> None:
+    """The send limits (`codes.reserve_sending`), counted on a keyed hash of what the asker typed
+    (a phone, an ID number) before anything is looked up: the same for an account as for none."""
+    key = f"{purpose.value}:" + rt.cipher.lookup_hash(typed, purpose=f"{purpose.value}-code")
+    await codes.reserve_sending(
+        rt.ephemeral, key, rt.clock.now(), policy_of(rt.settings), what=what
+    )
 
 
 async def send_code_to_account(
@@ -74,9 +104,7 @@ async def send_reset_code(
     account; the person asks again a minute later."""
     await refuse_sms_if_spent(rt, session, client, via)
     id_number = parse_id_number(id_number).value
-    now, policy = rt.clock.now(), policy_of(rt.settings)
-    id_key = "reset:" + rt.cipher.lookup_hash(id_number, purpose="reset-code")
-    await codes.reserve_sending(rt.ephemeral, id_key, now, policy, what="该证件号")
+    await _reserve_for_what_was_typed(rt, CodePurpose.RESET, id_number, what="该证件号")
     person = await enrolment_repository.person_by_id_number(session, rt.cipher, id_number)
     found = await repo.account_of_person(session, person.id) if person else None
     if found is None:
