@@ -1,6 +1,6 @@
 """Wrong card query passwords (医保卡密码) per account, kept in the short-lived store (rule 11).
 
-The rule is the password lockout's (`after_failure` in identity/domain.py): `max_failures` wrong
+The rule is the password lockout's (`after_failure` in identity/domain/limits.py): `max_failures` wrong
 ones within `failure_window` of the first block the card password as a step-up method for
 `lock_for` (SMS codes and passkeys still work). The card password is six digits, so it needs a
 lock as much as the password does. The state holds its own times and the Clock judges them (tests

@@ -2,7 +2,7 @@
 short-lived store (rule 11), never in a process's memory: every server process and machine adds
 to the same count.
 
-One key per address and stretch of the clock (`address_window` in identity/domain.py); the
+One key per address and stretch of the clock (`address_window` in identity/domain/limits.py); the
 stretch's number is in the key, so the Clock decides when a stretch is over (tests move time) and
 the store's own time-to-live only clears the leftovers. A failure is one atomic increment, so two
 processes failing at once both count. Checking and counting are separate steps: attempts already
