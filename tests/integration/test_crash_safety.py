@@ -39,7 +39,7 @@ from tests.support.crash import (
     fresh_database,
 )
 from tests.support.fsi import Institution
-from tests.support.live_server import free_port
+from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.kernel.money import format_yuan
 

@@ -10,7 +10,6 @@ import random
 import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -26,6 +25,7 @@ import pytest
 from tests.support import world
 from tests.support.fsi import Institution
 from tests.support.settlement_world import CATALOGUE
+from yibao.cli.bench.server import uvicorn_command
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 from yibao.kernel.money import format_yuan
@@ -144,26 +144,7 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
 
     def start(self, timeout: float = 45) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "yibao.web.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            "2",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        command = uvicorn_command(self.port, workers=2)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                 command,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from yibao.cli.bench.server import free_port, uvicorn_command
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 
@@ -32,12 +31,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 class LiveServer:
     base_url: str
     settings: Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -64,19 +57,7 @@ def live_server(tmp: Path, **env: str) -> Iterator[LiveServer]:
     )
     log = (tmp / "server.log").open("w")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "yibao.web.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_command(port, workers=1),
         env={**os.environ, **variables},
         stdout=log,
         stderr=subprocess.STDOUT,

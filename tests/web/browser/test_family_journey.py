@@ -29,8 +29,8 @@ import pytest
 from PIL import Image
 
 from tests.conftest import TEST_DATA_KEY
-from tests.support.live_server import free_port
 from tests.support.world import define_regions, enrol, fund, new_id_number
+from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.identity import service as identity
 from yibao.kernel.clock import CHINA_TZ

@@ -13,7 +13,7 @@ import uvicorn
 
 from tests.conftest import TEST_DATA_KEY
 from tests.support import world
-from tests.support.live_server import free_port
+from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 from yibao.kernel.clock import SystemClock

@@ -88,12 +88,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-@contextmanager
-def running_server(
-    env: dict[str, str], workers: int, app: str = "yibao.web.app:create_app"
-) -> Iterator[Server]:
-    port = free_port()
-    command = [
+APP = "yibao.web.app:create_app"
+
+
+def uvicorn_command(port: int, *, workers: int, app: str = APP) -> list[str]:
+    """uvicorn as production runs it (uvloop, httptools, no access log) on 127.0.0.1:`port`; the
+    bench, the crash test and the browser tests all start the server this way."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -113,6 +114,12 @@ def running_server(
         "--log-level",
         "warning",
     ]
+
+
+@contextmanager
+def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterator[Server]:
+    port = free_port()
+    command = uvicorn_command(port, workers=workers, app=app)
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         command, cwd=ROOT, env=env, stderr=subprocess.PIPE
     )
