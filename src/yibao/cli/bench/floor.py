@@ -38,16 +38,15 @@ _INSERT_HISTORY = (
 def create_app() -> FastAPI:
     dsn = os.environ[DSN_VARIABLE]
     size = int(os.environ.get(POOL_VARIABLE, "18"))
-    pools: list[asyncpg.Pool] = []
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pools.append(await asyncpg.create_pool(dsn, min_size=size, max_size=size))
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
         settle_the_heap()  # as yibao's production workers do
         try:
             yield
         finally:
-            await pools[0].close()
+            await app.state.pool.close()
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
 
@@ -59,7 +58,7 @@ def create_app() -> FastAPI:
     async def tpcb(request: Request) -> JSONResponse:
         body = json.loads(await request.body())
         aid, bid, tid, delta = (int(body[k]) for k in ("aid", "bid", "tid", "delta"))
-        async with pools[0].acquire() as conn, conn.transaction():
+        async with request.app.state.pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPDATE_ACCOUNT, delta, aid)
             balance = await conn.fetchval(_READ_ACCOUNT, aid)
             await conn.execute(_UPDATE_TELLER, delta, tid)
@@ -68,8 +67,8 @@ def create_app() -> FastAPI:
         return JSONResponse({"aid": aid, "abalance": balance})
 
     @app.get("/floor/read")
-    async def read(aid: int) -> JSONResponse:
-        async with pools[0].acquire() as conn:
+    async def read(aid: int, request: Request) -> JSONResponse:
+        async with request.app.state.pool.acquire() as conn:
             balance = await conn.fetchval(_READ_ACCOUNT, aid)
         return JSONResponse({"aid": aid, "abalance": balance})
 
