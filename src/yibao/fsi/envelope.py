@@ -6,6 +6,7 @@ fen at once; answers carry them back as yuan strings.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class Envelope:
     opter: str
     opter_name: str
     input: dict[str, Any]
+    digest: str  # of the business content: a msgid repeated with another digest is not a retry
 
 
 class Fields:
@@ -154,7 +156,22 @@ def read_envelope(body: bytes) -> Envelope:
         opter=top.text("opter", required=False, max_len=30),
         opter_name=top.text("opter_name", required=False, max_len=50),
         input=payload,
+        digest=content_digest(infno, payload),
     )
+
+
+def content_digest(infno: str, payload: dict[str, Any]) -> str:
+    """SHA-256 of what the message asks for: `infno` and `input` as canonical JSON (sorted keys,
+    no whitespace). Not the send time (`inf_time`), the operator or the gateway headers, which a
+    retry may change; an amount written as the number 12.30 or the text "12.30" is the same."""
+    canonical = json.dumps(
+        {"infno": infno, "input": payload},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        default=str,  # Decimal, as the sender wrote it
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def stamp(moment: datetime) -> str:
