@@ -41,9 +41,7 @@ class ConcurrentUpdate(Conflict):
     code = "concurrent_update"
 
 
-def _stored(
-    message: InterfaceMessage, infno: str, fixmedins_code: str, digest: str
-) -> Answer:
+def _stored(message: InterfaceMessage, infno: str, fixmedins_code: str, digest: str) -> Answer:
     if message.infno != infno or message.fixmedins_code != fixmedins_code:
         raise DuplicateMessage(
             f"msgid {message.msgid} 已用于 {message.fixmedins_code} 的 {message.infno} 交易，请勿重复使用"
