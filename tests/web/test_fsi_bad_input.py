@@ -440,7 +440,7 @@ CASES: list[tuple[Case, str]] = [
     (bidi_override_in_code, "input.feedetail[0].feedetl_sn"),
     (bidi_override_in_name, "input.data.psn_name"),
     (impossible_fee_time, "input.feedetail[0].fee_ocur_time"),
-    (arabic_indic_msgid, "报文.msgid 含有不允许的字符"),
+    (arabic_indic_msgid, "msgid 应为30位"),
 ]
 
 

@@ -3,12 +3,13 @@
 Amounts cross this edge as decimal yuan with two places (text or numbers) and become integer
 fen at once; answers carry them back as yuan strings.
 
-`Fields` is the one place input is validated, by kind of field: `text` (names: no control,
-format/bidi-override or non-ASCII digit characters), `code` (identifiers: printable ASCII only),
-`yuan` (at most 13 digits of yuan, 2 of fen, ASCII digits), `count`, `moment` (a real
-yyyy-MM-dd HH:mm:ss). The whole body is bounded first (size, nesting depth, lone surrogates),
-before the signature is checked, so nothing a stranger sends reaches the internal-error path.
-err_msg names the field but never echoes a code's value (an ID number is a code).
+`Fields` is the one place input is validated, by kind of field: `text` (names, which may be
+Chinese: no control, format or bidi-override characters), `code` (identifiers and numbers:
+printable ASCII only, so no full-width or other scripts' digits either), `yuan` (at most 13
+digits of yuan and 2 of fen, in 0-9), `count`, `moment` (a real yyyy-MM-dd HH:mm:ss). The whole
+body is bounded first (size, nesting depth, lone surrogates), before the signature is checked,
+so nothing a stranger sends reaches the internal-error path. err_msg names the field but never
+repeats a code's value (an ID number is a code).
 """
 
 from __future__ import annotations
@@ -176,11 +177,8 @@ def _refused_character(text: str) -> str | None:
     if text.isascii():
         return None if text.isprintable() else "控制字符"
     for char in text:
-        category = unicodedata.category(char)
-        if category in _REFUSED_CATEGORIES:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
             return f"控制、格式或双向控制字符 U+{ord(char):04X}"
-        if category == "Nd" and not "0" <= char <= "9":
-            return f"0-9 以外的数字 U+{ord(char):04X}，如全角数字"
     return None
 
 
