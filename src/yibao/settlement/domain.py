@@ -152,11 +152,11 @@ def parse_count(raw: object, *, field: str = "cnt") -> Decimal:
     """A quantity: a positive decimal below 10^8 with up to 4 places (given as text or a number,
     in ASCII digits; no exponent)."""
     if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
-        raise InvalidBill(f"{field} 应为数量，收到 {raw!r}")
+        raise InvalidBill(f"{field} 应为数量，收到 {_shown(raw)}")
     if isinstance(raw, Decimal):
         # Bounded before it is written out: 1E+100000000 would be a hundred million digits.
         if not raw.is_finite() or raw.adjusted() >= 8 or int(raw.as_tuple().exponent) < -12:
-            raise InvalidBill(f"{field} 应为大于0、最多8位整数和4位小数的数量，收到 {str(raw)!r}")
+            raise InvalidBill(f"{field} 应为大于0、最多8位整数和4位小数的数量，收到 {_shown(raw)}")
         text = format(raw, "f")
     else:
         text = str(raw).strip()  # an int from JSON has at most 4,300 digits
