@@ -24,6 +24,7 @@ from yibao.kernel.money import InvalidAmount, format_yuan, parse_yuan
 from yibao.runtime import Runtime
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.ids import RowId, RowIdQuery
 
 router = APIRouter(prefix="/api/v1/family", tags=["family 家庭共济"])
 
@@ -170,7 +171,7 @@ async def apply(
 
 @router.post("/authorisations/{authorisation_id}/documents", status_code=201)
 async def upload(
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -193,7 +194,7 @@ async def upload(
 
 @router.post("/applications/{application_id}/submit")
 async def submit(
-    application_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    application_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     rows = await family.submit_application(
         session, runtime.clock, application_id, person_id=person.person_id
@@ -218,7 +219,7 @@ async def overview(person: PersonDep, runtime: RuntimeDep, session: SessionDep) 
 
 @router.put("/authorisations/{authorisation_id}/quota")
 async def set_quota(
-    authorisation_id: int,
+    authorisation_id: RowId,
     body: QuotaIn,
     person: PersonDep,
     runtime: RuntimeDep,
@@ -241,28 +242,28 @@ async def _act(
 
 @router.post("/authorisations/{authorisation_id}/pause")
 async def pause(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     return await _act("pause", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/authorisations/{authorisation_id}/resume")
 async def resume(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     return await _act("resume", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/authorisations/{authorisation_id}/revoke")
 async def revoke(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     return await _act("revoke", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/authorisations/{authorisation_id}/consent")
 async def consent(
-    authorisation_id: int,
+    authorisation_id: RowId,
     body: ConsentIn,
     person: PersonDep,
     runtime: RuntimeDep,
@@ -276,7 +277,7 @@ async def consent(
 
 @router.post("/authorisations/{authorisation_id}/contribution", status_code=201)
 async def pay_contribution(
-    authorisation_id: int, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     receipt = await family.pay_relative_contribution(
         session, runtime.clock, person.person_id, authorisation_id
@@ -299,7 +300,7 @@ async def payments(
     session: SessionDep,
     since: date | None = None,
     until: date | None = None,
-    relative: int | None = None,
+    relative: RowIdQuery = None,
     format: str = "json",
 ) -> dict[str, Any] | Response:
     """共济消费明细: what the person's account paid for relatives (no items, no diagnosis)."""

@@ -16,6 +16,7 @@ from yibao.web.api.family import day_range, parse_quota, payments_csv, read_uplo
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.i18n import N_, gettext_for
+from yibao.web.ids import RowId, RowIdForm, RowIdQuery
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import verify_csrf
 
@@ -118,7 +119,7 @@ async def _application_page(
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 async def application_page(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -129,11 +130,11 @@ async def application_page(
 @router.post("/applications/{application_id}/documents", response_class=HTMLResponse)
 async def upload(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
-    authorisation_id: Annotated[int, Form()],
+    authorisation_id: RowIdForm,
     kind: Text,
     file: Annotated[UploadFile, File()],
 ) -> Response:
@@ -159,7 +160,7 @@ async def upload(
 @router.post("/applications/{application_id}/submit", response_class=HTMLResponse)
 async def submit(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -178,7 +179,7 @@ async def submit(
 
 @router.get("/documents/{document_id}")
 async def document(
-    document_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    document_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     doc, data = await family.document_content(
         session,
@@ -192,7 +193,7 @@ async def document(
 @router.get("/consent/{authorisation_id}", response_class=HTMLResponse)
 async def consent_page(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -206,7 +207,7 @@ async def consent_page(
 
 @router.post("/consent/{authorisation_id}")
 async def consent(
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -220,7 +221,7 @@ async def consent(
 @router.post("/{authorisation_id}/quota", response_class=HTMLResponse)
 async def quota(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -254,21 +255,21 @@ async def _act(
 
 @router.post("/{authorisation_id}/pause")
 async def pause(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     return await _act("paused", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/{authorisation_id}/resume")
 async def resume(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     return await _act("resumed", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/{authorisation_id}/revoke")
 async def revoke(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     return await _act("revoked", authorisation_id, person.person_id, runtime, session)
 
@@ -281,7 +282,7 @@ async def payments(
     session: SessionDep,
     since: date | None = None,
     until: date | None = None,
-    relative: int | None = None,
+    relative: RowIdQuery = None,
 ) -> HTMLResponse:
     """共济消费明细: time, institution, amount and for whom — never the items or diagnosis."""
     start, end = day_range(since, until)
@@ -311,7 +312,7 @@ async def payments_export(
     session: SessionDep,
     since: date | None = None,
     until: date | None = None,
-    relative: int | None = None,
+    relative: RowIdQuery = None,
 ) -> Response:
     start, end = day_range(since, until)
     rows = await family.aid_paid_by(
@@ -327,7 +328,7 @@ async def payments_export(
 @router.post("/{authorisation_id}/contribution", response_class=HTMLResponse)
 async def contribution(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: SteppedUpPersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
