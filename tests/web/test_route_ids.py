@@ -66,13 +66,22 @@ def _bounded(field: Any) -> bool:
 def test_every_id_a_route_takes_is_bounded(runtime: Runtime) -> None:
     from yibao.web.app import create_app
 
+    routes = app_routes(create_app(runtime=runtime))
     unbounded = [
         (route.path, name)
-        for route in app_routes(create_app(runtime=runtime))
+        for route in routes
         for where, name, field in _int_params(route)
         if (route.path, name) not in NOT_IDS and not _bounded(field)
     ]
     assert not unbounded, f"declare these ids with yibao.web.ids (RowId…): {unbounded}"
+    # RowId is for the path: a query parameter declared with it would be asked for in the path.
+    misplaced = [
+        (route.path, p.name)
+        for route in routes
+        for p in route.dependant.path_params
+        if "{" + p.name not in route.path
+    ]
+    assert not misplaced, f"use RowIdQuery or RequiredRowIdQuery for these: {misplaced}"
 
 
 async def test_no_route_answers_a_huge_or_negative_id_with_a_500(

@@ -17,5 +17,6 @@ MAX_ROW_ID = 2**63 - 1
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 RowIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
+RequiredRowIdQuery = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 RowIdForm = Annotated[int, Form(ge=1, le=MAX_ROW_ID)]
 RowIdField = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]

@@ -22,9 +22,9 @@ from yibao.enrolment.tables import Enrolment
 from yibao.family import service as family
 from yibao.family.domain import (
     ContributionAlreadyPaid,
-    NotYourAuthorisation,
     QuotaExceeded,
     SecondApproverRequired,
+    UnknownAuthorisation,
 )
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
 from yibao.notifications.tables import OutboxMessage
@@ -135,7 +135,7 @@ async def test_paying_a_relatives_resident_contribution_gives_a_receipt(runtime:
     stranger = await employee(runtime, name="路人", fen=0)
     aid = await open_aid(runtime, payer, parent)
     async with runtime.sessions() as s:
-        with pytest.raises(NotYourAuthorisation):
+        with pytest.raises(UnknownAuthorisation):
             await family.pay_relative_contribution(s, runtime.clock, stranger.person_id, aid)
     async with runtime.sessions() as s:
         receipt = await family.pay_relative_contribution(s, runtime.clock, payer.person_id, aid)

@@ -117,6 +117,9 @@ class Channel(StrEnum):
 # ---- errors ---------------------------------------------------------------------------------
 
 
+AUTHORISATION_NOT_FOUND = "找不到该共济授权"
+
+
 class UnknownAuthorisation(NotFound):
     code = "unknown_authorisation"
 

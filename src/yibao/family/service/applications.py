@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.enrolment import repository as enrolment_repository
 from yibao.family import repository
 from yibao.family.domain import (
+    AUTHORISATION_NOT_FOUND,
     DOCUMENT_KIND_NAMES,
     AlreadyApplied,
     Channel,
@@ -23,6 +24,7 @@ from yibao.family.domain import (
     ReviewerIsApplicant,
     Status,
     UnknownApplication,
+    UnknownAuthorisation,
     check_eligibility,
     move,
     needs_consent,
@@ -39,6 +41,7 @@ from yibao.family.service.common import (
     eligibility_of,
     has_online_account,
     names,
+    owned_by,
     policy_for,
     record,
     set_status,
@@ -149,10 +152,9 @@ async def _application_for(
     session: AsyncSession, application_id: int, person_id: int | None, clerk: Staff | None
 ) -> MutualAidApplication:
     application = await repository.application(session, application_id)
-    if application is None:
+    # Another person's application is answered as a missing one: its ids must not be told apart.
+    if application is None or (clerk is None and application.authoriser_person_id != person_id):
         raise UnknownApplication("找不到该共济申请")
-    if clerk is None and application.authoriser_person_id != person_id:
-        raise NotYourAuthorisation("只有申请人本人可以办理")
     if clerk is not None and application.channel != Channel.COUNTER:
         raise NotYourAuthorisation("网上申请由申请人本人提交材料")
     return application
@@ -180,6 +182,8 @@ async def attach_document(
     except ValueError as exc:
         raise InvalidDocument("材料类型应为身份证照片或亲属关系证明") from exc
     row = await repository.authorisation(session, authorisation_id, lock=True)
+    if clerk is None:
+        owned_by(row, person_id)  # another person's id answers as a missing authorisation
     await _application_for(session, row.application_id, person_id, clerk)
     if row.status != Status.APPLIED:
         raise InvalidDocument("申请已提交，不能再修改材料")
@@ -272,7 +276,7 @@ async def consent(
     """PIPL's separate consent: the relative agrees, on their own phone, to be paid for and seen."""
     row = await repository.authorisation(session, authorisation_id, lock=True)
     if row.beneficiary_person_id != beneficiary_id:
-        raise NotYourAuthorisation("只有被授权的亲属本人可以确认")
+        raise UnknownAuthorisation(AUTHORISATION_NOT_FOUND)
     now = clock.now()
     _, beneficiary_name = await names(session, row)
     if agree:

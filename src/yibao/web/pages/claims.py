@@ -39,7 +39,7 @@ from yibao.web.api.claims import (
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.errors import status_for
-from yibao.web.ids import RowId, RowIdForm
+from yibao.web.ids import RequiredRowIdQuery, RowId, RowIdForm
 from yibao.web.sessions import verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -271,7 +271,7 @@ async def disputes_page(request: Request, person: PersonDep, session: SessionDep
 
 @router.get("/disputes/new", response_class=HTMLResponse)
 async def new_dispute_page(
-    request: Request, entry_id: RowId, person: SteppedUpPersonDep, session: SessionDep
+    request: Request, entry_id: RequiredRowIdQuery, person: SteppedUpPersonDep, session: SessionDep
 ) -> HTMLResponse:
     """这笔不是我: the record as the person saw it, a note, and the choice to freeze at once."""
     entry = await disputes.entry_to_dispute(session, person.person_id, entry_id)

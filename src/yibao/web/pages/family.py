@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from yibao.family import service as family
-from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation
-from yibao.kernel.errors import DomainError, InvalidInput
+from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation, UnknownAuthorisation
+from yibao.kernel.errors import DomainError
 from yibao.web.api.family import day_range, parse_quota, payments_csv, read_upload
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
@@ -201,7 +201,7 @@ async def consent_page(
     lines = await family.supporters(session, runtime.clock, person.person_id)
     line = next((x for x in lines if x.authorisation_id == authorisation_id), None)
     if line is None:
-        raise InvalidInput("找不到需要您确认的共济授权")
+        raise UnknownAuthorisation("找不到需要您确认的共济授权")
     return render(request, "family/consent.html", line=line)
 
 
