@@ -266,6 +266,23 @@ async def open_case(
     return case
 
 
+async def open_application(
+    session: AsyncSession, clock: Clock, staff: Staff, application_id: int
+) -> list[CaseFile]:
+    """A clerk reads a whole application: each relative's case, audited for both persons."""
+    cases = await application_lines(session, clock, application_id, None)
+    now = clock.now()
+    for case in cases:
+        for person_id in (case.authoriser_id, case.beneficiary_id):
+            await audit(
+                session, staff, "family.case_view", person_id, now,
+                reason="counter_visit", application_id=application_id,
+                authorisation_id=case.line.authorisation_id,
+            )  # fmt: skip
+    await session.commit()
+    return cases
+
+
 async def open_document(
     session: AsyncSession, clock: Clock, store: DocumentStore, staff: Staff, document_id: int
 ) -> tuple[MutualAidDocument, bytes]:

@@ -210,13 +210,14 @@ async def counter(
 
 async def _application_page(
     request: Request,
+    staff: family.Staff,
     runtime: RuntimeDep,
     session: SessionDep,
     application_id: int,
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    cases = await family.application_lines(session, runtime.clock, application_id, None)
+    cases = await family.open_application(session, runtime.clock, staff, application_id)
     return render(
         request,
         "staff_family/application.html",
@@ -232,7 +233,7 @@ async def _application_page(
 async def application(
     request: Request, application_id: RowId, staff: Clerk, runtime: RuntimeDep, session: SessionDep
 ) -> HTMLResponse:
-    return await _application_page(request, runtime, session, application_id)
+    return await _application_page(request, actor(staff), runtime, session, application_id)
 
 
 @router.post("/applications/{application_id}/documents", response_class=HTMLResponse)
@@ -259,7 +260,9 @@ async def scan(
         )
     except DomainError as exc:
         await session.rollback()
-        return await _application_page(request, runtime, session, application_id, exc.message, 422)
+        return await _application_page(
+            request, actor(staff), runtime, session, application_id, exc.message, 422
+        )
     return see_other(f"/staff/family/applications/{application_id}")
 
 
@@ -271,7 +274,9 @@ async def submit(
         await family.submit_application(session, runtime.clock, application_id, clerk=actor(staff))
     except DomainError as exc:
         await session.rollback()
-        return await _application_page(request, runtime, session, application_id, exc.message, 422)
+        return await _application_page(
+            request, actor(staff), runtime, session, application_id, exc.message, 422
+        )
     return see_other("/staff/family?notice=submitted")
 
 

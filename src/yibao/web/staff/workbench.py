@@ -54,7 +54,7 @@ async def claim_document(
     claim_id: RowId, attachment_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     attachment, data = await claim_reads.attachment_for_staff(
-        session, document_store(runtime), claim_id, attachment_id
+        session, runtime.clock, document_store(runtime), actor(staff), claim_id, attachment_id
     )
     return document_response(attachment, data)
 
