@@ -21,6 +21,7 @@ from yibao.family.service.authorisations import (
 )
 from yibao.family.service.common import Relative, Staff
 from yibao.family.service.contributions import Receipt, pay_relative_contribution
+from yibao.family.service.eligibility import check_online
 from yibao.family.service.misuse import approve_unfreeze, freeze_for_misuse, request_unfreeze
 from yibao.family.service.views import (
     CaseFile,
@@ -57,6 +58,7 @@ __all__ = [
     "case_file",
     "change_quota",
     "check",
+    "check_online",
     "consent",
     "contribution_receipt",
     "correct_relation",

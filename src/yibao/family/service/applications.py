@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.ephemeral import EphemeralStore
 from yibao.enrolment import repository as enrolment_repository
 from yibao.family import repository
 from yibao.family.domain import (
@@ -47,6 +48,7 @@ from yibao.family.service.common import (
     set_status,
     tell,
 )
+from yibao.family.service.eligibility import look_up_online
 from yibao.family.tables import MutualAidApplication, MutualAidAuthorisation, MutualAidDocument
 from yibao.kernel import uploads
 from yibao.kernel.clock import Clock, china_today
@@ -71,7 +73,8 @@ async def check(
     authoriser_id: int,
     relatives: list[Relative],
 ) -> Eligibility:
-    """资格查询: every condition that fails, with what to do; writes nothing."""
+    """Every condition that fails, with what to do, including those about the relative's own
+    record; writes nothing. Not for the person online: they get `check_online`."""
     eligibility, _ = await eligibility_of(
         session, cipher, authoriser_id, relatives, china_today(clock)
     )
@@ -93,12 +96,25 @@ async def start_application(
     relatives: list[Relative],
     *,
     clerk: Staff | None = None,
+    store: EphemeralStore | None = None,
 ) -> Started:
-    """The authoriser (or a clerk at the counter) names the relatives; documents come next."""
-    eligibility, persons = await eligibility_of(
-        session, cipher, authoriser_id, relatives, china_today(clock)
-    )
-    eligibility.raise_if_refused()
+    """The authoriser (or a clerk at the counter) names the relatives; documents come next.
+
+    Online the application is a look-up of the relatives too: the same count (`store`; the web
+    always passes it, only loaders acting for the person leave it out), the same 查询记录 lines
+    (committed even when refused) and the same answer as `check_online`."""
+    if clerk is not None:
+        eligibility, persons = await eligibility_of(
+            session, cipher, authoriser_id, relatives, china_today(clock)
+        )
+        eligibility.raise_if_refused()
+    else:
+        eligibility, persons = await look_up_online(
+            session, cipher, clock, store, authoriser_id, relatives
+        )
+        if not eligibility.eligible:
+            await session.commit()  # the look-ups stay on the relatives' 查询记录
+            eligibility.as_told_to_applicant().raise_if_refused()
     now = clock.now()
     application = MutualAidApplication(
         authoriser_person_id=authoriser_id,

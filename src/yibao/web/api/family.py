@@ -144,21 +144,34 @@ async def relations() -> list[dict[str, str]]:
 
 @router.post("/eligibility")
 async def eligibility(
-    body: RelativesIn, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    body: RelativesIn, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
-    """资格查询: every failed condition with what to do; nothing is written."""
-    result = await family.check(
-        session, runtime.cipher, runtime.clock, person.person_id, relatives_of(body)
+    """资格查询 (after a step-up; a few relatives a day): whether each relative can be added. The
+    applicant's own conditions and the relation come with what to do; of the relative's record
+    only "cannot be added" (`relative_not_eligible`). Each relative found sees it on 查询记录."""
+    result = await family.check_online(
+        session,
+        runtime.cipher,
+        runtime.clock,
+        runtime.ephemeral,
+        person.person_id,
+        relatives_of(body),
     )
     return {"eligible": result.eligible, "refusals": [r.as_dict() for r in result.refusals]}
 
 
 @router.post("/applications", status_code=201)
 async def apply(
-    body: RelativesIn, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    body: RelativesIn, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
+    """Answers what 资格查询 answers, and counts and records it the same way."""
     started = await family.start_application(
-        session, runtime.cipher, runtime.clock, person.person_id, relatives_of(body)
+        session,
+        runtime.cipher,
+        runtime.clock,
+        person.person_id,
+        relatives_of(body),
+        store=runtime.ephemeral,
     )
     return {
         "application_id": started.application.id,

@@ -52,14 +52,15 @@ async def family_page(
 
 
 @router.get("/apply", response_class=HTMLResponse)
-async def apply_page(request: Request, person: PersonDep) -> HTMLResponse:
+async def apply_page(request: Request, person: SteppedUpPersonDep) -> HTMLResponse:
+    """The step-up comes before the form: checking a relative looks up their record."""
     return render(request, "family/apply.html", relations=RELATIONS, form={})
 
 
 @router.post("/apply", response_class=HTMLResponse)
 async def apply(
     request: Request,
-    person: PersonDep,
+    person: SteppedUpPersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
     name: Text,
@@ -72,9 +73,10 @@ async def apply(
     form = {"name": name, "id_number": id_number, "relation": relation}
     try:
         if step == "check":
-            result = await family.check(
-                session, runtime.cipher, runtime.clock, person.person_id, [relative]
-            )
+            result = await family.check_online(
+                session, runtime.cipher, runtime.clock, runtime.ephemeral, person.person_id,
+                [relative],
+            )  # fmt: skip
             return render(
                 request,
                 "family/apply.html",
@@ -85,8 +87,9 @@ async def apply(
                 refusals=result.refusals,
             )
         started = await family.start_application(
-            session, runtime.cipher, runtime.clock, person.person_id, [relative]
-        )
+            session, runtime.cipher, runtime.clock, person.person_id, [relative],
+            store=runtime.ephemeral,
+        )  # fmt: skip
     except DomainError as exc:
         refusals = getattr(exc, "refusals", [])
         return render_error(
