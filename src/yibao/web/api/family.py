@@ -108,8 +108,16 @@ def payment_out(p: AidPayment, *, for_payer: bool) -> dict[str, Any]:
     }
 
 
+# The days a filter can mean: 0001-01-01 or 9999-12-31 overflow once turned into a Beijing
+# midnight (UTC is 8 hours earlier; `until` is read as the next day's midnight).
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def day_range(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
     """Filter days are Beijing calendar days; `until` is inclusive."""
+    for day in (since, until):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidInput(f"日期应在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间")
     start = datetime.combine(since, time(), CHINA_TZ) if since else None
     end = datetime.combine(until + timedelta(days=1), time(), CHINA_TZ) if until else None
     if start and end and start >= end:
