@@ -13,6 +13,7 @@ from annotated_types import Ge, Le
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from tests.support.claims import two_people
 from tests.support.principals import install_test_principals, staff_header, with_csrf
 from tests.support.routes import app_routes, concrete, is_staff, methods
 from yibao.runtime import Runtime
@@ -104,3 +105,27 @@ async def test_no_route_answers_a_huge_or_negative_id_with_a_500(
                         assert response.status_code == 422, (method, path, params)
                     tried += 1
     assert tried > 80
+
+
+async def test_ids_typed_into_staff_forms_are_bounded_too(
+    app_and_client: tuple[FastAPI, httpx.AsyncClient], runtime: Runtime
+) -> None:
+    _, client = app_and_client
+    owner, _, _ = await two_people(runtime)  # a person with an account: the entry is looked up
+    for person_id, entry_id in (
+        (str(2**63), "1"),
+        (str(owner), str(2**63)),
+        (str(owner), "²"),  # a digit to str.isdigit, not to int
+        ("-1", "1"),
+    ):
+        response = await client.post(
+            "/staff/adjustments",
+            data={
+                "person_id": person_id,
+                "kind": "reversal",
+                "entry_id": entry_id,
+                "reason": "记账有误需冲正",
+            },
+            headers=STAFF,
+        )
+        assert response.status_code == 422, (person_id, entry_id, response.text[:200])

@@ -16,7 +16,7 @@ from yibao.kernel.money import format_yuan
 from yibao.web.api.claims import document_response, document_store, parse_amount, step_out
 from yibao.web.auth import StaffDep
 from yibao.web.deps import RuntimeDep, SessionDep
-from yibao.web.ids import RowId, RowIdForm, RowIdQuery
+from yibao.web.ids import MAX_ROW_ID, RowId, RowIdForm, RowIdQuery
 from yibao.web.sessions import verify_csrf
 from yibao.web.staff import persons
 from yibao.web.staff.page import Text, actor, page, see_other
@@ -172,7 +172,10 @@ async def propose(
     entry_id: Text = "",
     reason: Text = "",
 ) -> Response:
-    if entry_id and not entry_id.isdigit():
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and a BIGINT at most.
+    if entry_id and not (
+        entry_id.isascii() and entry_id.isdigit() and 1 <= int(entry_id) <= MAX_ROW_ID
+    ):
         raise InvalidProposal("记账记录编号应为数字")
     await adjustments.propose_adjustment(
         session,
