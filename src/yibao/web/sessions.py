@@ -130,7 +130,10 @@ class IdentityMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("set-cookie", set_cookie)
+                headers = MutableHeaders(scope=message)
+                # A sign-in has already set a renewed token (`set_session_cookie`): keep that one.
+                if not any(v.startswith(f"{CSRF_COOKIE}=") for v in headers.getlist("set-cookie")):
+                    headers.append("set-cookie", set_cookie)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -203,14 +206,21 @@ async def verify_csrf(request: Request) -> None:
 def set_session_cookie(
     request: Request, response: Response, token: str, *, staff: bool = False
 ) -> None:
+    """Every sign-in (person or staff, any method) also renews the CSRF token: one planted in the
+    browser before sign-in (a shared computer, a cookie set by a sibling subdomain) would
+    otherwise stay valid for the signed-in session (login CSRF / session fixation of the token)."""
+    secure = is_https(request)
     response.set_cookie(
         STAFF_COOKIE if staff else PERSON_COOKIE,
         token,
         httponly=True,
         samesite="lax",
-        secure=is_https(request),
+        secure=secure,
         path="/",
     )
+    renewed = secrets.token_urlsafe(24)
+    response.set_cookie(CSRF_COOKIE, renewed, httponly=True, samesite="lax", secure=secure, path="/")
+    request.state.csrf_token = renewed
 
 
 def clear_session_cookie(response: Response, *, staff: bool = False) -> None:
