@@ -108,6 +108,7 @@ def open_session(
     user_agent: str,
     account_id: int | None = None,
     staff_id: int | None = None,
+    step_up_until: datetime | None = None,
 ) -> IssuedSession:
     token = secrets.token_urlsafe(32)
     digest = token_digest(token)
@@ -120,6 +121,7 @@ def open_session(
             via=via,
             created_at=now,
             last_seen_at=now,
+            step_up_until=step_up_until,
             user_agent=user_agent[:200],
         )
     )
