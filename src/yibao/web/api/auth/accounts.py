@@ -148,14 +148,18 @@ async def reset_password(
 
 @router.get("/me", response_model=MeOut)
 async def me(person: PersonDep, runtime: RuntimeDep, session: SessionDep) -> MeOut:
+    until = person.step_up_until
+    if until is None or until <= runtime.clock.now():
+        return MeOut(stepped_up=False, step_up_until=None)
     overview = await identity.account_overview(runtime, session, person.account_id)
     return MeOut(
+        stepped_up=True,
+        step_up_until=until,
         name=overview.name,
         id_number_masked=overview.id_number_masked,
         phone_masked=overview.phone_masked,
         real_name_method=overview.real_name_method,
         has_card_password=overview.has_card_password,
-        step_up_until=person.step_up_until,
     )
 
 

@@ -83,12 +83,17 @@ class CardPasswordIn(BaseModel):
 
 
 class MeOut(BaseModel):
-    name: str
-    id_number_masked: str
-    phone_masked: str
-    real_name_method: str
-    has_card_password: bool
+    """The session's own facts always; the account's personal details only while a step-up holds
+    on this session (docs/identity.md: account details need a step-up). Without one they are null
+    and `stepped_up` is false: step up (`POST step-up…`) and ask again."""
+
+    stepped_up: bool
     step_up_until: datetime | None
+    name: str | None = None
+    id_number_masked: str | None = None
+    phone_masked: str | None = None
+    real_name_method: str | None = None
+    has_card_password: bool | None = None
 
 
 class PasskeyOut(BaseModel):
