@@ -8,8 +8,8 @@ import signal
 
 import typer
 
-from yibao.cli.context import console, run
-from yibao.config import get_settings
+from yibao.cli.context import console, fail, run
+from yibao.config import MissingSecret, get_settings
 from yibao.db.ephemeral import DatabaseEphemeralStore
 from yibao.db.migrate import upgrade
 from yibao.notifications import service as notifications
@@ -39,6 +39,10 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    try:
+        settings.require_secrets()
+    except MissingSecret as exc:
+        fail(str(exc))
     uvicorn.run(
         "yibao.web.app:create_app",
         factory=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -236,10 +237,25 @@ async def card_password_set(
     return render(request, "card_password.html", done=True)
 
 
+def _from_this_machine(client: str) -> bool:
+    """The caller is on the server's own machine: 127.0.0.0/8 or ::1 (also IPv4-mapped)."""
+    try:
+        ip = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
 @router.get("/dev/sms", response_class=HTMLResponse)
-async def dev_sms(request: Request, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
-    """Development only: the SMS outbox, so codes can be read without a phone."""
-    if not runtime.settings.is_development:
+async def dev_sms(
+    request: Request, runtime: RuntimeDep, session: SessionDep, client: ClientDep
+) -> HTMLResponse:
+    """Development only, and only to the machine it runs on: the SMS outbox, so codes can be
+    read without a phone. Anywhere else it would hand anyone the code to reset anyone's password;
+    it is as absent as any unknown page."""
+    if not runtime.settings.is_development or not _from_this_machine(client):
         raise HTTPException(status_code=404, detail="页面不存在")
     messages = await outbox.recent(session, channel=Channel.SMS, limit=30)
     return render(request, "dev_sms.html", messages=messages)
