@@ -13,7 +13,6 @@ from yibao.identity import service as identity
 from yibao.runtime import Runtime
 
 
-
 async def _signed_in_with_known_token(
     client: httpx.AsyncClient, url: str, **fields: str
 ) -> tuple[httpx.Response, str]:

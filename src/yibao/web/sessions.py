@@ -219,7 +219,9 @@ def set_session_cookie(
         path="/",
     )
     renewed = secrets.token_urlsafe(24)
-    response.set_cookie(CSRF_COOKIE, renewed, httponly=True, samesite="lax", secure=secure, path="/")
+    response.set_cookie(
+        CSRF_COOKIE, renewed, httponly=True, samesite="lax", secure=secure, path="/"
+    )
     request.state.csrf_token = renewed
 
 
