@@ -6,12 +6,14 @@ import base64
 import hashlib
 import json
 import secrets
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
+from yibao.identity import devices
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     AlreadyRegistered,
@@ -173,7 +175,7 @@ async def complete_registration(
     )
     await session.commit()
     await rt.ephemeral.delete(_ticket_key(ticket))
-    return issued
+    return replace(issued, device=devices.issue(rt.cipher, "person", account.id))
 
 
 def _step_up_from_sign_up(held: dict[str, object], rt: Runtime, now: datetime) -> datetime | None:

@@ -83,7 +83,7 @@ async def complete_registration(
         via="bearer",
         user_agent=_ua(request),
     )
-    return TokenOut(token=issued.token)
+    return TokenOut(token=issued.token, device_token=issued.device)
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
@@ -102,8 +102,9 @@ async def sign_in_with_password(
         via="bearer",
         client=client,
         ua=_ua(request),
+        device=body.device_token,
     )
-    return TokenOut(token=issued.token)
+    return TokenOut(token=issued.token, device_token=issued.device)
 
 
 @router.post("/tokens/sms", response_model=TokenOut, status_code=201)
@@ -117,7 +118,7 @@ async def sign_in_with_code(
     issued = await identity.sign_in_with_code(
         runtime, session, body.phone, body.code, via="bearer", client=client, ua=_ua(request)
     )
-    return TokenOut(token=issued.token)
+    return TokenOut(token=issued.token, device_token=issued.device)
 
 
 @router.post("/password-reset/code", response_model=MessageOut)

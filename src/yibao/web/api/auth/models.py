@@ -40,11 +40,15 @@ class RegistrationCompleteIn(BaseModel):
 class TokenOut(BaseModel):
     token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name
+    # Keep it on the device and send it with the next password sign-in (`POST tokens`): wrong
+    # passwords from this device then count apart from everyone else's (docs/identity.md).
+    device_token: str = ""
 
 
 class PasswordTokenIn(BaseModel):
     identifier: Short
     password: Annotated[str, Field(max_length=128)]
+    device_token: Annotated[str, Field(max_length=200)] = ""
 
 
 class CodeTokenIn(BaseModel):
