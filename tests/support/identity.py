@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 
@@ -9,8 +10,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.conftest import TEST_DATA_KEY
 from tests.support.world import define_regions, enrol, new_id_number, new_phone
 from yibao.identity import service as identity
+from yibao.kernel.pii import PersonalDataCipher
+from yibao.notifications.service import text_to_send
 from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime
 
@@ -69,14 +73,15 @@ _CODE = re.compile(r"验证码为 (\d{6})")
 
 
 async def last_code(session: AsyncSession, phone_masked: str | None = None) -> str:
-    """The code in the newest SMS. Ends the session's transaction first: on SQLite an open one
-    holds the write lock the short-lived store needs."""
+    """The code in the newest SMS, not yet delivered. Ends the session's transaction first: on
+    SQLite an open one holds the write lock the short-lived store needs."""
     await session.rollback()
     stmt = select(OutboxMessage).where(OutboxMessage.channel == "sms")
     if phone_masked:
         stmt = stmt.where(OutboxMessage.phone_masked == phone_masked)
     row = (await session.execute(stmt.order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
-    body = row.body
+    # The outbox keeps the code only sealed, with the suite's data key (tests/conftest.py).
+    body = text_to_send(PersonalDataCipher(base64.b64decode(TEST_DATA_KEY)), row)
     await session.rollback()
     found = _CODE.search(body)
     assert found, body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from datetime import timedelta
 
 import typer
 
@@ -13,7 +14,12 @@ from yibao.config import MissingSecret, get_settings
 from yibao.db.ephemeral import DatabaseEphemeralStore
 from yibao.db.migrate import upgrade
 from yibao.notifications import service as notifications
-from yibao.notifications.senders import HttpSmsSender, LogSmsSender, SmsSender
+from yibao.notifications.senders import (
+    DevelopmentSmsSender,
+    HttpSmsSender,
+    SmsSender,
+    UnconfiguredSmsSender,
+)
 from yibao.runtime import Runtime
 
 
@@ -58,13 +64,16 @@ def serve(
     )
 
 
-def make_sms_sender() -> SmsSender:
+def make_sms_sender(runtime: Runtime) -> SmsSender:
     import os
 
     endpoint = os.environ.get("YIBAO_SMS_ENDPOINT", "")
     if endpoint:
         return HttpSmsSender(endpoint, os.environ.get("YIBAO_SMS_KEY", ""))
-    return LogSmsSender()
+    if not runtime.settings.is_development:
+        return UnconfiguredSmsSender()
+    keep_for = timedelta(seconds=runtime.settings.sms_code_ttl_seconds)
+    return DevelopmentSmsSender(runtime.ephemeral, keep_for)
 
 
 def worker(
@@ -72,9 +81,9 @@ def worker(
     interval: float = typer.Option(1.0, help="Seconds between polls when idle"),
 ) -> None:
     """Deliver the outbox (SMS, in-app notices) after commit, with retries and backoff."""
-    sender = make_sms_sender()
 
     async def _loop(runtime: Runtime) -> int:
+        sender = make_sms_sender(runtime)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

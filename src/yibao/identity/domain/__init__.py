@@ -19,7 +19,8 @@
   for more than `address_max_sms` SMS codes in a stretch is refused alike (SMS bombing).
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
   and `sms_daily_limit` a day per phone; 找回密码 and SMS sign-in also count them per ID number
-  or phone typed in, account or not. Kept hashed in the short-lived store.
+  or phone typed in, account or not. Kept hashed in the short-lived store; the outbox holds the
+  text encrypted until delivery only.
 - 找回密码 answers alike whether the ID number has an account or not, at every step; asking for
   an SMS sign-in code answers alike whether the phone has one.
 - The card query password, a step-up method, locks by the same rule (`max_failures` within
@@ -309,6 +310,11 @@ def code_text(code: str, purpose: CodePurpose, minutes: int) -> str:
         f"【医保个人账户】您的{CODE_PURPOSE_NAMES[purpose]}验证码为 {code}，"
         f"{minutes}分钟内有效。请勿告诉他人。"
     )
+
+
+def code_sent_text(purpose: CodePurpose, minutes: int) -> str:
+    """What the outbox keeps in clear of a code's SMS: the same message without the code."""
+    return f"【医保个人账户】您的{CODE_PURPOSE_NAMES[purpose]}验证码已发送，{minutes}分钟内有效。"
 
 
 _CODE = re.compile(r"^\d{6}$")

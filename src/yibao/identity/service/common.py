@@ -26,6 +26,7 @@ from yibao.identity.domain import (
     after_failure,
     after_success,
     client_key,
+    code_sent_text,
     code_text,
     new_code,
     sms_throttled_message,
@@ -35,7 +36,7 @@ from yibao.identity.tables import OnlineAccount, SignInSession, StaffMember
 from yibao.kernel.clock import to_china
 from yibao.kernel.idnumber import mask_phone
 from yibao.notifications import repository as outbox
-from yibao.notifications.domain import Channel
+from yibao.notifications.domain import SEALED_BODY_PURPOSE, Channel
 from yibao.runtime import Runtime
 
 # argon2id at OWASP's floor (19 MiB, t=2, p=1): strong, and quick enough for a busy sign-in page.
@@ -147,7 +148,9 @@ async def queue_code(
         channel=Channel.SMS,
         dedup_key=f"sms-code:{purpose.value}:{phone_hash[:16]}:{secrets.token_hex(8)}",
         subject=f"验证码（{purpose.value}）",
-        body=code_text(code, purpose, minutes),
+        # The code itself only sealed, and only until delivery (notifications/service.py).
+        body=code_sent_text(purpose, minutes),
+        body_enc=rt.cipher.encrypt(code_text(code, purpose, minutes), purpose=SEALED_BODY_PURPOSE),
         now=now,
         person_id=person_id,
         phone_enc=rt.cipher.encrypt(phone, purpose=repo.PHONE_PURPOSE),
