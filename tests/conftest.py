@@ -3,6 +3,8 @@
 PostgreSQL: each pytest process migrates its own database once (`yibao_test_<pid>_<rand>`) and
 truncates it between tests. SQLite: one migrated file per process, copied for each test.
 Under CI=true an unreachable PostgreSQL fails the run instead of skipping.
+The whole suite logs, as production does (yibao.logs), into one file; the run fails if that file
+holds a password, an ID number, a phone or a bearer token once the tests are done.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.support.leaks import SUITE_LOG, find_leaks
 from yibao.config import Settings
 from yibao.db.engine import make_engine
 from yibao.db.migrate import upgrade
 from yibao.kernel.clock import FixedClock
+from yibao.logs import configure_logging
 from yibao.runtime import Runtime, build_runtime
 
 PG_ADMIN_URL = os.environ.get(
@@ -34,6 +38,23 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_DATA_KEY = base64.b64encode(b"k" * 32).decode()
 
 BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test (and any app) logs: every line of the run goes through production's setup.
+    if not SUITE_LOG:
+        path = Path(config.rootpath) / "test-artifacts" / f"suite-{os.getpid()}.log"
+        path.parent.mkdir(exist_ok=True)
+        SUITE_LOG.append(path)
+        configure_logging("info", path.open("w", encoding="utf-8"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for path in SUITE_LOG:
+        leaks = find_leaks(path.read_text(encoding="utf-8"))
+        if leaks:
+            print(f"\n{len(leaks)} secret(s) in the suite's log {path}:", *leaks[:20], sep="\n")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 async def _pg_admin(sql: str) -> None:

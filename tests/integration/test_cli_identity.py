@@ -38,7 +38,7 @@ def test_demo_gives_the_demo_person_an_account_and_staff(cli_env: Settings) -> N
     demo = json.loads(out)
     assert demo["demo_person"]["password"] == "Yibao@2026"
     assert [s["username"] for s in demo["staff"]] == ["clerk", "reviewer", "admin"]
-    assert demo["staff"][0]["totp_secret"] == "YIBAOCLERKDEMO22"
+    assert demo["staff"][0]["totp_secret"] == "YIBAOCLERKDEMOTOTPSECRETONLY2TRY"
     # A locked demo account is unlocked from the command line, by ID number or phone.
     code, out = invoke("users", "unlock", DEMO_ID_NUMBER)
     assert code == 0 and "138****8000" in out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 
@@ -10,7 +9,6 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import TEST_DATA_KEY
 from tests.support.world import define_regions, enrol, new_id_number, new_phone
 from yibao.identity import service as identity
 from yibao.kernel.pii import PersonalDataCipher
@@ -22,6 +20,7 @@ PASSWORD = "Yibao@2026"
 CARD_PASSWORD = "135790"
 # The network address use cases are called from in tests (TEST-NET-1, RFC 5737).
 CLIENT = "192.0.2.10"
+SUITE_DATA_KEY = b"k" * 32
 
 
 @dataclass
@@ -80,8 +79,9 @@ async def last_code(session: AsyncSession, phone_masked: str | None = None) -> s
     if phone_masked:
         stmt = stmt.where(OutboxMessage.phone_masked == phone_masked)
     row = (await session.execute(stmt.order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
-    # The outbox keeps the code only sealed, with the suite's data key (tests/conftest.py).
-    body = text_to_send(PersonalDataCipher(base64.b64decode(TEST_DATA_KEY)), row)
+    # The outbox keeps the code only sealed, with the suite's data key (TEST_DATA_KEY in
+    # tests/conftest.py, which imports this module's neighbours and so cannot be imported here).
+    body = text_to_send(PersonalDataCipher(SUITE_DATA_KEY), row)
     await session.rollback()
     found = _CODE.search(body)
     assert found, body

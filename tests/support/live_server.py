@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.leaks import find_leaks
 from yibao.cli.bench.server import free_port, uvicorn_command
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
@@ -76,6 +77,8 @@ def live_server(tmp: Path, **env: str) -> Iterator[LiveServer]:
                 raise RuntimeError((tmp / "server.log").read_text())
             time.sleep(0.2)
         yield LiveServer(base_url=base, settings=settings)
+        leaks = find_leaks((tmp / "server.log").read_text())
+        assert not leaks, "\n".join(leaks)
     finally:
         process.terminate()
         try:

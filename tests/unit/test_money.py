@@ -35,6 +35,14 @@ def test_parse_yuan_refuses_floats() -> None:
 def test_parse_decimal_and_int() -> None:
     assert parse_yuan(Decimal("3.10")) == 310
     assert parse_yuan(3) == 300
+    assert parse_yuan(9_999_999_999_999) == 999_999_999_999_900
+
+
+@pytest.mark.parametrize("bad", [10**13, -(10**13), 10**20])
+def test_parse_yuan_refuses_more_than_thirteen_digits(bad: int) -> None:
+    """Text was bounded by its pattern, integers were not (10^20 yuan overflowed BIGINT)."""
+    with pytest.raises(InvalidAmount):
+        parse_yuan(bad)
 
 
 @given(st.integers(min_value=-(10**12), max_value=10**12))

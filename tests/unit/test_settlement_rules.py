@@ -151,3 +151,13 @@ def test_counts() -> None:
     for bad in ["0", "-1", "1.00001", "abc", None, True, "NaN"]:
         with pytest.raises(InvalidBill):
             parse_count(bad)
+
+
+def test_counts_are_bounded_and_in_ascii_digits() -> None:
+    assert parse_count(Decimal("2.50")) == Decimal("2.5")
+    assert parse_count(3) == Decimal(3)
+    assert parse_count("99999999.9999") == Decimal("99999999.9999")
+    # '1E+30' raised InvalidOperation (a 500 at the interface); '１' was read as 1.
+    for bad in ["1E+30", Decimal("1E+30"), Decimal("1E+100000000"), "１", "100000000", 10**8]:
+        with pytest.raises(InvalidBill):
+            parse_count(bad)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.support import settlement_world
 from tests.support.fsi import Institution, sign
 from yibao.enrolment import repository as enrolment_repository
+from yibao.fsi.errors import INTERNAL_ERROR
 from yibao.ledger import service as ledger_service
 from yibao.ledger.tables import LedgerEntry
 from yibao.notifications.tables import OutboxMessage
@@ -43,6 +44,7 @@ class Scene:
         self.mdtrt_id = mdtrt_id
         self.psn_no = w.person.person.psn_no
         self.person_id = w.person.person.id
+        self.written: dict[str, int] = {}  # rows a case's own set-up wrote before its message
 
     def bill(self, **changes: Any) -> dict[str, Any]:
         data = {
@@ -282,6 +284,118 @@ async def msgid_reused_for_other_infno(s: Scene, c: httpx.AsyncClient) -> dict[s
     return await s.w.hospital.call("2207", s.bill(), msgid=msgid)
 
 
+def _line(s: Scene, **changes: Any) -> dict[str, Any]:
+    line = {
+        "feedetl_sn": "7",
+        "mdtrt_id": s.mdtrt_id,
+        "psn_no": s.psn_no,
+        "med_list_codg": "XA01ABD075A002010100483",
+        "pric": "2.00",
+        "cnt": "1",
+        "det_item_fee_sumamt": "2.00",
+        "fee_ocur_time": "2026-11-25 09:15:30",
+    }
+    line.update(changes)
+    return line
+
+
+async def _upload(s: Scene, c: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+    """A 2204 sent as raw JSON (escapes such as a lone surrogate pass as written)."""
+    envelope = s.w.hospital.envelope("2204", {"feedetail": [_line(s, **changes)]})
+    return await _raw(c, s.w.hospital, json.dumps(envelope, ensure_ascii=True).encode())
+
+
+async def deep_nesting(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _raw(c, s.w.hospital, b"[" * 100_000)
+
+
+async def deep_nesting_in_input(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    nested: Any = "x"
+    for _ in range(60):
+        nested = {"x": nested}
+    return await s.w.hospital.call("2207", {"data": {**s.bill()["data"], "memo": nested}})
+
+
+def _timestamp_headers(s: Scene, timestamp: bytes) -> dict[str, Any]:
+    # The server reads header bytes as Latin-1, as ASGI does; the signature is over that text.
+    nonce = "n-timestamp"
+    signed = sign(timestamp.decode("latin-1"), s.w.hospital.token, nonce)
+    return {
+        "x-tif-paasid": s.w.hospital.paasid,
+        "x-tif-timestamp": timestamp,
+        "x-tif-nonce": nonce,
+        "x-tif-signature": signed,
+    }
+
+
+async def superscript_digit_timestamp(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    # '²' is a digit to str.isdigit() but not to int(): it used to reach the internal error.
+    stamp = str(int(time.time()))[:-1].encode() + b"\xb2"
+    return await s.w.hospital.call("2207", s.bill(), headers=_timestamp_headers(s, stamp))
+
+
+async def huge_timestamp(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await s.w.hospital.call("2207", s.bill(), headers=_timestamp_headers(s, b"9" * 5000))
+
+
+async def count_with_exponent(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _upload(s, c, cnt="1E+30")
+
+
+async def price_of_ten_to_the_twentieth(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _upload(s, c, pric=10**20, det_item_fee_sumamt=10**20)
+
+
+async def lone_surrogate(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _upload(s, c, med_list_codg="XA01\ud800")
+
+
+async def fourteen_digit_amount(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await s.w.hospital.call("2207", s.bill(medfee_sumamt=10**13))
+
+
+async def visit_total_past_thirteen_digits(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    """Each line within the bound, their total past it: the 2206 must not compute it."""
+    lines = [
+        _line(s, feedetl_sn=sn, pric="9999999999999.50", det_item_fee_sumamt="9999999999999.50")
+        for sn in ("21", "22")
+    ]
+    uploaded = await s.w.hospital.call("2204", {"feedetail": lines})
+    assert uploaded["infcode"] == 0, uploaded
+    s.written = {"fsi_messages": 1, "fee_details": 2}
+    return await s.w.hospital.call("2206", s.bill(medfee_sumamt=19999999999999 + 50))
+
+
+async def full_width_amount(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await s.w.hospital.call("2207", s.bill(medfee_sumamt="５０.００"))
+
+
+async def full_width_code(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _upload(s, c, feedetl_sn="７")
+
+
+async def nul_in_code(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _upload(s, c, med_list_codg="XA01ABD075A002010100483\u0000")
+
+
+async def bidi_override_in_code(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _upload(s, c, feedetl_sn="7\u202e8")
+
+
+async def bidi_override_in_name(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    lookup = {"mdtrt_cert_type": "02", "mdtrt_cert_no": s.id_number, "psn_name": "\u202e张伟"}
+    return await s.w.hospital.call("1101", {"data": lookup})
+
+
+async def impossible_fee_time(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    return await _upload(s, c, fee_ocur_time="2026-13-45 99:99:99")
+
+
+async def arabic_indic_msgid(s: Scene, c: httpx.AsyncClient) -> dict[str, Any]:
+    digits = s.w.hospital.new_msgid()[12:].translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    return await s.w.hospital.call("2207", s.bill(), msgid=s.w.hospital.code + digits)
+
+
 CASES: list[tuple[Case, str]] = [
     (bad_json, "不是合法的 JSON"),
     (not_an_object, "报文 应为 JSON 对象"),
@@ -311,6 +425,22 @@ CASES: list[tuple[Case, str]] = [
     (price_times_count, "det_item_fee_sumamt 应等于 pric × cnt"),
     (unknown_setl_id, "本机构没有结算 setl_id=S000"),
     (msgid_reused_for_other_infno, "已用于"),
+    (deep_nesting, "报文嵌套过深"),
+    (deep_nesting_in_input, "input.data.memo"),
+    (superscript_digit_timestamp, "x-tif-timestamp 应为 Unix 秒数"),
+    (huge_timestamp, "x-tif-timestamp 应为 Unix 秒数"),
+    (count_with_exponent, "input.feedetail[0].cnt"),
+    (price_of_ten_to_the_twentieth, "input.feedetail[0].pric"),
+    (lone_surrogate, "input.feedetail[0].med_list_codg"),
+    (fourteen_digit_amount, "input.data.medfee_sumamt 应为金额"),
+    (visit_total_past_thirteen_digits, "input.data.medfee_sumamt 应为金额"),
+    (full_width_amount, "input.data.medfee_sumamt 应为金额"),
+    (full_width_code, "input.feedetail[0].feedetl_sn"),
+    (nul_in_code, "input.feedetail[0].med_list_codg"),
+    (bidi_override_in_code, "input.feedetail[0].feedetl_sn"),
+    (bidi_override_in_name, "input.data.psn_name"),
+    (impossible_fee_time, "input.feedetail[0].fee_ocur_time"),
+    (arabic_indic_msgid, "msgid 应为30位"),
 ]
 
 
@@ -323,7 +453,30 @@ async def test_bad_input_answers_minus_one_and_writes_nothing(
     assert answer["infcode"] == -1, answer
     assert reason in answer["err_msg"], answer["err_msg"]
     assert answer["output"] == {}
+    assert answer["err_msg"] != INTERNAL_ERROR
     after = await _counts(scene.runtime)
     if case is msgid_reused_for_other_infno:
         before["fsi_messages"] += 1  # the 1101 before it, answered once
+    for table, rows in scene.written.items():
+        before[table] += rows
     assert after == before
+
+
+async def test_a_timestamp_in_another_scripts_digits_is_refused(scene: Scene) -> None:
+    """int() reads Arabic-Indic or full-width digits; a timestamp written in them (signed as
+    written) must not pass the gateway. HTTP headers arrive as Latin-1, so this is checked on
+    the gateway's own use case, which any channel may call."""
+    hospital = scene.w.hospital
+    for digits in ("٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"):
+        stamp = str(int(time.time())).translate(str.maketrans("0123456789", digits))
+        async with scene.runtime.sessions() as session:
+            with pytest.raises(service.GatewayRefused, match="x-tif-timestamp 应为 Unix 秒数"):
+                await service.verify_gateway(
+                    session,
+                    scene.runtime.cipher,
+                    scene.runtime.clock,
+                    paasid=hospital.paasid,
+                    timestamp=stamp,
+                    nonce="n-digits",
+                    signed=sign(stamp, hospital.token, "n-digits"),
+                )

@@ -3,22 +3,18 @@ ends after the staff idle timeout (15 minutes by default, a setting)."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
 import pyotp
 import pytest
-from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import yibao.web
 from tests.support.identity import CLIENT, PASSWORD, member
+from tests.support.routes import app_routes, concrete, is_staff
 from tests.web.identity_client import csrf_token, post_form
 from yibao.config import Settings
 from yibao.identity import service as identity
@@ -34,29 +30,10 @@ async def app_client(rt: Runtime) -> AsyncIterator[tuple[httpx.AsyncClient, list
     from yibao.web.app import create_app
 
     app = create_app(runtime=rt)
-    routes = [r for r in _web_routes() if r.path == "/staff" or r.path.startswith("/staff/")]
+    routes = [r for r in app_routes(app) if is_staff(r)]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c, routes
-
-
-def _web_routes() -> list[APIRoute]:
-    """Every route of every router under yibao.web, so a staff route added later is tried too
-    (the app mounts them lazily, so its own route list does not show them)."""
-    found: dict[tuple[str, str], APIRoute] = {}
-    for info in pkgutil.walk_packages(yibao.web.__path__, "yibao.web."):
-        module = importlib.import_module(info.name)
-        for router in vars(module).values():
-            if not isinstance(router, APIRouter):
-                continue
-            for route in router.routes:
-                if isinstance(route, APIRoute):
-                    found[(route.path, ",".join(sorted(route.methods)))] = route
-    return list(found.values())
-
-
-def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "1", path)
 
 
 async def _staff_signed_in(rt: Runtime, db: AsyncSession, client: httpx.AsyncClient) -> None:
@@ -90,7 +67,7 @@ async def test_no_staff_route_answers_without_a_staff_session(
         for method in sorted(route.methods - {"HEAD"}):
             if (method, route.path) in OPEN:
                 continue
-            path = _concrete(route.path)
+            path = concrete(route.path)
             response = await client.request(method, path, headers={"x-csrf-token": token})
             assert response.status_code in (303, 401), (method, path, response.status_code)
             if response.status_code == 303:

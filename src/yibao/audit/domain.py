@@ -8,7 +8,8 @@
 - Records are kept at least `retention_days` (186 by default, a setting). Older records leave
   the database only through an archive: an export file whose last hash is recorded as the new
   anchor of the chain, so what remains still verifies and nothing disappears silently.
-- A person sees every look-up of their own data (查询记录); staff names are masked for them.
+- A person sees every look-up of their own data (查询记录), by staff, a partner, or another person
+  (a 家庭共济 applicant's 资格查询 with their ID number); staff and persons' names are masked.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ ROLE_NAMES = {
     "reviewer": "审核人员",
     "admin": "管理员",
     "partner": "合作机构",
+    "family_applicant": "家庭共济申请人",
 }
 
 # Why a staff member looks a person up: chosen before the search (查询事由).
@@ -63,6 +65,7 @@ ACTION_NAMES = {
     "account.view": "查看个人账户",
     "statement.print": "打印结算单",
     "claim.view": "查看报销申请",
+    "claim.document_view": "查看报销材料",
     "claim.review": "受理报销审核",
     "claim.approve": "报销审核通过",
     "claim.reject": "报销审核不通过",
@@ -78,6 +81,7 @@ ACTION_NAMES = {
     "partner.read": "合作机构查询",
     "family.case_view": "查看家庭共济申请",
     "family.document_view": "查看家庭共济申请材料",
+    "family.eligibility_check": "家庭共济资格查询",
     "family.counter_entry": "窗口受理家庭共济",
     "family.approve": "家庭共济审核通过",
     "family.reject": "家庭共济审核退回",
@@ -95,12 +99,17 @@ READ_ACTIONS = frozenset(
         "account.view",
         "statement.print",
         "claim.view",
+        "claim.document_view",
         "dispute.view",
         "partner.read",
         "family.case_view",
         "family.document_view",
+        "family.eligibility_check",
     }
 )
+
+# Why a person looked another person up (not a reason staff may choose).
+PERSON_REASONS = {"family_application": "申请家庭共济"}
 
 
 # How staff find a person at the counter or on the phone.
@@ -267,7 +276,8 @@ def lookup_line(
     reason: str,
 ) -> LookupLine:
     # The office is named and the clerk stays private; a partner is an organisation, named in full.
-    who = mask_name(actor_name) if actor_type == ActorType.STAFF else actor_name
+    masked = actor_type in (ActorType.STAFF, ActorType.PERSON)
+    who = mask_name(actor_name) if masked else actor_name
     return LookupLine(
         record_id=record_id,
         occurred_at=occurred_at,
@@ -275,5 +285,5 @@ def lookup_line(
         role_name=ROLE_NAMES.get(role, role),
         office=office,
         action_name=ACTION_NAMES.get(action, action),
-        reason=LOOKUP_REASONS.get(reason, reason),
+        reason=LOOKUP_REASONS.get(reason) or PERSON_REASONS.get(reason, reason),
     )

@@ -202,6 +202,10 @@ async def add_archive(session: AsyncSession, archive: AuditArchive) -> None:
     await session.execute(delete(AuditRecord).where(AuditRecord.seq <= archive.through_seq))
 
 
+# Who looks a person up: staff, partners, and other persons (a 家庭共济 资格查询).
+LOOKUP_ACTORS = [ActorType.STAFF.value, ActorType.PARTNER.value, ActorType.PERSON.value]
+
+
 async def lookups_of(
     session: AsyncSession,
     person_id: int,
@@ -212,7 +216,7 @@ async def lookups_of(
     """Reads of one person's data by staff or partners, newest first (查询记录)."""
     stmt = select(AuditRecord).where(
         AuditRecord.subject_person_id == person_id,
-        AuditRecord.actor_type.in_([ActorType.STAFF.value, ActorType.PARTNER.value]),
+        AuditRecord.actor_type.in_(LOOKUP_ACTORS),
         AuditRecord.action.in_(sorted(READ_ACTIONS)),
     )
     if before is not None:
@@ -230,7 +234,11 @@ async def lookup_of(session: AsyncSession, person_id: int, record_id: int) -> Au
     stmt = select(AuditRecord).where(
         AuditRecord.id == record_id,
         AuditRecord.subject_person_id == person_id,
-        AuditRecord.actor_type.in_([ActorType.STAFF.value, ActorType.PARTNER.value]),
+        AuditRecord.actor_type.in_([ActorType.STAFF.value, ActorType.PARTNER.value])
+        | (
+            (AuditRecord.actor_type == ActorType.PERSON.value)
+            & AuditRecord.action.in_(sorted(READ_ACTIONS))
+        ),
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 

@@ -37,11 +37,12 @@ DEMO_PASSWORD = "Yibao@2026"  # noqa: S105 - the documented demo password (docs/
 DEMO_CARD_PASSWORD = "123456"  # noqa: S105 - documented demo card query password
 DEMO_STAFF_PASSWORD = "Staff@2026"  # noqa: S105 - documented demo staff password
 DEMO_OFFICE = "上海市徐汇区医保中心"
-# Fixed TOTP secrets so a new user can sign in to the staff portal at once (docs/demo.md).
+# Fixed TOTP secrets so a new user can sign in to the staff portal at once (docs/demo.md); 160
+# bits each, as RFC 4226 asks and pyotp requires.
 DEMO_STAFF = [
-    ("clerk", "王晓红", "clerk", "YIBAOCLERKDEMO22"),
-    ("reviewer", "陈志强", "reviewer", "YIBAOREVIEWERDEM"),
-    ("admin", "刘建国", "admin", "YIBAOADMINDEMO22"),
+    ("clerk", "王晓红", "clerk", "YIBAOCLERKDEMOTOTPSECRETONLY2TRY"),
+    ("reviewer", "陈志强", "reviewer", "YIBAOREVIEWERDEMOTOTPSECRET2TRYX"),
+    ("admin", "刘建国", "admin", "YIBAOADMINDEMOTOTPSECRETONLY2TRY"),
 ]
 
 REGIONS = [

@@ -16,6 +16,8 @@ from yibao.cli import (
     server,
     settlement,
 )
+from yibao.config import get_settings
+from yibao.logs import configure_logging
 
 app = typer.Typer(
     help="yibao — 医保个人账户 platform: serve, migrate, demo data, enrolment, contributions.",
@@ -41,6 +43,11 @@ app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
 app.add_typer(settlement.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
+
+
+@app.callback()
+def _configure() -> None:
+    configure_logging(get_settings().log_level)
 
 
 def main() -> None:

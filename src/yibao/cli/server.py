@@ -58,6 +58,8 @@ def serve(
         reload=reload,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Logging is ours (yibao.logs, set up by the CLI): JSON lines, redacted, no locals.
+        log_config=None,
         # In production a line per request costs the server more than the line is worth; the
         # benchmark measured the server with it off.
         access_log=access_log if access_log is not None else settings.environment != "production",

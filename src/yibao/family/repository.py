@@ -18,6 +18,7 @@ from yibao.db.direct import Sql, direct
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.tables import Enrolment, Person
 from yibao.family.domain import (
+    AUTHORISATION_NOT_FOUND,
     LIVE_STATUSES,
     PAYER_RANK,
     Relation,
@@ -55,7 +56,7 @@ async def authorisation(
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     found = (await session.execute(stmt)).scalar_one_or_none()
     if found is None:
-        raise UnknownAuthorisation("找不到该共济授权")
+        raise UnknownAuthorisation(AUTHORISATION_NOT_FOUND)
     return found
 
 

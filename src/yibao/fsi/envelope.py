@@ -2,12 +2,22 @@
 
 Amounts cross this edge as decimal yuan with two places (text or numbers) and become integer
 fen at once; answers carry them back as yuan strings.
+
+`Fields` is the one place input is validated, by kind of field: `text` (names, which may be
+Chinese: no control, format or bidi-override characters), `code` (identifiers and numbers:
+printable ASCII only, so no full-width or other scripts' digits either), `yuan` (at most 13
+digits of yuan and 2 of fen, in 0-9), `count`, `moment` (a real yyyy-MM-dd HH:mm:ss). The whole
+body is bounded first (size, nesting depth, lone surrogates), before the signature is checked,
+so nothing a stranger sends reaches the internal-error path. err_msg names the field but never
+repeats a code's value (an ID number is a code).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,8 +28,17 @@ from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import Fen, InvalidAmount, format_yuan, parse_yuan
 from yibao.settlement.domain import parse_count
 
-_INFNO = re.compile(r"^\d{4}$")
-_MSGID = re.compile(r"^[HP]\d{11}\d{14}\d{4}$")
+_INFNO = re.compile(r"^[0-9]{4}$")
+_MSGID = re.compile(r"^[HP][0-9]{11}[0-9]{14}[0-9]{4}$")
+_MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
+# The deepest envelope is 报文 > input > feedetail > [line] > field; anything past this is not one.
+MAX_DEPTH = 8
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# JSON spells a lone surrogate only as an escape: the body is walked for one only if it has one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# Cc control (NUL …), Cf format (U+202E and the other bidi overrides, zero-width joiners …),
+# Cs surrogates, Co private use, Cn unassigned.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 class InvalidMessage(InvalidInput):
@@ -42,6 +61,7 @@ class Envelope:
     opter: str
     opter_name: str
     input: dict[str, Any]
+    digest: str  # of the business content: a msgid repeated with another digest is not a retry
 
 
 class Fields:
@@ -67,7 +87,34 @@ class Fields:
         text = str(value).strip()
         if len(text) > max_len:
             raise InvalidMessage(f"{self.where}.{name} 过长（最多{max_len}位）")
+        refused = _refused_character(text)
+        if refused:
+            raise InvalidMessage(f"{self.where}.{name} 含有不允许的字符（{refused}）")
         return text
+
+    def code(self, name: str, *, required: bool = True, max_len: int = 100) -> str:
+        """An identifier (psn_no, mdtrt_id, a catalogue code, an ID number …): printable ASCII
+        without spaces. Its value is never repeated in err_msg."""
+        text = self.text(name, required=required, max_len=max_len)
+        if not (text.isascii() and text.isprintable()) or " " in text:
+            raise InvalidMessage(
+                f"{self.where}.{name} 应为半角字母、数字或符号（不含空格、全角或控制字符）"
+            )
+        return text
+
+    def moment(self, name: str, *, required: bool = True) -> datetime | None:
+        """A wall-clock time as the interface writes it: yyyy-MM-dd HH:mm:ss, a real one."""
+        text = self.text(name, required=required, max_len=19)
+        if not text:
+            return None
+        try:
+            if not _MOMENT.match(text):
+                raise ValueError(text)
+            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 - Beijing wall time
+        except ValueError as exc:
+            raise InvalidMessage(
+                f"{self.where}.{name} 应为有效的日期时间 yyyy-MM-dd HH:mm:ss，收到 {text!r}"
+            ) from exc
 
     def choice(self, name: str, options: dict[str, str] | set[str], *, default: str = "") -> str:
         value = self.text(name, required=not default) or default
@@ -84,12 +131,14 @@ class Fields:
             # JSON numbers arrive as floats; their shortest text is what the sender wrote.
             value = repr(value)
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-            raise InvalidMessage(f"{self.where}.{name} 应为金额（元，最多2位小数）")
+            raise InvalidMessage(f"{self.where}.{name} 应为金额（元，最多13位整数、2位小数）")
         try:
+            if isinstance(value, str) and not value.isascii():
+                raise InvalidAmount("full-width or other non-ASCII digits")  # Decimal takes them
             fen = parse_yuan(value, field=f"{self.where}.{name}")
         except InvalidAmount as exc:
             raise InvalidMessage(
-                f"{self.where}.{name} 应为金额（元，最多2位小数），收到 {value!r}"
+                f"{self.where}.{name} 应为金额（元，最多13位整数、2位小数），收到 {_shown(value)}"
             ) from exc
         if fen < 0:
             raise InvalidMessage(f"{self.where}.{name} 不能为负数")
@@ -122,18 +171,59 @@ class Fields:
         return Fields(self._data.get(name), f"{self.where}.{name}")
 
 
+def _refused_character(text: str) -> str | None:
+    """What makes `text` unfit for any field, or None. ASCII (the usual case) is checked at C
+    speed; other text character by character."""
+    if text.isascii():
+        return None if text.isprintable() else "控制字符"
+    for char in text:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            return f"控制、格式或双向控制字符 U+{ord(char):04X}"
+    return None
+
+
+def _shown(value: object) -> str:
+    text = repr(value) if not isinstance(value, Decimal) else repr(str(value))
+    return text if len(text) <= 32 else text[:29] + "…"
+
+
+def _check_tree(value: Any, where: str, depth: int, surrogates: bool) -> None:
+    """Depth-bounded (so is this recursion): past MAX_DEPTH, or a lone surrogate in a key or a
+    string (it cannot be stored or answered in UTF-8), is refused with the field's path."""
+    if isinstance(value, dict):
+        if depth > MAX_DEPTH:
+            raise InvalidMessage(f"{where} 嵌套过深（报文最多{MAX_DEPTH}层）")
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else key
+            if surrogates and _SURROGATE.search(key):
+                raise InvalidMessage(f"{where or '报文'} 的字段名含有无效的 Unicode 代理字符")
+            _check_tree(item, path, depth + 1, surrogates)
+    elif isinstance(value, list):
+        if depth > MAX_DEPTH:
+            raise InvalidMessage(f"{where} 嵌套过深（报文最多{MAX_DEPTH}层）")
+        for index, item in enumerate(value):
+            _check_tree(item, f"{where}[{index}]", depth + 1, surrogates)
+    elif surrogates and isinstance(value, str) and _SURROGATE.search(value):
+        raise InvalidMessage(f"{where} 含有无效的 Unicode 代理字符（单独的 \\ud800–\\udfff）")
+
+
 def read_envelope(body: bytes) -> Envelope:
     if len(body) > 2_000_000:
         raise InvalidMessage("报文过大（最多 2 MB）")
     try:
         data = json.loads(body, parse_float=Decimal)
+    except RecursionError as exc:  # the parser's own limit; far past MAX_DEPTH
+        raise InvalidMessage(f"报文嵌套过深（最多{MAX_DEPTH}层）") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidMessage(f"报文不是合法的 JSON：{exc}") from exc
+    surrogates = _SURROGATE_ESCAPE.search(body) is not None
+    if surrogates or body.count(b"{") + body.count(b"[") > MAX_DEPTH:
+        _check_tree(data, "", 1, surrogates)
     top = Fields(data, "报文")
     infno = top.text("infno", max_len=4)
     if not _INFNO.match(infno):
         raise InvalidMessage(f"infno 应为4位交易编号，收到 {infno!r}")
-    fixmedins_code = top.text("fixmedins_code", max_len=12)
+    fixmedins_code = top.code("fixmedins_code", max_len=12)
     msgid = top.text("msgid", max_len=30)
     if not _MSGID.match(msgid) or not msgid.startswith(fixmedins_code):
         raise InvalidMessage(
@@ -148,13 +238,28 @@ def read_envelope(body: bytes) -> Envelope:
         msgid=msgid,
         fixmedins_code=fixmedins_code,
         fixmedins_name=top.text("fixmedins_name", required=False),
-        mdtrtarea_admvs=top.text("mdtrtarea_admvs", required=False, max_len=6),
-        insuplc_admdvs=top.text("insuplc_admdvs", required=False, max_len=6),
-        sign_no=top.text("sign_no", required=False, max_len=40) or None,
+        mdtrtarea_admvs=top.code("mdtrtarea_admvs", required=False, max_len=6),
+        insuplc_admdvs=top.code("insuplc_admdvs", required=False, max_len=6),
+        sign_no=top.code("sign_no", required=False, max_len=40) or None,
         opter=top.text("opter", required=False, max_len=30),
         opter_name=top.text("opter_name", required=False, max_len=50),
         input=payload,
+        digest=content_digest(infno, payload),
     )
+
+
+def content_digest(infno: str, payload: dict[str, Any]) -> str:
+    """SHA-256 of what the message asks for: `infno` and `input` as canonical JSON (sorted keys,
+    no whitespace). Not the send time (`inf_time`), the operator or the gateway headers, which a
+    retry may change; an amount written as the number 12.30 or the text "12.30" is the same."""
+    canonical = json.dumps(
+        {"infno": infno, "input": payload},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+        default=str,  # Decimal, as the sender wrote it
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def stamp(moment: datetime) -> str:

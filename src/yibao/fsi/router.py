@@ -128,6 +128,7 @@ async def _process(
                         msgid=envelope.msgid,
                         infno=envelope.infno,
                         fixmedins_code=envelope.fixmedins_code,
+                        digest=envelope.digest,
                     )
                 if first is None:
                     raise
@@ -159,6 +160,7 @@ async def _process(
                 msgid=envelope.msgid,
                 infno=envelope.infno,
                 fixmedins_code=envelope.fixmedins_code,
+                digest=envelope.digest,
                 now=received,
                 work=work,
             )

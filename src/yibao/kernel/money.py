@@ -16,6 +16,9 @@ from yibao.kernel.errors import DomainError
 Fen = int
 
 _YUAN_RE = re.compile(r"^-?\d{1,13}(\.\d{1,2})?$")
+# The national interface's amounts: at most 13 digits of yuan, two of fen (BIGINT holds them all).
+YUAN_DIGITS = 13
+MAX_FEN: Fen = 10 ** (YUAN_DIGITS + 2) - 1
 
 
 class InvalidAmount(DomainError):
@@ -27,7 +30,14 @@ def parse_yuan(value: str | int | Decimal, *, field: str = "amount") -> Fen:
     if isinstance(value, (bool, float)):
         raise InvalidAmount(f"{field}: amounts must be given as text or integers, not {value!r}")
     if isinstance(value, int):
+        if abs(value) >= 10**YUAN_DIGITS:
+            raise InvalidAmount(f"{field}: {value!r} has more than {YUAN_DIGITS} digits of yuan")
         return value * 100
+    if isinstance(value, Decimal) and (
+        not value.is_finite() or value.adjusted() >= YUAN_DIGITS or _exponent(value) < -2
+    ):
+        # Checked before formatting: 1E+100000000 written out would be a hundred million digits.
+        raise InvalidAmount(f"{field}: {value!r} is not an amount in yuan with at most 2 decimals")
     text = format(value, "f") if isinstance(value, Decimal) else value.strip()
     if not _YUAN_RE.match(text):
         raise InvalidAmount(f"{field}: {value!r} is not an amount in yuan with at most 2 decimals")
@@ -36,6 +46,11 @@ def parse_yuan(value: str | int | Decimal, *, field: str = "amount") -> Fen:
     except InvalidOperation as exc:  # pragma: no cover - the pattern already refuses these
         raise InvalidAmount(f"{field}: {value!r} is not an amount") from exc
     return int(amount * 100)
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0
 
 
 def format_yuan(fen: Fen) -> str:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
 from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
@@ -145,17 +145,32 @@ class Caller:
     sign_day: date | None
 
 
+_COUNT = re.compile(r"^[0-9]{1,8}(\.[0-9]+)?$")
+
+
 def parse_count(raw: object, *, field: str = "cnt") -> Decimal:
-    """A quantity: a positive decimal with up to 4 places (given as text or a number)."""
-    if isinstance(raw, bool) or raw is None:
-        raise InvalidBill(f"{field} 应为数量，收到 {raw!r}")
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation as exc:
-        raise InvalidBill(f"{field} 应为数量，收到 {raw!r}") from exc
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.0001")):
-        raise InvalidBill(f"{field} 应为大于0、最多4位小数的数量，收到 {raw!r}")
+    """A quantity: a positive decimal below 10^8 with up to 4 places (given as text or a number,
+    in ASCII digits; no exponent)."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
+        raise InvalidBill(f"{field} 应为数量，收到 {_shown(raw)}")
+    if isinstance(raw, Decimal):
+        # Bounded before it is written out: 1E+100000000 would be a hundred million digits.
+        if not raw.is_finite() or raw.adjusted() >= 8 or int(raw.as_tuple().exponent) < -12:
+            raise InvalidBill(f"{field} 应为大于0、最多8位整数和4位小数的数量，收到 {_shown(raw)}")
+        text = format(raw, "f")
+    else:
+        text = str(raw).strip()  # an int from JSON has at most 4,300 digits
+    if len(text) > 24 or not _COUNT.match(text):
+        raise InvalidBill(f"{field} 应为大于0、最多8位整数和4位小数的数量，收到 {_shown(raw)}")
+    value = Decimal(text)
+    if value <= 0 or value != value.quantize(Decimal("0.0001")):
+        raise InvalidBill(f"{field} 应为大于0、最多8位整数和4位小数的数量，收到 {_shown(raw)}")
     return value
+
+
+def _shown(raw: object) -> str:
+    text = repr(raw) if not isinstance(raw, Decimal) else repr(str(raw))
+    return text if len(text) <= 32 else text[:29] + "…"
 
 
 def times_count(price_fen: Fen, count: Decimal) -> Fen:

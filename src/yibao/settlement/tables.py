@@ -238,7 +238,11 @@ class EcToken(Base):
 
 class InterfaceMessage(Base):
     """A message of the institution interface that succeeded, with the answer it got, so a
-    retried msgid gets the same answer and never acts twice."""
+    retried msgid gets the same answer and never acts twice.
+
+    `digest`: SHA-256 of the message's business content (`infno` and `input`), so the same msgid
+    with other content is refused rather than answered with this answer (NULL: stored before
+    digests were kept, treated as matching)."""
 
     __tablename__ = "fsi_messages"
 
@@ -246,4 +250,5 @@ class InterfaceMessage(Base):
     infno: Mapped[str] = mapped_column(String(4))
     fixmedins_code: Mapped[str] = mapped_column(String(12))
     answer: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

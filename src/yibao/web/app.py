@@ -12,11 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from yibao import __version__
 from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
+from yibao.logs import configure_logging
 from yibao.runtime import Runtime, build_runtime, settle_the_heap
 from yibao.web import account_routes, notice_routes
 from yibao.web.api import claims as claims_api
 from yibao.web.errors import install_error_handlers
 from yibao.web.family import install_family
+from yibao.web.headers import SecurityHeadersMiddleware
 from yibao.web.identity import install_identity
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
@@ -28,6 +30,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else get_settings())
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,4 +74,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_family(app)
     app.include_router(voucher.router)
     app.include_router(notice_routes.router)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

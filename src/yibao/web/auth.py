@@ -66,8 +66,8 @@ async def current_staff(request: Request) -> StaffPrincipal:
 def require_role(*roles: str):  # type: ignore[no-untyped-def]
     """A dependency that lets through staff holding any of `roles`."""
 
-    async def _check(request: Request) -> StaffPrincipal:
-        staff = await current_staff(request)
+    # Through Depends, not a direct call: one staff check per request, whoever provides it.
+    async def _check(staff: Annotated[StaffPrincipal, Depends(current_staff)]) -> StaffPrincipal:
         if not staff.roles & set(roles):
             raise StaffRoleRequired("您的岗位无权办理此业务")
         return staff

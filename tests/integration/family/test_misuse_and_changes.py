@@ -22,9 +22,9 @@ from yibao.enrolment.tables import Enrolment
 from yibao.family import service as family
 from yibao.family.domain import (
     ContributionAlreadyPaid,
-    NotYourAuthorisation,
     QuotaExceeded,
     SecondApproverRequired,
+    UnknownAuthorisation,
 )
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
 from yibao.notifications.tables import OutboxMessage
@@ -135,7 +135,7 @@ async def test_paying_a_relatives_resident_contribution_gives_a_receipt(runtime:
     stranger = await employee(runtime, name="路人", fen=0)
     aid = await open_aid(runtime, payer, parent)
     async with runtime.sessions() as s:
-        with pytest.raises(NotYourAuthorisation):
+        with pytest.raises(UnknownAuthorisation):
             await family.pay_relative_contribution(s, runtime.clock, stranger.person_id, aid)
     async with runtime.sessions() as s:
         receipt = await family.pay_relative_contribution(s, runtime.clock, payer.person_id, aid)
@@ -234,12 +234,19 @@ async def test_staff_reads_and_decisions_go_on_the_audit_chain(runtime: Runtime)
         rows = (await s.execute(select(AuditRecord).order_by(AuditRecord.seq))).scalars().all()
         seen = [(r.action, r.subject_person_id, r.role) for r in rows]
         assert seen == [
+            # Applying online looked the parent up (on their 查询记录), see docs/family.md.
+            ("family.eligibility_check", parent.person_id, "family_applicant"),
             ("family.approve", payer.person_id, "staff"),
             ("family.case_view", payer.person_id, "reviewer"),
             ("family.case_view", parent.person_id, "reviewer"),
             ("family.document_view", parent.person_id, "reviewer"),
             ("account.freeze", payer.person_id, "reviewer"),
         ]
-        # The parent sees in 查询记录 that staff looked at their application and documents.
+        # The parent sees in 查询记录 that the applicant checked them and that staff looked at
+        # their application and documents.
         looked = await audit_repository.lookups_of(s, parent.person_id, limit=10)
-        assert {r.action for r in looked} == {"family.case_view", "family.document_view"}
+        assert {r.action for r in looked} == {
+            "family.eligibility_check",
+            "family.case_view",
+            "family.document_view",
+        }

@@ -15,9 +15,9 @@ from yibao.family.domain import (
     DocumentsMissing,
     InvalidDocument,
     NotEligible,
-    NotYourAuthorisation,
     ReviewerIsApplicant,
     StatusChangeRefused,
+    UnknownAuthorisation,
 )
 from yibao.family.tables import MutualAidEvent
 from yibao.identity.tables import OnlineAccount
@@ -187,7 +187,7 @@ async def test_documents_are_required_checked_and_reencoded(runtime: Runtime) ->
                     max_bytes=limit,
                 )
     async with runtime.sessions() as s:
-        with pytest.raises(NotYourAuthorisation):
+        with pytest.raises(UnknownAuthorisation):
             await family.attach_document(
                 s,
                 runtime.clock,
@@ -274,7 +274,7 @@ async def test_adult_with_account_must_consent_and_may_decline(runtime: Runtime)
         with pytest.raises(StatusChangeRefused):  # not reviewable before consent
             await family.review(s, runtime.cipher, runtime.clock, aid, REVIEWER, approve=True)
     async with runtime.sessions() as s:
-        with pytest.raises(NotYourAuthorisation):
+        with pytest.raises(UnknownAuthorisation):
             await family.consent(s, runtime.clock, me.person_id, aid, True)
     async with runtime.sessions() as s:
         row = await family.consent(s, runtime.clock, parent.person_id, aid, False)

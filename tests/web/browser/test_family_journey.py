@@ -297,6 +297,9 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         sign_in(employee, me, "/family")
         expect(employee.locator("h1").first).to_have_text("家庭共济")
         employee.click("[data-testid=apply]")
+        # Checking a relative looks up their record: a step-up first.
+        employee.fill("#card_password", CARD_PASSWORD)
+        employee.locator("form[action='/verify/card-password'] button").click()
         employee.fill("#name", cousin["name"])
         employee.fill("#id_number", cousin["id_number"])
         employee.select_option("#relation", "other")
@@ -375,10 +378,8 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
             "0.00",
         )
 
-        # 共济消费明细 for the employee (after the step-up); the parent sees who paid.
+        # 共济消费明细 for the employee (still within the apply's step-up); the parent sees who paid.
         employee.goto(url + "/family/payments")
-        employee.fill("#card_password", CARD_PASSWORD)
-        employee.locator("form[action='/verify/card-password'] button").click()
         table = employee.locator("[data-testid=aid-payments]")
         expect(table).to_contain_text("益丰大药房（徐汇店）")
         expect(table).to_contain_text("王建国")

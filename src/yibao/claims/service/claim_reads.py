@@ -1,6 +1,7 @@
 """The read side of claims: 报销进度 for the person, the staff's view and queues, documents.
 
-Only `claim_for_staff` commits, and only its audit record (the read is on the person's 查询记录).
+Only the staff reads commit (`claim_for_staff`, `attachment_for_staff`), and only their audit
+record: each read is on the person's 查询记录 before anything is shown.
 """
 
 from __future__ import annotations
@@ -75,12 +76,31 @@ async def attachment_for_person(
 
 
 async def attachment_for_staff(
-    session: AsyncSession, store: DocumentStore, claim_id: int, attachment_id: int
+    session: AsyncSession,
+    clock: Clock,
+    store: DocumentStore,
+    staff: StaffActor,
+    claim_id: int,
+    attachment_id: int,
 ) -> tuple[ClaimAttachment, bytes]:
-    """For the review queue, beside the form (the claim's opening is what is audited)."""
-    attachment = await repository.attachment(session, claim_id, attachment_id)
-    if attachment is None:
+    """A medical document beside the form in the review queue: a read of its own on the
+    person's 查询记录 (opening the claim does not show its documents' content)."""
+    claim = await repository.claim_by_id(session, claim_id)
+    attachment = (
+        None if claim is None else await repository.attachment(session, claim.id, attachment_id)
+    )
+    if claim is None or attachment is None:
         raise ClaimNotFound("没有找到这份材料")
+    await audit_repository.record_staff_action(
+        session,
+        staff,
+        "claim.document_view",
+        claim.person_id,
+        "claim_review",
+        {"claim_id": claim.id, "attachment_id": attachment.id, "kind": attachment.kind},
+        clock.now(),
+    )
+    await session.commit()
     return attachment, await store.read(attachment.storage_name)
 
 

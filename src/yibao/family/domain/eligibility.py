@@ -39,6 +39,30 @@ class Refusal:
         }
 
 
+# Refusals that would tell the applicant about the relative's own record: whether an ID number is
+# insured, whether a name matches it, the enrolment's status and region, the birth date on file.
+# Anyone can type a name and an ID number, so online these collapse into one generic refusal
+# (staff at the counter, with the person in front of them, still see each reason).
+RELATIVE_RECORD_REFUSALS = frozenset(
+    {
+        "beneficiary_not_insured",
+        "beneficiary_enrolment_not_normal",
+        "beneficiary_out_of_scope",
+        "beneficiary_name_mismatch",
+        "relation_age_mismatch",
+    }
+)
+
+
+def relative_not_eligible(subject: str) -> Refusal:
+    return Refusal(
+        "relative_not_eligible",
+        subject,
+        f"{subject}暂不能添加为共济亲属",
+        "请核对亲属的姓名、身份证号码和关系；仍有疑问请咨询12393或到医保经办窗口办理",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AuthoriserFacts:
     person_id: int
@@ -76,6 +100,20 @@ class Eligibility:
     @property
     def eligible(self) -> bool:
         return not self.refusals
+
+    def as_told_to_applicant(self) -> Eligibility:
+        """What the person who applies online is told: their own conditions and the relation
+        they chose in full, but of the relative's record only "cannot be added" (see
+        RELATIVE_RECORD_REFUSALS)."""
+        told: list[Refusal] = []
+        hidden: set[str] = set()
+        for refusal in self.refusals:
+            if refusal.code not in RELATIVE_RECORD_REFUSALS:
+                told.append(refusal)
+            elif refusal.subject not in hidden:
+                hidden.add(refusal.subject)
+                told.append(relative_not_eligible(refusal.subject))
+        return Eligibility(told)
 
     def raise_if_refused(self) -> None:
         if self.refusals:

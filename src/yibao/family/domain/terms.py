@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from yibao.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 
 ADULT_AGE = 18
 
@@ -117,6 +117,9 @@ class Channel(StrEnum):
 # ---- errors ---------------------------------------------------------------------------------
 
 
+AUTHORISATION_NOT_FOUND = "找不到该共济授权"
+
+
 class UnknownAuthorisation(NotFound):
     code = "unknown_authorisation"
 
@@ -127,6 +130,14 @@ class UnknownApplication(NotFound):
 
 class StatusChangeRefused(Conflict):
     code = "mutual_aid_status_change_refused"
+
+
+# 资格查询 answers about another person's record: a few a day are plenty for a family.
+ELIGIBILITY_CHECKS_PER_DAY = 10
+
+
+class EligibilityChecksUsedUp(DomainError):
+    code = "rate_limited"
 
 
 class NotYourAuthorisation(PermissionDenied):

@@ -21,6 +21,7 @@ from yibao.family.service.authorisations import (
 )
 from yibao.family.service.common import Relative, Staff
 from yibao.family.service.contributions import Receipt, pay_relative_contribution
+from yibao.family.service.eligibility import check_online
 from yibao.family.service.misuse import approve_unfreeze, freeze_for_misuse, request_unfreeze
 from yibao.family.service.views import (
     CaseFile,
@@ -33,6 +34,7 @@ from yibao.family.service.views import (
     document_content,
     family_page,
     find_insured,
+    open_application,
     open_case,
     open_document,
     open_freezes,
@@ -56,6 +58,7 @@ __all__ = [
     "case_file",
     "change_quota",
     "check",
+    "check_online",
     "consent",
     "contribution_receipt",
     "correct_relation",
@@ -65,6 +68,7 @@ __all__ = [
     "family_page",
     "find_insured",
     "freeze_for_misuse",
+    "open_application",
     "open_case",
     "open_document",
     "open_freezes",

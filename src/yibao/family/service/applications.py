@@ -9,9 +9,11 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.ephemeral import EphemeralStore
 from yibao.enrolment import repository as enrolment_repository
 from yibao.family import repository
 from yibao.family.domain import (
+    AUTHORISATION_NOT_FOUND,
     DOCUMENT_KIND_NAMES,
     AlreadyApplied,
     Channel,
@@ -23,6 +25,7 @@ from yibao.family.domain import (
     ReviewerIsApplicant,
     Status,
     UnknownApplication,
+    UnknownAuthorisation,
     check_eligibility,
     move,
     needs_consent,
@@ -39,11 +42,13 @@ from yibao.family.service.common import (
     eligibility_of,
     has_online_account,
     names,
+    owned_by,
     policy_for,
     record,
     set_status,
     tell,
 )
+from yibao.family.service.eligibility import look_up_online
 from yibao.family.tables import MutualAidApplication, MutualAidAuthorisation, MutualAidDocument
 from yibao.kernel import uploads
 from yibao.kernel.clock import Clock, china_today
@@ -68,7 +73,8 @@ async def check(
     authoriser_id: int,
     relatives: list[Relative],
 ) -> Eligibility:
-    """资格查询: every condition that fails, with what to do; writes nothing."""
+    """Every condition that fails, with what to do, including those about the relative's own
+    record; writes nothing. Not for the person online: they get `check_online`."""
     eligibility, _ = await eligibility_of(
         session, cipher, authoriser_id, relatives, china_today(clock)
     )
@@ -90,12 +96,25 @@ async def start_application(
     relatives: list[Relative],
     *,
     clerk: Staff | None = None,
+    store: EphemeralStore | None = None,
 ) -> Started:
-    """The authoriser (or a clerk at the counter) names the relatives; documents come next."""
-    eligibility, persons = await eligibility_of(
-        session, cipher, authoriser_id, relatives, china_today(clock)
-    )
-    eligibility.raise_if_refused()
+    """The authoriser (or a clerk at the counter) names the relatives; documents come next.
+
+    Online the application is a look-up of the relatives too: the same count (`store`; the web
+    always passes it, only loaders acting for the person leave it out), the same 查询记录 lines
+    (committed even when refused) and the same answer as `check_online`."""
+    if clerk is not None:
+        eligibility, persons = await eligibility_of(
+            session, cipher, authoriser_id, relatives, china_today(clock)
+        )
+        eligibility.raise_if_refused()
+    else:
+        eligibility, persons = await look_up_online(
+            session, cipher, clock, store, authoriser_id, relatives
+        )
+        if not eligibility.eligible:
+            await session.commit()  # the look-ups stay on the relatives' 查询记录
+            eligibility.as_told_to_applicant().raise_if_refused()
     now = clock.now()
     application = MutualAidApplication(
         authoriser_person_id=authoriser_id,
@@ -149,10 +168,9 @@ async def _application_for(
     session: AsyncSession, application_id: int, person_id: int | None, clerk: Staff | None
 ) -> MutualAidApplication:
     application = await repository.application(session, application_id)
-    if application is None:
+    # Another person's application is answered as a missing one: its ids must not be told apart.
+    if application is None or (clerk is None and application.authoriser_person_id != person_id):
         raise UnknownApplication("找不到该共济申请")
-    if clerk is None and application.authoriser_person_id != person_id:
-        raise NotYourAuthorisation("只有申请人本人可以办理")
     if clerk is not None and application.channel != Channel.COUNTER:
         raise NotYourAuthorisation("网上申请由申请人本人提交材料")
     return application
@@ -180,6 +198,8 @@ async def attach_document(
     except ValueError as exc:
         raise InvalidDocument("材料类型应为身份证照片或亲属关系证明") from exc
     row = await repository.authorisation(session, authorisation_id, lock=True)
+    if clerk is None:
+        owned_by(row, person_id)  # another person's id answers as a missing authorisation
     await _application_for(session, row.application_id, person_id, clerk)
     if row.status != Status.APPLIED:
         raise InvalidDocument("申请已提交，不能再修改材料")
@@ -272,7 +292,7 @@ async def consent(
     """PIPL's separate consent: the relative agrees, on their own phone, to be paid for and seen."""
     row = await repository.authorisation(session, authorisation_id, lock=True)
     if row.beneficiary_person_id != beneficiary_id:
-        raise NotYourAuthorisation("只有被授权的亲属本人可以确认")
+        raise UnknownAuthorisation(AUTHORISATION_NOT_FOUND)
     now = clock.now()
     _, beneficiary_name = await names(session, row)
     if agree:

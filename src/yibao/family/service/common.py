@@ -13,12 +13,13 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.tables import Person
 from yibao.family import repository
 from yibao.family.domain import (
+    AUTHORISATION_NOT_FOUND,
     AuthoriserFacts,
     BeneficiaryFacts,
     Eligibility,
-    NotYourAuthorisation,
     RegionPolicy,
     Status,
+    UnknownAuthorisation,
     check_eligibility,
 )
 from yibao.family.tables import MutualAidAuthorisation, MutualAidEvent
@@ -251,9 +252,10 @@ async def tell(
         )
 
 
-def owned_by(row: MutualAidAuthorisation, person_id: int) -> None:
+def owned_by(row: MutualAidAuthorisation, person_id: int | None) -> None:
     if row.authoriser_person_id != person_id:
-        raise NotYourAuthorisation("只有授权人本人可以办理")
+        # Answered as a missing id would be: another person's ids must not be told apart.
+        raise UnknownAuthorisation(AUTHORISATION_NOT_FOUND)
 
 
 async def names(session: AsyncSession, row: MutualAidAuthorisation) -> tuple[str, str]:

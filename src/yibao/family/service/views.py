@@ -13,7 +13,6 @@ from yibao.family import repository
 from yibao.family.domain import (
     RELATION_NAMES,
     STATUS_NAMES,
-    NotYourAuthorisation,
     Relation,
     Status,
     quota_remaining,
@@ -198,11 +197,14 @@ async def document_content(
 ) -> tuple[MutualAidDocument, bytes]:
     """Shown only to the applicant (the authoriser) and to staff."""
     document = await repository.document(session, document_id)
-    if document is None:
+    row = (
+        None
+        if document is None
+        else await repository.authorisation(session, document.authorisation_id)
+    )
+    # Another person's document is answered as a missing one: its ids must not be told apart.
+    if document is None or row is None or (not staff and row.authoriser_person_id != person_id):
         raise NotFound("找不到该材料")
-    row = await repository.authorisation(session, document.authorisation_id)
-    if not staff and row.authoriser_person_id != person_id:
-        raise NotYourAuthorisation("只有申请人和审核人员可以查看材料")
     return document, await store.read(document.storage_name)
 
 
@@ -262,6 +264,23 @@ async def open_case(
         )
     await session.commit()
     return case
+
+
+async def open_application(
+    session: AsyncSession, clock: Clock, staff: Staff, application_id: int
+) -> list[CaseFile]:
+    """A clerk reads a whole application: each relative's case, audited for both persons."""
+    cases = await application_lines(session, clock, application_id, None)
+    now = clock.now()
+    for case in cases:
+        for person_id in (case.authoriser_id, case.beneficiary_id):
+            await audit(
+                session, staff, "family.case_view", person_id, now,
+                reason="counter_visit", application_id=application_id,
+                authorisation_id=case.line.authorisation_id,
+            )  # fmt: skip
+    await session.commit()
+    return cases
 
 
 async def open_document(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from yibao.fsi.call import Call, Reply
@@ -27,19 +28,19 @@ async def register(call: Call) -> Reply:
         call.runtime.cipher,
         call.runtime.clock,
         call.caller,
-        psn_no=data.text("psn_no", max_len=30),
+        psn_no=data.code("psn_no", max_len=30),
         insutype=data.choice("insutype", INSUTYPES),
         med_type=data.choice("med_type", MED_TYPE_NAMES, default="11"),
         cert_type=data.choice("mdtrt_cert_type", CERT_TYPE_NAMES),
-        cert_no=data.text("mdtrt_cert_no", max_len=200),
+        cert_no=data.code("mdtrt_cert_no", max_len=200),
         msgid=call.envelope.msgid,
     )
     return Reply(
         {
             "data": {
                 "mdtrt_id": visit.mdtrt_id,
-                "psn_no": data.text("psn_no"),
-                "ipt_otp_no": data.text("ipt_otp_no", required=False, max_len=30),
+                "psn_no": data.code("psn_no"),
+                "ipt_otp_no": data.code("ipt_otp_no", required=False, max_len=30),
                 "begntime": wall_time(visit.begin_at),
             }
         }
@@ -48,18 +49,22 @@ async def register(call: Call) -> Reply:
 
 def fee_line(row: Fields) -> FeeLine:
     return FeeLine(
-        feedetl_sn=row.text("feedetl_sn", max_len=30),
-        med_list_codg=row.text("med_list_codg", max_len=50),
+        feedetl_sn=row.code("feedetl_sn", max_len=30),
+        med_list_codg=row.code("med_list_codg", max_len=50),
         pric_fen=row.yuan("pric"),
         cnt=row.count("cnt"),
         det_item_fee_sumamt_fen=row.yuan("det_item_fee_sumamt"),
     )
 
 
+def _wall_text(moment: datetime | None) -> str | None:
+    return None if moment is None else f"{moment:%Y-%m-%d %H:%M:%S}"
+
+
 async def upload_fees(call: Call) -> Reply:
     rows = call.input().rows("feedetail")
-    mdtrt_ids = {row.text("mdtrt_id", max_len=30) for row in rows}
-    psn_nos = {row.text("psn_no", max_len=30) for row in rows}
+    mdtrt_ids = {row.code("mdtrt_id", max_len=30) for row in rows}
+    psn_nos = {row.code("psn_no", max_len=30) for row in rows}
     if len(mdtrt_ids) != 1 or len(psn_nos) != 1:
         raise InvalidMessage("一次上传的 feedetail 应属于同一就诊（mdtrt_id、psn_no 相同）")
     lines = [fee_line(row) for row in rows]
@@ -70,7 +75,7 @@ async def upload_fees(call: Call) -> Reply:
         psn_no=psn_nos.pop(),
         mdtrt_id=mdtrt_ids.pop(),
         lines=lines,
-        times=[row.text("fee_ocur_time", required=False, max_len=19) or None for row in rows],
+        times=[_wall_text(row.moment("fee_ocur_time", required=False)) for row in rows],
         msgid=call.envelope.msgid,
     )
     return Reply(
@@ -95,15 +100,15 @@ def bill_request(
     call: Call, data: Fields, *, lines: tuple[FeeLine, ...] | None
 ) -> service.BillRequest:
     return service.BillRequest(
-        psn_no=data.text("psn_no", max_len=30),
+        psn_no=data.code("psn_no", max_len=30),
         mdtrt_cert_type=data.choice("mdtrt_cert_type", CERT_TYPE_NAMES),
-        mdtrt_cert_no=data.text("mdtrt_cert_no", max_len=200),
+        mdtrt_cert_no=data.code("mdtrt_cert_no", max_len=200),
         med_type=data.choice("med_type", MED_TYPE_NAMES, default="41" if lines is not None else ""),
         medfee_sumamt_fen=data.yuan("medfee_sumamt"),
         insutype=data.choice("insutype", INSUTYPES),
         acct_used_flag=data.flag("acct_used_flag"),
         msgid=call.envelope.msgid,
-        mdtrt_id=None if lines is not None else data.text("mdtrt_id", max_len=30),
+        mdtrt_id=None if lines is not None else data.code("mdtrt_id", max_len=30),
         lines=lines,
     )
 
@@ -195,9 +200,9 @@ async def cancel(call: Call) -> Reply:
         call.session,
         call.runtime.clock,
         call.caller,
-        setl_id=data.text("setl_id", max_len=30),
-        psn_no=data.text("psn_no", max_len=30),
-        mdtrt_id=data.text("mdtrt_id", required=call.caller.kind == "H", max_len=30) or None,
+        setl_id=data.code("setl_id", max_len=30),
+        psn_no=data.code("psn_no", max_len=30),
+        mdtrt_id=data.code("mdtrt_id", required=call.caller.kind == "H", max_len=30) or None,
         reason=f"{call.envelope.infno} 结算撤销",
     )
     return cancellation_reply(done)

@@ -10,13 +10,13 @@ from yibao.settlement import service
 
 async def reverse(call: Call) -> Reply:
     data = call.data()
-    oinfno = data.text("oinfno", max_len=4)
+    oinfno = data.code("oinfno", max_len=4)
     done = await service.reverse_message_in(
         call.session,
         call.runtime.clock,
         call.caller,
-        psn_no=data.text("psn_no", max_len=30),
-        omsgid=data.text("omsgid", max_len=30),
+        psn_no=data.code("psn_no", max_len=30),
+        omsgid=data.code("omsgid", max_len=30),
         oinfno=oinfno,
     )
     output = {
@@ -35,8 +35,8 @@ async def query_settlement(call: Call) -> Reply:
     detail = await service.settlement_detail(
         call.session,
         call.caller,
-        data.text("setl_id", max_len=30),
-        data.text("psn_no", max_len=30),
+        data.code("setl_id", max_len=30),
+        data.code("psn_no", max_len=30),
     )
     settlement = detail.settlement
     figures = settlement_figures(settlement)

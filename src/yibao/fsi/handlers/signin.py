@@ -22,11 +22,11 @@ async def sign_in(call: Call) -> Reply:
 async def person_info(call: Call) -> Reply:
     data = call.data()
     cert_type = data.choice("mdtrt_cert_type", CERT_TYPE_NAMES)
-    cert_no = data.text("mdtrt_cert_no", required=False, max_len=200) or (
-        data.text("certno", max_len=18) if cert_type == "02" else ""
+    cert_no = data.code("mdtrt_cert_no", required=False, max_len=200) or (
+        data.code("certno", max_len=18) if cert_type == "02" else ""
     )
     if not cert_no:
-        data.text("mdtrt_cert_no", max_len=200)  # names the missing field
+        data.code("mdtrt_cert_no", max_len=200)  # names the missing field
     person, enrolments, account = await service.find_insured(
         call.session,
         call.runtime.cipher,

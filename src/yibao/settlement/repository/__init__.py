@@ -340,10 +340,12 @@ async def store_answer(
     infno: str,
     fixmedins_code: str,
     answer: str,
+    digest: str | None,
     now: datetime,
 ) -> None:
     """The msgid's claim: its primary key refuses a second copy (which then waits for this
-    transaction, and fails once it commits)."""
+    transaction, and fails once it commits). The content's digest rides in the same row, so
+    telling a retry from another message costs no statement of its own."""
     db = await direct(session, transaction=True)
     await db.execute(
         _STORE_ANSWER,
@@ -351,13 +353,14 @@ async def store_answer(
         infno=infno,
         fixmedins_code=fixmedins_code,
         answer=answer,
+        digest=digest,
         created_at=now,
     )
 
 
 _STORE_ANSWER = Sql(
-    "INSERT INTO fsi_messages (msgid, infno, fixmedins_code, answer, created_at)"
-    " VALUES (:msgid, :infno, :fixmedins_code, :answer, :created_at)"
+    "INSERT INTO fsi_messages (msgid, infno, fixmedins_code, answer, digest, created_at)"
+    " VALUES (:msgid, :infno, :fixmedins_code, :answer, :digest, :created_at)"
 )
 
 

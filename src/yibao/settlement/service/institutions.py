@@ -184,7 +184,9 @@ async def verify_gateway(
     if missing:
         raise GatewayRefused(f"网关认证失败：缺少请求头 {', '.join(missing)}")
     assert paasid and timestamp and nonce and signed
-    if not timestamp.isdigit():
+    # ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and other scripts'
+    # digits (which int() reads); and a bounded length, as int() of thousands of digits raises.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         raise GatewayRefused("网关认证失败：x-tif-timestamp 应为 Unix 秒数")
     drift = abs(clock.now().timestamp() - int(timestamp))
     if drift > SIGNATURE_WINDOW.total_seconds():

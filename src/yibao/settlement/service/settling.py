@@ -21,6 +21,7 @@ from yibao.enrolment.domain import Cover, InsuredPerson, is_retired
 from yibao.enrolment.tables import Person
 from yibao.kernel.clock import Clock, china_today, to_china
 from yibao.kernel.errors import InvalidInput
+from yibao.kernel.money import MAX_FEN, format_yuan
 from yibao.kernel.pii import PersonalDataCipher
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import AccountFrozen, AccountState, AccountStatus, NoPersonalAccount
@@ -142,6 +143,8 @@ async def settle_in(
             raise InvalidBill("drugdetail 不能为空")
     split = await split_lines(session, lines, region.class_b_selfpay_bp, clock)
     total = sum(line.det_item_fee_sumamt_fen for line in lines)
+    if total > MAX_FEN:  # each line is bounded, their sum too: no bill past 13 digits of yuan
+        raise InvalidBill(f"费用明细合计 {format_yuan(total)} 超过金额上限（最多13位整数）")
     if total != request.medfee_sumamt_fen:
         raise InvalidBill(
             f"medfee_sumamt {request.medfee_sumamt_fen / 100:.2f} 与费用明细合计 {total / 100:.2f} 不符"

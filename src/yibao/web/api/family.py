@@ -24,6 +24,7 @@ from yibao.kernel.money import InvalidAmount, format_yuan, parse_yuan
 from yibao.runtime import Runtime
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.ids import RowId, RowIdQuery
 
 router = APIRouter(prefix="/api/v1/family", tags=["family 家庭共济"])
 
@@ -107,8 +108,16 @@ def payment_out(p: AidPayment, *, for_payer: bool) -> dict[str, Any]:
     }
 
 
+# The days a filter can mean: 0001-01-01 or 9999-12-31 overflow once turned into a Beijing
+# midnight (UTC is 8 hours earlier; `until` is read as the next day's midnight).
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def day_range(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
     """Filter days are Beijing calendar days; `until` is inclusive."""
+    for day in (since, until):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidInput(f"日期应在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间")
     start = datetime.combine(since, time(), CHINA_TZ) if since else None
     end = datetime.combine(until + timedelta(days=1), time(), CHINA_TZ) if until else None
     if start and end and start >= end:
@@ -143,21 +152,34 @@ async def relations() -> list[dict[str, str]]:
 
 @router.post("/eligibility")
 async def eligibility(
-    body: RelativesIn, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    body: RelativesIn, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
-    """资格查询: every failed condition with what to do; nothing is written."""
-    result = await family.check(
-        session, runtime.cipher, runtime.clock, person.person_id, relatives_of(body)
+    """资格查询 (after a step-up; a few relatives a day): whether each relative can be added. The
+    applicant's own conditions and the relation come with what to do; of the relative's record
+    only "cannot be added" (`relative_not_eligible`). Each relative found sees it on 查询记录."""
+    result = await family.check_online(
+        session,
+        runtime.cipher,
+        runtime.clock,
+        runtime.ephemeral,
+        person.person_id,
+        relatives_of(body),
     )
     return {"eligible": result.eligible, "refusals": [r.as_dict() for r in result.refusals]}
 
 
 @router.post("/applications", status_code=201)
 async def apply(
-    body: RelativesIn, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    body: RelativesIn, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
+    """Answers what 资格查询 answers, and counts and records it the same way."""
     started = await family.start_application(
-        session, runtime.cipher, runtime.clock, person.person_id, relatives_of(body)
+        session,
+        runtime.cipher,
+        runtime.clock,
+        person.person_id,
+        relatives_of(body),
+        store=runtime.ephemeral,
     )
     return {
         "application_id": started.application.id,
@@ -170,7 +192,7 @@ async def apply(
 
 @router.post("/authorisations/{authorisation_id}/documents", status_code=201)
 async def upload(
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -193,7 +215,7 @@ async def upload(
 
 @router.post("/applications/{application_id}/submit")
 async def submit(
-    application_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    application_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     rows = await family.submit_application(
         session, runtime.clock, application_id, person_id=person.person_id
@@ -218,7 +240,7 @@ async def overview(person: PersonDep, runtime: RuntimeDep, session: SessionDep) 
 
 @router.put("/authorisations/{authorisation_id}/quota")
 async def set_quota(
-    authorisation_id: int,
+    authorisation_id: RowId,
     body: QuotaIn,
     person: PersonDep,
     runtime: RuntimeDep,
@@ -241,28 +263,28 @@ async def _act(
 
 @router.post("/authorisations/{authorisation_id}/pause")
 async def pause(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     return await _act("pause", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/authorisations/{authorisation_id}/resume")
 async def resume(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     return await _act("resume", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/authorisations/{authorisation_id}/revoke")
 async def revoke(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     return await _act("revoke", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/authorisations/{authorisation_id}/consent")
 async def consent(
-    authorisation_id: int,
+    authorisation_id: RowId,
     body: ConsentIn,
     person: PersonDep,
     runtime: RuntimeDep,
@@ -276,7 +298,7 @@ async def consent(
 
 @router.post("/authorisations/{authorisation_id}/contribution", status_code=201)
 async def pay_contribution(
-    authorisation_id: int, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     receipt = await family.pay_relative_contribution(
         session, runtime.clock, person.person_id, authorisation_id
@@ -299,7 +321,7 @@ async def payments(
     session: SessionDep,
     since: date | None = None,
     until: date | None = None,
-    relative: int | None = None,
+    relative: RowIdQuery = None,
     format: str = "json",
 ) -> dict[str, Any] | Response:
     """共济消费明细: what the person's account paid for relatives (no items, no diagnosis)."""

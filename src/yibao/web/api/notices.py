@@ -16,6 +16,7 @@ from yibao.notifications.domain import MAX_NOTICES_PAGE_SIZE, NOTICES_PAGE_SIZE
 from yibao.notifications.tables import Notice
 from yibao.web.auth import PersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.ids import RowId, RowIdQuery
 
 router = APIRouter(prefix="/api/v1", tags=["消息 notices"])
 
@@ -53,7 +54,7 @@ async def list_notices(
     person: PersonDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_NOTICES_PAGE_SIZE)] = NOTICES_PAGE_SIZE,
-    before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
+    before: RowIdQuery = None,
 ) -> NoticesOut:
     box = await notices.inbox(session, person.person_id, limit=limit, before_id=before)
     return NoticesOut(
@@ -63,7 +64,7 @@ async def list_notices(
 
 @router.post("/notices/{notice_id}/read", summary="Mark one of my notices read")
 async def mark_read(
-    notice_id: int, person: PersonDep, session: SessionDep, runtime: RuntimeDep
+    notice_id: RowId, person: PersonDep, session: SessionDep, runtime: RuntimeDep
 ) -> NoticeOut:
     return _out(await notices.open_notice(session, runtime.clock, person.person_id, notice_id))
 

@@ -39,6 +39,7 @@ from yibao.web.api.claims import (
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.errors import status_for
+from yibao.web.ids import RequiredRowIdQuery, RowId, RowIdForm
 from yibao.web.sessions import verify_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -181,7 +182,7 @@ async def submit_claim(posted: PostedClaim, request_key: Text) -> Response:
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 async def claim_page(
-    request: Request, claim_id: int, person: PersonDep, session: SessionDep
+    request: Request, claim_id: RowId, person: PersonDep, session: SessionDep
 ) -> HTMLResponse:
     """报销进度: each step with its time; staff named masked."""
     progress = await claim_reads.progress_for_person(session, person.person_id, claim_id)
@@ -197,7 +198,7 @@ async def claim_page(
 
 @router.post("/claims/{claim_id}/withdraw")
 async def withdraw(
-    claim_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    claim_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     await claims.withdraw_claim(session, runtime.clock, person.person_id, claim_id)
     return _see_other(f"/claims/{claim_id}")
@@ -205,7 +206,7 @@ async def withdraw(
 
 @router.get("/claims/{claim_id}/resubmit", response_class=HTMLResponse)
 async def resubmit_page(
-    request: Request, claim_id: int, person: PersonDep, session: SessionDep
+    request: Request, claim_id: RowId, person: PersonDep, session: SessionDep
 ) -> HTMLResponse:
     claim = (await claim_reads.progress_for_person(session, person.person_id, claim_id)).claim
     form = {
@@ -230,7 +231,7 @@ async def resubmit_page(
 
 
 @router.post("/claims/{claim_id}/resubmit", response_class=HTMLResponse)
-async def resubmit(claim_id: int, posted: PostedClaim) -> Response:
+async def resubmit(claim_id: RowId, posted: PostedClaim) -> Response:
     resubmit = partial(claims.resubmit_claim, claim_id=claim_id)
     return await posted.send(
         resubmit, action=f"/claims/{claim_id}/resubmit", request_key="", resubmission=True
@@ -239,7 +240,11 @@ async def resubmit(claim_id: int, posted: PostedClaim) -> Response:
 
 @router.get("/claims/{claim_id}/documents/{attachment_id}")
 async def claim_document(
-    claim_id: int, attachment_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    claim_id: RowId,
+    attachment_id: RowId,
+    person: PersonDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> Response:
     return await claim_attachment_response(
         session, runtime, person.person_id, claim_id, attachment_id
@@ -266,7 +271,7 @@ async def disputes_page(request: Request, person: PersonDep, session: SessionDep
 
 @router.get("/disputes/new", response_class=HTMLResponse)
 async def new_dispute_page(
-    request: Request, entry_id: int, person: SteppedUpPersonDep, session: SessionDep
+    request: Request, entry_id: RequiredRowIdQuery, person: SteppedUpPersonDep, session: SessionDep
 ) -> HTMLResponse:
     """这笔不是我: the record as the person saw it, a note, and the choice to freeze at once."""
     entry = await disputes.entry_to_dispute(session, person.person_id, entry_id)
@@ -284,7 +289,7 @@ async def dispute_entry(
     person: SteppedUpPersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
-    entry_id: Annotated[int, Form()],
+    entry_id: RowIdForm,
     statement: Annotated[str, Form(max_length=500)] = "",
     freeze: Annotated[str, Form()] = "",
 ) -> Response:
@@ -304,7 +309,7 @@ async def dispute_lookup(
     person: SteppedUpPersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
-    audit_record_id: Annotated[int, Form()],
+    audit_record_id: RowIdForm,
     statement: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     await disputes.dispute_lookup(

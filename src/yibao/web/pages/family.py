@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from yibao.family import service as family
-from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation
-from yibao.kernel.errors import DomainError, InvalidInput
+from yibao.family.domain import ACTION_NAMES, RELATION_NAMES, Relation, UnknownAuthorisation
+from yibao.kernel.errors import DomainError
 from yibao.web.api.family import day_range, parse_quota, payments_csv, read_upload
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.i18n import N_, gettext_for
+from yibao.web.ids import RowId, RowIdForm, RowIdQuery
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import verify_csrf
 
@@ -51,14 +52,15 @@ async def family_page(
 
 
 @router.get("/apply", response_class=HTMLResponse)
-async def apply_page(request: Request, person: PersonDep) -> HTMLResponse:
+async def apply_page(request: Request, person: SteppedUpPersonDep) -> HTMLResponse:
+    """The step-up comes before the form: checking a relative looks up their record."""
     return render(request, "family/apply.html", relations=RELATIONS, form={})
 
 
 @router.post("/apply", response_class=HTMLResponse)
 async def apply(
     request: Request,
-    person: PersonDep,
+    person: SteppedUpPersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
     name: Text,
@@ -71,9 +73,10 @@ async def apply(
     form = {"name": name, "id_number": id_number, "relation": relation}
     try:
         if step == "check":
-            result = await family.check(
-                session, runtime.cipher, runtime.clock, person.person_id, [relative]
-            )
+            result = await family.check_online(
+                session, runtime.cipher, runtime.clock, runtime.ephemeral, person.person_id,
+                [relative],
+            )  # fmt: skip
             return render(
                 request,
                 "family/apply.html",
@@ -84,8 +87,9 @@ async def apply(
                 refusals=result.refusals,
             )
         started = await family.start_application(
-            session, runtime.cipher, runtime.clock, person.person_id, [relative]
-        )
+            session, runtime.cipher, runtime.clock, person.person_id, [relative],
+            store=runtime.ephemeral,
+        )  # fmt: skip
     except DomainError as exc:
         refusals = getattr(exc, "refusals", [])
         return render_error(
@@ -118,7 +122,7 @@ async def _application_page(
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 async def application_page(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -129,11 +133,11 @@ async def application_page(
 @router.post("/applications/{application_id}/documents", response_class=HTMLResponse)
 async def upload(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
-    authorisation_id: Annotated[int, Form()],
+    authorisation_id: RowIdForm,
     kind: Text,
     file: Annotated[UploadFile, File()],
 ) -> Response:
@@ -159,7 +163,7 @@ async def upload(
 @router.post("/applications/{application_id}/submit", response_class=HTMLResponse)
 async def submit(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -178,7 +182,7 @@ async def submit(
 
 @router.get("/documents/{document_id}")
 async def document(
-    document_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    document_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     doc, data = await family.document_content(
         session,
@@ -192,7 +196,7 @@ async def document(
 @router.get("/consent/{authorisation_id}", response_class=HTMLResponse)
 async def consent_page(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -200,13 +204,13 @@ async def consent_page(
     lines = await family.supporters(session, runtime.clock, person.person_id)
     line = next((x for x in lines if x.authorisation_id == authorisation_id), None)
     if line is None:
-        raise InvalidInput("找不到需要您确认的共济授权")
+        raise UnknownAuthorisation("找不到需要您确认的共济授权")
     return render(request, "family/consent.html", line=line)
 
 
 @router.post("/consent/{authorisation_id}")
 async def consent(
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -220,7 +224,7 @@ async def consent(
 @router.post("/{authorisation_id}/quota", response_class=HTMLResponse)
 async def quota(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: PersonDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -254,21 +258,21 @@ async def _act(
 
 @router.post("/{authorisation_id}/pause")
 async def pause(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     return await _act("paused", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/{authorisation_id}/resume")
 async def resume(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     return await _act("resumed", authorisation_id, person.person_id, runtime, session)
 
 
 @router.post("/{authorisation_id}/revoke")
 async def revoke(
-    authorisation_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    authorisation_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     return await _act("revoked", authorisation_id, person.person_id, runtime, session)
 
@@ -281,7 +285,7 @@ async def payments(
     session: SessionDep,
     since: date | None = None,
     until: date | None = None,
-    relative: int | None = None,
+    relative: RowIdQuery = None,
 ) -> HTMLResponse:
     """共济消费明细: time, institution, amount and for whom — never the items or diagnosis."""
     start, end = day_range(since, until)
@@ -311,7 +315,7 @@ async def payments_export(
     session: SessionDep,
     since: date | None = None,
     until: date | None = None,
-    relative: int | None = None,
+    relative: RowIdQuery = None,
 ) -> Response:
     start, end = day_range(since, until)
     rows = await family.aid_paid_by(
@@ -327,7 +331,7 @@ async def payments_export(
 @router.post("/{authorisation_id}/contribution", response_class=HTMLResponse)
 async def contribution(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     person: SteppedUpPersonDep,
     runtime: RuntimeDep,
     session: SessionDep,

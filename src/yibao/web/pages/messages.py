@@ -6,15 +6,14 @@ payment they did not make, and the same text already went out by SMS.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.notifications import service as notices
 from yibao.notifications.domain import NOTICES_PAGE_SIZE
 from yibao.web.auth import PersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.ids import RowId, RowIdQuery
 from yibao.web.pages.page import render, see_other
 from yibao.web.sessions import verify_csrf
 
@@ -26,7 +25,7 @@ async def inbox(
     request: Request,
     person: PersonDep,
     session: SessionDep,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: RowIdQuery = None,
 ) -> HTMLResponse:
     box = await notices.inbox(session, person.person_id, limit=NOTICES_PAGE_SIZE, before_id=before)
     return render(request, "messages.html", box=box, paged=before is not None)
@@ -34,7 +33,7 @@ async def inbox(
 
 @router.get("/messages/{notice_id}", response_class=HTMLResponse)
 async def open_notice(
-    request: Request, notice_id: int, person: PersonDep, session: SessionDep, runtime: RuntimeDep
+    request: Request, notice_id: RowId, person: PersonDep, session: SessionDep, runtime: RuntimeDep
 ) -> HTMLResponse:
     notice = await notices.open_notice(session, runtime.clock, person.person_id, notice_id)
     return render(request, "message.html", notice=notice)

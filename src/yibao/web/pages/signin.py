@@ -17,6 +17,7 @@ from yibao.kernel.errors import DomainError
 from yibao.runtime import Runtime
 from yibao.web.auth import PersonDep, PersonPrincipal, SteppedUpPersonDep
 from yibao.web.deps import ClientDep, RuntimeDep, SessionDep, client_address
+from yibao.web.ids import RowId
 from yibao.web.pages.credentials import send_code_to_own_phone, signed_in, signed_out
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import (
@@ -322,7 +323,7 @@ async def add_passkey(
 
 @router.post("/passkeys/{passkey_id}/delete", response_class=HTMLResponse)
 async def delete_passkey(
-    runtime: RuntimeDep, session: SessionDep, person: SteppedUpPersonDep, passkey_id: int
+    runtime: RuntimeDep, session: SessionDep, person: SteppedUpPersonDep, passkey_id: RowId
 ) -> Response:
     await identity.remove_passkey(
         runtime, session, account_id=person.account_id, passkey_id=passkey_id, via="cookie"

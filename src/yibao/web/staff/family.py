@@ -15,6 +15,7 @@ from yibao.web.api.family import read_upload
 from yibao.web.auth import StaffPrincipal, require_role
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.i18n import N_, gettext_for
+from yibao.web.ids import RowId, RowIdForm
 from yibao.web.pages.page import render, render_error, see_other
 from yibao.web.sessions import verify_csrf
 
@@ -83,7 +84,7 @@ async def _case_page(
 @router.get("/cases/{authorisation_id}", response_class=HTMLResponse)
 async def case(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     staff: AnyStaff,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -94,7 +95,7 @@ async def case(
 @router.post("/cases/{authorisation_id}/review", response_class=HTMLResponse)
 async def review(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     staff: Reviewer,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -124,7 +125,7 @@ async def review(
 @router.post("/cases/{authorisation_id}/relation", response_class=HTMLResponse)
 async def correct_relation(
     request: Request,
-    authorisation_id: int,
+    authorisation_id: RowId,
     staff: AnyStaff,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -153,7 +154,7 @@ async def correct_relation(
 
 @router.get("/documents/{document_id}")
 async def document(
-    document_id: int, staff: Reviewer, runtime: RuntimeDep, session: SessionDep
+    document_id: RowId, staff: Reviewer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """Documents are shown to the applicant and to reviewers only."""
     doc, data = await family.open_document(
@@ -209,13 +210,14 @@ async def counter(
 
 async def _application_page(
     request: Request,
+    staff: family.Staff,
     runtime: RuntimeDep,
     session: SessionDep,
     application_id: int,
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    cases = await family.application_lines(session, runtime.clock, application_id, None)
+    cases = await family.open_application(session, runtime.clock, staff, application_id)
     return render(
         request,
         "staff_family/application.html",
@@ -229,19 +231,19 @@ async def _application_page(
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 async def application(
-    request: Request, application_id: int, staff: Clerk, runtime: RuntimeDep, session: SessionDep
+    request: Request, application_id: RowId, staff: Clerk, runtime: RuntimeDep, session: SessionDep
 ) -> HTMLResponse:
-    return await _application_page(request, runtime, session, application_id)
+    return await _application_page(request, actor(staff), runtime, session, application_id)
 
 
 @router.post("/applications/{application_id}/documents", response_class=HTMLResponse)
 async def scan(
     request: Request,
-    application_id: int,
+    application_id: RowId,
     staff: Clerk,
     runtime: RuntimeDep,
     session: SessionDep,
-    authorisation_id: Annotated[int, Form()],
+    authorisation_id: RowIdForm,
     kind: Text,
     file: Annotated[UploadFile, File()],
 ) -> Response:
@@ -258,19 +260,23 @@ async def scan(
         )
     except DomainError as exc:
         await session.rollback()
-        return await _application_page(request, runtime, session, application_id, exc.message, 422)
+        return await _application_page(
+            request, actor(staff), runtime, session, application_id, exc.message, 422
+        )
     return see_other(f"/staff/family/applications/{application_id}")
 
 
 @router.post("/applications/{application_id}/submit", response_class=HTMLResponse)
 async def submit(
-    request: Request, application_id: int, staff: Clerk, runtime: RuntimeDep, session: SessionDep
+    request: Request, application_id: RowId, staff: Clerk, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     try:
         await family.submit_application(session, runtime.clock, application_id, clerk=actor(staff))
     except DomainError as exc:
         await session.rollback()
-        return await _application_page(request, runtime, session, application_id, exc.message, 422)
+        return await _application_page(
+            request, actor(staff), runtime, session, application_id, exc.message, 422
+        )
     return see_other("/staff/family?notice=submitted")
 
 
@@ -314,7 +320,7 @@ async def freeze(
 @router.post("/freezes/{freeze_id}/{step}", response_class=HTMLResponse)
 async def unfreeze(
     request: Request,
-    freeze_id: int,
+    freeze_id: RowId,
     step: str,
     staff: AnyStaff,
     runtime: RuntimeDep,

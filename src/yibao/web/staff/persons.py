@@ -21,6 +21,7 @@ from yibao.statements.pdf import render_statement
 from yibao.web.auth import StaffDep, StaffPrincipal
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.errors import status_for
+from yibao.web.ids import RowId
 from yibao.web.sessions import verify_csrf
 from yibao.web.staff.page import Text, actor, page
 
@@ -71,7 +72,7 @@ async def find(
 @router.get("/persons/{person_id}", response_class=HTMLResponse)
 async def view_person(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -86,7 +87,7 @@ async def view_person(
 @router.post("/persons/{person_id}/unmask", response_class=HTMLResponse)
 async def unmask(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -111,7 +112,7 @@ async def unmask(
 @router.post("/persons/{person_id}/unlock", response_class=HTMLResponse)
 async def unlock(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -131,7 +132,7 @@ async def unlock(
 
 @router.get("/persons/{person_id}/statement.pdf")
 async def statement_pdf(
-    person_id: int,
+    person_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -157,7 +158,7 @@ async def statement_pdf(
 @router.post("/persons/{person_id}/card-password", response_class=HTMLResponse)
 async def reset_card_password(
     request: Request,
-    person_id: int,
+    person_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,

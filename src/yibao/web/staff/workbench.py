@@ -5,9 +5,8 @@ middleware guarantees the second factor."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yibao.audit import service as audit
@@ -17,6 +16,7 @@ from yibao.kernel.money import format_yuan
 from yibao.web.api.claims import document_response, document_store, parse_amount, step_out
 from yibao.web.auth import StaffDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.ids import MAX_ROW_ID, RowId, RowIdForm, RowIdQuery
 from yibao.web.sessions import verify_csrf
 from yibao.web.staff import persons
 from yibao.web.staff.page import Text, actor, page, see_other
@@ -34,7 +34,7 @@ async def claims_queue(request: Request, staff: StaffDep, session: SessionDep) -
 
 @queues.get("/claims/{claim_id}", response_class=HTMLResponse)
 async def claim_page(
-    request: Request, claim_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+    request: Request, claim_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> HTMLResponse:
     progress = await claim_reads.claim_for_staff(
         session, runtime.clock, actor(staff), claim_id, "claim_review"
@@ -51,17 +51,17 @@ async def claim_page(
 
 @queues.get("/claims/{claim_id}/documents/{attachment_id}")
 async def claim_document(
-    claim_id: int, attachment_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+    claim_id: RowId, attachment_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     attachment, data = await claim_reads.attachment_for_staff(
-        session, document_store(runtime), claim_id, attachment_id
+        session, runtime.clock, document_store(runtime), actor(staff), claim_id, attachment_id
     )
     return document_response(attachment, data)
 
 
 @queues.post("/claims/{claim_id}/review")
 async def start_review(
-    claim_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+    claim_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     await claims.start_review(session, runtime.clock, actor(staff), claim_id)
     return see_other(f"/staff/claims/{claim_id}")
@@ -69,7 +69,7 @@ async def start_review(
 
 @queues.post("/claims/{claim_id}/approve")
 async def approve(
-    claim_id: int,
+    claim_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -91,7 +91,7 @@ async def approve(
 
 @queues.post("/claims/{claim_id}/reject")
 async def reject(
-    claim_id: int,
+    claim_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -104,7 +104,11 @@ async def reject(
 
 @queues.post("/claims/{claim_id}/pay")
 async def pay(
-    claim_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep, payment_ref: Text = ""
+    claim_id: RowId,
+    staff: StaffDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    payment_ref: Text = "",
 ) -> Response:
     await claims.mark_paid(session, runtime.clock, actor(staff), claim_id, payment_ref=payment_ref)
     return see_other(f"/staff/claims/{claim_id}")
@@ -121,7 +125,7 @@ async def disputes_queue(request: Request, staff: StaffDep, session: SessionDep)
 
 @queues.get("/disputes/{dispute_id}", response_class=HTMLResponse)
 async def dispute_page(
-    request: Request, dispute_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+    request: Request, dispute_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
 ) -> HTMLResponse:
     dispute = await disputes.dispute_for_staff(session, runtime.clock, actor(staff), dispute_id)
     return page(
@@ -135,7 +139,7 @@ async def dispute_page(
 
 @queues.post("/disputes/{dispute_id}/resolve")
 async def resolve(
-    dispute_id: int,
+    dispute_id: RowId,
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -162,13 +166,16 @@ async def propose(
     staff: StaffDep,
     runtime: RuntimeDep,
     session: SessionDep,
-    person_id: Annotated[int, Form()],
+    person_id: RowIdForm,
     kind: Text = "",
     amount: Text = "",
     entry_id: Text = "",
     reason: Text = "",
 ) -> Response:
-    if entry_id and not entry_id.isdigit():
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and a BIGINT at most.
+    if entry_id and not (
+        entry_id.isascii() and entry_id.isdigit() and 1 <= int(entry_id) <= MAX_ROW_ID
+    ):
         raise InvalidProposal("记账记录编号应为数字")
     await adjustments.propose_adjustment(
         session,
@@ -185,7 +192,7 @@ async def propose(
 
 @queues.post("/adjustments/{proposal_id}/approve")
 async def approve_adjustment(
-    proposal_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep, note: Text = ""
+    proposal_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep, note: Text = ""
 ) -> Response:
     await adjustments.approve_proposal(session, runtime.clock, actor(staff), proposal_id, note=note)
     return see_other("/staff/adjustments")
@@ -193,7 +200,7 @@ async def approve_adjustment(
 
 @queues.post("/adjustments/{proposal_id}/reject")
 async def reject_adjustment(
-    proposal_id: int, staff: StaffDep, runtime: RuntimeDep, session: SessionDep, note: Text = ""
+    proposal_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep, note: Text = ""
 ) -> Response:
     await adjustments.reject_proposal(session, runtime.clock, actor(staff), proposal_id, note=note)
     return see_other("/staff/adjustments")
@@ -207,9 +214,9 @@ async def audit_page(
     request: Request,
     staff: StaffDep,
     session: SessionDep,
-    person_id: int | None = None,
+    person_id: RowIdQuery = None,
     actor_id: str | None = None,
-    before: int | None = None,
+    before: RowIdQuery = None,
     verify: bool = False,
 ) -> HTMLResponse:
     records = await audit.browse_for_admin(

@@ -25,6 +25,7 @@ from yibao.web.api.auth.models import (
 )
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.ids import RowId
 from yibao.web.sessions import relying_party
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth 登录与验证"])
@@ -82,7 +83,7 @@ async def add_passkey(
 
 @router.delete("/passkeys/{passkey_id}", status_code=204)
 async def delete_passkey(
-    passkey_id: int, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
+    passkey_id: RowId, person: SteppedUpPersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> None:
     await identity.remove_passkey(
         runtime, session, account_id=person.account_id, passkey_id=passkey_id, via="bearer"

@@ -18,6 +18,7 @@ from yibao.web.api.claims.forms import draft_from_form, read_uploads
 from yibao.web.api.claims.views import ClaimOut, ClaimProgressOut, claim_out, progress_out
 from yibao.web.auth import PersonDep, SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
+from yibao.web.ids import RowId, RowIdField
 
 router = APIRouter(prefix="/api/v1", tags=["claims 报销与争议"])
 
@@ -81,14 +82,16 @@ async def my_claims(person: PersonDep, session: SessionDep) -> list[ClaimOut]:
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimProgressOut)
-async def claim_progress(claim_id: int, person: PersonDep, session: SessionDep) -> ClaimProgressOut:
+async def claim_progress(
+    claim_id: RowId, person: PersonDep, session: SessionDep
+) -> ClaimProgressOut:
     """报销进度: the claim, each step with its time, and its documents."""
     return progress_out(await claim_reads.progress_for_person(session, person.person_id, claim_id))
 
 
 @router.post("/claims/{claim_id}/withdraw", response_model=ClaimOut)
 async def withdraw_claim(
-    claim_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    claim_id: RowId, person: PersonDep, runtime: RuntimeDep, session: SessionDep
 ) -> ClaimOut:
     claim = await claims.withdraw_claim(session, runtime.clock, person.person_id, claim_id)
     return claim_out(claim)
@@ -96,7 +99,11 @@ async def withdraw_claim(
 
 @router.get("/claims/{claim_id}/attachments/{attachment_id}")
 async def claim_attachment(
-    claim_id: int, attachment_id: int, person: PersonDep, runtime: RuntimeDep, session: SessionDep
+    claim_id: RowId,
+    attachment_id: RowId,
+    person: PersonDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> Response:
     return await claim_attachment_response(
         session, runtime, person.person_id, claim_id, attachment_id
@@ -132,8 +139,8 @@ async def my_lookups(person: SteppedUpPersonDep, session: SessionDep) -> list[Lo
 
 
 class DisputeIn(BaseModel):
-    entry_id: int | None = None
-    audit_record_id: int | None = None
+    entry_id: RowIdField | None = None
+    audit_record_id: RowIdField | None = None
     statement: Annotated[str, Field(max_length=500)] = ""
     freeze: bool = False
 
