@@ -11,11 +11,22 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+KEY_HINT = (
+    "32 random bytes in base64, e.g. from"
+    " python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())'"
+)
+
+
+class MissingSecret(RuntimeError):
+    """A production start without its keys: the CLI says so in one line, never a traceback."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIBAO_", env_file=".env", extra="ignore")
 
-    environment: str = Field("development", description="development | production | test")
+    # Production unless the operator asks otherwise: development mode hands SMS codes to /dev/sms
+    # and makes its own keys, so a server started without configuration must not fall into it.
+    environment: str = Field("production", description="production | development | test")
     var_dir: Path = Path("var")
     database_url: str = ""
     redis_url: str = ""
@@ -86,9 +97,20 @@ class Settings(BaseSettings):
             return self.secret_key.encode()
         return self._var_secret("secret.key")
 
+    def require_secrets(self) -> None:
+        """Raise `MissingSecret` now, before a server starts, rather than in its first worker."""
+        self.data_key_bytes()
+        self.secret_key_bytes()
+
     def _var_secret(self, name: str) -> bytes:
         if not self.is_development:
-            raise RuntimeError(f"YIBAO_{name.split('.')[0].upper()}_KEY must be set in production")
+            variable = f"YIBAO_{name.split('.')[0].upper()}_KEY"
+            raise MissingSecret(
+                f"{variable} is not set. YIBAO_ENVIRONMENT is {self.environment!r} (production"
+                f" unless set otherwise), which needs YIBAO_DATA_KEY and YIBAO_SECRET_KEY, each"
+                f" {KEY_HINT}. To try yibao on this machine, start scripts/run (development"
+                " mode) or set YIBAO_ENVIRONMENT=development."
+            )
         path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.world import define_regions, enrol, new_id_number, new_phone
 from yibao.identity import service as identity
+from yibao.kernel.pii import PersonalDataCipher
+from yibao.notifications.service import text_to_send
 from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime
 
@@ -18,6 +20,7 @@ PASSWORD = "Yibao@2026"
 CARD_PASSWORD = "135790"
 # The network address use cases are called from in tests (TEST-NET-1, RFC 5737).
 CLIENT = "192.0.2.10"
+SUITE_DATA_KEY = b"k" * 32
 
 
 @dataclass
@@ -69,14 +72,16 @@ _CODE = re.compile(r"验证码为 (\d{6})")
 
 
 async def last_code(session: AsyncSession, phone_masked: str | None = None) -> str:
-    """The code in the newest SMS. Ends the session's transaction first: on SQLite an open one
-    holds the write lock the short-lived store needs."""
+    """The code in the newest SMS, not yet delivered. Ends the session's transaction first: on
+    SQLite an open one holds the write lock the short-lived store needs."""
     await session.rollback()
     stmt = select(OutboxMessage).where(OutboxMessage.channel == "sms")
     if phone_masked:
         stmt = stmt.where(OutboxMessage.phone_masked == phone_masked)
     row = (await session.execute(stmt.order_by(OutboxMessage.id.desc()).limit(1))).scalar_one()
-    body = row.body
+    # The outbox keeps the code only sealed, with the suite's data key (TEST_DATA_KEY in
+    # tests/conftest.py, which imports this module's neighbours and so cannot be imported here).
+    body = text_to_send(PersonalDataCipher(SUITE_DATA_KEY), row)
     await session.rollback()
     found = _CODE.search(body)
     assert found, body

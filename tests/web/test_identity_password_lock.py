@@ -1,88 +1,146 @@
-"""The password lockout (five wrong passwords lock the account for 30 minutes) answers
-`Retry-After` with the seconds left until it unlocks, judged by the runtime's clock, at every
-refusal until the last second: on the API (423 account_locked), on /login and on /staff/login,
-whichever way the person tries (password, SMS code)."""
+"""The password lockout (issue #24, item 11) is neither an account oracle nor a way to lock the
+owner out. A password sign-in refused for any reason (no such account, a wrong password, held
+back by the lockout) gets the same status, body and headers. Five wrong passwords from devices
+the account never signed in on hold back password sign-in from all such devices for 30 minutes,
+while the owner's browser or app, holding the device token its last sign-in handed it, keeps its
+own count and signs in. On the API, the page and the staff sign-in alike."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pyotp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.addresses import From
 from tests.support.identity import PASSWORD, Member, last_code
-from tests.web.identity_client import post_form
+from tests.web.identity_client import answered_alike, post_form
 from yibao.identity import service as identity
+from yibao.identity.domain import PASSWORD_REFUSED_MESSAGE
 from yibao.kernel.clock import FixedClock
 from yibao.runtime import Runtime
 
-ADDRESS = "198.51.100.40"
+OWNER = "198.51.100.40"
+ATTACKER = "203.0.113.66"
 WRONG = "Wrong@2026"
-LOCK_SECONDS = 30 * 60  # YIBAO_LOCKOUT_MINUTES' default
-UNLOCKS = "将于 2026-11-25 10:37 自动解锁"  # 10:07:30 (Beijing) + 30 minutes
+UNKNOWN_PHONE = "13900001111"
+LOCK = timedelta(minutes=30)  # YIBAO_LOCKOUT_MINUTES' default
+TOKENS = "/api/v1/auth/tokens"
 
 
-def _advance(runtime: Runtime, seconds: int) -> None:
+def _advance(runtime: Runtime, delta: timedelta) -> None:
     assert isinstance(runtime.clock, FixedClock)
-    runtime.clock.advance(timedelta(seconds=seconds))
+    runtime.clock.advance(delta)
 
 
-async def test_the_api_answers_retry_after_until_the_account_unlocks(
-    runtime: Runtime, session: AsyncSession, from_address: From, li: Member
-) -> None:
-    async with from_address(ADDRESS) as c:
-        wrong = {"identifier": li.phone, "password": WRONG}
-        for _ in range(4):
-            refused = await c.post("/api/v1/auth/tokens", json=wrong)
-            assert refused.status_code == 401 and "retry-after" not in refused.headers
-        locked = await c.post("/api/v1/auth/tokens", json=wrong)  # the fifth locks
-        assert locked.status_code == 423, locked.text
-        assert locked.json()["error"]["code"] == "account_locked"
-        assert UNLOCKS in locked.json()["error"]["message"]
-        assert locked.headers["retry-after"] == str(LOCK_SECONDS)
-
-        _advance(runtime, 600)
-        right = {"identifier": li.phone, "password": PASSWORD}
-        still = await c.post("/api/v1/auth/tokens", json=right)
-        assert still.status_code == 423 and still.headers["retry-after"] == str(LOCK_SECONDS - 600)
-        # An SMS code is refused alike while the account is locked.
-        asked = {"phone": li.phone, "purpose": "sign_in"}
-        assert (await c.post("/api/v1/auth/sms-codes", json=asked)).is_success
-        by_code = {"phone": li.phone, "code": await last_code(session)}
-        sms = await c.post("/api/v1/auth/tokens/sms", json=by_code)
-        assert sms.status_code == 423 and sms.headers["retry-after"] == str(LOCK_SECONDS - 600)
-
-        _advance(runtime, LOCK_SECONDS - 600 - 1)
-        last = await c.post("/api/v1/auth/tokens", json=right)
-        assert last.status_code == 423 and last.headers["retry-after"] == "1"
-        _advance(runtime, 1)
-        opened = await c.post("/api/v1/auth/tokens", json=right)
-        assert opened.status_code == 201, opened.text
+def _same_answer(*answers: httpx.Response) -> None:
+    """Byte for byte: status, every header and the body."""
+    seen = {(a.status_code, tuple(sorted(a.headers.multi_items())), a.content) for a in answers}
+    assert len(seen) == 1, seen
 
 
-async def test_the_login_page_says_when_and_answers_retry_after(
+async def test_the_api_answers_alike_and_keeps_the_owners_device_open(
     runtime: Runtime, from_address: From, li: Member
 ) -> None:
-    async with from_address(ADDRESS) as c:
-        for _ in range(4):
-            wrong = await post_form(c, "/login", identifier=li.phone, password=WRONG)
-            assert wrong.status_code == 401 and "retry-after" not in wrong.headers
-        locked = await post_form(c, "/login", identifier=li.phone, password=WRONG)
-        assert locked.status_code == 423 and UNLOCKS in locked.text
-        assert locked.headers["retry-after"] == str(LOCK_SECONDS)
-        assert 'name="password"' in locked.text  # the form again, not an error page
+    async with from_address(OWNER) as owner, from_address(ATTACKER) as attacker:
+        first = await owner.post(TOKENS, json={"identifier": li.phone, "password": PASSWORD})
+        assert first.status_code == 201
+        device = first.json()["device_token"]
+        assert device
 
-        _advance(runtime, LOCK_SECONDS - 1)
-        still = await post_form(c, "/login", identifier=li.phone, password=PASSWORD)
-        assert still.status_code == 423 and UNLOCKS in still.text
-        assert still.headers["retry-after"] == "1"
-        _advance(runtime, 1)
-        opened = await post_form(c, "/login", identifier=li.phone, password=PASSWORD)
-        assert opened.status_code == 303
+        unknown = await attacker.post(TOKENS, json={"identifier": UNKNOWN_PHONE, "password": WRONG})
+        wrong = [
+            await attacker.post(TOKENS, json={"identifier": li.phone, "password": WRONG})
+            for _ in range(5)  # the fifth holds untrusted devices back
+        ]
+        held_back = await attacker.post(TOKENS, json={"identifier": li.phone, "password": PASSWORD})
+        _same_answer(unknown, *wrong, held_back)
+        assert held_back.status_code == 401 and "retry-after" not in held_back.headers
+        assert held_back.json()["error"] == {
+            "code": "sign_in_failed",
+            "message": PASSWORD_REFUSED_MESSAGE,
+        }
+
+        # The owner's app, with its device token, signs in meanwhile; a forged or another
+        # account's token is no better than none.
+        mine = {"identifier": li.phone, "password": PASSWORD, "device_token": device}
+        ok = await owner.post(TOKENS, json=mine)
+        assert ok.status_code == 201, ok.text
+        forged = device[:-4] + ("0000" if not device.endswith("0000") else "1111")
+        for token in (forged, "person999999." + device.split(".", 1)[1]):
+            stolen = {"identifier": li.phone, "password": PASSWORD, "device_token": token}
+            _same_answer(held_back, await attacker.post(TOKENS, json=stolen))
+        # The owner's sign-in did not reopen guessing: the attacker stays refused, until the clock.
+        _advance(runtime, LOCK - timedelta(seconds=1))
+        still = await attacker.post(TOKENS, json={"identifier": li.phone, "password": PASSWORD})
+        _same_answer(held_back, still)
+        _advance(runtime, timedelta(seconds=1))
+        later = await attacker.post(TOKENS, json={"identifier": li.phone, "password": PASSWORD})
+        assert later.status_code == 201
 
 
-async def test_the_staff_login_page_answers_retry_after(
+async def test_a_trusted_device_has_its_own_count(
+    runtime: Runtime, from_address: From, li: Member
+) -> None:
+    async with from_address(OWNER) as owner:
+        device = (
+            await owner.post(TOKENS, json={"identifier": li.phone, "password": PASSWORD})
+        ).json()["device_token"]
+        mine = {"identifier": li.phone, "device_token": device}
+        for _ in range(5):
+            wrong = await owner.post(TOKENS, json=mine | {"password": WRONG})
+            assert wrong.status_code == 401
+        held = await owner.post(TOKENS, json=mine | {"password": PASSWORD})
+        assert held.status_code == 401  # this device is held back now…
+        # …but not the owner's other devices, nor untrusted ones: their counts are their own.
+        fresh = await owner.post(TOKENS, json={"identifier": li.phone, "password": PASSWORD})
+        assert fresh.status_code == 201
+
+
+async def test_sms_codes_still_sign_the_owner_in(
+    runtime: Runtime, session: AsyncSession, from_address: From, li: Member
+) -> None:
+    async with from_address(ATTACKER) as attacker, from_address(OWNER) as owner:
+        for _ in range(5):
+            await attacker.post(TOKENS, json={"identifier": li.phone, "password": WRONG})
+        asked = {"phone": li.phone, "purpose": "sign_in"}
+        assert (await owner.post("/api/v1/auth/sms-codes", json=asked)).is_success
+        code = await last_code(session)
+        by_code = await owner.post(
+            "/api/v1/auth/tokens/sms", json={"phone": li.phone, "code": code}
+        )
+        assert by_code.status_code == 201, by_code.text
+        # Signing in by code on a new device does not reopen password guessing.
+        again = await attacker.post(TOKENS, json={"identifier": li.phone, "password": PASSWORD})
+        assert again.status_code == 401
+
+
+async def test_the_login_page_answers_alike_and_the_owners_browser_gets_in(
+    runtime: Runtime, from_address: From, li: Member
+) -> None:
+    async with from_address(OWNER) as owner, from_address(ATTACKER) as attacker:
+        first = await post_form(owner, "/login", identifier=li.phone, password=PASSWORD)
+        assert first.status_code == 303
+        cookie = next(c for c in first.headers.get_list("set-cookie") if "yibao_device=" in c)
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/login" in cookie
+        await post_form(owner, "/logout")
+
+        unknown = await post_form(attacker, "/login", identifier=UNKNOWN_PHONE, password=WRONG)
+        for _ in range(5):
+            await post_form(attacker, "/login", identifier=li.phone, password=WRONG)
+        held_back = await post_form(attacker, "/login", identifier=li.phone, password=PASSWORD)
+        answered_alike([unknown, held_back], [UNKNOWN_PHONE, li.phone])
+        assert held_back.status_code == 401 and PASSWORD_REFUSED_MESSAGE in held_back.text
+        assert 'name="password"' in held_back.text  # the form again, not an error page
+
+        mine = await post_form(owner, "/login", identifier=li.phone, password=PASSWORD)
+        assert mine.status_code == 303, mine.text
+        refused = await post_form(attacker, "/login", identifier=li.phone, password=PASSWORD)
+        assert refused.status_code == 401
+
+
+async def test_the_staff_sign_in_answers_alike_and_keeps_the_clerks_desk_open(
     runtime: Runtime, session: AsyncSession, from_address: From, li: Member
 ) -> None:
     _, secret = await identity.create_staff(
@@ -94,14 +152,23 @@ async def test_the_staff_login_page_answers_retry_after(
         roles=["clerk"],
         office="徐汇医保中心",
     )
-    async with from_address(ADDRESS) as c:
+    totp = pyotp.TOTP(secret)
+
+    def right() -> dict[str, str]:
+        _advance(runtime, timedelta(seconds=30))  # a TOTP code is good once
+        return {
+            "username": "clerk9",
+            "password": "Staff@2026",
+            "totp": totp.at(runtime.clock.now()),
+        }
+
+    async with from_address(OWNER) as desk, from_address(ATTACKER) as attacker:
+        assert (await post_form(desk, "/staff/login", **right())).status_code == 303
         wrong = {"username": "clerk9", "password": WRONG, "totp": "000000"}
-        for _ in range(4):
-            assert (await post_form(c, "/staff/login", **wrong)).status_code == 401
-        locked = await post_form(c, "/staff/login", **wrong)
-        assert locked.status_code == 423 and UNLOCKS in locked.text
-        assert locked.headers["retry-after"] == str(LOCK_SECONDS)
-        _advance(runtime, 600)
-        right = {"username": "clerk9", "password": "Staff@2026", "totp": pyotp.TOTP(secret).now()}
-        still = await post_form(c, "/staff/login", **right)
-        assert still.status_code == 423 and still.headers["retry-after"] == str(LOCK_SECONDS - 600)
+        unknown = await post_form(attacker, "/staff/login", **(wrong | {"username": "nobody"}))
+        for _ in range(5):
+            await post_form(attacker, "/staff/login", **wrong)
+        held_back = await post_form(attacker, "/staff/login", **right())
+        answered_alike([unknown, held_back], ["nobody", "clerk9"])
+        assert held_back.status_code == 401 and "retry-after" not in held_back.headers
+        assert (await post_form(desk, "/staff/login", **right())).status_code == 303

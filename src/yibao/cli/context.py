@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.config import MissingSecret
 from yibao.kernel.errors import DomainError
 from yibao.runtime import Runtime, build_runtime
 
@@ -39,6 +40,8 @@ def run(work: Callable[[Runtime], Awaitable[T]]) -> T:
         return asyncio.run(_main())
     except DomainError as exc:
         fail(exc.message)
+    except MissingSecret as exc:
+        fail(str(exc))
 
 
 def run_in_session(work: Callable[[Runtime, AsyncSession], Awaitable[T]]) -> T:

@@ -11,6 +11,7 @@ from yibao.identity.service.staff import provisioning_uri
 from yibao.kernel.clock import to_china
 from yibao.notifications import repository as outbox
 from yibao.notifications.domain import Channel
+from yibao.notifications.service import text_to_send
 from yibao.runtime import Runtime
 
 users_app = typer.Typer(help="网上账户: unlock", no_args_is_help=True)
@@ -78,16 +79,18 @@ def list_sms(
     limit: int = typer.Option(20, help="How many, newest first"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The SMS outbox: what was (or will be) sent, with masked phones."""
+    """The SMS outbox: what was (or will be) sent, with masked phones. A code waiting to be
+    delivered is shown only in development; a delivered one is gone from the outbox."""
 
     async def _work(runtime: Runtime, session: AsyncSession) -> list[dict[str, str]]:
         rows = await outbox.recent(session, channel=Channel.SMS, limit=limit)
+        unseal = runtime.settings.is_development
         return [
             {
                 "time": to_china(m.created_at).strftime("%Y-%m-%d %H:%M:%S"),
                 "phone": m.phone_masked or "",
                 "status": m.status,
-                "text": m.body,
+                "text": text_to_send(runtime.cipher, m) if unseal else m.body,
             }
             for m in rows
         ]

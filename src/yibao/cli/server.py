@@ -5,15 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from datetime import timedelta
 
 import typer
 
-from yibao.cli.context import console, run
-from yibao.config import get_settings
+from yibao.cli.context import console, fail, run
+from yibao.config import MissingSecret, get_settings
 from yibao.db.ephemeral import DatabaseEphemeralStore
 from yibao.db.migrate import upgrade
 from yibao.notifications import service as notifications
-from yibao.notifications.senders import HttpSmsSender, LogSmsSender, SmsSender
+from yibao.notifications.senders import (
+    DevelopmentSmsSender,
+    HttpSmsSender,
+    SmsSender,
+    UnconfiguredSmsSender,
+)
 from yibao.runtime import Runtime
 
 
@@ -39,6 +45,10 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    try:
+        settings.require_secrets()
+    except MissingSecret as exc:
+        fail(str(exc))
     uvicorn.run(
         "yibao.web.app:create_app",
         factory=True,
@@ -56,13 +66,16 @@ def serve(
     )
 
 
-def make_sms_sender() -> SmsSender:
+def make_sms_sender(runtime: Runtime) -> SmsSender:
     import os
 
     endpoint = os.environ.get("YIBAO_SMS_ENDPOINT", "")
     if endpoint:
         return HttpSmsSender(endpoint, os.environ.get("YIBAO_SMS_KEY", ""))
-    return LogSmsSender()
+    if not runtime.settings.is_development:
+        return UnconfiguredSmsSender()
+    keep_for = timedelta(seconds=runtime.settings.sms_code_ttl_seconds)
+    return DevelopmentSmsSender(runtime.ephemeral, keep_for)
 
 
 def worker(
@@ -70,9 +83,9 @@ def worker(
     interval: float = typer.Option(1.0, help="Seconds between polls when idle"),
 ) -> None:
     """Deliver the outbox (SMS, in-app notices) after commit, with retries and backoff."""
-    sender = make_sms_sender()
 
     async def _loop(runtime: Runtime) -> int:
+        sender = make_sms_sender(runtime)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -23,6 +23,7 @@ async def enqueue(
     person_id: int | None = None,
     phone_enc: bytes | None = None,
     phone_masked: str | None = None,
+    body_enc: bytes | None = None,
 ) -> OutboxMessage:
     existing = (
         await session.execute(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
@@ -37,6 +38,7 @@ async def enqueue(
         phone_masked=phone_masked,
         subject=subject,
         body=body,
+        body_enc=body_enc,
         status=OutboxStatus.PENDING.value,
         attempts=0,
         next_attempt_at=now,

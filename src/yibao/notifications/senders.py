@@ -1,14 +1,22 @@
-"""Where the worker sends SMS: the log in development, a real gateway by configuration."""
+"""Where the worker sends SMS: the development inbox (/dev/sms), or a real gateway by
+configuration."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib import request
 
 import structlog
 
+from yibao.db.ephemeral import EphemeralStore
+
 log = structlog.get_logger("yibao.sms")
+
+_DELIVERED_KEY = "dev-sms:delivered"
+_KEEP_AT_MOST = 30
 
 
 class SmsDeliveryFailed(Exception):
@@ -19,11 +27,61 @@ class SmsSender(Protocol):
     async def send(self, phone: str, text: str) -> None: ...
 
 
-class LogSmsSender:
-    """Development: the message goes to the log; the outbox row itself is what /dev/sms shows."""
+def _masked(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredSms:
+    at: datetime
+    phone_masked: str
+    text: str
+
+
+class DevelopmentSmsSender:
+    """Development: no phone is texted. Each message is kept, text and all, in the short-lived
+    store for `keep_for` (an SMS code's lifetime), where /dev/sms reads it; the outbox erases a
+    code once delivered, and the log gets only that a message went to a masked phone: a code
+    written to the log would outlive its use in every log file and backup."""
+
+    def __init__(self, store: EphemeralStore, keep_for: timedelta) -> None:
+        self._store = store
+        self._keep_for = keep_for
 
     async def send(self, phone: str, text: str) -> None:
-        log.info("sms", phone=phone[:3] + "****" + phone[-4:], text=text)
+        now = datetime.now(UTC)
+        kept = [m for m in await _delivered(self._store) if now - m.at < self._keep_for]
+        kept.insert(0, DeliveredSms(at=now, phone_masked=_masked(phone), text=text))
+        value = [
+            {"at": m.at.isoformat(), "phone": m.phone_masked, "text": m.text}
+            for m in kept[:_KEEP_AT_MOST]
+        ]
+        await self._store.put(_DELIVERED_KEY, json.dumps(value, ensure_ascii=False), self._keep_for)
+        log.info("sms_delivered_to_dev_inbox", phone=_masked(phone))
+
+
+async def _delivered(store: EphemeralStore) -> list[DeliveredSms]:
+    raw = await store.get(_DELIVERED_KEY)
+    return [
+        DeliveredSms(at=datetime.fromisoformat(m["at"]), phone_masked=m["phone"], text=m["text"])
+        for m in (json.loads(raw) if raw else [])
+    ]
+
+
+async def delivered_in_development(
+    store: EphemeralStore, keep_for: timedelta
+) -> list[DeliveredSms]:
+    """What `DevelopmentSmsSender` delivered within `keep_for`, newest first."""
+    now = datetime.now(UTC)
+    return [m for m in await _delivered(store) if now - m.at < keep_for]
+
+
+class UnconfiguredSmsSender:
+    """Production without YIBAO_SMS_ENDPOINT: nothing can be sent, and nothing is shown or logged
+    instead; the messages wait, retried with backoff, then stay visible as failed."""
+
+    async def send(self, phone: str, text: str) -> None:
+        raise SmsDeliveryFailed("no SMS gateway: set YIBAO_SMS_ENDPOINT and YIBAO_SMS_KEY")
 
 
 class HttpSmsSender:

@@ -14,13 +14,14 @@ from yibao.notifications import repository
 from yibao.notifications.domain import (
     MAX_ATTEMPTS,
     MAX_NOTICES_PAGE_SIZE,
+    SEALED_BODY_PURPOSE,
     Channel,
     OutboxStatus,
     UnknownNotice,
     backoff,
 )
 from yibao.notifications.senders import SmsSender
-from yibao.notifications.tables import Notice
+from yibao.notifications.tables import Notice, OutboxMessage
 
 
 async def deliver_due(
@@ -59,18 +60,27 @@ async def deliver_due(
                         phone = enrolment_repository.decrypt_phone(cipher, person)
                 if phone is None:
                     raise LookupError("no phone number to send to")
-                await sms.send(phone, message.body)
+                await sms.send(phone, text_to_send(cipher, message))
         except Exception as exc:
             message.last_error = str(exc)[:500]
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxStatus.FAILED.value
+                message.body_enc = None  # given up: the secret goes nowhere now
             else:
                 message.next_attempt_at = now + backoff(message.attempts)
             continue
         message.status = OutboxStatus.SENT.value
         message.sent_at = now
+        message.body_enc = None  # delivered: the outbox keeps no secret past delivery
     await session.commit()
     return len(due)
+
+
+def text_to_send(cipher: PersonalDataCipher, message: OutboxMessage) -> str:
+    """The message's full text: the sealed one while it holds a secret, else its body."""
+    if message.body_enc is None:
+        return message.body
+    return cipher.decrypt(message.body_enc, purpose=SEALED_BODY_PURPOSE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ class OutboxMessage(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(11), nullable=True)
     subject: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
+    # The text to send when it holds a secret (an SMS code), encrypted (SEALED_BODY_PURPOSE);
+    # `body` then holds words without it. Erased once delivered or given up (migration 0011).
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

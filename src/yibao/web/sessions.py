@@ -34,6 +34,11 @@ log = structlog.get_logger("yibao.web")
 
 PERSON_COOKIE = "yibao_session"
 STAFF_COOKIE = "yibao_staff"
+# Device cookies (identity/devices.py): sent only to the sign-in forms that read them, kept across
+# sign-outs, so the owner's own browser keeps its own count of wrong passwords.
+DEVICE_COOKIE = "yibao_device"
+STAFF_DEVICE_COOKIE = "yibao_staff_device"
+DEVICE_COOKIE_DAYS = 180
 CSRF_COOKIE = "yibao_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -130,7 +135,10 @@ class IdentityMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("set-cookie", set_cookie)
+                headers = MutableHeaders(scope=message)
+                # A sign-in has already set a renewed token (`set_session_cookie`): keep that one.
+                if not any(v.startswith(f"{CSRF_COOKIE}=") for v in headers.getlist("set-cookie")):
+                    headers.append("set-cookie", set_cookie)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -200,17 +208,41 @@ async def verify_csrf(request: Request) -> None:
         raise CsrfRejected("页面已过期或来源不明，请刷新页面后重试")
 
 
+def device_token(request: Request, *, staff: bool = False) -> str:
+    """The device token this browser was handed at an earlier sign-in, if any."""
+    return request.cookies.get(STAFF_DEVICE_COOKIE if staff else DEVICE_COOKIE, "")
+
+
 def set_session_cookie(
-    request: Request, response: Response, token: str, *, staff: bool = False
+    request: Request, response: Response, token: str, *, staff: bool = False, device: str = ""
 ) -> None:
+    """Every sign-in (person or staff, any method) also renews the CSRF token: one planted in the
+    browser before sign-in (a shared computer, a cookie set by a sibling subdomain) would
+    otherwise stay valid for the signed-in session (login CSRF / session fixation of the token)."""
+    secure = is_https(request)
     response.set_cookie(
         STAFF_COOKIE if staff else PERSON_COOKIE,
         token,
         httponly=True,
         samesite="lax",
-        secure=is_https(request),
+        secure=secure,
         path="/",
     )
+    renewed = secrets.token_urlsafe(24)
+    response.set_cookie(
+        CSRF_COOKIE, renewed, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+    request.state.csrf_token = renewed
+    if device:
+        response.set_cookie(
+            STAFF_DEVICE_COOKIE if staff else DEVICE_COOKIE,
+            device,
+            max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+            path="/staff/login" if staff else "/login",
+        )
 
 
 def clear_session_cookie(response: Response, *, staff: bool = False) -> None:

@@ -121,17 +121,18 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
     expect(page.locator(".who-name")).to_have_text(NAME)
     page.get_by_test_id("sign-out").click()
 
-    # 3. Five wrong passwords lock the account, and the page says until when.
+    # 3. Five wrong passwords hold this browser back; the page says what else works, in the
+    # words every refusal gets (it must not tell that the account exists).
     for attempt in range(5):
         page.fill("#identifier", id_number)
         page.fill("#password", f"Wrong#{attempt}pass")
         page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("error")).to_contain_text("自动解锁")
+    expect(page.get_by_test_id("error")).to_contain_text("可改用短信验证码登录或找回密码")
     page.screenshot(path=str(ARTIFACTS / "identity-locked.png"), full_page=True)
     page.fill("#identifier", id_number)
     page.fill("#password", PASSWORD)
     page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("error")).to_contain_text("已锁定")
+    expect(page.get_by_test_id("error")).to_contain_text("账号或密码错误")
 
     # 4. Reset with ID number + SMS code: unlocked.
     page.click("a[href='/forgot']")

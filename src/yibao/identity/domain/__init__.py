@@ -8,15 +8,19 @@
 - Sign-in by phone, ID number or social-security card number, with the password, an SMS code or a
   passkey. An unknown identifier and a wrong password get the same answer, so nobody can probe
   which phones have accounts.
-- Lockout: `max_failures` wrong passwords within `failure_window` lock the account for `lock_for`;
-  the person is told when it unlocks. A password reset (ID number + SMS code) or staff unlock it.
+- Lockout: `max_failures` wrong passwords within `failure_window` hold back password sign-in for
+  `lock_for`, counted apart for each device the account signed in on before (a device token) and
+  together for all other devices; a held-back try is answered as a wrong password, so nobody
+  learns that an account exists, and an attacker cannot lock the owner's own device out. SMS
+  codes and passkeys are not held back. A password reset (ID number + SMS code) or staff clear it.
 - Per client address: `address_max_failures` failed passwords, SMS codes or card passwords from
   one address within a stretch of `address_window` refuse that address every such check (even a
   right one) until the stretch ends; against one client trying many accounts once each. Asking
   for more than `address_max_sms` SMS codes in a stretch is refused alike (SMS bombing).
 - SMS codes: 6 digits, valid `code_ttl`, `code_max_tries` tries, at most one per `sms_min_interval`
   and `sms_daily_limit` a day per phone; 找回密码 and SMS sign-in also count them per ID number
-  or phone typed in, account or not. Kept hashed in the short-lived store.
+  or phone typed in, account or not. Kept hashed in the short-lived store; the outbox holds the
+  text encrypted until delivery only.
 - 找回密码 answers alike whether the ID number has an account or not, at every step; asking for
   an SMS sign-in code answers alike whether the phone has one.
 - The card query password, a step-up method, locks by the same rule (`max_failures` within
@@ -57,9 +61,6 @@ from yibao.identity.domain.limits import (
     client_key as client_key,
 )
 from yibao.identity.domain.limits import (
-    locked_message as locked_message,
-)
-from yibao.identity.domain.limits import (
     sms_throttled_message as sms_throttled_message,
 )
 from yibao.identity.domain.limits import (
@@ -87,10 +88,6 @@ class WeakPassword(InvalidInput):
 
 class SignInFailed(DomainError):
     code = "sign_in_failed"
-
-
-class AccountLocked(DomainError):
-    code = "account_locked"
 
 
 class RateLimited(DomainError):
@@ -134,6 +131,11 @@ class StaffExists(Conflict):
 
 
 SIGN_IN_FAILED_MESSAGE = "账号或密码错误"
+# A password sign-in refused for any reason (no such account, a wrong password, held back by the
+# lockout) gets these words, alike: the lockout must tell nobody that an account exists.
+PASSWORD_REFUSED_MESSAGE = (
+    "账号或密码错误。多次输错后将暂停用密码登录一段时间，可改用短信验证码登录或找回密码"  # noqa: S105
+)
 
 
 class StaffRole(StrEnum):
@@ -308,6 +310,11 @@ def code_text(code: str, purpose: CodePurpose, minutes: int) -> str:
         f"【医保个人账户】您的{CODE_PURPOSE_NAMES[purpose]}验证码为 {code}，"
         f"{minutes}分钟内有效。请勿告诉他人。"
     )
+
+
+def code_sent_text(purpose: CodePurpose, minutes: int) -> str:
+    """What the outbox keeps in clear of a code's SMS: the same message without the code."""
+    return f"【医保个人账户】您的{CODE_PURPOSE_NAMES[purpose]}验证码已发送，{minutes}分钟内有效。"
 
 
 _CODE = re.compile(r"^\d{6}$")

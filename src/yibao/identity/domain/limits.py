@@ -39,10 +39,6 @@ def after_success() -> LockState:
     return LockState()
 
 
-def locked_message(until_china: str) -> str:
-    return f"密码错误次数过多，账户已锁定，将于 {until_china} 自动解锁；也可通过“忘记密码”重置后立即解锁"
-
-
 def card_password_locked_message(until_china: str) -> str:
     return f"医保卡密码错误次数过多，请于 {until_china} 后再试，或改用短信验证码"
 

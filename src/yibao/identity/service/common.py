@@ -13,28 +13,30 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.config import Settings
-from yibao.identity import codes, throttle
+from yibao.identity import codes, devices, throttle
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
-    AccountLocked,
     CodePurpose,
     CodeRejected,
     IdentityPolicy,
+    LockState,
     RateLimited,
     SecurityEventKind,
     address_window,
+    after_failure,
+    after_success,
     client_key,
+    code_sent_text,
     code_text,
-    locked_message,
     new_code,
     sms_throttled_message,
     throttled_message,
 )
-from yibao.identity.tables import SignInSession
+from yibao.identity.tables import OnlineAccount, SignInSession, StaffMember
 from yibao.kernel.clock import to_china
 from yibao.kernel.idnumber import mask_phone
 from yibao.notifications import repository as outbox
-from yibao.notifications.domain import Channel
+from yibao.notifications.domain import SEALED_BODY_PURPOSE, Channel
 from yibao.runtime import Runtime
 
 # argon2id at OWASP's floor (19 MiB, t=2, p=1): strong, and quick enough for a busy sign-in page.
@@ -83,6 +85,7 @@ def china_minute(moment: datetime) -> str:
 class IssuedSession:
     token: str
     session_id: str
+    device: str = ""  # the device token to hand back (identity/devices.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ def open_session(
     user_agent: str,
     account_id: int | None = None,
     staff_id: int | None = None,
+    step_up_until: datetime | None = None,
 ) -> IssuedSession:
     token = secrets.token_urlsafe(32)
     digest = token_digest(token)
@@ -120,6 +124,7 @@ def open_session(
             via=via,
             created_at=now,
             last_seen_at=now,
+            step_up_until=step_up_until,
             user_agent=user_agent[:200],
         )
     )
@@ -143,7 +148,9 @@ async def queue_code(
         channel=Channel.SMS,
         dedup_key=f"sms-code:{purpose.value}:{phone_hash[:16]}:{secrets.token_hex(8)}",
         subject=f"验证码（{purpose.value}）",
-        body=code_text(code, purpose, minutes),
+        # The code itself only sealed, and only until delivery (notifications/service.py).
+        body=code_sent_text(purpose, minutes),
+        body_enc=rt.cipher.encrypt(code_text(code, purpose, minutes), purpose=SEALED_BODY_PURPOSE),
         now=now,
         person_id=person_id,
         phone_enc=rt.cipher.encrypt(phone, purpose=repo.PHONE_PURPOSE),
@@ -210,11 +217,54 @@ def refusal(message: str, until: datetime, now: datetime) -> RateLimited:
     return RateLimited(message, until=until, retry_after=seconds_until(until, now))
 
 
-def locked_out(until: datetime, now: datetime) -> AccountLocked:
-    """The password lockout's refusal (people and staff): it keeps its own code and status (423),
-    says when the account unlocks, and carries `Retry-After` like the other refusals."""
-    message = locked_message(china_minute(until))
-    return AccountLocked(message, until=until, retry_after=seconds_until(until, now))
+# --- the password lockout, per device (identity/devices.py) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordLock:
+    """Whose count of wrong passwords a try spends: a trusted device's own (`nonce`), or the one
+    all untrusted devices share on the account row (`nonce` None)."""
+
+    kind: str  # "person" | "staff"
+    row: OnlineAccount | StaffMember
+    nonce: str | None
+    state: LockState
+
+
+async def password_lock(
+    rt: Runtime, kind: str, row: OnlineAccount | StaffMember, device: str
+) -> PasswordLock:
+    """Callers hold the row's lock (`FOR UPDATE`) until they commit: racing tries take turns."""
+    nonce = devices.trusted_nonce(rt.cipher, device, kind, row.id)
+    if nonce is None:
+        return PasswordLock(kind, row, None, repo.lock_state(row))
+    state = await devices.lock_state(rt.ephemeral, kind, row.id, nonce)
+    return PasswordLock(kind, row, nonce, state)
+
+
+async def count_wrong_password(rt: Runtime, lock: PasswordLock, now: datetime) -> LockState:
+    state = after_failure(lock.state, now, policy_of(rt.settings))
+    if lock.nonce is None:
+        repo.set_lock_state(lock.row, state)
+    else:
+        await devices.save(
+            rt.ephemeral, lock.kind, lock.row.id, lock.nonce, state, policy_of(rt.settings)
+        )
+    return state
+
+
+async def clear_wrong_passwords(
+    rt: Runtime, kind: str, row: OnlineAccount | StaffMember, nonce: str | None, now: datetime
+) -> str:
+    """After a sign-in that succeeded: a trusted device's own count starts afresh; the untrusted
+    count too unless it holds untrusted devices back right now (a sign-in by SMS code or passkey
+    from a new device must not reopen password guessing to everyone else). Returns the new
+    device token to hand back."""
+    if nonce is not None:
+        await devices.forget(rt.ephemeral, kind, row.id, nonce, policy_of(rt.settings))
+    elif not repo.lock_state(row).is_locked(now):
+        repo.set_lock_state(row, after_success())
+    return devices.issue(rt.cipher, kind, row.id)
 
 
 async def count_failure(rt: Runtime, session: AsyncSession, client: str, via: str) -> bool:

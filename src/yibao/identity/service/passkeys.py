@@ -15,7 +15,7 @@ from yibao.identity import repository as repo
 from yibao.identity.domain import PasskeyRejected, SecurityEventKind, UnknownAccount
 from yibao.identity.passkeys import RelyingParty
 from yibao.identity.service.common import IssuedSession
-from yibao.identity.service.signin import grant_step_up, refuse_if_locked, welcome
+from yibao.identity.service.signin import grant_step_up, welcome
 from yibao.identity.tables import Passkey
 from yibao.kernel.errors import InvalidInput, NotFound
 from yibao.runtime import Runtime
@@ -169,7 +169,7 @@ async def sign_in_with_passkey(
     key = await _check_passkey(rt, session, rp, flow, credential, "sign_in", None)
     account = await repo.account(session, key.account_id, lock=True)
     assert account is not None
-    refuse_if_locked(rt, account)
+    # Nothing to guess: the password lockout does not hold a passkey back (docs/identity.md).
     return await welcome(rt, session, account, via, ua, "passkey")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.identity import card_lock
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
+    PASSWORD_REFUSED_MESSAGE,
     SIGN_IN_FAILED_MESSAGE,
     CardPasswordRejected,
     CodePurpose,
@@ -16,7 +18,6 @@ from yibao.identity.domain import (
     SignInFailed,
     UnknownAccount,
     after_failure,
-    after_success,
     card_password_locked_message,
     check_code_shape,
     classify_identifier,
@@ -27,10 +28,12 @@ from yibao.identity.service.common import (
     Resolved,
     check_code,
     china_minute,
+    clear_wrong_passwords,
     count_failure,
+    count_wrong_password,
     hash_password,
-    locked_out,
     open_session,
+    password_lock,
     password_matches,
     policy_of,
     refusal,
@@ -48,17 +51,18 @@ from yibao.runtime import Runtime
 _TOUCH_FRACTION = 10
 
 
-def refuse_if_locked(rt: Runtime, account: OnlineAccount) -> None:
-    now = rt.clock.now()
-    if account.locked_until is not None and account.locked_until > now:
-        raise locked_out(account.locked_until, now)
-
-
 async def welcome(
-    rt: Runtime, session: AsyncSession, account: OnlineAccount, via: str, ua: str, method: str
+    rt: Runtime,
+    session: AsyncSession,
+    account: OnlineAccount,
+    via: str,
+    ua: str,
+    method: str,
+    nonce: str | None = None,
 ) -> IssuedSession:
+    """`nonce`: the trusted device the password came from (None: any other sign-in)."""
     now = rt.clock.now()
-    repo.set_lock_state(account, after_success())
+    device = await clear_wrong_passwords(rt, "person", account, nonce, now)
     repo.record_event(
         session,
         SecurityEventKind.SIGN_IN_OK,
@@ -70,7 +74,7 @@ async def welcome(
     )
     issued = open_session(session, now, via=via, user_agent=ua, account_id=account.id)
     await session.commit()
-    return issued
+    return replace(issued, device=device)
 
 
 async def sign_in_with_password(
@@ -82,8 +86,14 @@ async def sign_in_with_password(
     via: str,
     client: str,
     ua: str = "",
+    device: str = "",
 ) -> IssuedSession:
-    """`client` is the caller's network address, as the channel saw it (for the address limit)."""
+    """`client` is the caller's network address, as the channel saw it (for the address limit);
+    `device` the device token a sign-in handed this browser or app before (identity/devices.py).
+
+    An unknown identifier, a wrong password and a try held back by the lockout get one answer,
+    after the same work: the lockout tells nobody which phones have accounts, and an attacker
+    who spent an account's untrusted tries cannot lock its owner's own device out."""
     await refuse_if_throttled(rt, client)
     parsed = classify_identifier(identifier)
     found = await repo.account_by_identifier(session, rt.cipher, *parsed) if parsed else None
@@ -92,17 +102,22 @@ async def sign_in_with_password(
         # Stuffing lists are mostly identifiers with no account here: they count like any other.
         if await count_failure(rt, session, client, via):
             await session.commit()
-        raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
+        raise SignInFailed(PASSWORD_REFUSED_MESSAGE)
     account = await repo.account(session, found.id, lock=True)
     assert account is not None
-    refuse_if_locked(rt, account)
+    now = rt.clock.now()
+    lock = await password_lock(rt, "person", account, device)
+    if lock.state.is_locked(now):
+        password_matches(None, password)  # held back: never checked, answered as a wrong one
+        if await count_failure(rt, session, client, via):
+            await session.commit()
+        raise SignInFailed(PASSWORD_REFUSED_MESSAGE)
     if password_matches(account.password_hash, password):
         if HASHER.check_needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
-        return await welcome(rt, session, account, via, ua, "password")
-    now = rt.clock.now()
-    state = after_failure(repo.lock_state(account), now, policy_of(rt.settings))
-    repo.set_lock_state(account, state)
+        return await welcome(rt, session, account, via, ua, "password", lock.nonce)
+    state = await count_wrong_password(rt, lock, now)
+    trust = "trusted" if lock.nonce else "untrusted"
     repo.record_event(
         session,
         SecurityEventKind.SIGN_IN_FAILED,
@@ -111,6 +126,7 @@ async def sign_in_with_password(
         account_id=account.id,
         person_id=account.person_id,
         method="password",
+        device=trust,
     )
     if state.is_locked(now):
         repo.record_event(
@@ -121,12 +137,11 @@ async def sign_in_with_password(
             account_id=account.id,
             person_id=account.person_id,
             until=state.locked_until,
+            device=trust,
         )
     await count_failure(rt, session, client, via)
     await session.commit()
-    if state.locked_until is not None and state.is_locked(now):
-        raise locked_out(state.locked_until, now)
-    raise SignInFailed(SIGN_IN_FAILED_MESSAGE)
+    raise SignInFailed(PASSWORD_REFUSED_MESSAGE)
 
 
 async def sign_in_with_code(
@@ -142,9 +157,9 @@ async def sign_in_with_code(
     await refuse_if_throttled(rt, client)
     phone = parse_phone(phone)
     code = check_code_shape(code)
+    # The password lockout does not hold back a code: it proves the phone, not a guess at the
+    # password, and its own tries and daily limit bound guessing (docs/identity.md).
     found = await repo.account_by_phone(session, rt.cipher, phone)
-    if found is not None:
-        refuse_if_locked(rt, found)
     account_id = found.id if found else None
     # An unknown phone never had a code stored, so it fails exactly like an expired code.
     await check_code(rt, session, phone, CodePurpose.SIGN_IN, code, client=client, via=via)

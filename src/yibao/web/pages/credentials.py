@@ -19,7 +19,7 @@ from yibao.web.sessions import clear_session_cookie, set_session_cookie
 
 def signed_in(request: Request, issued: identity.IssuedSession, to: str) -> Response:
     response = see_other(to)
-    set_session_cookie(request, response, issued.token)
+    set_session_cookie(request, response, issued.token, device=issued.device)
     return response
 
 

@@ -20,7 +20,13 @@ from yibao.web.deps import ClientDep, RuntimeDep, SessionDep, client_address
 from yibao.web.ids import RowId
 from yibao.web.pages.credentials import send_code_to_own_phone, signed_in, signed_out
 from yibao.web.pages.page import render, render_error, see_other
-from yibao.web.sessions import relying_party, safe_next, set_session_cookie, verify_csrf
+from yibao.web.sessions import (
+    device_token,
+    relying_party,
+    safe_next,
+    set_session_cookie,
+    verify_csrf,
+)
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -71,7 +77,14 @@ async def login(
 ) -> Response:
     try:
         issued = await identity.sign_in_with_password(
-            runtime, session, identifier, password, via="cookie", client=client, ua=_ua(request)
+            runtime,
+            session,
+            identifier,
+            password,
+            via="cookie",
+            client=client,
+            ua=_ua(request),
+            device=device_token(request),
         )
     except DomainError as exc:
         return render_error(
@@ -158,7 +171,7 @@ async def login_with_passkey(
         ua=_ua(request),
     )
     response = JSONResponse({"next": safe_next(str(payload.get("next", "/")))})
-    set_session_cookie(request, response, issued.token)
+    set_session_cookie(request, response, issued.token, device=issued.device)
     return response
 
 

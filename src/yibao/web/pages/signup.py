@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -13,7 +16,9 @@ from yibao.identity.domain import PASSWORD_RULE, CodePurpose, WeakPassword
 from yibao.identity.realname import RealNameEvidence, make_realname_provider
 from yibao.kernel.errors import DomainError, InvalidInput
 from yibao.notifications import repository as outbox
-from yibao.notifications.domain import Channel
+from yibao.notifications.domain import Channel, OutboxStatus
+from yibao.notifications.senders import delivered_in_development
+from yibao.notifications.service import text_to_send
 from yibao.web.auth import PersonDep
 from yibao.web.deps import ClientDep, RuntimeDep, SessionDep
 from yibao.web.pages.credentials import send_code_to_own_phone, signed_in
@@ -236,10 +241,45 @@ async def card_password_set(
     return render(request, "card_password.html", done=True)
 
 
+def _from_this_machine(client: str) -> bool:
+    """The caller is on the server's own machine: 127.0.0.0/8 or ::1 (also IPv4-mapped)."""
+    try:
+        ip = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
 @router.get("/dev/sms", response_class=HTMLResponse)
-async def dev_sms(request: Request, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
-    """Development only: the SMS outbox, so codes can be read without a phone."""
-    if not runtime.settings.is_development:
+async def dev_sms(
+    request: Request, runtime: RuntimeDep, session: SessionDep, client: ClientDep
+) -> HTMLResponse:
+    """Development only, and only to the machine it runs on: the SMS outbox, so codes can be
+    read without a phone. Anywhere else it would hand anyone the code to reset anyone's password;
+    it is as absent as any unknown page."""
+    if not runtime.settings.is_development or not _from_this_machine(client):
         raise HTTPException(status_code=404, detail="页面不存在")
-    messages = await outbox.recent(session, channel=Channel.SMS, limit=30)
+    # Waiting messages from the outbox (a code unsealed for the page), and delivered ones from the
+    # development inbox, which keeps them only as long as a code lives (the outbox erased them).
+    keep_for = timedelta(seconds=runtime.settings.sms_code_ttl_seconds)
+    waiting = [
+        _DevSms(m.created_at, m.phone_masked or "", text_to_send(runtime.cipher, m), m.status)
+        for m in await outbox.recent(session, channel=Channel.SMS, limit=30)
+        if m.status != OutboxStatus.SENT
+    ]
+    delivered = [
+        _DevSms(m.at, m.phone_masked, m.text, OutboxStatus.SENT.value)
+        for m in await delivered_in_development(runtime.ephemeral, keep_for)
+    ]
+    messages = sorted(waiting + delivered, key=lambda m: m.created_at, reverse=True)[:30]
     return render(request, "dev_sms.html", messages=messages)
+
+
+@dataclass(frozen=True, slots=True)
+class _DevSms:
+    created_at: datetime
+    phone_masked: str
+    body: str
+    status: str

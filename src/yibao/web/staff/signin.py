@@ -13,7 +13,13 @@ from yibao.kernel.errors import DomainError
 from yibao.web.auth import StaffDep, StaffPrincipal
 from yibao.web.deps import ClientDep, RuntimeDep, SessionDep
 from yibao.web.pages.page import render, render_error, see_other
-from yibao.web.sessions import clear_session_cookie, safe_next, set_session_cookie, verify_csrf
+from yibao.web.sessions import (
+    clear_session_cookie,
+    device_token,
+    safe_next,
+    set_session_cookie,
+    verify_csrf,
+)
 
 router = APIRouter(prefix="/staff", dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -48,11 +54,12 @@ async def staff_login(
             totp_code=totp,
             client=client,
             ua=request.headers.get("user-agent", ""),
+            device=device_token(request, staff=True),
         )
     except DomainError as exc:
         return render_error(request, "staff_login.html", exc, next=target, username=username)
     response = see_other(target)
-    set_session_cookie(request, response, issued.token, staff=True)
+    set_session_cookie(request, response, issued.token, staff=True, device=issued.device)
     return response
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
+from yibao.identity import devices
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     CodePurpose,
@@ -75,6 +76,7 @@ async def reset_password(
     was_locked = found.locked_until is not None and found.locked_until > now
     found.password_hash = hash_password(new_password)
     repo.set_lock_state(found, after_success())
+    await devices.forget_all(rt.ephemeral, "person", found.id)
     repo.record_event(
         session,
         SecurityEventKind.PASSWORD_RESET,
@@ -138,6 +140,7 @@ async def unlock_account(rt: Runtime, session: AsyncSession, identifier: str, *,
     found = await repo.account(session, found.id, lock=True)
     assert found is not None
     repo.set_lock_state(found, after_success())
+    await devices.forget_all(rt.ephemeral, "person", found.id)
     repo.record_event(
         session,
         SecurityEventKind.UNLOCKED,

@@ -83,7 +83,7 @@ async def complete_registration(
         via="bearer",
         user_agent=_ua(request),
     )
-    return TokenOut(token=issued.token)
+    return TokenOut(token=issued.token, device_token=issued.device)
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
@@ -102,8 +102,9 @@ async def sign_in_with_password(
         via="bearer",
         client=client,
         ua=_ua(request),
+        device=body.device_token,
     )
-    return TokenOut(token=issued.token)
+    return TokenOut(token=issued.token, device_token=issued.device)
 
 
 @router.post("/tokens/sms", response_model=TokenOut, status_code=201)
@@ -117,7 +118,7 @@ async def sign_in_with_code(
     issued = await identity.sign_in_with_code(
         runtime, session, body.phone, body.code, via="bearer", client=client, ua=_ua(request)
     )
-    return TokenOut(token=issued.token)
+    return TokenOut(token=issued.token, device_token=issued.device)
 
 
 @router.post("/password-reset/code", response_model=MessageOut)
@@ -148,14 +149,18 @@ async def reset_password(
 
 @router.get("/me", response_model=MeOut)
 async def me(person: PersonDep, runtime: RuntimeDep, session: SessionDep) -> MeOut:
+    until = person.step_up_until
+    if until is None or until <= runtime.clock.now():
+        return MeOut(stepped_up=False, step_up_until=None)
     overview = await identity.account_overview(runtime, session, person.account_id)
     return MeOut(
+        stepped_up=True,
+        step_up_until=until,
         name=overview.name,
         id_number_masked=overview.id_number_masked,
         phone_masked=overview.phone_masked,
         real_name_method=overview.real_name_method,
         has_card_password=overview.has_card_password,
-        step_up_until=person.step_up_until,
     )
 
 

@@ -40,11 +40,15 @@ class RegistrationCompleteIn(BaseModel):
 class TokenOut(BaseModel):
     token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name
+    # Keep it on the device and send it with the next password sign-in (`POST tokens`): wrong
+    # passwords from this device then count apart from everyone else's (docs/identity.md).
+    device_token: str = ""
 
 
 class PasswordTokenIn(BaseModel):
     identifier: Short
     password: Annotated[str, Field(max_length=128)]
+    device_token: Annotated[str, Field(max_length=200)] = ""
 
 
 class CodeTokenIn(BaseModel):
@@ -83,12 +87,17 @@ class CardPasswordIn(BaseModel):
 
 
 class MeOut(BaseModel):
-    name: str
-    id_number_masked: str
-    phone_masked: str
-    real_name_method: str
-    has_card_password: bool
+    """The session's own facts always; the account's personal details only while a step-up holds
+    on this session (docs/identity.md: account details need a step-up). Without one they are null
+    and `stepped_up` is false: step up (`POST step-up…`) and ask again."""
+
+    stepped_up: bool
     step_up_until: datetime | None
+    name: str | None = None
+    id_number_masked: str | None = None
+    phone_masked: str | None = None
+    real_name_method: str | None = None
+    has_card_password: bool | None = None
 
 
 class PasskeyOut(BaseModel):

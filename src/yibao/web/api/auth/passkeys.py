@@ -113,7 +113,7 @@ async def sign_in_with_passkey(
         via="bearer",
         ua=request.headers.get("user-agent", ""),
     )
-    return TokenOut(token=issued.token)
+    return TokenOut(token=issued.token, device_token=issued.device)
 
 
 @router.post("/step-up/passkey/options", response_model=PasskeyOptionsOut)
