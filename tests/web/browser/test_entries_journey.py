@@ -1,0 +1,187 @@
+"""Where people look when the home has no obvious entry (the seed): 登录/注册 on the signed-out
+home, 服务 and 我的 from the bottom navigation, 查询记录 from home, 我的 and the account page, the
+search box (and voice search where the browser has speech recognition). Found by the words on
+screen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
+from tests.support.live_server import ARTIFACTS, BROWSER_ARGS, live_server
+from yibao.cli.demo import DEMO_PASSWORD, DEMO_PHONE
+
+pytestmark = pytest.mark.browser
+
+SHOTS = ARTIFACTS / "entries"
+PHONE = {"width": 360, "height": 740}
+NO_SPEECH = "delete window.SpeechRecognition; delete window.webkitSpeechRecognition;"
+# A stand-in for the browser's recogniser that hears "查询医保": what voice.js does with a result.
+HEARS = """
+window.webkitSpeechRecognition = function () {
+  var self = this;
+  self.start = function () {
+    setTimeout(function () {
+      self.onresult({results: [[{transcript: "查询医保。"}]]});
+    }, 10);
+  };
+};
+delete window.SpeechRecognition;
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("entries")
+    with live_server(tmp, YIBAO_SMS_MIN_INTERVAL_SECONDS="0") as live:
+        settings = live.settings
+        env = {
+            **os.environ,
+            "YIBAO_DATABASE_URL": settings.database_url,
+            "YIBAO_DATA_KEY": settings.data_key,
+            "YIBAO_SECRET_KEY": settings.secret_key,
+            "YIBAO_VAR_DIR": str(settings.var_dir),
+            "YIBAO_ENVIRONMENT": "development",
+        }
+        yibao = str(Path(sys.executable).parent / "yibao")
+        subprocess.run([yibao, "demo", "--persons", "3"], env=env, cwd=tmp, check=True,
+                       capture_output=True)  # fmt: skip
+        yield live.base_url
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _phone(browser: Any, *, script: str = NO_SPEECH) -> Any:
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", service_workers="block")
+    context.add_init_script(script)
+    return context
+
+
+def _sign_in(page: Any, base: str) -> None:
+    """From the signed-out home, by its 登录 entry, then the SMS step-up by tapping 医保查询."""
+    page.goto(base + "/")
+    page.get_by_role("link", name="登录", exact=True).first.click()
+    page.fill("#identifier", DEMO_PHONE)
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_role("link", name="医保查询").first.click()
+    assert "/verify" in page.url, page.url
+    page.get_by_role("button", name="发送验证码到绑定手机").click()
+    sms = page.context.new_page()
+    sms.goto(f"{base}/dev/sms")
+    masked = DEMO_PHONE[:3] + "****" + DEMO_PHONE[-4:]
+    found = re.search(r"验证码为 (\d{6})", sms.locator("tr", has_text=masked).first.inner_text())
+    sms.close()
+    assert found
+    page.fill("#code", found.group(1))
+    page.click("form[action='/verify/sms'] button[type=submit]")
+    assert page.url.endswith("/account"), page.url
+
+
+def _tab(page: Any, name: str, nav: str = "主导航") -> None:
+    page.get_by_role("navigation", name=nav).get_by_role("link", name=name).click()
+
+
+def test_signed_out_home_me_and_services_offer_the_way_in(server: str, browser: Any) -> None:
+    page = _phone(browser).new_page()
+    page.goto(server + "/")
+    assert page.get_by_role("link", name="登录", exact=True).is_visible()
+    assert page.get_by_role("link", name="注册", exact=True).is_visible()
+    # Speech recognition is absent here: no microphone, and the search still works.
+    assert page.get_by_role("button", name="语音搜索").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page)
+    page.screenshot(path=str(SHOTS / "01-home-signed-out.png"), full_page=True)
+
+    _tab(page, "服务")
+    assert page.url.endswith("/services")
+    grid = page.get_by_role("navigation", name="全部服务")
+    for service in ["医保查询", "缴费记录", "消费记录", "报销进度", "家庭共济", "医保电子凭证",
+                    "查询记录", "消息", "共济消费明细"]:  # fmt: skip
+        assert grid.get_by_role("link", name=service).is_visible(), service
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page)
+    page.screenshot(path=str(SHOTS / "02-services.png"), full_page=True)
+    page.get_by_label("搜索服务").fill("谁查看过我")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    # 查询记录 needs a signed-in person: the search took us there, by way of the sign-in.
+    assert "/login?next=/me/lookups" in page.url, page.url
+
+    _tab(page, "我的")
+    assert page.url.endswith("/me")
+    assert page.get_by_role("link", name="登录", exact=True).is_visible()
+    assert page.get_by_role("link", name="注册", exact=True).is_visible()
+    assert_accessible(page)
+    page.get_by_role("main").get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", name="Me").is_visible()
+    _tab(page, "Services", nav="Main navigation")
+    assert (
+        page.get_by_role("navigation", name="All services")
+        .get_by_role("link", name="Look-up history")
+        .is_visible()
+    )
+    assert_accessible(page)
+    page.screenshot(path=str(SHOTS / "03-services-english.png"), full_page=True)
+
+
+def test_signed_in_me_links_lookups_security_and_signs_out(server: str, browser: Any) -> None:
+    page = _phone(browser).new_page()
+    _sign_in(page, server)
+    # 查询记录 from the account page…
+    page.get_by_role("link", name="查看查询记录").click()
+    assert page.url.endswith("/me/lookups"), page.url
+    assert_accessible(page)
+    # …from home…
+    page.goto(server + "/")
+    assert page.get_by_role("link", name="登录", exact=True).count() == 0
+    page.get_by_role("link", name="查询记录：谁查看过我的信息").click()
+    assert page.url.endswith("/me/lookups"), page.url
+    # …and from 我的, with the rest a person looks for there.
+    _tab(page, "我的")
+    assert page.get_by_test_id("me-name").inner_text().strip() != ""
+    for item in ["账户与安全", "查询记录", "通行密钥", "消息", "切换到长辈版（大字）", "English"]:
+        assert page.get_by_role("link", name=item).first.is_visible(), item
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page)
+    page.screenshot(path=str(SHOTS / "04-me.png"), full_page=True)
+    page.get_by_role("link", name="查询记录").first.click()
+    assert page.url.endswith("/me/lookups"), page.url
+    _tab(page, "我的")
+    page.get_by_role("link", name="账户与安全").click()
+    assert page.url.endswith("/security"), page.url
+    _tab(page, "我的")
+    page.get_by_role("button", name="退出登录").click()
+    page.goto(server + "/me")
+    assert page.get_by_role("link", name="登录", exact=True).is_visible()
+
+
+def test_voice_search_where_the_browser_hears(server: str, browser: Any) -> None:
+    page = _phone(browser, script=HEARS).new_page()
+    page.goto(server + "/services")
+    mic = page.get_by_role("button", name="语音搜索")
+    assert mic.is_visible()
+    assert_accessible(page, both_modes=False)
+    mic.click()
+    # "查询医保" jumps to 医保查询, which asks a visitor to sign in first.
+    page.wait_for_url("**/login?next=/account")
