@@ -1,7 +1,7 @@
 """Where people look when the home has no obvious entry (the seed): 登录/注册 on the signed-out
 home, 服务 and 我的 from the bottom navigation, 查询记录 from home, 我的 and the account page, the
-search box (and voice search where the browser has speech recognition). Found by the words on
-screen.
+search box (and voice search where the browser has speech recognition), and 长辈版's promise
+measured at 360 px: text at least 18 px, tap targets at least 60 px. Found by the words on screen.
 """
 
 from __future__ import annotations
@@ -37,6 +37,38 @@ window.webkitSpeechRecognition = function () {
 };
 delete window.SpeechRecognition;
 """
+
+# Computed sizes on the page as shown: SVG text is scaled by its drawing's transform.
+MEASURE = """() => {
+  const visible = (el) => {
+    const s = getComputedStyle(el), r = el.getBoundingClientRect();
+    return s.display !== 'none' && s.visibility !== 'hidden' && r.width > 0 && r.height > 0
+      && !el.closest('.sr-only');
+  };
+  const name = (el) => `${el.tagName.toLowerCase()}.${(el.className.baseVal ?? el.className)
+    .toString().trim().replace(/ +/g, '.')} "${el.textContent.trim().slice(0, 24)}"`;
+  const small = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !visible(el)) continue;
+    let size = parseFloat(getComputedStyle(el).fontSize);
+    if (el instanceof SVGElement && el.getScreenCTM()) size *= el.getScreenCTM().a;
+    if (size < 17.95) small.push(`${name(el)} ${size.toFixed(1)}px`);
+  }
+  const tiny = [];
+  const targets = 'a[href], button, input:not([type=hidden]), select, textarea';
+  for (let el of document.querySelectorAll(targets)) {
+    if (el.matches('input[type=checkbox], input[type=radio]')) el = el.closest('label') || el;
+    if (!visible(el)) continue;
+    // A link inside a sentence is exempt (WCAG 2.5.8): its size is the line's.
+    const inline = getComputedStyle(el).display === 'inline' && el.parentElement &&
+      [...el.parentElement.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (inline) continue;
+    const r = el.getBoundingClientRect();
+    if (r.height < 59.5) tiny.push(`${name(el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+  }
+  return {small, tiny, width: document.documentElement.scrollWidth};
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +217,25 @@ def test_voice_search_where_the_browser_hears(server: str, browser: Any) -> None
     mic.click()
     # "查询医保" jumps to 医保查询, which asks a visitor to sign in first.
     page.wait_for_url("**/login?next=/account")
+
+
+def test_elder_mode_keeps_its_promise_at_360_px(server: str, browser: Any) -> None:
+    context = _phone(browser)
+    page = context.new_page()
+    _sign_in(page, server)
+    _tab(page, "我的")
+    page.get_by_role("link", name="切换到长辈版（大字）").click()
+    assert "elder" in (page.get_attribute("html", "class") or "")
+    failures = {}
+    for path in ["/", "/services", "/me", "/account", "/account/contributions",
+                 "/account/consumption", "/claims", "/messages", "/me/lookups", "/family",
+                 "/family/payments", "/voucher"]:  # fmt: skip
+        page.goto(server + path)
+        found = page.evaluate(MEASURE)
+        page.screenshot(path=str(SHOTS / f"elder{path.replace('/', '-')}.png"), full_page=True)
+        problems = [*found["small"], *found["tiny"]]
+        if found["width"] > PHONE["width"]:
+            problems.append(f"page is {found['width']} px wide")
+        if problems:
+            failures[path] = problems
+    assert failures == {}
