@@ -3,6 +3,7 @@ search works with no script), and the ways in (登录, 注册, 查询记录) are
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -71,3 +72,18 @@ async def test_the_account_page_links_lookups(
     page = await app_client.get("/account", headers={"x-test-person": str(me.person.id)})
     assert page.status_code == 200
     assert 'href="/me/lookups"' in page.text and "查看查询记录" in page.text
+
+
+async def test_the_service_worker_cache_follows_the_stylesheet(
+    app_client: httpx.AsyncClient,
+) -> None:
+    # The worker serves app.css cache-first: with a fixed cache name, a stylesheet fix (contrast,
+    # 长辈版 sizes) never reached a phone that had installed the app.
+    from yibao.web.pages.preferences import STATIC_DIR
+
+    worker = await app_client.get("/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["service-worker-allowed"] == "/"
+    digest = hashlib.sha256((STATIC_DIR / "app.css").read_bytes()).hexdigest()[:16]
+    assert f'const CACHE = "yibao-shell-{digest}";' in worker.text
