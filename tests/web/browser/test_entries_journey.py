@@ -6,19 +6,28 @@ measured at 360 px: text at least 18 px, tap targets at least 60 px. Found by th
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
-from tests.support.live_server import ARTIFACTS, BROWSER_ARGS, live_server
-from yibao.cli.demo import DEMO_PASSWORD, DEMO_PHONE
+from tests.support.documents import jpeg_with_exif, pdf
+from tests.support.live_server import ARTIFACTS, BROWSER_ARGS, LiveServer, live_server
+from yibao.claims.domain import STATUS_NAMES, ClaimDraft, StaffActor
+from yibao.claims.service import claims
+from yibao.cli.demo import DEMO_CARD_NO, DEMO_PASSWORD, DEMO_PHONE
+from yibao.enrolment import repository as enrolment_repository
+from yibao.kernel.clock import china_today
+from yibao.kernel.uploads import DocumentStore
+from yibao.runtime import build_runtime
 
 pytestmark = pytest.mark.browser
 
@@ -71,6 +80,59 @@ MEASURE = """() => {
 }"""
 
 
+def _claims_in_every_state(server: LiveServer) -> None:
+    """The demo person's 报销进度 shows every state's badge (已提交 … 已撤回) to the checks."""
+    reviewer = StaffActor(9001, "李审核", frozenset({"reviewer"}), "徐汇区医保中心")
+    clerk = StaffActor(9002, "张建华", frozenset({"clerk"}), "徐汇区医保中心")
+
+    async def work() -> None:
+        runtime = build_runtime(server.settings)
+        store = DocumentStore(server.settings.var_dir / "uploads")
+        today = china_today(runtime.clock)
+        try:
+            async with runtime.sessions() as s:
+                person = await enrolment_repository.person_by_card_no(s, DEMO_CARD_NO)
+                assert person is not None
+                person_id = person.id
+            ids = {}
+            for n, state in enumerate(STATUS_NAMES):
+                draft = ClaimDraft("北京协和医院", None, "13", today - timedelta(days=3 + n),
+                                   today - timedelta(days=2 + n), 300_000, 10_000, "急性阑尾炎",
+                                   "out_of_area_emergency")  # fmt: skip
+                uploads = [claims.Upload("invoice", "发票.jpg", jpeg_with_exif()),
+                           claims.Upload("diagnosis", "诊断证明.pdf", pdf())]  # fmt: skip
+                async with runtime.sessions() as s:
+                    claim = await claims.submit_claim(
+                        s, store, runtime.clock, person_id=person_id,
+                        request_key=f"entries-{n:08d}", draft=draft, uploads=uploads,
+                        max_bytes=server.settings.upload_max_bytes,
+                    )  # fmt: skip
+                    ids[state] = claim.id
+            async with runtime.sessions() as s:
+                await claims.withdraw_claim(s, runtime.clock, person_id, ids["withdrawn"])
+            for state in ("under_review", "approved", "rejected", "paid"):
+                async with runtime.sessions() as s:
+                    await claims.start_review(s, runtime.clock, reviewer, ids[state])
+            for state in ("approved", "paid"):
+                async with runtime.sessions() as s:
+                    await claims.approve_claim(
+                        s, runtime.clock, reviewer, ids[state], fulamt_ownpay_amt_fen=10_000,
+                        overlmt_selfpay_fen=0, preselfpay_amt_fen=0,
+                    )  # fmt: skip
+            async with runtime.sessions() as s:
+                await claims.reject_claim(
+                    s, runtime.clock, reviewer, ids["rejected"], code="R01", text=""
+                )
+            async with runtime.sessions() as s:
+                await claims.mark_paid(
+                    s, runtime.clock, clerk, ids["paid"], payment_ref="PAY20260001"
+                )
+        finally:
+            await runtime.close()
+
+    asyncio.run(work())
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_chromium()
@@ -88,6 +150,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yibao = str(Path(sys.executable).parent / "yibao")
         subprocess.run([yibao, "demo", "--persons", "3"], env=env, cwd=tmp, check=True,
                        capture_output=True)  # fmt: skip
+        _claims_in_every_state(live)
         yield live.base_url
 
 
@@ -180,6 +243,12 @@ def test_signed_out_home_me_and_services_offer_the_way_in(server: str, browser: 
 def test_signed_in_me_links_lookups_security_and_signs_out(server: str, browser: Any) -> None:
     page = _phone(browser).new_page()
     _sign_in(page, server)
+    # 报销进度 shows a badge for each state a claim can be in.
+    page.goto(server + "/claims")
+    badges = set(page.get_by_test_id("status").all_inner_texts())
+    assert badges == set(STATUS_NAMES.values()), badges
+    assert_accessible(page)
+    page.goto(server + "/account")
     # 查询记录 from the account page…
     page.get_by_role("link", name="查看查询记录").click()
     assert page.url.endswith("/me/lookups"), page.url
