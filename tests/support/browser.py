@@ -47,7 +47,8 @@ def _elder(page: Any) -> bool:
 
 def assert_accessible(page: Any, *, both_modes: bool = True) -> None:
     """Run axe on the page; with both_modes, open the same address in the other mode too (a
-    second tab of the same context, so the journey's own page and state are left alone)."""
+    second tab of the same context, so the journey's own page and state are left alone). A page
+    that answered a form shows another page at its address: check it with both_modes=False."""
     page.wait_for_load_state("load")
     problems = violations(page)
     assert not problems, f"{page.url} ({'长辈版' if _elder(page) else '标准版'}):\n" + "\n".join(
@@ -74,3 +75,4 @@ def assert_accessible(page: Any, *, both_modes: bool = True) -> None:
     finally:
         other.close()
         mode(before)
+        page.bring_to_front()  # WebAuthn and focus-driven steps answer only the focused tab
