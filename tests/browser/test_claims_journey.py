@@ -22,6 +22,7 @@ import pyotp
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
 from tests.support.documents import jpeg_with_exif, pdf
 from tests.support.identity import CARD_PASSWORD, PASSWORD, member
 from tests.support.live_server import ARTIFACTS, BROWSER_ARGS, LiveServer, live_server
@@ -34,10 +35,8 @@ from yibao.ledger.domain import EntryKind
 from yibao.runtime import build_runtime
 
 pytestmark = pytest.mark.browser
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 SHOTS = ARTIFACTS / "claims"
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
 DESK = {"width": 1280, "height": 900}
 STAFF_PASSWORD = "Staff@2026"
@@ -45,8 +44,7 @@ STAFF_PASSWORD = "Staff@2026"
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
+    require_chromium()
     with live_server(tmp_path) as server:
         yield server
 
@@ -114,11 +112,13 @@ def _seed(server: LiveServer) -> dict[str, Any]:
 def _staff_sign_in(page: Any, base: str, target: str, username: str, secret: str) -> None:
     page.goto(f"{base}{target}")
     page.wait_for_url("**/staff/login**")
+    assert_accessible(page, both_modes=False)
     page.fill("#username", username)
     page.fill("#password", STAFF_PASSWORD)
     page.fill("#totp", pyotp.TOTP(secret).now())
     page.click("button[type=submit]")
     page.wait_for_url(f"**{target}")
+    assert_accessible(page, both_modes=False)
 
 
 def _count_claims(db: str) -> int:
@@ -137,7 +137,9 @@ def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.Mon
     certificate.write_bytes(pdf())
     db_path = settings.database_url.split("///", 1)[1]
 
-    with playwright_sync.sync_playwright() as p:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
             phone = browser.new_context(viewport=PHONE)
@@ -150,7 +152,9 @@ def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.Mon
             page.fill("#password", PASSWORD)
             page.click("[data-testid=login-submit]")
             page.wait_for_url("**/claims")
+            assert_accessible(page)
             page.click("[data-testid=new-claim]")
+            assert_accessible(page)
             page.fill("#fixmedins_name", "北京协和医院")
             page.select_option("#med_type", "13")
             page.fill("#begin_date", (world["today"] - timedelta(days=3)).isoformat())
@@ -178,6 +182,7 @@ def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.Mon
             claim_url = page.url
             assert _count_claims(db_path) == 1
             assert page.locator("[data-testid=document]").count() == 2
+            assert_accessible(page)
             page.screenshot(path=str(SHOTS / "02-claim-submitted.png"), full_page=True)
 
             # A clerk finds the person, having said why.
@@ -188,7 +193,9 @@ def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.Mon
             staff_page.select_option("#by", "id_number")
             staff_page.fill("#value", person.id_number)
             staff_page.click("[data-testid=find]")
+            assert_accessible(staff_page, both_modes=False)
             staff_page.click("[data-testid=person-result]")
+            assert_accessible(staff_page, both_modes=False)
             masked = staff_page.locator("[data-testid=id-number]").inner_text()
             assert masked != person.id_number and masked.endswith(person.id_number[-4:])
             staff_page.screenshot(path=str(SHOTS / "03-staff-person.png"), full_page=True)
@@ -200,15 +207,20 @@ def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.Mon
                 review_page, base, "/staff/claims", "reviewer1", world["secrets"]["reviewer1"]
             )
             review_page.click("[data-testid=queue-claim]")
+            assert_accessible(review_page, both_modes=False)
             assert review_page.locator("[data-testid=document-image]").count() == 1
             review_page.click("[data-testid=start-review]")
+            assert review_page.locator("[data-testid=status]").inner_text() == "审核中"
+            assert_accessible(review_page, both_modes=False)
             review_page.fill("#overlmt_selfpay", "100.00")
             review_page.click("[data-testid=approve]")
+            assert_accessible(review_page, both_modes=False)
             assert review_page.locator("[data-testid=status]").inner_text() == "审核通过"
             review_page.screenshot(path=str(SHOTS / "04-staff-approved.png"), full_page=True)
 
             # The person sees every step with its time, and the clerk's look-up.
             page.goto(claim_url)
+            assert_accessible(page)
             steps = page.locator("[data-testid=step]")
             assert steps.count() == 3
             assert all(t.strip() for t in page.locator("[data-testid=step-time]").all_inner_texts())
@@ -218,9 +230,11 @@ def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.Mon
             page.screenshot(path=str(SHOTS / "05-claim-progress.png"), full_page=True)
             page.goto(f"{base}/me/lookups")
             page.wait_for_url("**/verify?next=**")  # 查询记录 needs a fresh verification
+            assert_accessible(page)
             page.fill("#card_password", CARD_PASSWORD)
             page.click("form[action='/verify/card-password'] button")
             page.wait_for_url("**/me/lookups")
+            assert_accessible(page)
             lookups = page.locator("[data-testid=lookup]").all_inner_texts()
             assert any("窗口办理" in text and "张**" in text for text in lookups)
             assert all("张建华" not in text for text in lookups)
@@ -228,13 +242,17 @@ def test_claim_journey(live: LiveServer, tmp_path: Path, monkeypatch: pytest.Mon
 
             # 这笔不是我: the person disputes the pharmacy record and freezes the account.
             page.goto(f"{base}/disputes/new?entry_id={world['entry_id']}")
+            assert_accessible(page)
             page.fill("#statement", "我没有去过这家药房")
             page.check("[data-testid=freeze]")
             page.click("[data-testid=submit-dispute]")
             page.wait_for_url("**/disputes")
+            assert_accessible(page)
             assert "账户已冻结" in page.inner_text("[data-testid=dispute]")
             staff_page.goto(f"{base}/staff/disputes")
+            assert_accessible(staff_page, both_modes=False)
             staff_page.click("[data-testid=queue-dispute]")
+            assert_accessible(staff_page, both_modes=False)
             assert "陌生药房" in staff_page.inner_text("main")
             staff_page.screenshot(path=str(SHOTS / "07-staff-dispute.png"), full_page=True)
         finally:

@@ -18,6 +18,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
 from tests.support.identity import PASSWORD, member
 from tests.support.live_server import ARTIFACTS, BROWSER_ARGS, LiveServer, live_server
 from yibao.identity import service as identity
@@ -29,10 +30,8 @@ from yibao.notifications.domain import Channel
 from yibao.runtime import build_runtime
 
 pytestmark = pytest.mark.browser
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 SHOTS = ARTIFACTS / "counter"
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
 DESK = {"width": 1280, "height": 900}
 STAFF_PASSWORD = "Staff@2026"
@@ -46,8 +45,7 @@ class NoSms:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
+    require_chromium()
     with live_server(tmp_path) as server:
         yield server
 
@@ -116,8 +114,10 @@ def _seed(server: LiveServer) -> dict[str, Any]:
 
 
 def _fits(page: Any) -> None:
+    """Every phone page fits its width and passes the accessibility check, in both modes."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], (page.url, width)
+    assert_accessible(page)
 
 
 def test_messages_and_the_counter(live: LiveServer) -> None:
@@ -126,7 +126,9 @@ def test_messages_and_the_counter(live: LiveServer) -> None:
     person = world["person"]
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    with playwright_sync.sync_playwright() as p:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
             page = browser.new_context(viewport=PHONE).new_page()
@@ -160,6 +162,7 @@ def test_messages_and_the_counter(live: LiveServer) -> None:
             desk = browser.new_context(viewport=DESK, accept_downloads=True).new_page()
             desk.goto(f"{base}/staff/persons")
             desk.wait_for_url("**/staff/login**")
+            assert_accessible(desk, both_modes=False)
             desk.fill("#username", "clerk1")
             desk.fill("#password", STAFF_PASSWORD)
             desk.fill("#totp", pyotp.TOTP(world["secret"]).now())
@@ -171,6 +174,7 @@ def test_messages_and_the_counter(live: LiveServer) -> None:
             desk.click("[data-testid=find]")
             desk.click("[data-testid=person-result]")
             desk.wait_for_url("**/staff/persons/*")
+            assert_accessible(desk, both_modes=False)
             person_path = desk.url.removeprefix(base)
             with desk.expect_download() as download:
                 desk.click("[data-testid=print-statement]")
@@ -197,6 +201,7 @@ def test_messages_and_the_counter(live: LiveServer) -> None:
             assert "医保卡密码已重置" in page.inner_text("main")
             page.goto(f"{base}/me/lookups")
             page.wait_for_url("**/verify?next=**")
+            assert_accessible(page)
             page.fill("#card_password", NEW_CARD_PASSWORD)
             page.click("form[action='/verify/card-password'] button")
             page.wait_for_url("**/me/lookups")
@@ -217,6 +222,7 @@ def test_messages_and_the_counter(live: LiveServer) -> None:
                                ("disputes", "/staff/disputes"), ("adjustments", "/staff/adjustments"),
                                ("person", person_path)):  # fmt: skip
                 desk.goto(f"{base}{path}")
+                assert_accessible(desk, both_modes=False)
                 desk.screenshot(path=str(SHOTS / f"desk-staff-{name}.png"), full_page=True)
                 small_page.goto(f"{base}{path}")
                 _fits(small_page)

@@ -14,18 +14,22 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 from pypdf import PdfReader
 
+from tests.support.browser import assert_accessible, require_chromium
 from tests.support.live_server import ARTIFACTS as ALL_ARTIFACTS
 from tests.support.live_server import BROWSER_ARGS, LiveServer, live_server
 from tests.support.spending import settle
 from yibao.cli.demo import DEMO_CARD_NO, DEMO_PASSWORD, DEMO_PHONE
+from yibao.contributions import service as contributions
+from yibao.contributions.domain import ContributionAmounts, month_index, month_of_index
 from yibao.enrolment import repository as enrolment_repository
+from yibao.kernel.clock import china_today
 from yibao.runtime import build_runtime
 
 pytestmark = pytest.mark.browser
@@ -35,7 +39,9 @@ ARTIFACTS = ALL_ARTIFACTS / "accounts"
 
 async def _spend(server: LiveServer) -> int:
     """Two more visits beside the demo's own settlements: one older than the default window, and
-    one three days ago at an institution the demo does not use, to find it by name."""
+    one three days ago at an institution the demo does not use, to find it by name. And, before
+    the demo's 24 months of contributions, a month in arrears, a month with no record and a month
+    paid late, so 缴费记录 shows every badge (欠费, 补缴, 正常) to the accessibility check."""
     runtime = build_runtime(server.settings)
     try:
         async with runtime.sessions() as session:
@@ -52,6 +58,15 @@ async def _spend(server: LiveServer) -> int:
                     total_fen=total, fund_fen=fund, acct_fen=acct, code=code, name=name,
                     med_type=med_type,
                 )  # fmt: skip
+            this_month = month_index(f"{china_today(runtime.clock):%Y-%m}")
+            paid = ContributionAmounts(base_fen=800_000, employer_fen=72_000, personal_fen=16_000)
+            for back, amounts, late in ((28, ContributionAmounts(0, 0, 0), 0), (26, paid, 4)):
+                month = month_of_index(this_month - back)
+                arrival = this_month - back + late
+                await contributions.record_contribution(
+                    session, runtime.clock, person, month, amounts,
+                    date(arrival // 12, arrival % 12 + 1, 15),
+                )  # fmt: skip
             return person.id
     finally:
         await runtime.close()
@@ -59,6 +74,7 @@ async def _spend(server: LiveServer) -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
     tmp = tmp_path_factory.mktemp("journey")
     with live_server(tmp, YIBAO_SMS_MIN_INTERVAL_SECONDS="0") as live:
         settings = live.settings
@@ -113,6 +129,7 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         shot = lambda name: page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # noqa: E731
 
         page.goto(server + "/")
+        assert_accessible(page)
         for module in ["医保查询", "缴费记录", "消费记录", "报销进度", "家庭共济", "医保电子凭证"]:
             assert page.get_by_role("link", name=module).count() >= 1
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -120,11 +137,13 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
 
         page.click("#module-query")
         assert "/login?next=/account" in page.url
+        assert_accessible(page)
         page.fill("#identifier", DEMO_PHONE)
         page.fill("#password", DEMO_PASSWORD)
         page.get_by_test_id("login-submit").click()
         # Signed in, but account details need a fresh verification: the SMS step-up.
         assert "/verify?next=/account" in page.url
+        assert_accessible(page)
         shot("02a-verify")
         page.click("text=发送验证码到绑定手机")
         page.fill("#code", _latest_code(context.new_page(), server))
@@ -133,6 +152,7 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         balance = int(page.get_attribute("#balance", "data-fen") or "-1")
         assert page.locator("#as-of").inner_text().startswith("数据更新于")
         assert page.locator("svg.chart rect").count() == 12
+        assert_accessible(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         shot("02-overview")
 
@@ -141,12 +161,16 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         page.click("form.account-filters button[type=submit]")
         credited = _fen(page.inner_text("#credited-total"))
         assert page.locator("#contributions li.record").count() >= 12
+        badges = set(page.locator("#contributions .badge").all_inner_texts())
+        assert {"正常", "欠费", "补缴"} <= badges, badges
+        assert_accessible(page)
         shot("03-contributions")
 
         page.click("nav.tabs >> text=消费记录")
         # The default window is the last 12 months: the 400-day-old visit is hidden, and said so.
         assert page.locator("#consumption li.record").count() >= 1
         assert "隐藏了" in page.inner_text("#hidden-hint")
+        assert_accessible(page)
         shot("04-consumption")
         page.click("#widen")  # the hint's way to see everything
         assert page.locator("#hidden-hint").count() == 0
@@ -172,6 +196,7 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         shown = _count(page.inner_text("#matching"))
         assert 1 <= shown < everything
         assert f"隐藏了 {everything - shown} 条记录" in page.inner_text("#hidden-hint")
+        assert_accessible(page)
         for when in page.locator(
             "#consumption li.record .row > span:first-child"
         ).all_inner_texts():
@@ -182,6 +207,7 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
         page.click("#apply-filter")
         page.locator(".detail-link").first.click()
         assert "/account/consumption/SETLDEMO0005" in page.url, page.url
+        assert_accessible(page)
         assert page.locator("#items .badge").first.inner_text() in {"甲类", "乙类", "丙类"}
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         shot("06-detail")
@@ -197,12 +223,15 @@ def test_the_seed_journey_at_phone_size(server: str) -> None:
 
         page.click("#elder-switch")
         assert "elder" in (page.get_attribute("body", "class") or "")
+        assert_accessible(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         shot("07-overview-elder")
 
         page.click("#lang-switch")
         assert page.locator("h1").first.inner_text() == "Account balance"
+        assert_accessible(page)
         shot("08-overview-english-elder")
         page.click("nav.tabs >> text=Spending records")
+        assert_accessible(page)
         shot("09-consumption-english-elder")
         browser.close()

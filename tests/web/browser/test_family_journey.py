@@ -29,6 +29,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import TEST_DATA_KEY
+from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
 from tests.support.world import define_regions, enrol, fund, new_id_number
 from yibao.cli.bench.server import free_port
 from yibao.config import Settings
@@ -129,6 +130,7 @@ async def _seed(settings: Settings) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    require_chromium()
     import uvicorn
 
     from yibao.db.migrate import upgrade
@@ -268,9 +270,10 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         if phone_width:  # nothing runs off a 360-px phone screen
             assert page.evaluate("document.documentElement.scrollWidth") <= 360, name
+        assert_accessible(page, both_modes=phone_width)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         phone = {"viewport": {"width": 360, "height": 740}, "locale": "zh-CN"}
 
         def in_english(page: Any, path: str, name: str, *, known: str) -> str:
@@ -386,6 +389,12 @@ def test_family_mutual_aid_journey(server: dict[str, Any]) -> None:
         expect(table).to_contain_text("100.00")
         expect(employee.locator("body")).not_to_contain_text("保健滋补口服液")
         shot(employee, "05-aid-payments")
+        # The date fields are as tall as the other fields (they were three times as tall).
+        heights = {
+            field: employee.get_by_label(field).bounding_box()["height"]  # type: ignore[index]
+            for field in ("开始日期", "结束日期", "亲属")
+        }
+        assert max(heights.values()) <= min(heights.values()) * 1.2, heights
         names = f"{me['name']} {parent['name']} 益丰大药房（徐汇店）"
         assert in_english(employee, "/family/payments", "e4-payments-en", known=names) == ""
         elder.goto(url + "/family")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
 from tests.support.live_server import ARTIFACTS, BROWSER_ARGS, LiveServer, live_server
 from tests.support.world import define_regions, enrol, new_id_number, new_phone
 from yibao.runtime import build_runtime
@@ -51,12 +52,13 @@ def _latest_code(sms_page: Page, base: str, masked: str) -> str:
 def test_seed_journey(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
+    require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     id_number, phone = new_id_number(), new_phone()
     with live_server(tmp_path, YIBAO_SMS_MIN_INTERVAL_SECONDS="0") as server:
         _enrol(server, id_number)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             try:
                 _journey(browser, server.base_url, id_number, phone)
             finally:
@@ -88,6 +90,7 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
 
     # 1. Register: phone → SMS code → password (a weak one refused) → real name.
     page.goto(f"{base}/register")
+    assert_accessible(page)
     page.fill("#phone", phone)
     page.click("text=获取验证码")
     expect(page.get_by_test_id("notice")).to_contain_text("验证码已发送")
@@ -105,11 +108,13 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
     page.fill("#id_number", wrong_id)
     page.click("text=完成注册")
     expect(page.get_by_test_id("error")).to_contain_text("校验位不正确")
+    assert_accessible(page, both_modes=False)  # an answer to a form: its own address shows another
     page.screenshot(path=str(ARTIFACTS / "identity-register-refused.png"), full_page=True)
     page.fill("#name", NAME)
     page.fill("#id_number", id_number)
     page.click("text=完成注册")
     expect(page.get_by_test_id("welcome")).to_contain_text("注册成功")
+    assert_accessible(page, both_modes=False)
     expect(page.locator(".who-name")).to_have_text(NAME)
 
     # 2. Sign out, sign in by ID number.
@@ -128,6 +133,7 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
         page.fill("#password", f"Wrong#{attempt}pass")
         page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("error")).to_contain_text("可改用短信验证码登录或找回密码")
+    assert_accessible(page, both_modes=False)
     page.screenshot(path=str(ARTIFACTS / "identity-locked.png"), full_page=True)
     page.fill("#identifier", id_number)
     page.fill("#password", PASSWORD)
@@ -136,6 +142,7 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
 
     # 4. Reset with ID number + SMS code: unlocked.
     page.click("a[href='/forgot']")
+    assert_accessible(page)
     page.fill("#id_number", id_number)
     page.click("text=获取验证码")
     # The same words for every ID number, never the phone: 找回密码 must not tell who has an account.
@@ -147,6 +154,7 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
     page.fill("#password2", NEW_PASSWORD)
     page.click("text=重置密码")
     expect(page.get_by_test_id("reset-done")).to_be_visible()
+    assert_accessible(page, both_modes=False)
     page.click("text=去登录")
     page.fill("#identifier", id_number)
     page.fill("#password", NEW_PASSWORD)
@@ -158,6 +166,7 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
     page.bring_to_front()  # WebAuthn answers only the focused tab; the SMS tab had the focus
     page.click("#passkey-add")
     expect(page.get_by_test_id("passkey-list")).to_contain_text("本机通行密钥")
+    assert_accessible(page)
     stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
     assert len(stored["credentials"]) == 1 and stored["credentials"][0]["isResidentCredential"]
 
@@ -177,4 +186,5 @@ def _journey(browser: Browser, base: str, id_number: str, phone: str) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"page is {width}px wide on a 360-px phone"
     page.screenshot(path=str(ARTIFACTS / "identity-security.png"), full_page=True)
+    assert_accessible(page)
     context.close()

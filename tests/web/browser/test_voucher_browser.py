@@ -13,6 +13,7 @@ import uvicorn
 
 from tests.conftest import TEST_DATA_KEY
 from tests.support import world
+from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
 from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
@@ -27,6 +28,7 @@ ARTIFACTS = Path(__file__).parents[3] / "test-artifacts"
 
 @pytest.fixture
 def voucher_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    require_chromium()
     url = f"sqlite+aiosqlite:///{tmp_path / 'b.sqlite3'}"
     upgrade(url)
     settings = Settings(
@@ -73,7 +75,7 @@ def test_voucher_refreshes_on_a_phone(voucher_server: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
+            executable_path=CHROMIUM,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -82,9 +84,10 @@ def test_voucher_refreshes_on_a_phone(voucher_server: str) -> None:
                 "--no-first-run",
             ],
         )
-        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page = browser.new_context(viewport={"width": 360, "height": 740}).new_page()
         page.goto(f"{voucher_server}/voucher")
         assert page.locator("h1").inner_text() == "医保电子凭证"
+        assert_accessible(page)
         qr = page.locator("#voucher-qr")
         first = qr.get_attribute("src")
         assert first and first.startswith("data:image/svg+xml")

@@ -21,9 +21,9 @@ from yibao.statements.domain import (
 )
 from yibao.web.auth import SteppedUpPersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
-from yibao.web.i18n import gettext_for
+from yibao.web.i18n import elder_mode, gettext_for
 from yibao.web.pages import labels
-from yibao.web.pages.chart import spending_chart
+from yibao.web.pages.chart import ELDER_WIDTH, WIDTH, spending_chart
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +41,10 @@ async def overview(
 ) -> HTMLResponse:
     view = await statements.account_overview(session, runtime.clock, person.person_id)
     chart = spending_chart(
-        view.monthly, gettext_for(request, "近12个月每月消费"), gettext_for(request, "元")
+        view.monthly,
+        gettext_for(request, "近12个月每月消费"),
+        gettext_for(request, "元"),
+        width=ELDER_WIDTH if elder_mode(request) else WIDTH,
     )
     today = china_today(runtime.clock)
     return render(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from yibao.web.i18n import DEFAULT_LOCALE, ELDER_COOKIE, LANG_COOKIE, LOCALES, safe_next
 
@@ -37,11 +39,19 @@ async def manifest() -> FileResponse:
     return FileResponse(STATIC_DIR / "manifest.webmanifest", media_type="application/manifest+json")
 
 
+@cache
+def _service_worker_source() -> str:
+    # The worker serves the stylesheet cache-first: naming its cache after the stylesheet makes a
+    # new release's worker differ, so browsers install it and drop the old cached stylesheet.
+    digest = hashlib.sha256((STATIC_DIR / "app.css").read_bytes()).hexdigest()[:16]
+    return (STATIC_DIR / "sw.js").read_text(encoding="utf-8").replace("__SHELL_VERSION__", digest)
+
+
 @router.get("/sw.js")
-async def service_worker() -> FileResponse:
+async def service_worker() -> Response:
     # Served from the root so its scope covers every page.
-    return FileResponse(
-        STATIC_DIR / "sw.js",
+    return Response(
+        _service_worker_source(),
         media_type="text/javascript",
         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
     )

@@ -1,6 +1,8 @@
 // A minimal service worker: the app shell is cached for speed, pages always come from the network
 // (account data must be current), and a failed page load shows the offline page with a retry button.
-const CACHE = "yibao-shell-v1";
+// The shell is served cache-first, so its cache is named after the shell's content: /sw.js puts
+// a digest of app.css in place of the marker, and a changed stylesheet reaches installed apps.
+const CACHE = "yibao-shell-__SHELL_VERSION__";
 const SHELL = ["/static/app.css", "/offline", "/static/icons/icon-192.png"];
 
 self.addEventListener("install", (event) => {
