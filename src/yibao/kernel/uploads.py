@@ -5,7 +5,10 @@
 - A size limit (a setting) is checked before anything is parsed.
 - Images are decoded and encoded again with Pillow: what is stored is pixels only, with no EXIF
   (location, device) or trailing payload. A decompression bomb is refused, not decoded.
-- A PDF cannot be re-encoded here; one that carries scripts or launch actions is refused.
+- A PDF cannot be re-encoded here; one that carries scripts, actions, attachments, forms that
+  submit or rich media is refused. Its names are read as a PDF reader reads them (PDF 32000-1,
+  7.3.5: `/J#61vaScript` is `/JavaScript`), in the file and inside every stream it can decode
+  (object streams hide dictionaries in Flate data); an object stream it cannot decode is refused.
 - Files are stored under `var/uploads/`, outside the web root, under random names; the name the
   person gave is kept only as a label.
 """
@@ -13,11 +16,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import io
 import re
 import secrets
 import warnings
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -28,7 +33,32 @@ from yibao.kernel.errors import InvalidInput, NotFound
 
 # Phone photos of invoices are well under this; bigger images are bombs or mistakes.
 MAX_IMAGE_PIXELS = 40_000_000
-_PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/OpenAction")
+# Names that make a reader act instead of show: scripts and actions (PDF 32000-1, 12.6), embedded
+# and attached files (7.11.4, 12.5.6.15), forms that submit or import (12.7.5), XFA and rich media.
+_PDF_ACTIVE = frozenset(
+    {
+        b"JavaScript",
+        b"JS",
+        b"OpenAction",
+        b"AA",
+        b"Launch",
+        b"EmbeddedFile",
+        b"EmbeddedFiles",
+        b"FileAttachment",
+        b"RichMedia",
+        b"XFA",
+        b"SubmitForm",
+        b"ImportData",
+        b"GoToE",
+        b"GoToR",
+    }
+)
+# A name runs from `/` to the next white-space or delimiter character (7.2.2, 7.3.5).
+_PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+# Decoded stream bytes read per upload, at most: a few MB of Flate data can claim gigabytes.
+_PDF_DECODED_BUDGET = 64 * 1024 * 1024
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|pdf)$")
 
 
@@ -82,11 +112,71 @@ def _reencode(data: bytes, kind: DocumentType) -> bytes:
     return out.getvalue()
 
 
+_PDF_ACTIVE_REFUSED = "PDF 含有脚本、动作或附件，无法接收；请打印为普通 PDF 或拍照上传"
+
+
+def pdf_names(data: bytes) -> set[bytes]:
+    """Every name written in these bytes, decoded as a reader decodes it (`#xx` is one byte)."""
+    return {
+        _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+        for raw in _PDF_NAME.findall(data)
+    }
+
+
+def _decode_stream(filters: list[bytes], raw: bytes, budget: int) -> bytes | None:
+    """The stream's bytes through its filters, or None when one is beyond what is read here."""
+    data = raw
+    for name in filters:
+        if name == b"FlateDecode":
+            inflater = zlib.decompressobj()
+            try:
+                data = inflater.decompress(data, budget)
+            except zlib.error:
+                return None
+            if inflater.unconsumed_tail:
+                raise UploadRefused("PDF 文件过于复杂，无法检查；请打印为普通 PDF 或拍照上传")
+        elif name == b"ASCIIHexDecode":
+            digits = re.sub(rb"\s", b"", data.split(b">", 1)[0])
+            try:
+                data = bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode())
+            except ValueError:
+                return None
+        elif name == b"ASCII85Decode":
+            try:
+                data = base64.a85decode(data.split(b"~>", 1)[0] + b"~>", adobe=True)
+            except ValueError:
+                return None
+        else:
+            return None
+    return data
+
+
 def _check_pdf(data: bytes) -> bytes:
     if b"%%EOF" not in data[-1024:]:
         raise UploadRefused("PDF 文件不完整，请重新导出后上传")
-    if any(marker in data for marker in _PDF_ACTIVE):
-        raise UploadRefused("PDF 含有脚本或附件，无法接收；请打印为普通 PDF 或拍照上传")
+    if pdf_names(data) & _PDF_ACTIVE:
+        raise UploadRefused(_PDF_ACTIVE_REFUSED)
+    budget = _PDF_DECODED_BUDGET
+    for found in _PDF_STREAM.finditer(data):
+        if budget <= 0:  # zlib reads 0 as "no limit"
+            raise UploadRefused("PDF 文件过于复杂，无法检查；请打印为普通 PDF 或拍照上传")
+        # The stream's dictionary is what stands between its `obj` and the `stream` keyword.
+        head = data[max(0, found.start() - 4096) : found.start()]
+        names = [
+            _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+            for raw in _PDF_NAME.findall(head[head.rfind(b"obj") + 3 :])
+        ]
+        filters = [n for n in names if n.endswith(b"Decode")]
+        end = data.find(b"endstream", found.end())
+        raw = data[found.end() : end if end >= 0 else len(data)]
+        decoded = _decode_stream(filters, raw, budget)
+        if decoded is None:
+            if b"ObjStm" in names:
+                raise UploadRefused("PDF 使用了无法检查的压缩方式；请打印为普通 PDF 或拍照上传")
+            continue
+        budget -= len(decoded)
+        if pdf_names(decoded) & _PDF_ACTIVE:
+            raise UploadRefused(_PDF_ACTIVE_REFUSED)
     return data
 
 
