@@ -8,6 +8,7 @@ streams (7.5.7), where no byte of the file spells the name.
 from __future__ import annotations
 
 import base64
+import time
 import zlib
 
 import pytest
@@ -86,15 +87,45 @@ def test_names_hidden_in_compressed_object_streams_are_found() -> None:
     hexed = zlib.compress(b"5 0 << /AA << /O 7 0 R >> >>").hex().encode() + b">"
     with pytest.raises(UploadRefused, match="脚本"):
         clean(object_stream(b"", "[/ASCIIHexDecode /FlateDecode]", data=hexed), max_bytes=100_000)
-    a85 = base64.a85encode(zlib.compress(b"<< /Launch 1 >>"), adobe=True)
+    a85 = base64.a85encode(zlib.compress(b"<< /Launch 1 >>")) + b"~>"
     with pytest.raises(UploadRefused, match="脚本"):
         clean(object_stream(b"", "[/ASCII85#44ecode /FlateDecode]", data=a85), max_bytes=100_000)
-    # A filter not read here on an object stream: it cannot be checked, so it is refused.
+    # A filter not read here: what it holds cannot be checked, so the file is refused; so is an
+    # encrypted file with object streams.
+    for filters in ("/LZWDecode", "/RunLength#44ecode", "[/Crypt /FlateDecode]"):
+        with pytest.raises(UploadRefused, match="无法检查"):
+            clean(object_stream(b"", filters, data=b"\x80\x0b\x60\x50"), max_bytes=100_000)
+    encrypted = object_stream(b"", data=b"\x13\x37" * 40).replace(
+        b"trailer <<", b"trailer << /Encrypt 9 0 R"
+    )
     with pytest.raises(UploadRefused, match="无法检查"):
-        clean(object_stream(b"", "/LZWDecode", data=b"\x80\x0b\x60\x50"), max_bytes=100_000)
+        clean(encrypted, max_bytes=100_000)
     # An ordinary compressed page is accepted as it is.
     page = object_stream(b"5 0 << /Type /Page /Contents 6 0 R >>")
     assert clean(page, max_bytes=100_000).data == page
+
+
+def test_a_dictionary_written_to_mislead_hides_nothing() -> None:
+    hidden = zlib.compress(b"5 0 << /OpenAction 6 0 R >>")
+    # The stream's dictionary names an image filter, or hides its real filter in a string, or an
+    # `endstream` is planted inside the compressed bytes: every stream is still inflated whole.
+    for filters in ("/DCTDecode", "/DCTDecode /X (obj /FlateDecode)"):
+        with pytest.raises(UploadRefused, match="脚本"):
+            clean(object_stream(b"", filters, data=hidden), max_bytes=100_000)
+    planted = zlib.compressobj(level=0)
+    stored = planted.compress(b"endstream " + b"5 0 << /Launch 6 0 R >>") + planted.flush()
+    assert b"endstream" in stored
+    with pytest.raises(UploadRefused, match="脚本"):
+        clean(object_stream(b"", data=stored), max_bytes=100_000)
+
+
+def test_many_stream_keywords_in_one_long_run_are_read_once() -> None:
+    # 700,000 `stream` keywords in ASCII85-looking text that ends badly: each is tried, but the
+    # text is read once, not once per keyword (seconds here; read per keyword, minutes).
+    crowd = pdf(b"4 0 obj << >>\n" + b"stream\n" * 700_000 + b"\xff~>\n")
+    started = time.perf_counter()
+    assert clean(crowd, max_bytes=20_000_000).data == crowd
+    assert time.perf_counter() - started < 30
 
 
 def test_a_flate_bomb_is_refused_not_inflated(monkeypatch: pytest.MonkeyPatch) -> None:
