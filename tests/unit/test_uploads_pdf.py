@@ -112,6 +112,10 @@ def test_a_dictionary_written_to_mislead_hides_nothing() -> None:
     for filters in ("/DCTDecode", "/DCTDecode /X (obj /FlateDecode)"):
         with pytest.raises(UploadRefused, match="脚本"):
             clean(object_stream(b"", filters, data=hidden), max_bytes=100_000)
+    # The stream keyword's line ended by a lone CR, as lenient readers accept.
+    lone_cr = object_stream(b"", data=hidden).replace(b"stream\n", b"stream \r", 1)
+    with pytest.raises(UploadRefused, match="脚本"):
+        clean(lone_cr, max_bytes=100_000)
     planted = zlib.compressobj(level=0)
     stored = planted.compress(b"endstream " + b"5 0 << /Launch 6 0 R >>") + planted.flush()
     assert b"endstream" in stored

@@ -59,7 +59,8 @@ _PDF_ACTIVE = frozenset(
 # A name runs from `/` to the next white-space or delimiter character (7.2.2, 7.3.5).
 _PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
 _PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+# The keyword ends its line with CRLF or LF (7.3.8.1); readers also take a lone CR and spaces.
+_PDF_STREAM = re.compile(rb"(?<!end)stream[ \t]*(?:\r\n|\r|\n)")
 # Decoded stream bytes read per upload, at most: a few MB of Flate data can claim gigabytes.
 _PDF_DECODED_BUDGET = 64 * 1024 * 1024
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|pdf)$")
