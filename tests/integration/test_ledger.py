@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.support.world import define_regions, enrol, fund
@@ -15,6 +15,7 @@ from yibao.kernel.errors import DomainError
 from yibao.ledger import repository as ledger
 from yibao.ledger import service as ledger_service
 from yibao.ledger.domain import AccountFrozen, EntryKind, InsufficientBalance
+from yibao.ledger.tables import LedgerEntry
 from yibao.runtime import Runtime
 
 
@@ -126,14 +127,45 @@ async def test_database_refuses_a_second_reversal_of_one_entry(runtime: Runtime)
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     ops=st.lists(
-        st.tuples(st.sampled_from(["credit", "debit", "reverse"]), st.integers(1, 5_000)),
+        st.tuples(st.sampled_from(["credit", "debit", "reverse", "freeze"]), st.integers(1, 5_000)),
         max_size=15,
     )
 )
 async def test_interleavings_on_the_database(runtime: Runtime, ops: list[tuple[str, int]]) -> None:
+    """Each use of the ledger against a model kept in integer fen: it refuses exactly when the
+    model says the account is frozen (debits) or the balance would go below zero, and the rows
+    written (kind, amount, balance after) are the model's, in order."""
     _, account_id = await _person_with(runtime, 0)
+    # The model: entries (key, kind, amount, balance after), the reversed keys, the balance.
+    model: list[tuple[str, str, int, int]] = []
+    reversed_keys: set[str] = set()
+    balance = 0
+    frozen = False
     for n, (op, amount) in enumerate(ops):
         key = f"{account_id}:{n}"
+        expected: type[DomainError] | None = None
+        written: tuple[str, str, int, int] | None = None
+        if op == "credit":
+            written = (key, "contribution_credit", amount, balance + amount)
+        elif op == "debit":
+            if frozen:
+                expected = AccountFrozen
+            elif balance < amount:
+                expected = InsufficientBalance
+            else:
+                written = (key, "settlement_debit", -amount, balance - amount)
+        elif op == "reverse":
+            candidates = [e for e in model if e[1] != "reversal"]
+            if not candidates:
+                continue
+            target_key, _, target_amount, _ = candidates[amount % len(candidates)]
+            if target_key in reversed_keys:
+                pass  # a second reversal returns the first and writes nothing
+            elif balance - target_amount < 0:
+                expected = InsufficientBalance
+            else:
+                written = (f"r{key}", "reversal", -target_amount, balance - target_amount)
+        refused: type[DomainError] | None = None
         try:
             async with runtime.sessions() as s:
                 account = await ledger.lock_account(s, account_id)
@@ -151,24 +183,45 @@ async def test_interleavings_on_the_database(runtime: Runtime, ops: list[tuple[s
                         ledger.Posting(EntryKind.SETTLEMENT_DEBIT, -amount, key, "消费"),
                         runtime.clock.now(),
                     )
+                elif op == "reverse":
+                    target = await ledger.entry_by_key(s, target_key)
+                    assert target is not None
+                    await ledger.reverse(
+                        s,
+                        account,
+                        target,
+                        idempotency_key=f"r{key}",
+                        reason="冲正",
+                        now=runtime.clock.now(),
+                    )
                 else:
-                    entries = await ledger.entries_page(s, account_id, limit=50)
-                    candidates = [e for e in entries if e.kind != "reversal"]
-                    if candidates:
-                        target = candidates[amount % len(candidates)]
-                        await ledger.reverse(
-                            s,
-                            account,
-                            target,
-                            idempotency_key=f"r{key}",
-                            reason="冲正",
-                            now=runtime.clock.now(),
-                        )
+                    await ledger.freeze(s, account, "违规使用", runtime.clock.now())
                 await s.commit()
-        except DomainError:
-            pass
-        balance, total = await _balance_and_sum(runtime, account_id)
-        assert balance == total >= 0
+        except DomainError as exc:
+            refused = type(exc)
+        assert refused == expected, (op, amount, balance, frozen)
+        if written is not None:
+            model.append(written)
+            balance = written[3]
+            if op == "reverse":
+                reversed_keys.add(target_key)
+        if op == "freeze":
+            frozen = True
+        assert await _balance_and_sum(runtime, account_id) == (balance, balance)
+    async with runtime.sessions() as s:
+        rows = (
+            await s.execute(
+                select(
+                    LedgerEntry.idempotency_key,
+                    LedgerEntry.kind,
+                    LedgerEntry.amount_fen,
+                    LedgerEntry.balance_after_fen,
+                )
+                .where(LedgerEntry.account_id == account_id)
+                .order_by(LedgerEntry.id)
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == model
 
 
 async def test_concurrent_debits_lose_nothing(runtime: Runtime, backend: str) -> None:

@@ -49,34 +49,59 @@ operation = st.one_of(
 
 
 @given(st.lists(operation, max_size=60))
-def test_any_interleaving_keeps_balance_equal_to_sum(ops: list[tuple[str, object]]) -> None:
-    entries: list[tuple[EntryKind, int]] = []
+def test_any_interleaving_refuses_exactly_what_the_model_refuses(
+    ops: list[tuple[str, object]],
+) -> None:
+    """The rules against a model written from the regulation's words, in integer fen: a debit
+    is refused when the account is frozen, else when the balance would go below zero; a credit
+    always arrives; a reversal gives back what its entry moved (frozen or not), may not take the
+    balance below zero, and a reversal is never reversed."""
+    entries: list[tuple[EntryKind, int]] = []  # what the rules accepted
     reversed_: set[int] = set()
     balance = 0
     status = "active"
+    model_entries: list[tuple[EntryKind, int]] = []  # what the model accepted
+    model_balance = 0
     for op, arg in ops:
+        assert isinstance(arg, int)
+        expected: type[DomainError] | None = None
+        refused: type[DomainError] | None = None
         try:
             if op == "credit":
-                assert isinstance(arg, int)
+                model_entries.append((EntryKind.CONTRIBUTION_CREDIT, arg))
+                model_balance += arg
                 balance = next_balance(balance, EntryKind.CONTRIBUTION_CREDIT, arg, status)
                 entries.append((EntryKind.CONTRIBUTION_CREDIT, arg))
             elif op == "debit":
-                assert isinstance(arg, int)
+                if status == "frozen":
+                    expected = AccountFrozen
+                elif model_balance < arg:
+                    expected = InsufficientBalance
+                else:
+                    model_entries.append((EntryKind.SETTLEMENT_DEBIT, -arg))
+                    model_balance -= arg
                 balance = next_balance(balance, EntryKind.SETTLEMENT_DEBIT, -arg, status)
                 entries.append((EntryKind.SETTLEMENT_DEBIT, -arg))
             elif op == "reverse":
-                assert isinstance(arg, int)
                 if not entries or arg % len(entries) in reversed_:
                     continue
                 index = arg % len(entries)
                 kind, amount = entries[index]
+                if kind == EntryKind.REVERSAL:
+                    expected = InvalidEntry
+                elif model_balance - amount < 0:
+                    expected = InsufficientBalance
+                else:
+                    model_entries.append((EntryKind.REVERSAL, -amount))
+                    model_balance -= amount
                 undo = reversal_amount(kind, amount)
                 balance = next_balance(balance, EntryKind.REVERSAL, undo, status)
                 entries.append((EntryKind.REVERSAL, undo))
                 reversed_.add(index)
             else:
                 status = "frozen" if arg else "active"
-        except DomainError:
-            pass
-        assert balance == sum(amount for _, amount in entries)
-        assert balance >= 0
+        except DomainError as exc:
+            refused = type(exc)
+        assert refused == expected, (op, arg, balance, status)
+        assert entries == model_entries
+        assert balance == model_balance == sum(amount for _, amount in entries) >= 0

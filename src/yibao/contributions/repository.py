@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.contributions.tables import Contribution
@@ -27,3 +29,35 @@ async def for_person(
     if until:
         stmt = stmt.where(Contribution.month <= until)
     return list((await session.execute(stmt.order_by(Contribution.month.desc()))).scalars())
+
+
+async def for_persons_months(
+    session: AsyncSession, person_ids: Sequence[int], months: Sequence[str]
+) -> list[Contribution]:
+    """The records of these persons in these months (an import's look-up of what is there)."""
+    stmt = select(Contribution).where(
+        Contribution.person_id.in_(list(person_ids)), Contribution.month.in_(list(months))
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+_WRITTEN = (
+    "person_id",
+    "month",
+    "base_fen",
+    "employer_fen",
+    "personal_fen",
+    "credited_fen",
+    "arrived_on",
+    "status",
+    "ledger_entry_id",
+    "created_at",
+)
+
+
+async def add_many(session: AsyncSession, records: Sequence[Contribution]) -> None:
+    """New records in one multi-row insert (an import writes thousands); the objects given stay
+    outside the session, without ids."""
+    if records:
+        rows = [{name: getattr(r, name) for name in _WRITTEN} for r in records]
+        await session.execute(insert(Contribution), rows)

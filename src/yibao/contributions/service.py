@@ -18,7 +18,7 @@ from yibao.contributions.domain import (
 )
 from yibao.contributions.tables import Contribution
 from yibao.enrolment import repository as enrolment_repository
-from yibao.enrolment.domain import is_retired
+from yibao.enrolment.domain import RegionRules, is_retired
 from yibao.enrolment.tables import Person
 from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import DomainError
@@ -49,6 +49,15 @@ class ImportReport:
 
 
 @dataclass(frozen=True, slots=True)
+class _Parsed:
+    line: int
+    id_number: str
+    month: str
+    amounts: ContributionAmounts
+    arrived_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Checked:
     line: int
     person: Person
@@ -57,13 +66,7 @@ class _Checked:
     arrived_on: date | None
 
 
-async def _check_row(
-    session: AsyncSession,
-    cipher: PersonalDataCipher,
-    row: ContributionRow,
-    line: int,
-    persons: dict[str, Person | None],
-) -> _Checked:
+def _parse_row(row: ContributionRow, line: int) -> _Parsed:
     id_number = parse_id_number(row.id_number).value
     month = parse_month(row.month)
     amounts = ContributionAmounts(
@@ -72,14 +75,7 @@ async def _check_row(
         personal_fen=parse_yuan(row.personal_amount, field="personal_amount"),
     )
     amounts.check()
-    if id_number not in persons:
-        persons[id_number] = await enrolment_repository.person_by_id_number(
-            session, cipher, id_number
-        )
-    person = persons[id_number]
-    if person is None:
-        raise InvalidContribution(f"找不到身份证号 {parse_id_number(id_number).masked} 的参保人")
-    return _Checked(line, person, month, amounts, row.arrived_on)
+    return _Parsed(line, id_number, month, amounts, row.arrived_on)
 
 
 @dataclass
@@ -94,36 +90,64 @@ class _Holder:
     existing: dict[str, Contribution]
 
 
-async def _holder(session: AsyncSession, person: Person) -> _Holder:
-    enrolment = await enrolment_repository.main_enrolment(session, person.id)
-    if enrolment is None or enrolment.insutype != "310":
-        raise InvalidContribution("该参保人不是职工医保参保人，没有个人账户可划入")
-    rules = enrolment_repository.rules_of(
-        await enrolment_repository.region(session, enrolment.admdvs)
-    )
-    account = await ledger_repository.account_for_person(session, person.id, lock=True)
-    existing = {c.month: c for c in await repository.for_person(session, person.id)}
-    return _Holder(
-        person=person,
-        retired=is_retired(enrolment.psn_type),
-        credit_rate_bp=rules.account_credit_rate_bp,
-        retiree_monthly_credit_fen=rules.retiree_monthly_credit_fen,
-        account=account,
-        existing=existing,
-    )
+async def _holders(
+    session: AsyncSession, persons: list[Person], months: set[str]
+) -> dict[int, _Holder | DomainError]:
+    """Each person's holder, read for all of them at once (a file has thousands of rows): their
+    enrolments, their accounts locked in person order, and what is recorded for these months."""
+    ids = [p.id for p in persons]
+    enrolments = await enrolment_repository.main_enrolments(session, ids)
+    accounts = await ledger_repository.accounts_for_persons(session, ids, lock=True)
+    existing: dict[int, dict[str, Contribution]] = {}
+    for record in await repository.for_persons_months(session, ids, sorted(months)):
+        existing.setdefault(record.person_id, {})[record.month] = record
+    holders: dict[int, _Holder | DomainError] = {}
+    rules_by_region: dict[str, RegionRules] = {}
+    for person in persons:
+        enrolment = enrolments.get(person.id)
+        if enrolment is None or enrolment.insutype != "310":
+            holders[person.id] = InvalidContribution(
+                "该参保人不是职工医保参保人，没有个人账户可划入"
+            )
+            continue
+        if enrolment.admdvs not in rules_by_region:
+            rules_by_region[enrolment.admdvs] = enrolment_repository.rules_of(
+                await enrolment_repository.region(session, enrolment.admdvs)
+            )
+        rules = rules_by_region[enrolment.admdvs]
+        holders[person.id] = _Holder(
+            person=person,
+            retired=is_retired(enrolment.psn_type),
+            credit_rate_bp=rules.account_credit_rate_bp,
+            retiree_monthly_credit_fen=rules.retiree_monthly_credit_fen,
+            account=accounts.get(person.id),
+            existing=existing.get(person.id, {}),
+        )
+    return holders
 
 
-async def _record_months(
-    session: AsyncSession,
-    clock: Clock,
-    holder: _Holder,
-    months: list[tuple[str, ContributionAmounts, date | None]],
-) -> list[tuple[Contribution, bool]]:
-    """Record one person's months and credit the account with one batch of entries."""
-    results: list[tuple[Contribution, bool]] = []
-    fresh: list[Contribution] = []
-    postings: list[ledger_repository.Posting] = []
-    credited_records: list[Contribution] = []
+async def _holder(session: AsyncSession, person: Person, month: str) -> _Holder:
+    found = (await _holders(session, [person], {month}))[person.id]
+    if isinstance(found, DomainError):
+        raise found
+    return found
+
+
+@dataclass
+class _Plan:
+    """One person's months as they will be written: new records and the entries crediting them."""
+
+    holder: _Holder
+    results: list[tuple[Contribution, bool]] = field(default_factory=list)
+    fresh: list[Contribution] = field(default_factory=list)
+    postings: list[ledger_repository.Posting] = field(default_factory=list)
+    credited_records: list[Contribution] = field(default_factory=list)
+
+
+def _plan_months(
+    clock: Clock, holder: _Holder, months: list[tuple[str, ContributionAmounts, date | None]]
+) -> _Plan:
+    plan = _Plan(holder)
     now = clock.now()
     for month, amounts, arrived_on in months:
         existing = holder.existing.get(month)
@@ -135,7 +159,7 @@ async def _record_months(
             )
             if not same:
                 raise InvalidContribution(f"{month} 的缴费已入账且金额不同；更正须由经办人员办理")
-            results.append((existing, False))
+            plan.results.append((existing, False))
             continue
         arrival = arrived_on or china_today(clock)
         credited = credited_amount(
@@ -155,12 +179,11 @@ async def _record_months(
             status=status_of(amounts, month, arrival, retired=holder.retired),
             created_at=now,
         )
-        holder.existing[month] = record
-        fresh.append(record)
-        results.append((record, True))
+        plan.fresh.append(record)
+        plan.results.append((record, True))
         if credited > 0:
-            credited_records.append(record)
-            postings.append(
+            plan.credited_records.append(record)
+            plan.postings.append(
                 ledger_repository.Posting(
                     kind=EntryKind.CONTRIBUTION_CREDIT,
                     amount_fen=credited,
@@ -170,15 +193,25 @@ async def _record_months(
                     source_id=month,
                 )
             )
-    if postings:
-        if holder.account is None:
-            raise InvalidContribution("该参保人没有个人账户")
-        entries = await ledger_repository.post_many(session, holder.account, postings, now)
-        for record, entry in zip(credited_records, entries, strict=True):
+    if plan.postings and holder.account is None:
+        raise InvalidContribution("该参保人没有个人账户")
+    return plan
+
+
+async def _write(session: AsyncSession, clock: Clock, plans: list[_Plan]) -> None:
+    """Every planned record and the entries crediting them: one batch of entries, one flush."""
+    batches = [(p.holder.account, p.postings) for p in plans if p.postings]
+    entries = await ledger_repository.post_to_accounts(
+        session, [(a, postings) for a, postings in batches if a is not None], clock.now()
+    )
+    credited = [p for p in plans if p.postings]
+    for plan, written in zip(credited, entries, strict=True):
+        for record, entry in zip(plan.credited_records, written, strict=True):
             record.ledger_entry_id = entry.id
-    session.add_all(fresh)
-    await session.flush()
-    return results
+    for plan in plans:
+        for record in plan.fresh:
+            plan.holder.existing[record.month] = record
+    await repository.add_many(session, [record for plan in plans for record in plan.fresh])
 
 
 async def record_contribution(
@@ -190,10 +223,18 @@ async def record_contribution(
     arrived_on: date | None = None,
 ) -> Contribution:
     """Record one month and credit the account, as one use case."""
-    holder = await _holder(session, person)
-    [(record, _)] = await _record_months(session, clock, holder, [(month, amounts, arrived_on)])
+    plan = _plan_months(
+        clock, await _holder(session, person, month), [(month, amounts, arrived_on)]
+    )
+    await _write(session, clock, [plan])
+    record = await repository.for_person_month(session, person.id, month)
+    assert record is not None
     await session.commit()
     return record
+
+
+# Persons read and written together: bounds the IN lists of the look-ups.
+_PERSONS_PER_BATCH = 500
 
 
 async def import_contributions(
@@ -205,44 +246,73 @@ async def import_contributions(
 ) -> ImportReport:
     """Every row is checked first; any bad row means nothing is written and all are reported."""
     report = ImportReport()
-    checked: list[_Checked] = []
-    seen: set[tuple[int, str]] = set()
-    persons: dict[str, Person | None] = {}
+    parsed: list[_Parsed] = []
     for line, row in rows:
         try:
-            item = await _check_row(session, cipher, row, line, persons)
+            parsed.append(_parse_row(row, line))
         except DomainError as exc:
             report.errors.append((line, exc.message))
+    numbers = sorted({p.id_number for p in parsed})
+    persons: dict[str, Person] = {}
+    for start in range(0, len(numbers), _PERSONS_PER_BATCH):
+        persons.update(
+            await enrolment_repository.persons_by_id_numbers(
+                session, cipher, numbers[start : start + _PERSONS_PER_BATCH]
+            )
+        )
+    checked: list[_Checked] = []
+    seen: set[tuple[int, str]] = set()
+    for item in parsed:
+        person = persons.get(item.id_number)
+        if person is None:
+            masked = parse_id_number(item.id_number).masked
+            report.errors.append((item.line, f"找不到身份证号 {masked} 的参保人"))
             continue
-        if (item.person.id, item.month) in seen:
-            report.errors.append((line, f"文件中 {item.month} 的记录重复"))
+        if (person.id, item.month) in seen:
+            report.errors.append((item.line, f"文件中 {item.month} 的记录重复"))
             continue
-        seen.add((item.person.id, item.month))
-        checked.append(item)
+        seen.add((person.id, item.month))
+        checked.append(_Checked(item.line, person, item.month, item.amounts, item.arrived_on))
     if report.errors:
+        report.errors.sort()
         return report
     # Lock accounts in a fixed order (by person) so concurrent imports cannot deadlock.
     checked.sort(key=lambda c: (c.person.id, c.month))
     by_person: dict[int, list[_Checked]] = {}
-    for item in checked:
-        by_person.setdefault(item.person.id, []).append(item)
-    for items in by_person.values():
-        try:
-            holder = await _holder(session, items[0].person)
-            results = await _record_months(
-                session, clock, holder, [(i.month, i.amounts, i.arrived_on) for i in items]
-            )
-        except DomainError as exc:
-            report.errors.append((items[0].line, exc.message))
-            continue
-        for record, created in results:
-            if created:
-                report.loaded += 1
-                report.credited_fen += record.credited_fen
-            else:
-                report.unchanged += 1
-        if progress:
-            progress(len(items))
+    for one in checked:
+        by_person.setdefault(one.person.id, []).append(one)
+    groups = list(by_person.values())
+    for start in range(0, len(groups), _PERSONS_PER_BATCH):
+        batch = groups[start : start + _PERSONS_PER_BATCH]
+        holders = await _holders(
+            session, [items[0].person for items in batch], {i.month for g in batch for i in g}
+        )
+        plans: list[_Plan] = []
+        for items in batch:
+            try:
+                holder = holders[items[0].person.id]
+                if isinstance(holder, DomainError):
+                    raise holder
+                plan = _plan_months(
+                    clock, holder, [(i.month, i.amounts, i.arrived_on) for i in items]
+                )
+            except DomainError as exc:
+                report.errors.append((items[0].line, exc.message))
+                continue
+            plans.append(plan)
+            for record, created in plan.results:
+                if created:
+                    report.loaded += 1
+                    report.credited_fen += record.credited_fen
+                else:
+                    report.unchanged += 1
+            if progress:
+                progress(len(items))
+        if not report.errors:
+            try:
+                await _write(session, clock, plans)
+            except DomainError as exc:
+                report.errors.append((batch[0][0].line, exc.message))
     if report.errors:
         await session.rollback()
         report.loaded = report.unchanged = report.credited_fen = 0

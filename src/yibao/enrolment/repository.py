@@ -79,6 +79,15 @@ async def person_by_id_number(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def persons_by_id_numbers(
+    session: AsyncSession, cipher: PersonalDataCipher, id_numbers: Sequence[str]
+) -> dict[str, Person]:
+    """Many at once (imports): by ID number, those found."""
+    by_digest = {cipher.lookup_hash(n, purpose=ID_PURPOSE): n for n in id_numbers}
+    stmt = select(Person).where(Person.id_number_hash.in_(list(by_digest)))
+    return {by_digest[p.id_number_hash]: p for p in (await session.execute(stmt)).scalars()}
+
+
 async def persons_by_phone(
     session: AsyncSession, cipher: PersonalDataCipher, phone: str
 ) -> list[Person]:
@@ -165,6 +174,19 @@ async def main_enrolment(session: AsyncSession, person_id: int) -> Enrolment | N
         e for e in await enrolments_of(session, person_id) if e.insutype in {"310", "390"}
     ]
     return enrolments[0] if enrolments else None
+
+
+async def main_enrolments(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, Enrolment]:
+    """`main_enrolment` of many persons at once (imports)."""
+    stmt = (
+        select(Enrolment)
+        .where(Enrolment.person_id.in_(list(person_ids)), Enrolment.insutype.in_(["310", "390"]))
+        .order_by(Enrolment.person_id, Enrolment.insutype)
+    )
+    found: dict[int, Enrolment] = {}
+    for enrolment in (await session.execute(stmt)).scalars():
+        found.setdefault(enrolment.person_id, enrolment)
+    return found
 
 
 def decrypt_id_number(cipher: PersonalDataCipher, person_row: Person) -> str:

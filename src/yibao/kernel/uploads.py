@@ -5,7 +5,12 @@
 - A size limit (a setting) is checked before anything is parsed.
 - Images are decoded and encoded again with Pillow: what is stored is pixels only, with no EXIF
   (location, device) or trailing payload. A decompression bomb is refused, not decoded.
-- A PDF cannot be re-encoded here; one that carries scripts or launch actions is refused.
+- A PDF cannot be re-encoded here; one that carries scripts, actions, attachments, forms that
+  submit or rich media is refused. Its names are read as a PDF reader reads them (PDF 32000-1,
+  7.3.5: `/J#61vaScript` is `/JavaScript`), in the file and inside every stream that Flate,
+  ASCIIHex or ASCII85 can decode (object streams hide dictionaries in compressed data); a file
+  using a filter that is not read here (LZW, RunLength, Crypt), or encrypted object streams, is
+  refused.
 - Files are stored under `var/uploads/`, outside the web root, under random names; the name the
   person gave is kept only as a label.
 """
@@ -13,11 +18,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import hashlib
 import io
 import re
 import secrets
 import warnings
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -28,7 +36,33 @@ from yibao.kernel.errors import InvalidInput, NotFound
 
 # Phone photos of invoices are well under this; bigger images are bombs or mistakes.
 MAX_IMAGE_PIXELS = 40_000_000
-_PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/OpenAction")
+# Names that make a reader act instead of show: scripts and actions (PDF 32000-1, 12.6), embedded
+# and attached files (7.11.4, 12.5.6.15), forms that submit or import (12.7.5), XFA and rich media.
+_PDF_ACTIVE = frozenset(
+    {
+        b"JavaScript",
+        b"JS",
+        b"OpenAction",
+        b"AA",
+        b"Launch",
+        b"EmbeddedFile",
+        b"EmbeddedFiles",
+        b"FileAttachment",
+        b"RichMedia",
+        b"XFA",
+        b"SubmitForm",
+        b"ImportData",
+        b"GoToE",
+        b"GoToR",
+    }
+)
+# A name runs from `/` to the next white-space or delimiter character (7.2.2, 7.3.5).
+_PDF_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+# The keyword ends its line with CRLF or LF (7.3.8.1); readers also take a lone CR and spaces.
+_PDF_STREAM = re.compile(rb"(?<!end)stream[ \t]*(?:\r\n|\r|\n)")
+# Decoded stream bytes read per upload, at most: a few MB of Flate data can claim gigabytes.
+_PDF_DECODED_BUDGET = 64 * 1024 * 1024
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|pdf)$")
 
 
@@ -82,11 +116,109 @@ def _reencode(data: bytes, kind: DocumentType) -> bytes:
     return out.getvalue()
 
 
+_PDF_ACTIVE_REFUSED = "PDF 含有脚本、动作或附件，无法接收；请打印为普通 PDF 或拍照上传"
+_PDF_TOO_COMPLEX = "PDF 文件过于复杂，无法检查；请打印为普通 PDF 或拍照上传"
+_PDF_UNREADABLE = "PDF 使用了无法检查的压缩或加密方式；请打印为普通 PDF 或拍照上传"
+# Filters that can hold dictionaries (an object stream) but are not decoded here.
+_PDF_UNREAD_FILTERS = frozenset({b"LZWDecode", b"RunLengthDecode", b"Crypt"})
+_HEX_RUN = re.compile(rb"[0-9A-Fa-f\s]*")
+_A85_RUN = re.compile(rb"[!-uz\s]*")
+
+
+class _Runs:
+    """Where a run of ASCIIHex or ASCII85 characters that starts at a position ends. Streams
+    found inside one run end where it ends, so a file of many `stream` keywords in one long run is
+    read once, not once per keyword."""
+
+    def __init__(self, pattern: re.Pattern[bytes]) -> None:
+        self.pattern = pattern
+        self.start = self.end = -1
+
+    def end_of(self, buffer: bytes, at: int) -> int:
+        if not self.start <= at < self.end:
+            self.start, self.end = at, self.pattern.match(buffer, at).end()  # type: ignore[union-attr]
+        return self.end
+
+
+def pdf_names(data: bytes) -> set[bytes]:
+    """Every name written in these bytes, decoded as a reader decodes it (`#xx` is one byte)."""
+    return {
+        _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+        for raw in _PDF_NAME.findall(data)
+    }
+
+
+def _inflate(buffer: bytes, at: int, budget: int) -> bytes | None:
+    """The Flate data starting at `at`, up to where it ends or breaks (a reader shows what it
+    could inflate). Fed in growing pieces: zlib copies what it did not read, and a whole file's
+    rest per `stream` keyword would make a crafted file slow."""
+    inflater = zlib.decompressobj()
+    view = memoryview(buffer)
+    parts: list[bytes] = []
+    size, piece = 0, 1024
+    while at < len(buffer) and not inflater.eof:
+        try:
+            got = inflater.decompress(view[at : at + piece], budget - size)
+        except zlib.error:
+            break
+        if inflater.unconsumed_tail:
+            raise UploadRefused(_PDF_TOO_COMPLEX)
+        parts.append(got)
+        size += len(got)
+        if size >= budget:
+            raise UploadRefused(_PDF_TOO_COMPLEX)
+        at += piece
+        piece = min(piece * 2, 1 << 20)
+    return b"".join(parts) if parts else None
+
+
+def _decodings(data: bytes, start: int, budget: int, runs: tuple[_Runs, _Runs]) -> list[bytes]:
+    """What the stream starting at `start` can be read as through Flate, ASCIIHex and ASCII85,
+    alone or chained. Every stream is tried whatever its dictionary says (a dictionary can be
+    written to mislead a parser), and each decoder stops where its own data ends, as a reader's
+    does, so an `endstream` planted inside compressed data cuts nothing short."""
+    found: list[bytes] = []
+    pending = [(data, start, 0)]
+    while pending:
+        buffer, at, depth = pending.pop()
+        if depth == 3:
+            continue
+        if budget <= 0:  # and zlib would read a limit of 0 as none
+            raise UploadRefused(_PDF_TOO_COMPLEX)
+        hex_runs, a85_runs = runs if depth == 0 else (_Runs(_HEX_RUN), _Runs(_A85_RUN))
+        outputs: list[bytes] = []
+        if (inflated := _inflate(buffer, at, budget)) is not None:
+            outputs.append(inflated)
+        end = hex_runs.end_of(buffer, at)
+        if buffer.startswith(b">", end):
+            digits = re.sub(rb"\s", b"", buffer[at:end])
+            outputs.append(bytes.fromhex((digits + b"0" * (len(digits) % 2)).decode()))
+        end = a85_runs.end_of(buffer, at)
+        if buffer.startswith(b"~>", end):
+            with contextlib.suppress(ValueError):
+                outputs.append(base64.a85decode(buffer[at : end + 2].strip(), adobe=True))
+        for output in outputs:
+            budget -= len(output)
+            found.append(output)
+            pending.append((output, 0, depth + 1))
+    return found
+
+
 def _check_pdf(data: bytes) -> bytes:
     if b"%%EOF" not in data[-1024:]:
         raise UploadRefused("PDF 文件不完整，请重新导出后上传")
-    if any(marker in data for marker in _PDF_ACTIVE):
-        raise UploadRefused("PDF 含有脚本或附件，无法接收；请打印为普通 PDF 或拍照上传")
+    names = pdf_names(data)
+    if names & _PDF_ACTIVE:
+        raise UploadRefused(_PDF_ACTIVE_REFUSED)
+    if names & _PDF_UNREAD_FILTERS or {b"Encrypt", b"ObjStm"} <= names:
+        raise UploadRefused(_PDF_UNREADABLE)
+    budget = _PDF_DECODED_BUDGET
+    runs = (_Runs(_HEX_RUN), _Runs(_A85_RUN))
+    for found in _PDF_STREAM.finditer(data):
+        for decoded in _decodings(data, found.end(), budget, runs):
+            budget -= len(decoded)
+            if pdf_names(decoded) & _PDF_ACTIVE:
+                raise UploadRefused(_PDF_ACTIVE_REFUSED)
     return data
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.direct import Row, Sql, direct, loaded_moved
@@ -33,6 +34,20 @@ _ACCOUNT_OF_PERSON = select(PersonalAccount).where(
     PersonalAccount.person_id == bindparam("person_id")
 )
 _ACCOUNT_OF_PERSON_LOCKED = _ACCOUNT_OF_PERSON.with_for_update()
+
+
+async def accounts_for_persons(
+    session: AsyncSession, person_ids: Sequence[int], *, lock: bool = False
+) -> dict[int, PersonalAccount]:
+    """Many persons' accounts (imports); with `lock`, locked in ascending person order."""
+    stmt = (
+        select(PersonalAccount)
+        .where(PersonalAccount.person_id.in_(sorted(person_ids)))
+        .order_by(PersonalAccount.person_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return {a.person_id: a for a in (await session.execute(stmt)).scalars()}
 
 
 async def lock_account(session: AsyncSession, account_id: int) -> PersonalAccount:
@@ -180,37 +195,49 @@ def account_moved(session: AsyncSession, account_id: int, balance_fen: int, now:
     loaded_moved(session, PersonalAccount, account_id, balance_fen=balance_fen, updated_at=now)
 
 
-async def post_many(
-    session: AsyncSession, account: PersonalAccount, postings: list[Posting], now: datetime
-) -> list[LedgerEntry]:
-    """Append several entries to one locked account in one round trip (imports, demo data).
+async def post_to_accounts(
+    session: AsyncSession,
+    batches: Sequence[tuple[PersonalAccount, list[Posting]]],
+    now: datetime,
+) -> list[list[LedgerEntry]]:
+    """Append entries to several locked accounts in a few statements (imports, demo data): one
+    look-up of the keys, one multi-row insert, one read of the new rows, whatever the count.
 
     Keys already posted return their first entry, as `post` does.
     """
-    keys = [p.idempotency_key for p in postings]
-    existing = {
-        e.idempotency_key: e
-        for e in (
-            await session.execute(select(LedgerEntry).where(LedgerEntry.idempotency_key.in_(keys)))
-        ).scalars()
-    }
-    entries: list[LedgerEntry] = []
-    balance = account.balance_fen
-    for posting in postings:
-        found = existing.get(posting.idempotency_key)
-        if found is not None:
-            if found.account_id != account.id or found.amount_fen != posting.amount_fen:
-                raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")
-            entries.append(found)
-            continue
-        balance = next_balance(balance, posting.kind, posting.amount_fen, account.status)
-        entry = LedgerEntry(**_entry_values(account.id, posting, balance, now))
-        session.add(entry)
-        entries.append(entry)
-    account.balance_fen = balance
-    account.updated_at = now
+    keys = [p.idempotency_key for _, postings in batches for p in postings]
+    existing = await _entries_by_keys(session, keys)
+    rows: list[dict[str, Any]] = []
+    for account, postings in batches:
+        balance = account.balance_fen
+        for posting in postings:
+            found = existing.get(posting.idempotency_key)
+            if found is not None:
+                if found.account_id != account.id or found.amount_fen != posting.amount_fen:
+                    raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")
+                continue
+            balance = next_balance(balance, posting.kind, posting.amount_fen, account.status)
+            rows.append(_entry_values(account.id, posting, balance, now))
+        account.balance_fen = balance
+        account.updated_at = now
+    if rows:
+        await session.execute(insert(LedgerEntry), rows)
+        existing.update(await _entries_by_keys(session, [r["idempotency_key"] for r in rows]))
     await session.flush()
-    return entries
+    return [[existing[p.idempotency_key] for p in postings] for _, postings in batches]
+
+
+async def _entries_by_keys(session: AsyncSession, keys: list[str]) -> dict[str, LedgerEntry]:
+    found: dict[str, LedgerEntry] = {}
+    for start in range(0, len(keys), _KEYS_PER_LOOKUP):
+        chunk = keys[start : start + _KEYS_PER_LOOKUP]
+        stmt = select(LedgerEntry).where(LedgerEntry.idempotency_key.in_(chunk))
+        found.update((e.idempotency_key, e) for e in (await session.execute(stmt)).scalars())
+    return found
+
+
+# Bound parameters per IN list: well under SQLite's and asyncpg's limits.
+_KEYS_PER_LOOKUP = 1000
 
 
 async def reverse(

@@ -138,9 +138,16 @@ async def test_revocation_and_settlements_race_without_overspending(
     shop = await pharmacy(runtime)
     aid = await open_aid(runtime, payer, parent)
 
+    # The last ledger entry once the revocation has committed: every entry is numbered in the
+    # order it was written, so a 共济 payment for the parent numbered after it was paid on a
+    # revoked authorisation.
+    watermark: list[int] = []
+
     async def revoke() -> None:
         async with runtime.sessions() as s:
             await family.revoke(s, runtime.clock, payer.person_id, aid)
+        async with runtime.sessions() as s:
+            watermark.append(await s.scalar(select(func.max(LedgerEntry.id))) or 0)
 
     async def sale(i: int) -> int:
         r = await buy(runtime, shop, parent, 100, f"{PHARMACY}20261125{i:010d}")
@@ -150,7 +157,29 @@ async def test_revocation_and_settlements_race_without_overspending(
     tasks.insert(0 if revoke_first else 10, revoke())  # type: ignore[arg-type]
     results = await asyncio.gather(*tasks)
     paid = sum(r for r in results if isinstance(r, int))
+    async with runtime.sessions() as s:
+        entries = list(
+            (
+                await s.execute(
+                    select(LedgerEntry)
+                    .where(LedgerEntry.account_id == payer.account_id)
+                    .order_by(LedgerEntry.id)
+                )
+            ).scalars()
+        )
+    for_parent = [
+        e
+        for e in entries
+        if e.kind == "mutual_aid_debit" and e.beneficiary_person_id == parent.person_id
+    ]
+    late = [(e.id, e.amount_fen) for e in for_parent if e.id > watermark[0]]
+    assert late == [], f"paid after the revocation committed (entry {watermark[0]}): {late}"
+    # The sales' own answers, the ledger and the balance tell the same story.
+    assert [e.amount_fen for e in for_parent] == [-100] * (paid // 100)
+    assert {e.kind for e in entries} <= {"contribution_credit", "mutual_aid_debit"}
+    assert sum(e.amount_fen for e in entries) == 50_000 - paid
     assert await _balance(runtime, payer.account_id) == 50_000 - paid
+    assert entries[-1].balance_after_fen == 50_000 - paid
     after = await buy(runtime, shop, parent, 100, f"{PHARMACY}202611259999999999")
     assert after.payment.acct_mulaid_pay_fen == 0
 
