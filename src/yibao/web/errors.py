@@ -26,7 +26,6 @@ STATUS_BY_CODE: dict[str, int] = {
     "unauthenticated": 401,
     "step_up_required": 403,
     "rate_limited": 429,
-    "account_locked": 423,
     "sign_in_failed": 401,
 }
 
