@@ -20,7 +20,7 @@ from yibao.audit import repository as audit
 from yibao.audit import service as audit_service
 from yibao.audit.domain import GENESIS_HASH, NothingToArchive
 from yibao.cli.main import app
-from yibao.config import Settings, get_settings
+from yibao.config import Settings
 from yibao.kernel.clock import FixedClock
 from yibao.runtime import Runtime, build_runtime
 
@@ -55,17 +55,6 @@ async def _record(
         )
         await s.commit()
         return row.id
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("YIBAO_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("YIBAO_DATA_KEY", settings.data_key)
-    monkeypatch.setenv("YIBAO_ENVIRONMENT", "test")
-    monkeypatch.setenv("YIBAO_VAR_DIR", str(settings.var_dir))
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 async def _tamper(runtime: Runtime, backend: str, sql: str, params: dict[str, object]) -> None:

@@ -5,25 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from tests.support.world import new_id_number
 from yibao.cli.main import app
-from yibao.config import Settings, get_settings
+from yibao.config import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("YIBAO_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("YIBAO_DATA_KEY", settings.data_key)
-    monkeypatch.setenv("YIBAO_ENVIRONMENT", "test")
-    monkeypatch.setenv("YIBAO_VAR_DIR", str(settings.var_dir))
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def invoke(*args: str) -> tuple[int, str]:

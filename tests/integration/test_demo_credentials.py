@@ -13,7 +13,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,23 +23,12 @@ from typer.testing import CliRunner
 from tests.support.fsi import Institution
 from tests.web.identity_client import post_form
 from yibao.cli.main import app
-from yibao.config import Settings, get_settings
+from yibao.config import Settings
 from yibao.identity import service as identity
 from yibao.kernel.errors import InvalidInput
 from yibao.runtime import Runtime
 
 DEMO_DOC = Path(__file__).resolve().parents[2] / "docs" / "demo.md"
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("YIBAO_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("YIBAO_DATA_KEY", settings.data_key)
-    monkeypatch.setenv("YIBAO_ENVIRONMENT", "test")
-    monkeypatch.setenv("YIBAO_VAR_DIR", str(settings.var_dir))
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def _cell(doc: str, row: str) -> str:

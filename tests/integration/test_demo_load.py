@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,7 @@ from typer.testing import CliRunner
 from tests.support.world import define_regions, enrol, new_id_number
 from yibao.cli.demo import DEMO_ID_NUMBER, DEMO_PASSWORD, DEMO_PHONE
 from yibao.cli.main import app
-from yibao.config import Settings, get_settings
+from yibao.config import Settings
 from yibao.contributions import service as contributions
 from yibao.contributions.tables import Contribution
 from yibao.enrolment.repository import person_by_id_number
@@ -124,17 +123,6 @@ async def test_import_sends_a_few_statements_whatever_the_number_of_rows(
     assert (again.loaded, again.unchanged, again.errors) == (0, 360, [])
     assert len(sent) <= 20, sent
     await _ledger_is_true(session)
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("YIBAO_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("YIBAO_DATA_KEY", settings.data_key)
-    monkeypatch.setenv("YIBAO_ENVIRONMENT", "test")
-    monkeypatch.setenv("YIBAO_VAR_DIR", str(settings.var_dir))
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def test_demo_world_is_complete_and_its_figures_true(cli_env: Settings) -> None:
