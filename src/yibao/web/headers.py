@@ -33,13 +33,14 @@ DOCS_POLICY = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 _DOCS = ("/docs", "/redoc")
+# A route that set one of these itself (a document download's own nosniff) keeps its own.
 _ALWAYS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"camera=(), geolocation=(), payment=(), microphone=(self)"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+    ("permissions-policy", "camera=(), geolocation=(), payment=(), microphone=(self)"),
 ]
-_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
 
 
 class SecurityHeadersMiddleware:
@@ -51,20 +52,20 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        policy = (DOCS_POLICY if path.startswith(_DOCS) else PAGE_POLICY).encode()
+        policy = DOCS_POLICY if path.startswith(_DOCS) else PAGE_POLICY
         https = scope.get("scheme") == "https"
         cacheable = path.startswith("/static/")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                raw = headers.raw
-                raw.extend(_ALWAYS)
-                raw.append((b"content-security-policy", policy))
-                if not cacheable and "cache-control" not in headers:
-                    raw.append((b"cache-control", b"no-store"))
+                for name, value in _ALWAYS:
+                    headers.setdefault(name, value)
+                headers.setdefault("content-security-policy", policy)
+                if not cacheable:
+                    headers.setdefault("cache-control", "no-store")
                 if https:
-                    raw.append(_HSTS)
+                    headers.setdefault(*_HSTS)
             await send(message)
 
         await self.app(scope, receive, with_headers)
