@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,17 +16,23 @@ _rng = random.Random(7)
 # Only 500 sequence numbers exist per birth date and sex: a test that enrols many people in one
 # database (hypothesis examples) would otherwise draw the same number twice.
 _issued: set[str] = set()
+_used_up: set[tuple[str, date, bool]] = set()
 
 
-def new_id_number(
-    district: str = "310104", birth: date = date(1980, 5, 17), male: bool = True
-) -> str:
-    for _ in range(5_000):
-        number = make_id_number(_rng, district, birth, male)
-        if number not in _issued:
-            _issued.add(number)
-            return number
-    raise RuntimeError(f"no unused ID numbers left for {birth}: pass another birth date")
+def new_id_number(district: str = "310104", birth: date | None = None, male: bool = True) -> str:
+    """An ID number no test in this process has had. Without a birth date, the default date's 500
+    sequence numbers are used up first, then the following days' (the suite enrols thousands)."""
+    births = [birth] if birth else [date(1980, 5, 17) + timedelta(days=n) for n in range(365)]
+    for day in births:
+        if (district, day, male) in _used_up:
+            continue
+        for _ in range(5_000):
+            number = make_id_number(_rng, district, day, male)
+            if number not in _issued:
+                _issued.add(number)
+                return number
+        _used_up.add((district, day, male))
+    raise RuntimeError(f"no unused ID numbers left for {births[0]}: pass another birth date")
 
 
 def new_phone() -> str:
