@@ -145,7 +145,9 @@ async def _process(
                 caller = await service.signed_in(session, caller, envelope.sign_no, clock)
 
             async def work(session: Any) -> Answer:
-                reply = await transaction.handle(Call(runtime, session, caller, envelope))
+                reply = await transaction.handle(
+                    Call(runtime, session, caller, envelope, TRANSACTIONS)
+                )
                 return answer(
                     infcode=0,
                     refmsgid=refmsgid,
