@@ -1,0 +1,116 @@
+"""The transaction table decides: who needs the day's sign-in, which codes are transactions, and
+how 2601 undoes each one. A transaction added as one row and one handler gets all of it.
+
+Hospital kiosks and HIS clients send `sign_no: ""` and never call 9001 for look-ups and queries;
+what writes a visit or money still needs the day's sign_no, and a region may require it always.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.support import settlement_world
+from tests.support.fsi import Institution
+from yibao.enrolment import repository as enrolment_repository
+from yibao.runtime import Runtime
+
+MUST_SIGN_IN = "请先调用 9001 签到"
+
+
+class Scene:
+    def __init__(self, w: settlement_world.World, id_number: str) -> None:
+        self.w, self.id_number = w, id_number
+        self.psn_no = w.person.person.psn_no
+
+    def lookup(self) -> dict[str, Any]:
+        return {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": self.id_number}}
+
+    def sale(self) -> dict[str, Any]:
+        return {
+            "druginfo": {
+                "psn_no": self.psn_no,
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": self.id_number,
+                "med_type": "41",
+                "medfee_sumamt": "30.00",
+                "insutype": "310",
+                "acct_used_flag": "1",
+                "psn_setlway": "01",
+            },
+            "drugdetail": [
+                {
+                    "feedetl_sn": "1",
+                    "med_list_codg": "XA01ABD075A002010100483",
+                    "pric": "15.00",
+                    "cnt": "2",
+                    "det_item_fee_sumamt": "30.00",
+                }
+            ],
+        }
+
+
+@pytest.fixture
+async def scene(runtime: Runtime, session: AsyncSession, client: httpx.AsyncClient) -> Scene:
+    w = await settlement_world.build(runtime, session, client)
+    id_number = enrolment_repository.decrypt_id_number(runtime.cipher, w.person.person)
+    await session.close()  # SQLite: hold no lock while the institutions call
+    return Scene(w, id_number)
+
+
+def _kiosk(institution: Institution) -> Institution:
+    """What a kiosk sends: an empty sign_no, never a 9001."""
+    institution.sign_no = ""
+    return institution
+
+
+async def test_look_ups_and_queries_answer_without_the_days_sign_in(scene: Scene) -> None:
+    hospital = _kiosk(scene.w.hospital)
+    person = await hospital.call("1101", scene.lookup())
+    assert person["infcode"] == 0, person
+    assert person["output"]["baseinfo"]["psn_no"] == scene.psn_no
+
+    pharmacy = scene.w.pharmacy
+    await pharmacy.sign_in()
+    sold = await pharmacy.call("2102", scene.sale())
+    assert sold["infcode"] == 0, sold
+    setl_id = sold["output"]["setlinfo"]["setl_id"]
+    query = {"data": {"psn_no": scene.psn_no, "setl_id": setl_id}}
+    queried = await _kiosk(pharmacy).call("5203", query)
+    assert queried["infcode"] == 0, queried
+    assert queried["output"]["setlinfo"]["setl_id"] == setl_id
+    # Pre-settlement writes nothing: a price check at the counter needs no sign-in either.
+    priced = await pharmacy.call("2101", scene.sale())
+    assert priced["infcode"] == 0, priced
+
+
+async def test_what_moves_money_still_needs_the_days_sign_in(scene: Scene) -> None:
+    pharmacy = _kiosk(scene.w.pharmacy)
+    refused = await pharmacy.call("2102", scene.sale())
+    assert refused["infcode"] == -1
+    assert MUST_SIGN_IN in refused["err_msg"]
+    undo = {"data": {"psn_no": scene.psn_no, "omsgid": pharmacy.new_msgid(), "oinfno": "2102"}}
+    reversal = await pharmacy.call("2601", undo)
+    assert reversal["infcode"] == -1
+    assert MUST_SIGN_IN in reversal["err_msg"]
+    # A stale sign_no on a transaction that needs it is refused too.
+    pharmacy.sign_no = "20000101000000000000"
+    stale = await pharmacy.call("2102", scene.sale())
+    assert stale["infcode"] == -1
+    assert "sign_no 无效或已过期" in stale["err_msg"]
+
+
+async def test_a_region_can_require_the_sign_in_for_every_transaction(
+    scene: Scene, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime.settings, "fsi_sign_in_always", True)
+    hospital = _kiosk(scene.w.hospital)
+    refused = await hospital.call("1101", scene.lookup())
+    assert refused["infcode"] == -1
+    assert MUST_SIGN_IN in refused["err_msg"]
+    await hospital.sign_in()  # 9001 itself needs none
+    answered = await hospital.call("1101", scene.lookup())
+    assert answered["infcode"] == 0, answered
