@@ -114,3 +114,30 @@ async def test_a_region_can_require_the_sign_in_for_every_transaction(
     await hospital.sign_in()  # 9001 itself needs none
     answered = await hospital.call("1101", scene.lookup())
     assert answered["infcode"] == 0, answered
+
+
+@pytest.mark.parametrize("infno", ["1306A", "3501A", "3507A", "3592B", "100001"])
+async def test_codes_of_the_national_list_that_are_not_four_digits_are_transaction_codes(
+    scene: Scene, infno: str
+) -> None:
+    """Not yet answered, but read as codes: refused as unsupported, not as malformed."""
+    answer = await scene.w.hospital.call(infno, {"data": {}})
+    assert answer["infcode"] == -1
+    assert answer["err_msg"] == f"不支持的交易编号 infno={infno}"
+
+
+@pytest.mark.parametrize(
+    ("infno", "reason"),
+    [
+        ("1306a", "infno 应为交易编号"),
+        ("13060", "infno 应为交易编号"),
+        ("1306AB", "infno 应为交易编号"),
+        ("１１０１", "infno 应为交易编号"),  # full-width digits
+        ("1101234", "infno 过长（最多6位）"),
+    ],
+    ids=["small-letter", "five-digits", "two-letters", "full-width-digits", "seven-digits"],
+)
+async def test_other_shapes_are_refused(scene: Scene, infno: str, reason: str) -> None:
+    answer = await scene.w.hospital.call(infno, {"data": {}})
+    assert answer["infcode"] == -1
+    assert reason in answer["err_msg"], answer["err_msg"]
