@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.support import settlement_world
 from tests.support.fsi import Institution
 from yibao.enrolment import repository as enrolment_repository
+from yibao.fsi.call import Call, Original, Reply, Reversed
+from yibao.fsi.transactions import TRANSACTIONS, Transaction
 from yibao.runtime import Runtime
 
 MUST_SIGN_IN = "请先调用 9001 签到"
@@ -141,3 +143,76 @@ async def test_other_shapes_are_refused(scene: Scene, infno: str, reason: str) -
     answer = await scene.w.hospital.call(infno, {"data": {}})
     assert answer["infcode"] == -1
     assert reason in answer["err_msg"], answer["err_msg"]
+
+
+async def test_a_transaction_added_as_one_row_and_one_handler_gets_the_rest(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the table changes (two made-up rows): routing, who may send it, the sign-in rule,
+    msgid idempotency and 2601 come with the row."""
+    runs: list[str] = []
+    undone: list[Original] = []
+
+    async def stamp(call: Call) -> Reply:
+        runs.append(call.envelope.msgid)
+        return Reply({"data": {"card_no": call.data().code("card_no"), "run": len(runs)}})
+
+    async def unstamp(call: Call, original: Original) -> Reversed:
+        undone.append(original)
+        return Reversed("stamp")
+
+    monkeypatch.setitem(
+        TRANSACTIONS,
+        "1399A",
+        Transaction("盖章", stamp, kinds="H", sign_in="optional", reverse=unstamp),
+    )
+    monkeypatch.setitem(TRANSACTIONS, "139901", Transaction("盖章不可撤", stamp, kinds="H"))
+    hospital = _kiosk(scene.w.hospital)
+    card = {"data": {"card_no": "C001"}}
+
+    # Routed, on both endpoints, to its handler; optional sign-in: an empty sign_no answers.
+    msgid = hospital.new_msgid()
+    first = await hospital.call("1399A", card, msgid=msgid)
+    assert first["infcode"] == 0, first
+    assert first["output"] == {"data": {"card_no": "C001", "run": 1}}
+    by_path = await hospital.call("1399A", card, path="/fsi/api/1399A")
+    assert by_path["output"]["data"]["run"] == 2
+    # Idempotent by msgid: the stored answer (run 1), though the copy's handler ran (run 3) and
+    # was rolled back (settlement/service/messages.py); other content under it is refused.
+    again = await hospital.call("1399A", card, msgid=msgid)
+    assert again == first
+    assert len(runs) == 3
+    reused = await hospital.call("1399A", {"data": {"card_no": "C002"}}, msgid=msgid)
+    assert reused["infcode"] == -1
+    assert "已用于另一笔内容不同的 1399A 报文" in reused["err_msg"]
+    # Who may send it: its row's kinds.
+    by_pharmacy = await _kiosk(scene.w.pharmacy).call("1399A", card)
+    assert by_pharmacy["infcode"] == -1
+    assert "1399A 盖章 仅限定点医院调用" in by_pharmacy["err_msg"]
+    # A row that leaves the sign-in at its default needs the day's.
+    unsigned = await hospital.call("139901", card)
+    assert unsigned["infcode"] == -1
+    assert MUST_SIGN_IN in unsigned["err_msg"]
+    await hospital.sign_in()
+    unstampable = hospital.new_msgid()
+    signed = await hospital.call("139901", card, msgid=unstampable)
+    assert signed["infcode"] == 0, signed
+
+    # 2601 undoes it with its row's reverser …
+    undo = {"data": {"psn_no": scene.psn_no, "omsgid": msgid, "oinfno": "1399A"}}
+    reversed_ = await hospital.call("2601", undo)
+    assert reversed_["infcode"] == 0, reversed_
+    assert reversed_["output"]["data"]["rever_result"] == "stamp"
+    assert reversed_["warn_msg"] is None
+    assert undone == [Original("1399A", msgid, scene.psn_no)]
+    # … refuses one whose row names none …
+    undo = {"data": {"psn_no": scene.psn_no, "omsgid": unstampable, "oinfno": "139901"}}
+    refused = await hospital.call("2601", undo)
+    assert refused["infcode"] == -1
+    assert refused["err_msg"] == "交易 139901（盖章不可撤）不能冲正"
+    # … and answers "nothing" for a code yibao never answered.
+    undo = {"data": {"psn_no": scene.psn_no, "omsgid": msgid, "oinfno": "1306A"}}
+    nothing = await hospital.call("2601", undo)
+    assert nothing["infcode"] == 0, nothing
+    assert nothing["output"]["data"]["rever_result"] == "nothing"
+    assert len(undone) == 1
