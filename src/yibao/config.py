@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # 医保电子凭证: the QR code refreshes this often; each ecToken stays usable this long.
     ec_qr_refresh_seconds: int = 60
     ec_token_ttl_seconds: int = 300
+    # Institution interface: a region that wants the day's 9001 sign_no on every transaction, not
+    # only on those that write (fsi/transactions.py says which do).
+    fsi_sign_in_always: bool = False
 
     @property
     def is_development(self) -> bool:

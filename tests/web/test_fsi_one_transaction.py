@@ -72,11 +72,14 @@ async def test_a_sign_in_answered_by_another_process_is_honoured(
             .values(sign_no="20990101000000000001", sign_day=china_today(runtime.clock))
         )
         await other.commit()
+    # 2601 needs the day's sign_no (1101 does not); this one finds nothing to undo.
+    omsgid = w.hospital.new_msgid()
+    undo = {"data": {"psn_no": w.person.person.psn_no, "omsgid": omsgid, "oinfno": "2207"}}
     w.hospital.sign_no = "20990101000000000001"
-    answer = await w.hospital.call("1101", _lookup(id_number))
+    answer = await w.hospital.call("2601", undo)
     assert answer["infcode"] == 0, answer
     w.hospital.sign_no = "20990101000000000002"
-    answer = await w.hospital.call("1101", _lookup(id_number))
+    answer = await w.hospital.call("2601", undo)
     assert answer["infcode"] == -1
     assert "sign_no 无效或已过期" in answer["err_msg"]
 

@@ -37,6 +37,11 @@ fsi_app = typer.Typer(
 )
 
 
+def succeeded(answer: dict[str, Any]) -> bool:
+    """infcode 0: yibao answers the number, some platforms the text "0"; read either."""
+    return str(answer.get("infcode")) == "0"
+
+
 @dataclass
 class FsiClient:
     url: str
@@ -91,7 +96,7 @@ class FsiClient:
                 answer: dict[str, Any] = json.loads(response.read())
         except (urllib.error.URLError, TimeoutError, ValueError) as exc:
             fail(f"无法连接 {self.url}：{exc}")
-        if answer.get("infcode") != 0:
+        if not succeeded(answer):
             fail(f"{infno} 失败：{answer.get('err_msg')}")
         return answer
 

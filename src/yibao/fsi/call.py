@@ -1,16 +1,20 @@
-"""What a transaction's handler receives, and what it gives back."""
+"""What a transaction's handler receives and gives back, and what 2601 asks of a transaction it
+reverses."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.fsi.envelope import Envelope, Fields
 from yibao.runtime import Runtime
 from yibao.settlement.domain import Caller
+
+if TYPE_CHECKING:
+    from yibao.fsi.transactions import Transaction
 
 
 @dataclass
@@ -19,6 +23,8 @@ class Call:
     session: AsyncSession
     caller: Caller
     envelope: Envelope
+    # The table the message was routed by: 2601 finds there how to undo the message it names.
+    transactions: Mapping[str, Transaction]
 
     def data(self) -> Fields:
         """`input.data`, the wrapping of most transactions."""
@@ -35,3 +41,33 @@ class Reply:
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """The message a 2601 reverses, as the 2601 names it."""
+
+    infno: str
+    msgid: str
+    psn_no: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reversed:
+    """What a reversal undid, as 2601 answers it: `result` is its `rever_result` ("nothing" when
+    the original never arrived, changed nothing, or was undone already)."""
+
+    result: str
+    setl_id: str | None = None
+    balc_fen: int | None = None
+
+
+NOTHING = Reversed("nothing")
+
+Reverser = Callable[[Call, Original], Awaitable[Reversed]]
+"""How 2601 undoes one kind of message: it calls the one use case that undoes it."""
+
+
+async def nothing_to_reverse(call: Call, original: Original) -> Reversed:
+    """For a transaction that leaves nothing to undo (a query, a pre-settlement, the sign-in)."""
+    return NOTHING

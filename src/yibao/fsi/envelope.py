@@ -28,7 +28,9 @@ from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import Fen, InvalidAmount, format_yuan, parse_yuan
 from yibao.settlement.domain import parse_count
 
-_INFNO = re.compile(r"^[0-9]{4}$")
+# The shapes of the national list: 4 digits, 4 digits and a capital (1306A, 3592B), 6 digits
+# (100001). ASCII only: [0-9] and [A-Z] match no other script's digits or letters.
+_INFNO = re.compile(r"^(?:[0-9]{4}[A-Z]?|[0-9]{6})$")
 _MSGID = re.compile(r"^[HP][0-9]{11}[0-9]{14}[0-9]{4}$")
 _MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
 # The deepest envelope is 报文 > input > feedetail > [line] > field; anything past this is not one.
@@ -220,9 +222,11 @@ def read_envelope(body: bytes) -> Envelope:
     if surrogates or body.count(b"{") + body.count(b"[") > MAX_DEPTH:
         _check_tree(data, "", 1, surrogates)
     top = Fields(data, "报文")
-    infno = top.text("infno", max_len=4)
+    infno = top.text("infno", max_len=6)
     if not _INFNO.match(infno):
-        raise InvalidMessage(f"infno 应为4位交易编号，收到 {infno!r}")
+        raise InvalidMessage(
+            f"infno 应为交易编号（4位数字，可加1个大写字母；或6位数字），收到 {infno!r}"
+        )
     fixmedins_code = top.code("fixmedins_code", max_len=12)
     msgid = top.text("msgid", max_len=30)
     if not _MSGID.match(msgid) or not msgid.startswith(fixmedins_code):

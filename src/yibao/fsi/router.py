@@ -1,8 +1,9 @@
 """POST /fsi/api/rsfComIfsService/callService and POST /fsi/api/{infno}.
 
 Order of checks: the envelope parses, the gateway signature holds (then the nonce is
-remembered), the institution may send this transaction and has signed in today; then the
-handler runs once per msgid. Every failure answers infcode -1 with HTTP 200 and writes nothing
+remembered), the institution may send this transaction and has signed in today when its row
+(`fsi.transactions`) or the region (`YIBAO_FSI_SIGN_IN_ALWAYS`) says it must; then the handler
+runs once per msgid. Every failure answers infcode -1 with HTTP 200 and writes nothing
 but its spent nonce.
 
 A message uses one pooled connection and one transaction: the institution comes from the
@@ -141,11 +142,13 @@ async def _process(
             if caller.kind not in transaction.kinds:
                 allowed = "、".join(INSTITUTION_TYPE_NAMES[k] for k in transaction.kinds)
                 raise UnknownTransaction(f"{envelope.infno} {transaction.name} 仅限{allowed}调用")
-            if transaction.signed_in:
+            if transaction.needs_sign_in(always=runtime.settings.fsi_sign_in_always):
                 caller = await service.signed_in(session, caller, envelope.sign_no, clock)
 
             async def work(session: Any) -> Answer:
-                reply = await transaction.handle(Call(runtime, session, caller, envelope))
+                reply = await transaction.handle(
+                    Call(runtime, session, caller, envelope, TRANSACTIONS)
+                )
                 return answer(
                     infcode=0,
                     refmsgid=refmsgid,

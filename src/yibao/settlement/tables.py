@@ -247,7 +247,7 @@ class InterfaceMessage(Base):
     __tablename__ = "fsi_messages"
 
     msgid: Mapped[str] = mapped_column(String(40), primary_key=True)
-    infno: Mapped[str] = mapped_column(String(4))
+    infno: Mapped[str] = mapped_column(String(6))  # 2207, 1306A, 100001 (migration 0012)
     fixmedins_code: Mapped[str] = mapped_column(String(12))
     answer: Mapped[str] = mapped_column(Text)
     digest: Mapped[str | None] = mapped_column(String(64), nullable=True)

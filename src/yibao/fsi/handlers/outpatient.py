@@ -1,12 +1,12 @@
 """Outpatient transactions of hospitals: 2201 挂号, 2204 费用明细上传, 2206 预结算, 2207 结算,
-2208 结算撤销."""
+2208 结算撤销, and how 2601 冲正 undoes a registration, an upload or a settlement."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from yibao.fsi.call import Call, Reply
+from yibao.fsi.call import NOTHING, Call, Original, Reply, Reversed
 from yibao.fsi.envelope import Fields, InvalidMessage, wall_time, yuan
 from yibao.fsi.handlers.output import (
     line_result,
@@ -45,6 +45,13 @@ async def register(call: Call) -> Reply:
             }
         }
     )
+
+
+async def reverse_registration(call: Call, original: Original) -> Reversed:
+    withdrawn = await service.withdraw_registration(
+        call.session, call.caller, psn_no=original.psn_no, msgid=original.msgid
+    )
+    return Reversed("visit") if withdrawn else NOTHING
 
 
 def fee_line(row: Fields) -> FeeLine:
@@ -94,6 +101,13 @@ async def upload_fees(call: Call) -> Reply:
         },
         [s.warning for _, s, _ in splits if s.warning],
     )
+
+
+async def reverse_upload(call: Call, original: Original) -> Reversed:
+    withdrawn = await service.withdraw_upload(
+        call.session, call.caller, psn_no=original.psn_no, msgid=original.msgid
+    )
+    return Reversed("fees") if withdrawn else NOTHING
 
 
 def bill_request(
@@ -206,3 +220,18 @@ async def cancel(call: Call) -> Reply:
         reason=f"{call.envelope.infno} 结算撤销",
     )
     return cancellation_reply(done)
+
+
+async def reverse_settlement(call: Call, original: Original) -> Reversed:
+    """2601 of a 2207 or a 2102."""
+    found = await service.reverse_settlement(
+        call.session,
+        call.runtime.clock,
+        call.caller,
+        psn_no=original.psn_no,
+        msgid=original.msgid,
+        reason=f"冲正 {original.infno} 交易 {original.msgid}",
+    )
+    if found.cancellation is None:
+        return Reversed("nothing", found.setl_id)
+    return Reversed("settlement", found.setl_id, found.cancellation.balc_fen)

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from yibao.fsi.call import Call, Reply
-from yibao.fsi.envelope import yuan
+from yibao.fsi.call import NOTHING, Call, Original, Reply
+from yibao.fsi.envelope import InvalidMessage, yuan
 from yibao.fsi.handlers.output import setldetail, setlinfo, settlement_extra, settlement_figures
 from yibao.settlement import service
 
 
 async def reverse(call: Call) -> Reply:
+    """2601: undo the message it names, the way that message's row says (`fsi.transactions`)."""
     data = call.data()
-    oinfno = data.code("oinfno", max_len=4)
-    done = await service.reverse_message_in(
-        call.session,
-        call.runtime.clock,
-        call.caller,
+    original = Original(
+        infno=data.code("oinfno", max_len=6),
         psn_no=data.code("psn_no", max_len=30),
-        omsgid=data.code("omsgid", max_len=30),
-        oinfno=oinfno,
+        msgid=data.code("omsgid", max_len=30),
     )
+    row = call.transactions.get(original.infno)
+    if row is None:  # a code yibao never answered did nothing here
+        done = NOTHING
+    elif row.reverse is None:
+        raise InvalidMessage(row.irreversible.format(infno=original.infno, name=row.name))
+    else:
+        done = await row.reverse(call, original)
     output = {
-        "omsgid": done.omsgid,
-        "oinfno": done.oinfno,
-        "rever_result": done.undone,
+        "omsgid": original.msgid,
+        "oinfno": original.infno,
+        "rever_result": done.result,
         "setl_id": done.setl_id,
         "balc": None if done.balc_fen is None else yuan(done.balc_fen),
     }
-    warnings = [] if done.undone != "nothing" else ["原交易未产生需要冲正的数据"]
+    warnings = [] if done.result != "nothing" else ["原交易未产生需要冲正的数据"]
     return Reply({"data": output}, warnings)
 
 

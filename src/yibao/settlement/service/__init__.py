@@ -19,7 +19,12 @@ from yibao.settlement.service.institutions import (
     verify_gateway,
 )
 from yibao.settlement.service.messages import answer_once, stored_answer
-from yibao.settlement.service.recording import Cancellation, Reversal, cancel_in, reverse_message_in
+from yibao.settlement.service.recording import (
+    Cancellation,
+    SettlementReversal,
+    cancel_in,
+    reverse_settlement,
+)
 from yibao.settlement.service.settling import (
     Assessment,
     BillRequest,
@@ -34,6 +39,7 @@ from yibao.settlement.service.visits import (
     find_insured,
     register_visit_in,
     upload_fees_in,
+    withdraw_registration,
     withdraw_upload,
 )
 from yibao.settlement.service.vouchers import holder_name, issue_ec_token
@@ -46,8 +52,8 @@ __all__ = [
     "CatalogueRow",
     "GatewayRefused",
     "NewInstitution",
-    "Reversal",
     "SettlementDetail",
+    "SettlementReversal",
     "SignInRequired",
     "add_institution",
     "answer_once",
@@ -65,7 +71,7 @@ __all__ = [
     "list_institutions",
     "register_visit_in",
     "remember_nonce",
-    "reverse_message_in",
+    "reverse_settlement",
     "rotate_token",
     "settle",
     "settle_in",
@@ -76,5 +82,6 @@ __all__ = [
     "suspend_institution",
     "upload_fees_in",
     "verify_gateway",
+    "withdraw_registration",
     "withdraw_upload",
 ]

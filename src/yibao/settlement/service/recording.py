@@ -1,4 +1,5 @@
-"""Writing a settlement down (record, ledger entries, notices) and undoing it (2208/2103/2601)."""
+"""Writing a settlement down (record, ledger entries, notices) and undoing it: cancelling it, or
+reversing the message that made it."""
 
 from __future__ import annotations
 
@@ -22,13 +23,9 @@ from yibao.settlement.domain import (
     SettlementCancelled,
     SettlementMade,
     UnknownSettlement,
-    VisitSettled,
     VisitState,
 )
-from yibao.settlement.service.visits import person_by_psn_no, withdraw_upload
 from yibao.settlement.tables import Settlement
-
-SETTLE_INFNOS = frozenset({"2207", "2102"})
 
 
 async def notify_holder(
@@ -280,71 +277,41 @@ class Cancellation:
 
 
 @dataclass(frozen=True, slots=True)
-class Reversal:
-    oinfno: str
-    omsgid: str
-    undone: str  # "settlement" | "visit" | "fees" | "nothing"
+class SettlementReversal:
+    """What undoing the message that settled found: the settlement it made (None: it made none
+    at this institution) and its cancellation (None: it was already cancelled)."""
+
     setl_id: str | None = None
-    balc_fen: int | None = None
+    cancellation: Cancellation | None = None
 
 
-async def reverse_message_in(
+async def reverse_settlement(
     session: AsyncSession,
     clock: Clock,
     institution: Caller,
     *,
     psn_no: str,
-    omsgid: str,
-    oinfno: str,
-) -> Reversal:
-    """2601 冲正: undo whatever the original message did, whatever state it reached."""
-    if oinfno in SETTLE_INFNOS:
-        settlement = await repository.settlement_by_msgid(session, omsgid)
-        if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
-            return Reversal(oinfno, omsgid, "nothing")
-        # The person before the state, as for a 2201: another person's psn_no is refused even
-        # once the settlement is undone, so the answer never depends on which came first.
-        if settlement.psn_no != psn_no.strip():
-            raise InvalidInput(f"psn_no {psn_no} 与结算 {settlement.setl_id} 的参保人不符")
-        if settlement.status != "settled":
-            return Reversal(oinfno, omsgid, "nothing", settlement.setl_id)
-        done = await cancel_in(
-            session,
-            clock,
-            institution,
-            setl_id=settlement.setl_id,
-            psn_no=psn_no,
-            mdtrt_id=None,
-            reason=f"冲正 {oinfno} 交易 {omsgid}",
-        )
-        return Reversal(oinfno, omsgid, "settlement", settlement.setl_id, done.balc_fen)
-    if oinfno == "2201":
-        return await _withdraw_registration(session, institution, psn_no=psn_no, omsgid=omsgid)
-    if oinfno == "2204":
-        withdrawn = await withdraw_upload(session, institution, psn_no=psn_no, msgid=omsgid)
-        return Reversal(oinfno, omsgid, "fees" if withdrawn else "nothing")
-    if oinfno in {"2208", "2103", "2601"}:
-        raise InvalidInput(f"撤销类交易 {oinfno} 不能冲正；如需重新结算请重新发起")
-    return Reversal(oinfno, omsgid, "nothing")
-
-
-async def _withdraw_registration(
-    session: AsyncSession, institution: Caller, *, psn_no: str, omsgid: str
-) -> Reversal:
-    """2601 of a 2201. Another person's psn_no is refused, as for a 2207 (`cancel_in`): answering
-    "nothing" would let the hospital take a visit that is still open for a withdrawn one. A visit
-    already withdrawn (an earlier 2601 under another msgid) is "nothing", and nothing is written.
-    """
-    person = await person_by_psn_no(session, psn_no)
-    visit = await repository.visit_by_msgid(session, omsgid, institution.fixmedins_code)
-    if visit is None:
-        return Reversal("2201", omsgid, "nothing")
-    if visit.person_id != person.id:
-        raise InvalidInput(f"psn_no {psn_no} 与挂号 {omsgid} 的参保人不符")
-    if visit.status == "cancelled":
-        return Reversal("2201", omsgid, "nothing")
-    if visit.status == "settled":
-        raise VisitSettled(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
-    visit.status = "cancelled"
-    await session.flush()
-    return Reversal("2201", omsgid, "visit")
+    msgid: str,
+    reason: str,
+) -> SettlementReversal:
+    """冲正 of the message `msgid` that settled: cancel its settlement, whatever state it reached
+    (never arrived, settled, already cancelled)."""
+    settlement = await repository.settlement_by_msgid(session, msgid)
+    if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
+        return SettlementReversal()
+    # The person before the state, as for a registration: another person's psn_no is refused
+    # even once the settlement is undone, so the answer never depends on which came first.
+    if settlement.psn_no != psn_no.strip():
+        raise InvalidInput(f"psn_no {psn_no} 与结算 {settlement.setl_id} 的参保人不符")
+    if settlement.status != "settled":
+        return SettlementReversal(settlement.setl_id)
+    done = await cancel_in(
+        session,
+        clock,
+        institution,
+        setl_id=settlement.setl_id,
+        psn_no=psn_no,
+        mdtrt_id=None,
+        reason=reason,
+    )
+    return SettlementReversal(settlement.setl_id, done)

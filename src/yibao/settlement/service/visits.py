@@ -1,5 +1,5 @@
-"""Who is at the counter, and their visit: certificates (card, ID, e-voucher), 1101, 2201, 2204
-and the withdrawal of an upload (2601 of a 2204)."""
+"""Who is at the counter, and their visit: certificates (card, ID, e-voucher), finding the
+insured, registering a visit, uploading its fees, and withdrawing a registration or an upload."""
 
 from __future__ import annotations
 
@@ -295,3 +295,27 @@ async def withdraw_upload(
             "请先撤销结算（2208）或冲正结算（2601），再冲正本次上传"
         )
     return await repository.withdraw_fees(session, visit.id, msgid) > 0
+
+
+async def withdraw_registration(
+    session: AsyncSession, institution: Caller, *, psn_no: str, msgid: str
+) -> bool:
+    """Withdraw the visit the registration `msgid` opened; whether it was still there to withdraw.
+
+    Another person's psn_no is refused, as for a settlement (`reverse_settlement`): answering
+    "nothing" would let the hospital take a visit that is still open for a withdrawn one. A visit
+    already withdrawn (an earlier reversal under another msgid) is False, and nothing is written.
+    """
+    person = await person_by_psn_no(session, psn_no)
+    visit = await repository.visit_by_msgid(session, msgid, institution.fixmedins_code)
+    if visit is None:
+        return False
+    if visit.person_id != person.id:
+        raise InvalidInput(f"psn_no {psn_no} 与挂号 {msgid} 的参保人不符")
+    if visit.status == "cancelled":
+        return False
+    if visit.status == "settled":
+        raise VisitSettled(f"就诊 {visit.mdtrt_id} 已结算，请先撤销结算（2208）再冲正挂号")
+    visit.status = "cancelled"
+    await session.flush()
+    return True
