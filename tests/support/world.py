@@ -21,8 +21,9 @@ _used_up: set[tuple[str, date, bool]] = set()
 
 def new_id_number(district: str = "310104", birth: date | None = None, male: bool = True) -> str:
     """An ID number no test in this process has had. Without a birth date, the default date's 500
-    sequence numbers are used up first, then the following days' (the suite enrols thousands)."""
-    births = [birth] if birth else [date(1980, 5, 17) + timedelta(days=n) for n in range(365)]
+    sequence numbers are used up first, then the following days' of 1980 (the suite enrols
+    thousands; each keeps the same age)."""
+    births = [birth] if birth else [date(1980, 5, 17) + timedelta(days=n) for n in range(200)]
     for day in births:
         if (district, day, male) in _used_up:
             continue
@@ -57,7 +58,7 @@ async def enrol(
     id_number: str | None = None,
     phone: str | None = None,
     employer: str | None = "测试单位有限公司",
-    birth: date = date(1980, 5, 17),
+    birth: date | None = None,
 ) -> enrolment.EnrolledPerson:
     return await enrolment.enrol_person(
         session,
