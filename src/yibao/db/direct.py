@@ -12,10 +12,12 @@ each, so on PostgreSQL they go to asyncpg directly (docs/benchmarks.md measures 
   SQLAlchemy's unit of work: a session that has not yet sent anything has no transaction open, so
   each statement is its own snapshot — put what must agree into one statement. Fit for reads only:
   a write sent that way would commit on its own, whatever the use case does next.
-- `direct(session, transaction=True)` is for use cases that write or lock: it begins the session's
-  transaction through SQLAlchemy (so the session's commit or rollback ends it) unless one is open,
-  and every statement checks that it is still inside that transaction, refusing to run otherwise
-  (after the session committed, say). A write can therefore never autocommit.
+- `direct(session, transaction=True)` is for use cases that write or lock: unless the driver is
+  already in the session's transaction, its first statement goes through the DBAPI cursor of
+  SQLAlchemy's asyncpg adapter, which begins the transaction before it (so the session's commit or
+  rollback ends it); every statement checks that the session's transaction on this connection is
+  still the one it joined, refusing to run otherwise (after the session committed, say). A write
+  can therefore never autocommit. Public API only (issue #16): no adapter internals.
 - `FOR UPDATE [OF t]` is dropped on SQLite, which has no row locks (db/engine.py serialises its
   writers with BEGIN IMMEDIATE instead). `Step`s are writes that belong together: one statement of
   data-modifying CTEs on PostgreSQL, one statement each elsewhere (SQLite has no such CTEs).
