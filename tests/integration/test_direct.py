@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from yibao.db.direct import OutsideTransaction, Sql, direct
 from yibao.runtime import Runtime
@@ -67,3 +68,77 @@ async def test_a_driver_error_is_raised_as_sqlalchemys(
     with pytest.raises(IntegrityError):
         await db.fetchrow(_PUT, key="twice", at=runtime.clock.now())
     await session.rollback()
+    # And when it is the first statement of a transaction (the one that begins it).
+    await (await direct(session, transaction=True)).fetchrow(
+        _PUT, key="first", at=runtime.clock.now()
+    )
+    await session.commit()
+    again = await direct(session, transaction=True)
+    with pytest.raises(IntegrityError):
+        await again.fetchrow(_PUT, key="first", at=runtime.clock.now())
+    await session.rollback()
+
+
+_READ = Sql("SELECT count(*) AS n FROM ephemeral_entries")
+
+
+async def _terminate(runtime: Runtime, *pids: int) -> None:
+    """From a connection of its own, outside the pool under test."""
+    other = create_async_engine(runtime.engine.url, poolclass=NullPool)
+    try:
+        async with other.begin() as conn:
+            for pid in pids:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await other.dispose()
+
+
+async def _backend_pid(session: AsyncSession) -> int:
+    db = await direct(session)
+    row = await db.fetchrow(Sql("SELECT pg_backend_pid() AS pid"))
+    assert row is not None
+    return int(row["pid"])
+
+
+@pytest.mark.parametrize("transaction", [False, True], ids=["read", "write"])
+async def test_a_lost_connection_is_raised_invalidated_and_the_pool_dropped(
+    runtime: Runtime, backend: str, transaction: bool
+) -> None:
+    """What fsi/router.py and web/sessions.py retry on: a DBAPIError with
+    `connection_invalidated`, and a retry that finds no dead connection in the pool."""
+    if backend != "postgres":
+        pytest.skip("SQLite is a file in the process: no connection to lose")
+    async with runtime.sessions() as session:
+        pid = await _backend_pid(session)
+        async with runtime.sessions() as pooled:  # a second connection, back in the pool dead
+            pooled_pid = await _backend_pid(pooled)
+        assert pooled_pid != pid
+        db = await direct(session, transaction=transaction)
+        if transaction:
+            await db.fetchrow(_READ)  # begun: the next statement goes to the driver
+        await _terminate(runtime, pid, pooled_pid)
+        with pytest.raises(DBAPIError) as raised:
+            await db.fetchrow(_READ)
+        assert raised.value.connection_invalidated
+    async with runtime.sessions() as retried:  # as the retry sites do
+        again = await direct(retried, transaction=transaction)
+        assert await again.fetchrow(_READ) is not None
+        assert await _backend_pid(retried) not in {pid, pooled_pid}
+
+
+async def test_a_lost_connection_on_the_first_statement_is_raised_invalidated(
+    runtime: Runtime, backend: str
+) -> None:
+    """The first statement of a transaction goes through SQLAlchemy's adapter (it begins the
+    transaction): a lost connection there is raised the same way."""
+    if backend != "postgres":
+        pytest.skip("SQLite is a file in the process: no connection to lose")
+    async with runtime.sessions() as session:
+        pid = await _backend_pid(session)
+        await session.commit()  # the connection goes back to the pool, idle
+    async with runtime.sessions() as session:
+        db = await direct(session, transaction=True)
+        await _terminate(runtime, pid)
+        with pytest.raises(DBAPIError) as raised:
+            await db.fetchrow(_READ)
+        assert raised.value.connection_invalidated

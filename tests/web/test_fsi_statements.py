@@ -24,8 +24,8 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.runtime import Runtime
 
 POSTGRES_2207 = [
-    "BEGIN",  # begun through SQLAlchemy's adapter, so the session's commit ends it
-    "INSERT INTO ephemeral_entries",  # the gateway nonce, in the message's transaction
+    "BEGIN",  # begun by SQLAlchemy's adapter, so the session's commit ends it
+    "INSERT INTO ephemeral_entries",  # the gateway nonce, on the adapter's cursor after its BEGIN
     "WITH visit",  # the visit, locked, with its fee lines; the person with their enrolments
     "INSERT INTO yearly_accumulations",  # the year's accumulations, made or locked
     "SELECT mutual_aid_authorisations",  # 家庭共济: who may pay for this person (none here)
@@ -40,6 +40,7 @@ class Statements:
     def __init__(self) -> None:
         self.sent: list[str] = []  # through SQLAlchemy and to the driver directly, in order
         self.through_sqlalchemy = 0
+        self.executing = False  # inside SQLAlchemy's execution (its statements are counted once)
         self.checkouts = 0
 
     def heads(self) -> list[str]:
@@ -67,6 +68,10 @@ def counting(runtime: Runtime) -> Iterator[Statements]:
     def on_execute(*args: Any) -> None:
         seen.through_sqlalchemy += 1
         seen.sent.append(args[2])
+        seen.executing = True
+
+    def on_executed(*_args: Any) -> None:
+        seen.executing = False
 
     def on_checkout(*_args: Any) -> None:
         seen.checkouts += 1
@@ -85,14 +90,28 @@ def counting(runtime: Runtime) -> Iterator[Statements]:
     for name in ("fetch", "fetchrow", "execute"):
         originals[name], call = recorded(name)
         setattr(asyncpg.Connection, name, call)
+    # The first statement of a use case's transaction goes through the DBAPI cursor of
+    # SQLAlchemy's adapter (db/direct.py: so the adapter begins the transaction its commit
+    # ends), which runs it as a prepared statement; SQLAlchemy's own statements are counted above.
+    prepared_fetch = asyncpg.prepared_stmt.PreparedStatement.fetch
+
+    async def fetch_prepared(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not seen.executing:
+            seen.sent.append(self.get_query())
+        return await prepared_fetch(self, *args, **kwargs)
+
+    asyncpg.prepared_stmt.PreparedStatement.fetch = fetch_prepared
     event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "after_cursor_execute", on_executed)
     event.listen(engine.pool, "checkout", on_checkout)
     try:
         yield seen
     finally:
         for name, original in originals.items():
             setattr(asyncpg.Connection, name, original)
+        asyncpg.prepared_stmt.PreparedStatement.fetch = prepared_fetch
         event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "after_cursor_execute", on_executed)
         event.remove(engine.pool, "checkout", on_checkout)
 
 

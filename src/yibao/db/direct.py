@@ -12,10 +12,12 @@ each, so on PostgreSQL they go to asyncpg directly (docs/benchmarks.md measures 
   SQLAlchemy's unit of work: a session that has not yet sent anything has no transaction open, so
   each statement is its own snapshot — put what must agree into one statement. Fit for reads only:
   a write sent that way would commit on its own, whatever the use case does next.
-- `direct(session, transaction=True)` is for use cases that write or lock: it begins the session's
-  transaction through SQLAlchemy (so the session's commit or rollback ends it) unless one is open,
-  and every statement checks that it is still inside that transaction, refusing to run otherwise
-  (after the session committed, say). A write can therefore never autocommit.
+- `direct(session, transaction=True)` is for use cases that write or lock: unless the driver is
+  already in the session's transaction, its first statement goes through the DBAPI cursor of
+  SQLAlchemy's asyncpg adapter, which begins the transaction before it (so the session's commit or
+  rollback ends it); every statement checks that the session's transaction on this connection is
+  still the one it joined, refusing to run otherwise (after the session committed, say). A write
+  can therefore never autocommit. Public API only (issue #16): no adapter internals.
 - `FOR UPDATE [OF t]` is dropped on SQLite, which has no row locks (db/engine.py serialises its
   writers with BEGIN IMMEDIATE instead). `Step`s are writes that belong together: one statement of
   data-modifying CTEs on PostgreSQL, one statement each elsewhere (SQLite has no such CTEs).
@@ -32,10 +34,19 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NoReturn, Protocol
 
-from sqlalchemy import TextClause, bindparam, text
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Connection, TextClause, bindparam, text
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import attributes, util
-from sqlalchemy.util import greenlet_spawn
 
 from yibao.db.types import UTCDateTime
 
@@ -90,33 +101,65 @@ class Direct(Protocol):
 
 
 class _Postgres:
-    __slots__ = ("_adapter", "_bound", "_conn", "_owner", "_transaction")
+    __slots__ = ("_begun", "_bound", "_conn", "_owner", "_root")
     postgres = True
 
-    def __init__(self, conn: Any, owner: AsyncConnection, adapter: Any, *, bound: bool) -> None:
+    def __init__(self, conn: Any, owner: AsyncConnection, *, bound: bool) -> None:
         self._conn = conn  # asyncpg.Connection
-        # Failures are handed to SQLAlchemy as its own statements' are (a lost connection
-        # invalidates the pool). Bound: to the transaction SQLAlchemy's adapter holds now.
         self._owner = owner
-        self._adapter = adapter
         self._bound = bound
-        self._transaction = adapter._transaction if bound else None
+        # Bound: to the session's transaction on this connection as it is now (SQLAlchemy's
+        # RootTransaction; its commit or rollback makes it inactive or replaces it).
+        sync = owner.sync_connection
+        self._root = sync.get_transaction() if bound and sync is not None else None
+        # SQLAlchemy's asyncpg adapter begins the driver's transaction on its first statement;
+        # only it begins transactions on these connections, so a driver in one is in the
+        # adapter's. Until then statements go through the adapter (`_through_adapter`).
+        self._begun = bound and conn.is_in_transaction()
 
     def usable(self) -> bool:
-        return not self._bound or (
-            self._transaction is not None
-            and self._adapter._transaction is self._transaction
-            and self._conn.is_in_transaction()
+        if not self._bound:
+            return True
+        sync = self._owner.sync_connection
+        return (
+            self._root is not None
+            and self._root.is_active
+            and sync is not None
+            and not sync.invalidated
+            and sync.get_transaction() is self._root
+            and (not self._begun or self._conn.is_in_transaction())
         )
 
     async def _run(self, call: str, sql: Sql, params: dict[str, Any]) -> Any:
         if not self.usable():
             raise OutsideTransaction("the session's transaction has ended; refusing to run")
         args = [params[name] for name in sql.order]
+        if self._bound and not self._begun:
+            return await self._through_adapter(call, sql, args)
         try:
             return await getattr(self._conn, call)(sql.pg_text, *args)
         except Exception as exc:
-            await _handed_to_sqlalchemy(self._owner, self._adapter, exc, sql.pg_text)
+            await _raised_as_sqlalchemys(self._owner, self._conn, exc, sql.pg_text)
+
+    async def _through_adapter(self, call: str, sql: Sql, args: list[Any]) -> Any:
+        """The first statement of a bound connection, on the DBAPI cursor of SQLAlchemy's
+        adapter (PEP 249, not SQLAlchemy's execution: no statement cache key, no events): the
+        adapter begins its transaction before it, so the session's commit or rollback ends
+        that very transaction. No round trip more than the driver's own BEGIN and statement."""
+        try:
+            rows = await self._owner.run_sync(_cursor_rows, sql.pg_text, args)
+        except Exception as exc:
+            await _raised_as_sqlalchemys(self._owner, self._conn, exc, sql.pg_text)
+        if not self._conn.is_in_transaction():
+            # An autocommit connection: the adapter began nothing. Never reached by yibao's
+            # engine (no autocommit isolation); refused before any write in `direct`.
+            raise OutsideTransaction("no transaction could be begun (autocommit connection?)")
+        self._begun = True
+        if call == "fetch":
+            return rows
+        if call == "fetchrow":
+            return rows[0] if rows else None
+        return None
 
     async def fetch(self, sql: Sql, **params: Any) -> Sequence[Row]:
         rows: Sequence[Row] = await self._run("fetch", sql, params)
@@ -130,20 +173,62 @@ class _Postgres:
         await self._run("execute", sql, params)
 
 
-async def _handed_to_sqlalchemy(
-    owner: AsyncConnection, adapter: Any, exc: Exception, statement: str
-) -> NoReturn:
-    """Raise a driver's error as SQLAlchemy raises its own statements' errors: as its exception
-    types (IntegrityError…), and on a lost connection with the connection and the pool
-    invalidated (`connection_invalidated`, which the institution interface retries)."""
+def _cursor_rows(sync: Connection, statement: str, args: list[Any]) -> list[Row]:
+    cursor = sync.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        adapter._handle_exception(exc)  # raises it as the DBAPI's error type
-    except Exception as dbapi_error:
-        exc = dbapi_error
-    sync = owner.sync_connection
-    assert sync is not None
-    await greenlet_spawn(sync._handle_dbapi_exception, exc, statement, None, None, None)
-    raise exc  # not reached: SQLAlchemy raised
+        cursor.execute(statement, args)
+        if not cursor.description:
+            return []
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+# A driver error as SQLAlchemy raises its own statements' (callers tell a lost race by
+# IntegrityError); the first match in order, as SQLAlchemy's asyncpg dialect maps them.
+_ERRORS: tuple[tuple[type[BaseException], type[DBAPIError]], ...] = (
+    (asyncpg.exceptions.IntegrityConstraintViolationError, IntegrityError),
+    (asyncpg.exceptions.SyntaxOrAccessError, ProgrammingError),
+    (asyncpg.exceptions.InternalServerError, InternalError),
+    (asyncpg.exceptions.InternalClientError, InternalError),
+    (asyncpg.exceptions.InterfaceError, InterfaceError),
+    (asyncpg.exceptions.InvalidCachedStatementError, NotSupportedError),
+    (asyncpg.exceptions.PostgresError, DBAPIError),
+)
+
+
+async def _raised_as_sqlalchemys(
+    owner: AsyncConnection, driver: Any, exc: Exception, statement: str
+) -> NoReturn:
+    """Raise a driver's error as SQLAlchemy raises its own statements' errors.
+
+    A lost connection (the driver closed it) is left for SQLAlchemy to find: one statement of
+    its own on the same connection fails at once, and SQLAlchemy does what it does for its own
+    statements (documented, "Dealing with Disconnects"): the connection and every connection
+    pooled before it are invalidated, and the DBAPIError says `connection_invalidated`, which
+    fsi/router.py and web/sessions.py retry once on a fresh connection."""
+    if driver.is_closed():
+        try:
+            await owner.exec_driver_sql("SELECT 1")
+        except DBAPIError as lost:
+            if lost.connection_invalidated:
+                raise lost from exc
+        except SQLAlchemyError:
+            pass
+        # SQLAlchemy did not find it lost (its connection already invalidated, say): drop
+        # this connection ourselves and say so.
+        await owner.invalidate(exc)
+        raise InterfaceError(statement, None, exc, connection_invalidated=True) from exc
+    dialect = owner.dialect
+    if isinstance(exc, dialect.loaded_dbapi.Error):  # raised by SQLAlchemy's adapter
+        raise DBAPIError.instance(
+            statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+    for driver_error, wrapped in _ERRORS:
+        if isinstance(exc, driver_error):
+            raise wrapped(statement, None, exc) from exc
+    raise exc
 
 
 _CLAUSES: dict[tuple[str, frozenset[str]], TextClause] = {}
@@ -235,10 +320,10 @@ async def direct(session: AsyncSession, *, transaction: bool = False) -> Direct:
     found: _Postgres | _Portable
     if conn.dialect.name == "postgresql":
         raw = await conn.get_raw_connection()
-        if transaction:
-            found = _Postgres(raw.driver_connection, conn, await _begun(conn, raw), bound=True)
-        else:
-            found = _Postgres(raw.driver_connection, conn, raw.dbapi_connection, bound=False)
+        # PEP 249's `autocommit`, which SQLAlchemy's asyncpg adapter keeps.
+        if transaction and getattr(raw.dbapi_connection, "autocommit", False):
+            raise OutsideTransaction("an autocommit connection: a write would commit on its own")
+        found = _Postgres(raw.driver_connection, conn, bound=transaction)
     else:
         found = _Portable(conn, transactional=transaction)
         if transaction and not found.usable():
@@ -248,26 +333,6 @@ async def direct(session: AsyncSession, *, transaction: bool = False) -> Direct:
     else:
         session.info[_READS] = (session.get_transaction(), found)
     return found
-
-
-async def _begun(conn: AsyncConnection, raw: Any) -> Any:
-    """SQLAlchemy's asyncpg adapter of this connection, with its transaction begun.
-
-    The adapter begins lazily, on its first statement; a statement sent to the driver before then
-    would run in autocommit. Beginning through the adapter (not the driver) keeps the session in
-    charge: its commit and rollback end this very transaction.
-    """
-    adapter, driver = raw.dbapi_connection, raw.driver_connection
-    if adapter._transaction is None:
-        if driver.is_in_transaction():
-            raise OutsideTransaction("the driver holds a transaction SQLAlchemy does not know")
-        try:
-            await adapter._start_transaction()
-        except Exception as exc:
-            await _handed_to_sqlalchemy(conn, adapter, exc, "BEGIN")
-    if adapter._transaction is None or not driver.is_in_transaction():
-        raise OutsideTransaction("no transaction could be begun (autocommit connection?)")
-    return adapter
 
 
 @dataclass(frozen=True, slots=True)
