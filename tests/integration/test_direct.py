@@ -1,4 +1,4 @@
-"""db/direct.py's transaction guard: a statement sent to the driver joins the session's
+"""db/direct/'s transaction guard: a statement sent to the driver joins the session's
 transaction, or is refused; it never commits on its own."""
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ async def test_a_2207_that_fails_after_its_writes_leaves_nothing(
     backend: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The settlement's writes go to the driver directly (db/direct.py); they must still roll
+    """The settlement's writes go to the driver directly (db/direct/); they must still roll
     back with the message, not commit on their own."""
     w, id_number = await _world(runtime, session, client)
     psn_no, person_id = w.person.person.psn_no, w.person.person.id

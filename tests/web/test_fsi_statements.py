@@ -3,7 +3,7 @@
 On this machine a round trip to PostgreSQL costs more than the settlement's own arithmetic, so
 the number of statements is what a settlement's cost follows (docs/benchmarks-settlement-notes.md).
 A warm 2207 on PostgreSQL is one pooled connection and seven statements between BEGIN and COMMIT,
-all of them sent to the driver directly (db/direct.py): none through SQLAlchemy's execution.
+all of them sent to the driver directly (db/direct/): none through SQLAlchemy's execution.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def counting(runtime: Runtime) -> Iterator[Statements]:
         originals[name], call = recorded(name)
         setattr(asyncpg.Connection, name, call)
     # The first statement of a use case's transaction goes through the DBAPI cursor of
-    # SQLAlchemy's adapter (db/direct.py: so the adapter begins the transaction its commit
+    # SQLAlchemy's adapter (db/direct/: so the adapter begins the transaction its commit
     # ends), which runs it as a prepared statement; SQLAlchemy's own statements are counted above.
     prepared_fetch = asyncpg.prepared_stmt.PreparedStatement.fetch
 

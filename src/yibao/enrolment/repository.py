@@ -115,7 +115,7 @@ async def insured_with_cover(
     session: AsyncSession, psn_no: str
 ) -> tuple[InsuredPerson, list[Cover]] | None:
     """The person and their enrolments (by insutype): one statement on the driver, inside the
-    use case's transaction (settlement's hot path; db/direct.py)."""
+    use case's transaction (settlement's hot path; db/direct/)."""
     db = await direct(session, transaction=True)
     return insured_of(await db.fetch(_INSURED_WITH_COVER, psn_no=psn_no))
 

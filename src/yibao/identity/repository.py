@@ -85,7 +85,7 @@ async def sign_in_session(session: AsyncSession, session_id: str) -> SignInSessi
     return await session.get(SignInSession, session_id)
 
 
-# Every signed-in request asks this, so it is one statement on the driver (db/direct.py): the
+# Every signed-in request asks this, so it is one statement on the driver (db/direct/): the
 # session with the few columns of its person or staff member that the principal carries.
 _SESSION_WITH_PRINCIPAL = Sql(
     """

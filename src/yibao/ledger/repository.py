@@ -68,7 +68,7 @@ async def lock_account(session: AsyncSession, account_id: int) -> PersonalAccoun
     return account
 
 
-# Settlement's hot path reads and locks accounts on the driver (db/direct.py), in the use case's
+# Settlement's hot path reads and locks accounts on the driver (db/direct/), in the use case's
 # transaction; the ORM functions above serve everything else.
 _STATE = "SELECT id, person_id, balance_fen, status FROM personal_accounts"
 _STATE_OF_PERSON = Sql(f"{_STATE} WHERE person_id = :person_id")

@@ -2,7 +2,7 @@
 
 The settlement row and its items, each ledger entry with its account's new balance, the 家庭共济
 shares, the visit marked settled, the year's accumulations and the holders' notices. They go to
-the driver (db/direct.py) inside the use case's transaction; the database's own guards (CHECK on
+the driver (db/direct/) inside the use case's transaction; the database's own guards (CHECK on
 balances, unique keys, the ledger's append-only trigger) apply to each part as they would to
 separate statements. Rows the session may hold in memory are moved as written.
 """

@@ -2,7 +2,7 @@
 
 Every query is keyed by one account (or one person), so it stays on the
 `ix_ledger_entries_account_created` index and never scans across people. `pages` holds the
-statements every page view runs, as hand-written SQL on the driver (db/direct.py); `ledger_reads`
+statements every page view runs, as hand-written SQL on the driver (db/direct/); `ledger_reads`
 the rest, through SQLAlchemy.
 """
 

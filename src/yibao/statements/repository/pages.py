@@ -3,7 +3,7 @@
 A view of the overview is one statement (person, enrolment, region, employer, account, the year's
 totals, the latest entry and the 12-month series, from one snapshot); a page of 消费记录 is one too
 (the account, both counts, and the page with each entry's settlement and beneficiary joined in). See
-db/direct.py for why these bypass SQLAlchemy, and docs/benchmarks.md for what it bought.
+db/direct/ for why these bypass SQLAlchemy, and docs/benchmarks.md for what it bought.
 """
 
 from __future__ import annotations
