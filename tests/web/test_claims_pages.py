@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from tests.support.claims import claim_files, claim_form, two_people
-from tests.support.principals import install_test_principals, with_csrf
 from yibao.audit import repository as audit_repository
 from yibao.claims.domain import StaffActor
 from yibao.claims.service import claims
 from yibao.runtime import Runtime
 
 REVIEWER = StaffActor(7, "李审核", frozenset({"reviewer"}), "徐汇区医保中心")
-
-
-@pytest.fixture
-async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    from yibao.web.app import create_app
-
-    app = create_app(runtime=runtime)
-    install_test_principals(app)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield with_csrf(c)
 
 
 async def test_pages_send_strangers_to_sign_in(web: httpx.AsyncClient) -> None:

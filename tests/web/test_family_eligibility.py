@@ -4,32 +4,18 @@ relative can be added — never which of the relative's own facts failed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from tests.support.family import employee, member, world
-from tests.support.principals import install_test_principals, with_csrf
 from tests.support.world import new_id_number
 from yibao.enrolment.tables import Enrolment
 from yibao.family.domain import ELIGIBILITY_CHECKS_PER_DAY
 from yibao.kernel.clock import CHINA_TZ, FixedClock
 from yibao.runtime import Runtime
-
-
-@pytest.fixture
-async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    from yibao.web.app import create_app
-
-    app = create_app(runtime=runtime)
-    install_test_principals(app)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield with_csrf(c)
 
 
 def _as(person_id: int, stepped: bool = True) -> dict[str, str]:

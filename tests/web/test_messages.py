@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.identity import PASSWORD, member
-from tests.support.principals import install_test_principals, with_csrf
 from tests.support.world import define_regions, enrol
 from tests.web.identity_client import post_form
 from yibao.notifications import repository as outbox
@@ -23,17 +20,6 @@ from yibao.runtime import Runtime
 class NoSms:
     async def send(self, phone: str, text: str) -> None:
         raise AssertionError("no SMS in this test")
-
-
-@pytest.fixture
-async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    from yibao.web.app import create_app
-
-    app = create_app(runtime=runtime)
-    install_test_principals(app)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield with_csrf(c)
 
 
 async def _two_people(runtime: Runtime) -> tuple[int, int]:

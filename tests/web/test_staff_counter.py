@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.identity import CARD_PASSWORD, CLIENT, Member, member
-from tests.support.principals import install_test_principals, staff_header, with_csrf
+from tests.support.principals import staff_header
 from tests.support.spending import credit
 from tests.support.world import new_id_number
 from yibao.audit.tables import AuditRecord
@@ -26,17 +25,6 @@ from yibao.runtime import Runtime
 
 OFFICE = "徐汇区医保中心"
 NEW_PASSWORD = "802461"
-
-
-@pytest.fixture
-async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    from yibao.web.app import create_app
-
-    app = create_app(runtime=runtime)
-    install_test_principals(app)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield with_csrf(c)
 
 
 @pytest.fixture

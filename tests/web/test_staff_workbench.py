@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from tests.support.claims import claim_files, claim_form
-from tests.support.principals import install_test_principals, staff_header, with_csrf
+from tests.support.principals import staff_header
 from tests.support.world import define_regions, enrol, fund, new_id_number
 from yibao.audit import repository as audit_repository
 from yibao.ledger import repository as ledger
@@ -18,17 +15,6 @@ CLERK = staff_header(11, "张建华", "clerk", "徐汇区医保中心")
 REVIEWER = staff_header(12, "李审核", "reviewer", "徐汇区医保中心")
 ADMIN = staff_header(13, "王管理", "admin", "市医保中心")
 ADMIN_2 = staff_header(14, "赵管理", "admin", "市医保中心")
-
-
-@pytest.fixture
-async def web(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    from yibao.web.app import create_app
-
-    app = create_app(runtime=runtime)
-    install_test_principals(app)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield with_csrf(c)
 
 
 async def _person(runtime: Runtime) -> tuple[int, str]:
