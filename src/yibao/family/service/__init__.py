@@ -2,10 +2,8 @@
 
 from yibao.family.service.applications import (
     Started,
-    attach_document,
     check,
     consent,
-    document_store,
     review,
     start_application,
     submit_application,
@@ -21,6 +19,7 @@ from yibao.family.service.authorisations import (
 )
 from yibao.family.service.common import Relative, Staff
 from yibao.family.service.contributions import Receipt, pay_relative_contribution
+from yibao.family.service.documents import attach_document, document_store
 from yibao.family.service.eligibility import check_online
 from yibao.family.service.misuse import approve_unfreeze, freeze_for_misuse, request_unfreeze
 from yibao.family.service.views import (

@@ -1,10 +1,9 @@
-"""Opening 家庭共济: eligibility, the application (online or at the counter), documents,
-the relative's consent, and review."""
+"""Opening 家庭共济: eligibility, the application (online or at the counter), the relative's
+consent, and review; the documents it needs are in documents.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +19,8 @@ from yibao.family.domain import (
     DocumentKind,
     DocumentsMissing,
     Eligibility,
-    InvalidDocument,
-    NotYourAuthorisation,
     ReviewerIsApplicant,
     Status,
-    UnknownApplication,
     UnknownAuthorisation,
     check_eligibility,
     move,
@@ -36,34 +32,24 @@ from yibao.family.service.common import (
     RELATIVE,
     Relative,
     Staff,
+    application_for,
     audit,
     authoriser_facts,
     beneficiary_facts,
     eligibility_of,
     has_online_account,
     names,
-    owned_by,
     policy_for,
     record,
     set_status,
     tell,
 )
 from yibao.family.service.eligibility import look_up_online
-from yibao.family.tables import MutualAidApplication, MutualAidAuthorisation, MutualAidDocument
-from yibao.kernel import uploads
+from yibao.family.tables import MutualAidApplication, MutualAidAuthorisation
 from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.idnumber import mask_name
 from yibao.kernel.pii import PersonalDataCipher
-from yibao.kernel.uploads import DocumentStore, DocumentType
-
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-PHOTO_TYPES = frozenset({DocumentType.JPEG, DocumentType.PNG})
-
-
-def document_store(var_dir: Path) -> DocumentStore:
-    """The shared store of uploaded documents, outside the web root (`<var_dir>/uploads`)."""
-    return DocumentStore(var_dir / "uploads")
 
 
 async def check(
@@ -164,68 +150,6 @@ async def start_application(
     return Started(application, rows)
 
 
-async def _application_for(
-    session: AsyncSession, application_id: int, person_id: int | None, clerk: Staff | None
-) -> MutualAidApplication:
-    application = await repository.application(session, application_id)
-    # Another person's application is answered as a missing one: its ids must not be told apart.
-    if application is None or (clerk is None and application.authoriser_person_id != person_id):
-        raise UnknownApplication("找不到该共济申请")
-    if clerk is not None and application.channel != Channel.COUNTER:
-        raise NotYourAuthorisation("网上申请由申请人本人提交材料")
-    return application
-
-
-async def attach_document(
-    session: AsyncSession,
-    clock: Clock,
-    store: DocumentStore,
-    authorisation_id: int,
-    kind: str,
-    data: bytes,
-    *,
-    person_id: int | None = None,
-    clerk: Staff | None = None,
-    max_bytes: int = MAX_DOCUMENT_BYTES,
-) -> MutualAidDocument:
-    """An ID/card photo or a proof of relationship, before the application is submitted.
-
-    The shared upload module decides the type by content and re-encodes the image; reviewers look
-    at these beside the form, so only photos (JPEG, PNG) are taken here.
-    """
-    try:
-        document_kind = DocumentKind(kind)
-    except ValueError as exc:
-        raise InvalidDocument("材料类型应为身份证照片或亲属关系证明") from exc
-    row = await repository.authorisation(session, authorisation_id, lock=True)
-    if clerk is None:
-        owned_by(row, person_id)  # another person's id answers as a missing authorisation
-    await _application_for(session, row.application_id, person_id, clerk)
-    if row.status != Status.APPLIED:
-        raise InvalidDocument("申请已提交，不能再修改材料")
-    cleaned = uploads.clean(data, max_bytes=max_bytes)
-    if cleaned.content_type not in PHOTO_TYPES:
-        raise InvalidDocument("请上传 JPG 或 PNG 格式的照片（证件和关系证明请拍照上传）")
-    stored = await store.save(cleaned)
-    try:
-        document = MutualAidDocument(
-            authorisation_id=row.id,
-            kind=document_kind.value,
-            content_type=stored.content_type.value,
-            size_bytes=stored.size_bytes,
-            sha256=stored.sha256,
-            storage_name=stored.storage_name,
-            uploaded_by=clerk.label if clerk else PERSON,
-            uploaded_at=clock.now(),
-        )
-        session.add(document)
-        await session.commit()
-    except BaseException:
-        await store.remove(stored.storage_name)
-        raise
-    return document
-
-
 async def submit_application(
     session: AsyncSession,
     clock: Clock,
@@ -235,7 +159,7 @@ async def submit_application(
     clerk: Staff | None = None,
 ) -> list[MutualAidAuthorisation]:
     """Submit: an adult relative with a yibao account is asked to consent, others go to review."""
-    application = await _application_for(session, application_id, person_id, clerk)
+    application = await application_for(session, application_id, person_id, clerk)
     rows = await repository.authorisations_of_application(session, application.id)
     pending = [r for r in rows if r.status == Status.APPLIED]
     if not pending:

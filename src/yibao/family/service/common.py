@@ -17,12 +17,15 @@ from yibao.family.domain import (
     AuthoriserFacts,
     BeneficiaryFacts,
     Eligibility,
+    NotYourAuthorisation,
     RegionPolicy,
     Status,
+    UnknownApplication,
     UnknownAuthorisation,
     check_eligibility,
 )
-from yibao.family.tables import MutualAidAuthorisation, MutualAidEvent
+from yibao.family.domain import Channel as ApplicationChannel
+from yibao.family.tables import MutualAidApplication, MutualAidAuthorisation, MutualAidEvent
 from yibao.identity import repository as identity_repository
 from yibao.kernel.actors import StaffActor
 from yibao.kernel.errors import InvalidInput
@@ -265,3 +268,16 @@ async def names(session: AsyncSession, row: MutualAidAuthorisation) -> tuple[str
         authoriser.name if authoriser else "授权人",
         beneficiary.name if beneficiary else "亲属",
     )
+
+
+async def application_for(
+    session: AsyncSession, application_id: int, person_id: int | None, clerk: Staff | None
+) -> MutualAidApplication:
+    """The application a person (their own) or a clerk (counter applications only) may act on."""
+    application = await repository.application(session, application_id)
+    # Another person's application is answered as a missing one: its ids must not be told apart.
+    if application is None or (clerk is None and application.authoriser_person_id != person_id):
+        raise UnknownApplication("找不到该共济申请")
+    if clerk is not None and application.channel != ApplicationChannel.COUNTER:
+        raise NotYourAuthorisation("网上申请由申请人本人提交材料")
+    return application
