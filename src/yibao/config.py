@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     # Institution interface: a region that wants the day's 9001 sign_no on every transaction, not
     # only on those that write (fsi/transactions.py says which do).
     fsi_sign_in_always: bool = False
+    # The hotline (docs/hotline.md): the shared secret a PBX signs its webhook calls with (empty:
+    # no webhook), the SIP adapter's address, the wait for a key, and the text-to-speech command
+    # ({text}, {voice}, {out}: a WAV at 8 kHz); empty means espeak-ng + sox.
+    hotline_webhook_secret: str = ""
+    hotline_sip_host: str = "127.0.0.1"
+    hotline_sip_port: int = Field(5070, ge=1, le=65535)
+    hotline_key_timeout_seconds: float = Field(8.0, gt=0)
+    hotline_tts_command: str = ""
 
     @property
     def is_development(self) -> bool:

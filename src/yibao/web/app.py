@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from yibao import __version__
 from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
+from yibao.hotline import webhook as hotline_webhook
 from yibao.logs import configure_logging
 from yibao.runtime import Runtime, build_runtime, settle_the_heap
 from yibao.web import account_routes, notice_routes
@@ -74,5 +75,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_family(app)
     app.include_router(voucher.router)
     app.include_router(notice_routes.router)
+    app.include_router(hotline_webhook.router)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
