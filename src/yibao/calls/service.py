@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -161,13 +162,30 @@ async def take_call(
     return call
 
 
-async def call_for_agent(session: AsyncSession, staff: StaffActor, call_id: int) -> HotlineCall:
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """What the agent sees of a call: who (if identified), how, and what the caller heard."""
+
+    call: HotlineCall
+    transcript: list[Said]
+    person_name: str | None
+    id_masked: str | None
+
+
+async def call_for_agent(session: AsyncSession, staff: StaffActor, call_id: int) -> AgentView:
+    """Only the agent who took the call sees it (taking it was the audited read)."""
     call = await repository.by_id(session, call_id)
     if call is None:
         raise CallNotFound("没有这个通话")
     if call.agent_staff_id != staff.staff_id:
         raise PermissionDenied("这通电话不是您接听的")
-    return call
+    person = await enrolment_repository.person(session, call.person_id) if call.person_id else None
+    return AgentView(
+        call=call,
+        transcript=parse_transcript(call.transcript_json),
+        person_name=person.name if person else None,
+        id_masked=person.id_number_masked if person else None,
+    )
 
 
 async def identify_by_agent(
@@ -214,10 +232,6 @@ async def end_by_agent(
         call.end_reason = "agent_done"
         _append(call, [Said(now, "agent", "坐席结束通话")])
     await session.commit()
-
-
-def transcript_of(call: HotlineCall) -> list[Said]:
-    return parse_transcript(call.transcript_json)
 
 
 # --- figures -----------------------------------------------------------------------------------

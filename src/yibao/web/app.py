@@ -23,6 +23,7 @@ from yibao.web.headers import SecurityHeadersMiddleware
 from yibao.web.identity import install_identity
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
+from yibao.web.staff import hotline as staff_hotline
 from yibao.web.staff import workbench as staff_workbench
 from yibao.web.templating import make_templates
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
     app.include_router(staff_workbench.router)
+    app.include_router(staff_hotline.router)
     install_identity(app)
     install_family(app)
     app.include_router(voucher.router)
