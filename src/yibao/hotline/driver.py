@@ -9,6 +9,7 @@ unrecorded. A call whose record cannot even be started is told so and ended.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -27,6 +28,12 @@ class Started:
     call_ref: str  # "" when the record could not be started (the reply then ends the call)
     state_json: str
     reply: ivr.Reply
+
+
+def line_client(caller: str) -> str:
+    """The "address" the per-address limit counts a call's failures under: a digest of the
+    telephony's caller id (a phone number is personal data: it is never stored as such)."""
+    return "hotline:" + hashlib.sha256(caller.encode()).hexdigest()[:24]
 
 
 def _record(state: ivr.CallState, reply: ivr.Reply, backend: UseCaseBackend) -> StepRecord:
@@ -52,7 +59,7 @@ class CallDriver:
 
     async def start(self, caller: str = "") -> Started:
         state = ivr.CallState()
-        backend = UseCaseBackend(self.rt, client=f"hotline:{caller}")
+        backend = UseCaseBackend(self.rt, client=line_client(caller))
         reply = await ivr.handle(state, ivr.Event(ivr.EventKind.START), backend)
         try:
             async with self.rt.sessions() as s:
@@ -72,7 +79,7 @@ class CallDriver:
     ) -> tuple[str, ivr.Reply]:
         """The next state (as JSON) and the reply; the state is unchanged if the step failed."""
         state = ivr.CallState.from_json(state_json)
-        backend = UseCaseBackend(self.rt, client=f"hotline:{caller or call_ref}")
+        backend = UseCaseBackend(self.rt, client=line_client(caller or call_ref))
         try:
             reply = await ivr.handle(state, event, backend)
             async with self.rt.sessions() as s:
