@@ -245,3 +245,58 @@ def test_a_wrong_card_password_on_the_line_counts_toward_the_lockout(
     call = _last_call(db)
     assert call["person_id"] is None and call["ended_at"] is not None
     assert call["end_reason"] == "hangup"
+
+
+class InfoCaller:
+    """tests/support/sip_info_caller.py in its own process: keys as SIP INFO."""
+
+    def __init__(self, uri: str) -> None:
+        script = Path(__file__).resolve().parents[1] / "support" / "sip_info_caller.py"
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), uri],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.expect("confirmed")
+
+    def expect(self, word: str) -> None:
+        assert self.process.stdout is not None
+        while True:
+            line = self.process.stdout.readline()
+            assert line, f"the SIP INFO caller ended before {word!r}"
+            if line.strip() == word:
+                return
+
+    def keys(self, keys: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"keys {keys}\n")
+        self.process.stdin.flush()
+        self.expect("sent")
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.write("hangup\nquit\n")
+            self.process.stdin.flush()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def test_keys_sent_as_sip_info_are_heard(line: tuple[Settings, int, Path]) -> None:
+    settings, port, db = line
+    w = _seed(settings)
+    caller = InfoCaller(f"sip:ivr@127.0.0.1:{port}")
+    try:
+        _wait_for(db, 2)
+        for keys in ("1", "1", id_keys(w.caller.id_number), CARD_PASSWORD):
+            before = len(_transcript(db))
+            caller.keys(keys)
+            _wait_for(db, before + 2)
+    finally:
+        caller.close()
+    said = " ".join(line["text"] for line in _transcript(db))
+    assert chinese_money(w.balance_fen) in said
+    assert _last_call(db)["identified_by"] == "keys"
