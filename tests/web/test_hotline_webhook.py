@@ -93,3 +93,13 @@ async def test_unsigned_stale_and_unknown_requests_are_refused(
     assert r.status_code == 422
     async with runtime.sessions() as s:
         assert await calls.waiting_calls(s) == []
+
+
+async def test_no_secret_no_webhook(runtime: Runtime) -> None:
+    from yibao.web.app import create_app
+
+    runtime.settings = runtime.settings.model_copy(update={"hotline_webhook_secret": ""})
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await post(c, {"event": "start"}, secret="")
+    assert r.status_code == 404
