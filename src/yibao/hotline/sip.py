@@ -159,6 +159,8 @@ class SipStack:
             config = pj.EpConfig()
             config.uaConfig.threadCnt = 0  # polled here: every callback runs in this thread
             config.uaConfig.userAgent = "yibao-hotline"
+            # Errors only: from level 3 PJSIP logs each key it receives, and a key may be part
+            # of a card password.
             config.logConfig.level = 1
             config.logConfig.consoleLevel = 1
             config.medConfig.clockRate = 8000
