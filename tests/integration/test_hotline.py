@@ -154,3 +154,21 @@ async def test_database_failing_mid_call_leaves_the_call_as_it_was(
     # the failed step read the balance but never said it: only the second one is on 查询记录
     assert [r.action_name for r in reads].count("热线语音查询") == 1
     assert json.loads(record.state_json)["person_id"] == w.caller.person_id
+
+
+async def test_two_events_racing_from_one_state_write_once(runtime: Runtime) -> None:
+    """A PBX that retries an event: the second starts from a state the call has left."""
+    w = await hotline_world(runtime)
+    call = Call(runtime)
+    await call.start()
+    await call.press("1")
+    before = call.state
+    first = await call.press("1")
+    assert "身份证" in first.say[0]
+    _, again = await call.driver.step(call.ref, before, Event(EventKind.KEYS, "2"))
+    assert "系统暂时繁忙" in again.say[0]
+    async with runtime.sessions() as s:
+        record = await calls.call_by_ref(s, call.ref)
+    assert record.state_json == call.state
+    assert record.menu_path.endswith(">balance")
+    assert w.caller.person_id != record.person_id

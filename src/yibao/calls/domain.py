@@ -34,6 +34,13 @@ class CallEnded(Conflict):
     code = "call_ended"
 
 
+class CallMovedOn(Conflict):
+    """Two events of one call raced (a PBX retrying, say): the later one started from a state
+    the call has left, and is refused rather than written over the first."""
+
+    code = "call_moved_on"
+
+
 class IdentifiedBy(StrEnum):
     KEYS = "keys"
     AGENT = "agent"
@@ -77,6 +84,7 @@ class StepRecord:
     """What one step of a call adds to its record (the IVR's reply, in plain values)."""
 
     state_json: str
+    previous_state_json: str  # the state the step started from
     step: str
     language: str
     path: Sequence[str]

@@ -21,6 +21,7 @@ from yibao.calls.domain import (
     CallAlreadyTaken,
     CallEnded,
     CallFacts,
+    CallMovedOn,
     CallNotFound,
     HourFigures,
     IdentifiedBy,
@@ -82,6 +83,8 @@ async def record_step(session: AsyncSession, clock: Clock, call_ref: str, step: 
         raise CallNotFound("没有这个通话")
     if call.ended_at is not None:
         return  # a late event (a second hang-up): the record is closed
+    if call.state_json != step.previous_state_json:
+        raise CallMovedOn("通话状态已变化")
     now = clock.now()
     lines = [Said(now, "caller", step.heard)] if step.heard else []
     lines += [Said(now, "ivr", text) for text in step.said]

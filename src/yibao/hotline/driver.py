@@ -36,9 +36,12 @@ def line_client(caller: str) -> str:
     return "hotline:" + hashlib.sha256(caller.encode()).hexdigest()[:24]
 
 
-def _record(state: ivr.CallState, reply: ivr.Reply, backend: UseCaseBackend) -> StepRecord:
+def _record(
+    state: ivr.CallState, reply: ivr.Reply, backend: UseCaseBackend, previous: str
+) -> StepRecord:
     return StepRecord(
         state_json=state.to_json(),
+        previous_state_json=previous,
         step=state.step.value,
         language=state.language,
         path=list(state.path),
@@ -67,7 +70,8 @@ class CallDriver:
                     s, self.rt.clock, channel=self.channel, state_json="{}", language="zh"
                 )
             async with self.rt.sessions() as s:
-                await calls.record_step(s, self.rt.clock, call_ref, _record(state, reply, backend))
+                first = _record(state, reply, backend, "{}")
+                await calls.record_step(s, self.rt.clock, call_ref, first)
         except Exception:
             log.exception("hotline: a call could not be started")
             say = [phrase("zh", "busy_goodbye")]
@@ -83,7 +87,8 @@ class CallDriver:
         try:
             reply = await ivr.handle(state, event, backend)
             async with self.rt.sessions() as s:
-                await calls.record_step(s, self.rt.clock, call_ref, _record(state, reply, backend))
+                record = _record(state, reply, backend, state_json)
+                await calls.record_step(s, self.rt.clock, call_ref, record)
         except Exception:
             log.exception("hotline: a step of call %s could not be completed", call_ref)
             before = ivr.CallState.from_json(state_json)
