@@ -30,6 +30,7 @@ class Kind:
     delivery: Delivery = "file"
     required: tuple[str, ...] = ()
     code_length: int | None = None  # exact length of the code, where the list fixes it
+    code_ascii: bool = True  # a registration number (国械注准…) is not
     group: str | None = None  # a second searchable field (a dictionary's type …)
     parent: str | None = None
     dates: tuple[str, ...] = ("begndate", "enddate")
@@ -235,6 +236,7 @@ IVD_CERTS = Kind(
     title="reg_name",
     key=("reg_cert_no",),
     required=("reg_cert_no", "reg_name"),
+    code_ascii=False,
     dates=("begndate", "enddate", "reg_begndate", "reg_enddate"),
 )  # fmt: skip
 

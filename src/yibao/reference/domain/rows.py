@@ -95,7 +95,10 @@ def check_line(kind: Kind, line: int, raw: dict[str, str]) -> Record | list[Prob
             continue
         fields[column] = value
     code = fields.get(kind.code, "")
-    if code and not _CODE.fullmatch(code):
+    if code and not kind.code_ascii:
+        if len(code) > 50 or any(c.isspace() for c in code):
+            problems.append(Problem(line, kind.code, "编号应为1到50个字符（不含空格）"))
+    elif code and not _CODE.fullmatch(code):
         problems.append(Problem(line, kind.code, "编码应为1到50位半角字母、数字或符号（不含空格）"))
     elif code and kind.code_length and len(code) != kind.code_length:
         problems.append(
