@@ -178,3 +178,20 @@ async def test_codes_that_are_not_four_digits_are_answered_on_both_endpoints(
         for path in (None, f"/fsi/api/{infno}"):
             answer = await hospital.call(infno, payload, path=path)
             assert answer["infcode"] == 0, answer
+
+
+async def test_2601_of_a_download_or_an_upload_has_nothing_to_undo(
+    w: settlement_world.World,
+) -> None:
+    pharmacy = w.pharmacy
+    await pharmacy.sign_in()
+    msgid = pharmacy.new_msgid()
+    made = await pharmacy.call("1306", {"data": {"ver": "0"}}, msgid=msgid)
+    assert made["infcode"] == 0, made
+    undone = await pharmacy.call(
+        "2601", {"data": {"oinfno": "1306", "omsgid": msgid, "psn_no": w.person.person.psn_no}}
+    )
+    assert undone["infcode"] == 0, undone
+    assert undone["output"]["data"]["rever_result"] == "nothing"
+    still = await reference.fetched_lines(pharmacy, made["output"])
+    assert still == []

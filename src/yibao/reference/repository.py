@@ -8,15 +8,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.reference.domain import Page
 from yibao.reference.tables import InstitutionListMapping, ReferenceRecord
 
 T = TypeVar("T")
+# Core statements for imports: a national catalogue is written in batches, not as ORM objects.
+RECORDS = cast(Table, ReferenceRecord.__table__)
 
 
 async def last_version(session: AsyncSession) -> int:
@@ -25,9 +38,32 @@ async def last_version(session: AsyncSession) -> int:
     return max(records or 0, mappings or 0)
 
 
-async def records_of_kind(session: AsyncSession, kind: str) -> dict[str, ReferenceRecord]:
-    stmt = select(ReferenceRecord).where(ReferenceRecord.kind == kind)
-    return {row.record_key: row for row in (await session.execute(stmt)).scalars()}
+async def record_digests(
+    session: AsyncSession, kind: str
+) -> dict[str, tuple[int, str, str | None]]:
+    """Each record of a kind by key: (id, fields, lookup_hash), what an import compares."""
+    table = ReferenceRecord
+    stmt = select(table.record_key, table.id, table.fields, table.lookup_hash).where(
+        table.kind == kind
+    )
+    rows = await session.execute(stmt)
+    return {key: (row_id, fields, lookup) for key, row_id, fields, lookup in rows}
+
+
+async def insert_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(insert(RECORDS), rows)
+
+
+async def update_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """`rows` carry `row_id` and every column to set (one executemany UPDATE)."""
+    table = RECORDS
+    columns = [name for name in rows[0] if name != "row_id"]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_row_id"))
+        .values({name: bindparam(f"b_{name}") for name in columns})
+    )
+    await session.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
 
 
 async def mappings_of(
