@@ -49,7 +49,7 @@ __all__ = [
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
-_VERSION = re.compile(r"(\d{1,20})(\.\d{1,6})?")
+_VERSION = re.compile(r"([0-9]{1,20})(\.[0-9]{1,6})?")
 
 
 class InvalidQuery(InvalidInput):

@@ -14,7 +14,7 @@ MAX_TEXT = 500
 # Import columns that yibao fills itself; `vali_flag` may be imported (0 withdraws a record).
 GENERATED = frozenset({"rid", "crte_time", "updt_time", "ver", "ver_name"})
 _CODE = re.compile(r"[\x21-\x7e]{1,50}")
-_INSTITUTION = re.compile(r"[HP]\d{11}")
+_INSTITUTION = re.compile(r"[HP][0-9]{11}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,8 @@ def check_line(kind: Kind, line: int, raw: dict[str, str]) -> Record | list[Prob
         and not _INSTITUTION.fullmatch(institution)
     ):
         problems.append(Problem(line, "fixmedins_code", "应为12位定点医药机构编号（H/P开头）"))
-    if "sort" in fields and fields["sort"] and not fields["sort"].isdigit():
+    sort = fields.get("sort", "")
+    if sort and not (sort.isascii() and sort.isdigit()):
         problems.append(Problem(line, "sort", "排序应为非负整数"))
     certno = fields.get("certno") or None
     if certno is not None:
