@@ -18,7 +18,14 @@ from yibao.settlement.service.institutions import (
     suspend_institution,
     verify_gateway,
 )
-from yibao.settlement.service.messages import answer_once, stored_answer
+from yibao.settlement.service.messages import (
+    ConcurrentUpdate,
+    DuplicateMessage,
+    Incoming,
+    Unit,
+    answering,
+    stored_answer,
+)
 from yibao.settlement.service.recording import (
     Cancellation,
     SettlementReversal,
@@ -50,13 +57,17 @@ __all__ = [
     "Cancellation",
     "CatalogueReport",
     "CatalogueRow",
+    "ConcurrentUpdate",
+    "DuplicateMessage",
     "GatewayRefused",
+    "Incoming",
     "NewInstitution",
     "SettlementDetail",
     "SettlementReversal",
     "SignInRequired",
+    "Unit",
     "add_institution",
-    "answer_once",
+    "answering",
     "caller_by_code",
     "caller_of",
     "cancel_in",

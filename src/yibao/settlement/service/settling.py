@@ -1,7 +1,7 @@
 """(Pre-)settlement: assess a bill, pay the person's share, record it (2206/2207, 2101/2102).
 
 The `*_in` functions do their work on the caller's session without committing, so the interface
-can commit each one together with the answer to its message (see messages.answer_once). `settle`
+can commit each one together with the answer to its message (see messages.answering). `settle`
 and `cancel_settlement` are the same use cases committed on their own (CLI, demo data).
 
 Hot path (2207/2102): keyed reads of one person's rows, then the writes; the person's yearly row
