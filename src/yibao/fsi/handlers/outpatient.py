@@ -79,6 +79,7 @@ async def upload_fees(call: Call) -> Reply:
         lines=lines,
         times=[_wall_text(row.moment("fee_ocur_time", required=False)) for row in rows],
         msgid=call.envelope.msgid,
+        batches=[row.code("chrg_bchno", required=False, max_len=30) or None for row in rows],
     )
     return Reply(
         {

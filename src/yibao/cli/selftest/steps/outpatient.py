@@ -1,4 +1,5 @@
-"""A clinic's visit: 2201 挂号, 2204 费用明细上传, 2206 预结算, 2207 结算, 2208 结算撤销."""
+"""A clinic's visit: 2201 挂号, 2203 就诊信息上传, 2204 费用明细上传, 2205 费用明细撤销,
+2206 预结算, 2207 结算, 2208 结算撤销, 2202 挂号撤销."""
 
 from __future__ import annotations
 
@@ -128,3 +129,68 @@ def cancellation(run: Run) -> str:
     again = run.send("2208", {"data": data})
     expect(str(again.get("infcode")) != "0", "同一结算不应能撤销两次")
     return f"撤销 {setlinfo['setl_id']}，退回账户 {setlinfo['acct_pay']}"
+
+
+@step("2203", "门诊就诊信息上传", tiers=CLINIC, order=65)
+def visit_info(run: Run) -> str:
+    mdtrt_id = run.need("mdtrt_id")
+    body: dict[str, Any] = {
+        "mdtrtinfo": {
+            "mdtrt_id": mdtrt_id,
+            "psn_no": run.need("psn_no"),
+            "med_type": "11",
+            "begntime": now_text(),
+            "main_cond_dscr": "咳嗽三天，伴低热",
+            "dise_codg": "",
+            "dise_name": "",
+            "birctrl_type": "",
+            "birctrl_matn_date": "",
+        },
+        "diseinfo": [
+            {
+                "diag_type": "1",
+                "diag_srt_no": "1",
+                "diag_code": "J06.900",
+                "diag_name": "急性上呼吸道感染",
+                "diag_dept": "内科",
+                "dise_dor_no": "D001",
+                "dise_dor_name": "王医生",
+                "diag_time": now_text(),
+                "vali_flag": "1",
+            }
+        ],
+    }
+    output = run.call("2203", body)
+    expect(output["data"]["mdtrt_id"] == mdtrt_id, "2203 应答的 mdtrt_id 不符")
+    body["diseinfo"][0]["diag_type"] = "9"
+    wrong = run.send("2203", body)
+    expect("diseinfo[0].diag_type" in str(wrong.get("err_msg")), "错误的诊断类别应被指出字段")
+    return "1 条诊断"
+
+
+@step("2205", "门诊费用明细信息撤销", tiers=CLINIC, order=75)
+def fee_withdrawal(run: Run) -> str:
+    """A second batch uploaded to the visit and withdrawn: the bill is the first batch again."""
+    mdtrt_id, psn_no = run.need("mdtrt_id"), run.need("psn_no")
+    batch = serial(run)
+    rows, _ = lines(run, prefix=batch, mdtrt_id=mdtrt_id)
+    run.call("2204", {"feedetail": rows})
+    data = {"mdtrt_id": mdtrt_id, "chrg_bchno": batch, "psn_no": psn_no}
+    output = run.call("2205", {"data": data})
+    expect(int(output["data"]["cnt"]) == len(rows), f"2205 应撤销 {len(rows)} 条：{output}")
+    again = run.send("2205", {"data": data})
+    expect(str(again.get("infcode")) != "0", "同一批次不应能撤销两次")
+    return f"撤销批次 {batch}，{len(rows)} 条"
+
+
+@step("2202", "门诊挂号撤销", tiers=CLINIC, order=87)
+def registration_cancel(run: Run) -> str:
+    """Before the day's settlement is reversed (100): its visit is still settled, and refused."""
+    mdtrt_id = register(run)
+    data = {"psn_no": run.need("psn_no"), "mdtrt_id": mdtrt_id, "ipt_otp_no": serial(run)}
+    run.call("2202", {"data": data})
+    again = run.send("2202", {"data": data})
+    expect("已撤销" in str(again.get("err_msg")), f"再次撤销应答已撤销：{again.get('err_msg')}")
+    settled = run.send("2202", {"data": {**data, "mdtrt_id": run.need("mdtrt_id")}})
+    expect("已结算" in str(settled.get("err_msg")), "已结算的就诊不应能撤销挂号")
+    return f"撤销 {mdtrt_id}"
