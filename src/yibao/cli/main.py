@@ -17,6 +17,7 @@ from yibao.cli import (
     server,
     settlement,
 )
+from yibao.cli.selftest import command as _selftest  # noqa: F401 - adds `yibao fsi selftest`
 from yibao.config import get_settings
 from yibao.logs import configure_logging
 

@@ -27,6 +27,8 @@ from yibao.fsi.handlers import (
     pharmacy,
     records,
     signin,
+    treatment,
+    visits,
 )
 
 SignIn = Literal["required", "optional", "exempt"]
@@ -61,14 +63,30 @@ READ: _Read = {"sign_in": "optional", "reverse": nothing_to_reverse}
 
 TRANSACTIONS: dict[str, Transaction] = {
     "9001": Transaction("签到", signin.sign_in, sign_in="exempt", reverse=nothing_to_reverse),
+    "9002": Transaction("签退", signin.sign_out, reverse=nothing_to_reverse),
     "1101": Transaction(
         "人员信息获取", signin.person_info, sign_in="optional", reverse=nothing_to_reverse
+    ),
+    "2001": Transaction(
+        "人员待遇享受检查", treatment.check, sign_in="optional", reverse=nothing_to_reverse
     ),
     "2201": Transaction(
         "门诊挂号", outpatient.register, kinds="H", reverse=outpatient.reverse_registration
     ),
+    "2202": Transaction(
+        "门诊挂号撤销", visits.cancel_registration, kinds="H", irreversible=CANCELS_ARE_FINAL
+    ),
+    "2203": Transaction(
+        "门诊就诊信息上传", visits.upload_visit_info, kinds="H", reverse=visits.reverse_visit_info
+    ),
+    "2203A": Transaction(
+        "门诊就诊信息上传", visits.upload_visit_info, kinds="H", reverse=visits.reverse_visit_info
+    ),
     "2204": Transaction(
         "门诊费用明细信息上传", outpatient.upload_fees, kinds="H", reverse=outpatient.reverse_upload
+    ),
+    "2205": Transaction(
+        "门诊费用明细信息撤销", visits.withdraw_fees, kinds="H", irreversible=CANCELS_ARE_FINAL
     ),
     "2206": Transaction(
         "门诊预结算",
