@@ -41,6 +41,7 @@ TABLE_MODULES = [
     "yibao.family.tables",
     "yibao.reference.tables",
     "yibao.files.tables",
+    "yibao.calls.tables",
 ]
 
 target_metadata = _metadata()

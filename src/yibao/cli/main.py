@@ -13,6 +13,7 @@ from yibao.cli import (
     enrolment,
     family,
     fsi_client,
+    hotline,
     identity,
     server,
     settlement,
@@ -45,6 +46,7 @@ app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
 app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
+app.add_typer(hotline.hotline_app, name="hotline")
 
 
 @app.callback()
