@@ -39,6 +39,8 @@ TABLE_MODULES = [
     "yibao.identity.tables",
     "yibao.settlement.tables",
     "yibao.family.tables",
+    "yibao.reference.tables",
+    "yibao.files.tables",
 ]
 
 target_metadata = _metadata()

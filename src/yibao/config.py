@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # Institution interface: a region that wants the day's 9001 sign_no on every transaction, not
     # only on those that write (fsi/transactions.py says which do).
     fsi_sign_in_always: bool = False
+    # 9101/9102 and the 13xx downloads: the largest file an institution may upload, and how long
+    # a file stays readable (the national dld_endtime).
+    fsi_file_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    fsi_file_ttl_hours: int = Field(24, ge=1, le=24 * 30)
 
     @property
     def is_development(self) -> bool:

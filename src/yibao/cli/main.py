@@ -7,6 +7,7 @@ import typer
 from yibao.cli import (
     audit,
     bench,
+    catalogue,
     contributions,
     demo,
     enrolment,
@@ -42,7 +43,7 @@ app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
 app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
-app.add_typer(settlement.catalogue_app, name="catalogue")
+app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
 
 

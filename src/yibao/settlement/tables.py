@@ -66,6 +66,8 @@ class CatalogueEntry(Base):
     spec: Mapped[str | None] = mapped_column(String(100), nullable=True)
     begin_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # When an import last added or changed it (1312/1318/1319 `updt_time`); NULL before 0013.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("med_list_codg", "begin_date", name="uq_catalogue_entries_code_begin"),

@@ -2,6 +2,13 @@
 
 A new module of steps is added to the import below (and nothing else)."""
 
-from yibao.cli.selftest.steps import counter, outpatient, pharmacy, records, session
+from yibao.cli.selftest.steps import (
+    counter,
+    outpatient,
+    pharmacy,
+    records,
+    reference,
+    session,
+)
 
-__all__ = ["counter", "outpatient", "pharmacy", "records", "session"]
+__all__ = ["counter", "outpatient", "pharmacy", "records", "reference", "session"]
