@@ -44,6 +44,7 @@ ROLE_NAMES = {
     "admin": "管理员",
     "partner": "合作机构",
     "family_applicant": "家庭共济申请人",
+    "kiosk": "本人自助查询",  # a device (actor type system) the person used, named by its place
 }
 
 # Why a staff member looks a person up: chosen before the search (查询事由).
@@ -88,6 +89,9 @@ ACTION_NAMES = {
     "family.relation_correct": "更正家庭共济亲属关系",
     "account.freeze": "违规使用冻结账户",
     "account.unfreeze_request": "申请解除账户冻结",
+    "family.view": "查看家庭共济",
+    "kiosk.register": "登记自助查询机",
+    "kiosk.revoke": "停用自助查询机",
 }
 
 # The actions a person sees on 查询记录: reads of their data, not every staff action.
@@ -105,11 +109,12 @@ READ_ACTIONS = frozenset(
         "family.case_view",
         "family.document_view",
         "family.eligibility_check",
+        "family.view",
     }
 )
 
 # Why a person looked another person up (not a reason staff may choose).
-PERSON_REASONS = {"family_application": "申请家庭共济"}
+PERSON_REASONS = {"family_application": "申请家庭共济", "kiosk": "本人在自助查询机查询"}
 
 
 # How staff find a person at the counter or on the phone.
