@@ -114,10 +114,10 @@
   var watchCard = document.querySelector("[data-watch-card]");
   var onKeypad = !!document.getElementById("keypad-form");
   function poll() {
-    if (leaving) return;
+    if (leaving || (!inSession && !watchCard)) return;
     fetch("/kiosk/state", { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (response) {
-        if (response.status === 403) { leave("/kiosk"); return null; }
+        if (response.status === 403) { if (inSession || onKeypad) leave("/kiosk"); return null; }
         return response.json();
       })
       .then(function (state) {
