@@ -1,5 +1,6 @@
 """Identification at a self-service kiosk (自助查询机): the social-security card in the reader and
-its 医保卡密码 typed on the kiosk's keypad, or the 医保电子凭证 QR from the person's phone.
+its 医保卡密码 typed on the kiosk's keypad, the 医保电子凭证 QR from the person's phone, or the ID
+number and an SMS code sent to the phone the insurer has for it.
 
 The card password is checked exactly as the phone's step-up checks it (`signin.py`): the same
 lockout (`card_lock`, counted per account whichever channel the tries came from), the same
@@ -10,24 +11,33 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.enrolment import repository as enrolment_repository
 from yibao.identity import card_lock
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     CardPasswordRejected,
+    CodePurpose,
+    RateLimited,
     SecurityEventKind,
+    SignInFailed,
     after_failure,
     card_password_locked_message,
+    check_code_shape,
 )
 from yibao.identity.service.common import (
+    check_code,
     china_minute,
     count_failure,
     password_matches,
     policy_of,
+    queue_code,
     refusal,
     refuse_if_throttled,
+    refuse_sms_if_spent,
 )
 from yibao.kernel.clock import china_today
 from yibao.kernel.errors import InvalidInput
+from yibao.kernel.idnumber import parse_id_number
 from yibao.kernel.ids import new_token
 from yibao.kiosks import repository as kiosks
 from yibao.kiosks.domain import CardRefused, CardState, EndReason, Method, key_digest
@@ -143,5 +153,58 @@ async def identify_with_voucher(
     if not spent:
         raise EcTokenUsed("这个二维码已经用过，请在手机上刷新医保电子凭证后重新扫码")
     token = await _open(rt, session, kiosk.id, person_id, Method.VOUCHER)
+    await session.commit()
+    return token
+
+
+# --- ID number + SMS code to the registered phone ------------------------------------------------
+
+SMS_SENT = "如该身份证号已参保并登记手机号，验证码已发送到该手机，请输入6位验证码"
+
+
+def _attempt_key(kiosk_id: str, attempt: str) -> str:
+    return f"kiosk-sms:{kiosk_id}:{key_digest(attempt)}"
+
+
+async def send_kiosk_code(
+    rt: Runtime, session: AsyncSession, *, kiosk_key: str, id_number: str, client: str
+) -> str:
+    """A sign-in code to the phone the insurer has for this ID number. The answer (an attempt
+    token for the next step) is the same whether the ID number is enrolled or not, and the
+    screen never shows the phone: whoever stands at the kiosk may type anyone's ID number."""
+    kiosk = await kiosks.authenticated_kiosk(session, kiosk_key)
+    await refuse_sms_if_spent(rt, session, client, VIA)
+    value = parse_id_number(id_number).value
+    attempt = new_token(24)
+    person = await enrolment_repository.person_by_id_number(session, rt.cipher, value)
+    phone = enrolment_repository.decrypt_phone(rt.cipher, person) if person else None
+    if person is None or phone is None:
+        return attempt
+    try:
+        await queue_code(rt, session, phone, CodePurpose.SIGN_IN, person.id)
+    except RateLimited:
+        return attempt  # told like any other: the phone's own limits stay silent here
+    ttl = policy_of(rt.settings).code_ttl
+    await rt.ephemeral.put(_attempt_key(kiosk.id, attempt), str(person.id), ttl)
+    await session.commit()
+    return attempt
+
+
+async def identify_with_code(
+    rt: Runtime, session: AsyncSession, *, kiosk_key: str, attempt: str, code: str, client: str
+) -> str:
+    await refuse_if_throttled(rt, client)
+    kiosk = await kiosks.authenticated_kiosk(session, kiosk_key)
+    code = check_code_shape(code)
+    stored = await rt.ephemeral.get(_attempt_key(kiosk.id, attempt)) if attempt else None
+    person = await enrolment_repository.person(session, int(stored)) if stored else None
+    phone = enrolment_repository.decrypt_phone(rt.cipher, person) if person else None
+    if person is None or phone is None:
+        if await count_failure(rt, session, client, VIA):
+            await session.commit()
+        raise SignInFailed("验证码不正确或已过期，请重新获取")
+    await check_code(rt, session, phone, CodePurpose.SIGN_IN, code, client=client, via=VIA)
+    await rt.ephemeral.delete(_attempt_key(kiosk.id, attempt))
+    token = await _open(rt, session, kiosk.id, person.id, Method.SMS)
     await session.commit()
     return token

@@ -34,7 +34,7 @@ Field = Annotated[str, Form(max_length=300)]
 
 
 @router.get("", response_class=HTMLResponse)
-async def welcome(request: Request, session: SessionDep) -> Response:
+async def welcome(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
     key = kiosk_key(request)
     if not key:
         return see_other("/kiosk/setup")
@@ -49,6 +49,10 @@ async def welcome(request: Request, session: SessionDep) -> Response:
         card_message=kiosk.card_message if kiosk.card_state != CardState.PRESENT else None,
     )
     if session_token(request):
+        # Back at the start with a session still open (a person walked away from a page): end it.
+        await sessions.end(
+            session, runtime.clock, key, session_token(request), EndReason.SIGNED_OUT
+        )
         forget_person(response)
     return response
 
@@ -158,6 +162,59 @@ async def voucher(
         if exc.code in {"unknown_kiosk", "kiosk_revoked"}:
             return refusal(request, exc, ended=True)
         return render(request, "voucher.html", 400, error=exc.message)
+    response = see_other("/kiosk/home")
+    set_session_cookie(request, response, token)
+    return response
+
+
+@router.get("/sms", response_class=HTMLResponse)
+async def sms_page(request: Request, session: SessionDep) -> Response:
+    try:
+        await devices.authenticate(session, kiosk_key(request))
+    except DomainError as exc:
+        return refusal(request, exc, ended=True)
+    return render(request, "sms.html", error=None, attempt=None)
+
+
+@router.post("/sms", response_class=HTMLResponse)
+async def sms_send(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    client: ClientDep,
+    id_number: Field = "",
+) -> Response:
+    try:
+        attempt = await identification.send_kiosk_code(
+            runtime, session, kiosk_key=kiosk_key(request), id_number=id_number, client=client
+        )
+    except DomainError as exc:
+        await session.rollback()
+        if exc.code in {"unknown_kiosk", "kiosk_revoked"}:
+            return refusal(request, exc, ended=True)
+        return render(request, "sms.html", 400, error=exc.message, attempt=None)
+    return render(request, "sms.html", error=None, attempt=attempt, sent=identification.SMS_SENT)
+
+
+@router.post("/sms/code", response_class=HTMLResponse)
+async def sms_code(
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    client: ClientDep,
+    attempt: Field = "",
+    code: Field = "",
+) -> Response:
+    try:
+        token = await identification.identify_with_code(
+            runtime, session, kiosk_key=kiosk_key(request), attempt=attempt, code=code,
+            client=client,
+        )  # fmt: skip
+    except DomainError as exc:
+        await session.rollback()
+        if exc.code in {"unknown_kiosk", "kiosk_revoked"}:
+            return refusal(request, exc, ended=True)
+        return render(request, "sms.html", 400, error=exc.message, attempt=attempt)
     response = see_other("/kiosk/home")
     set_session_cookie(request, response, token)
     return response
