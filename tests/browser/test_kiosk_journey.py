@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -73,7 +74,10 @@ def queue() -> Iterator[str]:
         subprocess.run(["/usr/sbin/cupsd"], check=True)
         time.sleep(1)
     subprocess.run(
-        ["lpadmin", "-p", QUEUE, "-v", "cups-pdf:/", "-E", "-m", "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd"],
+        ["lpadmin", "-p", QUEUE, "-v", "cups-pdf:/", "-E", "-m", "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd",
+         # Cairo keeps the statement's CJK text as text on its way through PostScript
+         # (Ghostscript's renderer turns it into bitmap glyphs nobody can read back).
+         "-o", "pdftops-renderer-default=pdftocairo"],
         check=True, capture_output=True,
     )  # fmt: skip
     yield QUEUE
@@ -240,9 +244,11 @@ def test_kiosk_journey(live: LiveServer, tmp_path: Path, queue: str) -> None:
             assert_accessible(page, both_modes=False)
             printed = sorted(set(PDF_DIR.glob("yibao-statement-*.pdf")) - before)
             assert printed, "CUPS wrote no PDF"
-            # cups-pdf redistils the job through Ghostscript, which re-encodes the CJK font
-            # without a text map: the printed file is checked for its pages, not its words.
-            assert len(PdfReader(printed[-1]).pages) >= 1
+            printed_text = unicodedata.normalize(
+                "NFKC", "".join(p.extract_text() for p in PdfReader(printed[-1]).pages)
+            )
+            assert "医疗保险个人账户结算单" in printed_text
+            assert "王芳" in printed_text and "764.00" in printed_text.replace(",", "")
             printed[-1].unlink()
 
             # The card comes out: the screen clears itself and says why.
@@ -294,3 +300,99 @@ def test_kiosk_journey(live: LiveServer, tmp_path: Path, queue: str) -> None:
         card.remove()
         bridge.terminate()
         bridge.wait(timeout=10)
+
+
+LANDSCAPE = {"width": 1920, "height": 1080}
+
+
+def _seed_vouchers(server: LiveServer) -> dict[str, Any]:
+    async def _work() -> dict[str, Any]:
+        runtime = build_runtime(server.settings)
+        try:
+            await fam.world(runtime)
+            person = await fam.employee(runtime, 20_000, name="李华")
+            async with runtime.sessions() as s:
+                made = await devices.register_kiosk(
+                    s, runtime.clock, None, kiosk_id="HALL-02", place="社区医保服务站"
+                )
+            tokens = []
+            for _ in range(2):
+                async with runtime.sessions() as s:
+                    token, _ = await settlement.issue_ec_token(
+                        s, person.person_id, runtime.clock, timedelta(minutes=5)
+                    )
+                    tokens.append(token)
+            return {"key": made.key, "tokens": tokens}
+        finally:
+            await runtime.close()
+
+    seeded: dict[str, Any] = _run(_work())
+    return seeded
+
+
+@pytest.fixture
+def plain_live(tmp_path: Path) -> Iterator[LiveServer]:
+    require_chromium()
+    with live_server(tmp_path) as server:
+        yield server
+
+
+def test_kiosk_landscape_idle_and_lost_server(plain_live: LiveServer) -> None:
+    """At 1920×1080: large type and targets; the server lost mid-session wipes the screen and,
+    once back, the session is ended; 60 s without a touch brings the 10-s countdown, then the
+    session ends by itself. The browser's clock is Playwright's, moved by the test."""
+    from playwright.sync_api import expect, sync_playwright
+
+    live = plain_live
+    seeded = _seed_vouchers(live)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        context = browser.new_context(viewport=LANDSCAPE, locale="zh-CN")
+        page = context.new_page()
+        page.clock.install()
+        page.goto(f"{live.base_url}/kiosk/setup")
+        page.get_by_label("本机密钥").fill(seeded["key"])
+        page.get_by_role("button", name="保存").click()
+        page.get_by_role("link", name="身份证号 + 短信验证码").click()
+        assert_accessible(page, both_modes=False)
+        page.goto(f"{live.base_url}/kiosk/voucher")
+        page.get_by_label("扫码结果").fill(seeded["tokens"][0])
+        page.get_by_label("扫码结果").press("Enter")
+        expect(page.get_by_role("heading", name="您好，李*")).to_be_visible()
+        measured = page.evaluate(
+            "() => [Math.min(...[...document.querySelectorAll('main p, main a, main h1, header a, header button')]"
+            ".filter(e => e.getClientRects().length).map(e => parseFloat(getComputedStyle(e).fontSize))),"
+            " Math.min(...[...document.querySelectorAll('button, a')].filter(e => e.getClientRects().length)"
+            ".map(e => e.getBoundingClientRect().height)), document.documentElement.scrollWidth]"
+        )
+        assert measured[0] >= 18 and measured[1] >= 60 and measured[2] <= 1920, measured
+        assert_accessible(page, both_modes=False)
+
+        # The server goes away: the screen clears what it showed; when it answers again the
+        # session is ended rather than picked up.
+        page.get_by_role("link", name="账户余额").click()
+        expect(page.locator("#balance")).to_contain_text("200.00")
+        context.set_offline(True)
+        page.clock.run_for(3_000)
+        expect(page.locator("#offline")).to_be_visible()
+        assert "200.00" not in page.locator("#main").inner_text()
+        context.set_offline(False)
+        page.clock.run_for(2_000)
+        expect(page.locator("#message")).to_contain_text("您已退出")
+        assert "200.00" not in page.content()
+
+        # A minute without a touch: the countdown, then the session ends by itself.
+        page.goto(f"{live.base_url}/kiosk/voucher")
+        page.get_by_label("扫码结果").fill(seeded["tokens"][1])
+        page.get_by_label("扫码结果").press("Enter")
+        expect(page.get_by_role("heading", name="您好，李*")).to_be_visible()
+        page.clock.run_for(51_000)
+        expect(page.get_by_role("alertdialog")).to_be_visible()
+        expect(page.locator("#countdown-seconds")).not_to_have_text("10")
+        assert_accessible(page, both_modes=False)
+        page.clock.run_for(11_000)
+        expect(page.locator("#message")).to_contain_text("长时间没有操作")
+        page.go_back()
+        page.wait_for_load_state("load")
+        assert "李*" not in page.content()
+        browser.close()
