@@ -229,7 +229,8 @@ def test_kiosk_journey(live: LiveServer, tmp_path: Path, queue: str) -> None:
 
             # English for this visit.
             page.get_by_role("link", name="English").click()
-            expect(page.get_by_role("link", name="中文")).to_be_visible()
+            expect(page.get_by_role("link", name="Back to menu")).to_be_visible()
+            assert_accessible(page, both_modes=False)
             page.get_by_role("link", name="中文").click()
 
             # Print the 结算单: CUPS writes the PDF; its text comes back.

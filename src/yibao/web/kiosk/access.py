@@ -18,9 +18,32 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from yibao.kernel.errors import DomainError
 from yibao.kiosks.domain import COUNTDOWN_SECONDS, IDLE
 from yibao.web.errors import status_for
-from yibao.web.i18n import LANG_COOKIE
+from yibao.web.i18n import LANG_COOKIE, N_
 from yibao.web.pages import labels
 from yibao.web.sessions import bearer_token, is_https
+
+# Sentences the kiosks feature and its bridge hand the screen, marked here for the catalogue
+# (the templates translate them with `_()` when shown).
+SCREEN_SENTENCES = (
+    N_("您已退出，欢迎再次使用。"),
+    N_("长时间没有操作，为保护您的信息已自动退出。"),
+    N_("社保卡已取出，已自动退出。"),
+    N_("读卡器连接中断，已自动退出。请联系工作人员。"),
+    N_("本机已停用，请到其他自助查询机或窗口办理。"),
+    N_("已有新的查询开始，上一次查询已退出。"),
+    N_("本机已停用，请到其他自助查询机或窗口办理"),
+    N_("本机尚未登记为自助查询机，请联系工作人员"),
+    N_("这张社保卡没有参保登记信息，请到医保窗口咨询"),
+    N_("无法识别这张卡，请插入社会保障卡（芯片朝上）"),
+    N_("读卡器连接中断，请联系工作人员"),
+    N_("请先插入社保卡"),
+    N_("请先插入社保卡或扫码验证身份"),
+    N_("医保卡密码是 6 位数字"),
+    N_("二维码无效或已过期，请在手机上刷新医保电子凭证后重新扫码"),
+    N_("这个二维码已经用过，请在手机上刷新医保电子凭证后重新扫码"),
+    N_("如该身份证号已参保并登记手机号，验证码已发送到该手机，请输入6位验证码"),
+    N_("验证码不正确或已过期，请重新获取"),
+)
 
 KEY_COOKIE = "yibao_kiosk_key"
 SESSION_COOKIE = "yibao_kiosk_session"
