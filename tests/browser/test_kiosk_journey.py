@@ -58,12 +58,13 @@ def _devices_available() -> None:
 
 
 @pytest.fixture
-def pcscd(tmp_path: Path) -> Iterator[None]:
+def pcscd(tmp_path: Path) -> Iterator[subprocess.Popen[bytes] | None]:
+    """The pcscd this test started (None when the machine runs its own, which it leaves be)."""
     _devices_available()
     process = start_pcscd(tmp_path / "pcscd.log")
     time.sleep(1.0 if process else 0)
-    yield
-    if process is not None:
+    yield process
+    if process is not None and process.poll() is None:
         process.terminate()
         process.wait(timeout=10)
 
@@ -85,7 +86,7 @@ def queue() -> Iterator[str]:
 
 
 @pytest.fixture
-def live(tmp_path: Path, pcscd: None) -> Iterator[LiveServer]:
+def live(tmp_path: Path, pcscd: subprocess.Popen[bytes] | None) -> Iterator[LiveServer]:
     require_chromium()
     with live_server(tmp_path) as server:
         yield server
@@ -168,7 +169,9 @@ def _nothing_personal(page: Any, secrets: list[str]) -> None:
     assert "yibao_kiosk_session" not in cookies
 
 
-def test_kiosk_journey(live: LiveServer, tmp_path: Path, queue: str) -> None:
+def test_kiosk_journey(
+    live: LiveServer, tmp_path: Path, queue: str, pcscd: subprocess.Popen[bytes] | None
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     seeded = _seed(live)
@@ -187,6 +190,17 @@ def test_kiosk_journey(live: LiveServer, tmp_path: Path, queue: str) -> None:
             page.get_by_role("button", name="保存").click()
             expect(page.get_by_role("heading", name="欢迎使用医保自助查询")).to_be_visible()
             assert_accessible(page, both_modes=False)
+
+            # Cards the kiosk cannot use: the screen says why until they come out.
+            for other, words in (
+                (VirtualSocialCard(social=False), "无法识别这张卡"),
+                (VirtualSocialCard("K99999999", "110101199001011237", "路人"), "没有参保登记信息"),
+            ):
+                other.insert()
+                expect(page.locator("#card-message")).to_contain_text(words, timeout=15_000)
+                assert_accessible(page, both_modes=False)
+                other.remove()
+                expect(page.locator("#card-message")).to_be_hidden(timeout=15_000)
 
             # The card goes in: the bridge reads it through pcscd and the screen asks for the
             # password on a keypad whose digits move every time.
@@ -281,8 +295,14 @@ def test_kiosk_journey(live: LiveServer, tmp_path: Path, queue: str) -> None:
             assert_accessible(page, both_modes=False)
             page.get_by_role("button", name="发送到手机").click()
             expect(page.locator("#print-sent")).to_be_visible()
-            page.get_by_role("button", name="退出").click()
-            expect(page.locator("#message")).to_contain_text("您已退出")
+            if pcscd is not None:
+                # The reader goes away mid-session (pcscd stops): the session ends with it.
+                pcscd.terminate()
+                pcscd.wait(timeout=10)
+                expect(page.locator("#message")).to_contain_text("读卡器连接中断", timeout=15_000)
+            else:
+                page.get_by_role("button", name="退出").click()
+                expect(page.locator("#message")).to_contain_text("您已退出")
             assert_accessible(page, both_modes=False)
             _nothing_personal(page, ["王建国", "王**", father.id_number])
 
@@ -317,7 +337,7 @@ def _seed_vouchers(server: LiveServer) -> dict[str, Any]:
                     s, runtime.clock, None, kiosk_id="HALL-02", place="社区医保服务站"
                 )
             tokens = []
-            for _ in range(2):
+            for _ in range(3):
                 async with runtime.sessions() as s:
                     token, _ = await settlement.issue_ec_token(
                         s, person.person_id, runtime.clock, timedelta(minutes=5)
@@ -382,9 +402,16 @@ def test_kiosk_landscape_idle_and_lost_server(plain_live: LiveServer) -> None:
         expect(page.locator("#message")).to_contain_text("您已退出")
         assert "200.00" not in page.content()
 
-        # A minute without a touch: the countdown, then the session ends by itself.
         page.goto(f"{live.base_url}/kiosk/voucher")
         page.get_by_label("扫码结果").fill(seeded["tokens"][1])
+        page.get_by_label("扫码结果").press("Enter")
+        page.get_by_role("button", name="退出").click()
+        expect(page.locator("#message")).to_contain_text("您已退出")
+        assert "yibao_kiosk_session" not in {c["name"] for c in context.cookies()}
+
+        # A minute without a touch: the countdown, then the session ends by itself.
+        page.goto(f"{live.base_url}/kiosk/voucher")
+        page.get_by_label("扫码结果").fill(seeded["tokens"][2])
         page.get_by_label("扫码结果").press("Enter")
         expect(page.get_by_role("heading", name="您好，李*")).to_be_visible()
         page.clock.run_for(51_000)
