@@ -177,3 +177,23 @@ async def test_printing_through_the_bridge(
     # Another person's browser cannot see this session's job.
     web.cookies.delete(SESSION_COOKIE, path="/kiosk")
     assert (await web.get(f"/kiosk/print/{job}/state")).status_code == 403
+
+
+async def test_touches_keep_the_session_and_the_same_card_reported_again_too(
+    web: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, li: Member
+) -> None:
+    key = await _card_session(web, runtime, session, li)
+    assert isinstance(runtime.clock, FixedClock)
+    for _ in range(3):  # reading one page for three minutes, touching it
+        runtime.clock.advance(timedelta(seconds=50))
+        assert (await web.post("/kiosk/touch")).status_code == 204
+    # The bridge restarts and reports the same card: the session goes on.
+    again = await web.post(
+        "/kiosk/device/card",
+        json={"present": True, "card_no": li.card_no, "ssn": li.id_number},
+        headers=_bridge(key),
+    )
+    assert again.json()["card"] == "present"
+    assert (await web.get("/kiosk/balance")).status_code == 200
+    runtime.clock.advance(timedelta(seconds=66))
+    assert (await web.post("/kiosk/touch")).status_code == 403

@@ -174,6 +174,8 @@ async def report_card(
     is refused with a sentence the screen shows until it is taken out."""
     found = await authenticate(session, key)
     now = clock.now()
+    was_present = found.card_state == CardState.PRESENT
+    was_person = found.card_person_id
     found.last_seen_at = now
     found.card_person_id = None
     found.card_no = None
@@ -196,6 +198,9 @@ async def report_card(
             person = person if person.id_number_hash == expected else None
         if person is None:
             problem = "这张社保卡没有参保登记信息，请到医保窗口咨询"
+    same_card = (
+        person is not None and was_present and was_person == person.id
+    )  # a bridge that restarted reports the card still in: the session goes on
     if person is None:
         found.card_state = CardState.REFUSED.value
         found.card_message = problem or "无法识别这张卡，请插入社会保障卡（芯片朝上）"
@@ -203,7 +208,8 @@ async def report_card(
         found.card_state = CardState.PRESENT.value
         found.card_person_id = person.id
         found.card_no = person.card_no
-    # A new card means a new person: whatever was open at this kiosk ends now.
-    await repository.end_sessions(session, found.id, EndReason.REPLACED, now)
+    if not same_card:
+        # A new card means a new person: whatever was open at this kiosk ends now.
+        await repository.end_sessions(session, found.id, EndReason.REPLACED, now)
     await session.commit()
     return CardState(found.card_state)

@@ -94,6 +94,17 @@ async def state(request: Request, session: SessionDep, runtime: RuntimeDep) -> J
     )
 
 
+@router.post("/touch")
+async def touched(request: Request, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """The screen was touched without a page change (reading, scrolling): the idle minute
+    starts again on the server too."""
+    try:
+        await sessions.touch(session, runtime.clock, kiosk_key(request), session_token(request))
+    except DomainError as exc:
+        return JSONResponse({"refused": exc.message}, status_code=403)
+    return Response(status_code=204)
+
+
 def _keypad(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     return render(request, "keypad.html", status, digits=shuffled_keypad(), **context)
 

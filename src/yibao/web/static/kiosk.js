@@ -11,6 +11,8 @@
   var countdown = parseInt(body.dataset.countdown || "10", 10);
   var lang = body.dataset.lang === "en" ? "en-US" : "zh-CN";
   var lastTouch = Date.now();
+  var lastSent = Date.now();
+  var csrf = document.querySelector('meta[name="csrf-token"]');
   var counting = false;
   var failures = 0;
   var leaving = false;
@@ -94,8 +96,16 @@
     lastTouch = Date.now();
     if (overlay) overlay.hidden = true;
   }
+  function tellServer() {
+    // Touches between page loads keep the session alive on the server too (at most every 15 s).
+    if (lastTouch <= lastSent || Date.now() - lastSent < 15000) return;
+    lastSent = Date.now();
+    fetch("/kiosk/touch", { method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf ? csrf.content : "" } }).catch(function () { /* poll handles it */ });
+  }
   function tickIdle() {
     if (!inSession || leaving) return;
+    if (!counting) tellServer();
     var quiet = (Date.now() - lastTouch) / 1000;
     if (!counting && quiet >= idle - countdown) {
       counting = true;
