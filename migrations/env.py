@@ -42,6 +42,7 @@ TABLE_MODULES = [
     "yibao.reference.tables",
     "yibao.files.tables",
     "yibao.calls.tables",
+    "yibao.kiosks.tables",
 ]
 
 target_metadata = _metadata()

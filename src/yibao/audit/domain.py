@@ -45,6 +45,7 @@ ROLE_NAMES = {
     "partner": "合作机构",
     "family_applicant": "家庭共济申请人",
     "hotline_caller": "本人（热线自助语音）",
+    "kiosk": "本人自助查询",  # a device (actor type system) the person used, named by its place
 }
 
 # Why a staff member looks a person up: chosen before the search (查询事由).
@@ -91,6 +92,9 @@ ACTION_NAMES = {
     "account.unfreeze_request": "申请解除账户冻结",
     "hotline.read": "热线语音查询",
     "hotline.identify": "热线坐席核实来电人身份",
+    "family.view": "查看家庭共济",
+    "kiosk.register": "登记自助查询机",
+    "kiosk.revoke": "停用自助查询机",
 }
 
 # The actions a person sees on 查询记录: reads of their data, not every staff action.
@@ -110,11 +114,12 @@ READ_ACTIONS = frozenset(
         "family.eligibility_check",
         "hotline.read",
         "hotline.identify",
+        "family.view",
     }
 )
 
 # Why a person looked another person up (not a reason staff may choose).
-PERSON_REASONS = {"family_application": "申请家庭共济"}
+PERSON_REASONS = {"family_application": "申请家庭共济", "kiosk": "本人在自助查询机查询"}
 
 
 # How staff find a person at the counter or on the phone.

@@ -15,6 +15,7 @@ from yibao.cli import (
     fsi_client,
     hotline,
     identity,
+    kiosks,
     server,
     settlement,
 )
@@ -47,6 +48,7 @@ app.add_typer(settlement.institutions_app, name="institutions")
 app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
 app.add_typer(hotline.hotline_app, name="hotline")
+app.add_typer(kiosks.kiosks_app, name="kiosks")
 
 
 @app.callback()

@@ -21,6 +21,7 @@ from yibao.web.errors import install_error_handlers
 from yibao.web.family import install_family
 from yibao.web.headers import SecurityHeadersMiddleware
 from yibao.web.identity import install_identity
+from yibao.web.kiosk import router as kiosk_router
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
 from yibao.web.staff import hotline as staff_hotline
@@ -78,5 +79,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(voucher.router)
     app.include_router(notice_routes.router)
     app.include_router(hotline_webhook.router)
+    app.include_router(kiosk_router)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

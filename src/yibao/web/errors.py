@@ -73,9 +73,11 @@ def error_page(
             f"<h1>{title}</h1><p>{message}</p>", status_code=status, headers=headers
         )
     # A failed load (the server's fault, not the request's) offers a retry, never a blank page.
+    # The kiosk's shared screen keeps its own layout (no phone navigation, no history back).
+    kiosk = request.url.path == "/kiosk" or request.url.path.startswith("/kiosk/")
     response: Response = templates.TemplateResponse(
         request,
-        "error.html",
+        "kiosk/message.html" if kiosk else "error.html",
         {"title": title, "message": message, "retry": status >= 500},
         status_code=status,
         headers=headers,
