@@ -51,6 +51,7 @@ NOT_ONE_PERSON = {
     "/staff/family",
     "/staff/family/counter",
     "/staff/family/freezes",
+    "/staff/partners",
 }
 
 

@@ -13,6 +13,7 @@ from yibao.cli import (
     family,
     fsi_client,
     identity,
+    partners,
     server,
     settlement,
 )
@@ -43,6 +44,7 @@ app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
 app.add_typer(settlement.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
+app.add_typer(partners.partners_app, name="partners")
 
 
 @app.callback()
