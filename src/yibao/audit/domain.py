@@ -298,8 +298,8 @@ def lookup_line(
     who = mask_name(actor_name) if masked else actor_name
     action_name = ACTION_NAMES.get(action, action)
     reason_name = LOOKUP_REASONS.get(reason) or PERSON_REASONS.get(reason, reason)
-    if action == "partner.read":
-        action_name = f"{actor_name} 读取了你的{PARTNER_READS.get(reason, '信息')}"
+    if action == "partner.read" and reason in PARTNER_READS:
+        action_name = f"{actor_name} 读取了你的{PARTNER_READS[reason]}"
         reason_name = "你授权的应用"
     return LookupLine(
         record_id=record_id,

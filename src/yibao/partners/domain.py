@@ -30,6 +30,12 @@ from urllib.parse import urlsplit
 
 from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 
+
+def N_(message: str) -> str:
+    """Marks words the pages translate (extracted by scripts/translations); returns them as is."""
+    return message
+
+
 ACCESS_TOKEN_TTL = timedelta(minutes=10)
 REFRESH_TOKEN_TTL = timedelta(days=30)
 CODE_TTL = timedelta(seconds=60)
@@ -39,11 +45,14 @@ MAX_RATE_LIMIT = 100_000
 
 # Scope → (its name on the consent page, what it lets the partner see, in plain words).
 SCOPES: dict[str, tuple[str, str]] = {
-    "balance": ("账户余额", "你的医保个人账户余额，以及今年划入和支出的合计"),
-    "records": ("缴费和消费记录", "你的缴费记录（每月划入）和消费记录（在医院、药店的每笔支付）"),
-    "claims": ("报销进度", "你提交的零星报销申请及其办理进度"),
-    "family": ("家庭共济", "你的家庭共济授权（给谁用、额度）和共济消费明细"),
-    "voucher": ("医保电子凭证", "在该应用内展示你的医保电子凭证二维码，用于看病购药"),
+    "balance": (N_("账户余额"), N_("你的医保个人账户余额，以及今年划入和支出的合计")),
+    "records": (
+        N_("缴费和消费记录"),
+        N_("你的缴费记录（每月划入）和消费记录（在医院、药店的每笔支付）"),
+    ),
+    "claims": (N_("报销进度"), N_("你提交的零星报销申请及其办理进度")),
+    "family": (N_("家庭共济"), N_("你的家庭共济授权（给谁用、额度）和共济消费明细")),
+    "voucher": (N_("医保电子凭证"), N_("在该应用内展示你的医保电子凭证二维码，用于看病购药")),
 }
 # Scopes that open account details: approving them needs a fresh verification (step-up).
 DETAIL_SCOPES = frozenset({"balance", "records", "claims", "family"})
@@ -57,10 +66,10 @@ class PartnerStatus(StrEnum):
 
 
 PARTNER_STATUS_NAMES = {
-    "proposed": "待复核",
-    "active": "已启用",
-    "rejected": "已退回",
-    "suspended": "已停用",
+    "proposed": N_("待复核"),
+    "active": N_("已启用"),
+    "rejected": N_("已退回"),
+    "suspended": N_("已停用"),
 }
 
 # Who may propose and approve a partner app (maker-checker, as for account adjustments).

@@ -67,7 +67,8 @@ class PartnerGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # person | replaced | idle | code_reused | refresh_reused
+    # person (the person revoked it) | replaced (a new consent to the same partner); an idle grant
+    # is not marked: it is ended by its last use (domain.grant_is_live)
     revoked_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     __table_args__ = (

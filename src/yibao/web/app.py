@@ -20,6 +20,8 @@ from yibao.web.errors import install_error_handlers
 from yibao.web.family import install_family
 from yibao.web.headers import SecurityHeadersMiddleware
 from yibao.web.identity import install_identity
+from yibao.web.open import api as open_api
+from yibao.web.open import consent, grants, tokens
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
 from yibao.web.staff import workbench as staff_workbench
@@ -74,5 +76,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_family(app)
     app.include_router(voucher.router)
     app.include_router(notice_routes.router)
+    # The open API: partners' reads (documented at /open/v1/openapi.json, not in /api/v1's).
+    app.include_router(open_api.router, include_in_schema=False)
+    for open_router in (open_api.docs, tokens.router, consent.router, grants.router):
+        app.include_router(open_router)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
