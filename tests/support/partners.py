@@ -29,6 +29,7 @@ async def app(
     scopes: list[str] | None = None,
     rate_limit: int = 60,
     redirect_uris: list[str] | None = None,
+    public_keys: str | None = None,
 ) -> App:
     async with runtime.sessions() as s:
         credentials = await registry.add_partner(
@@ -40,6 +41,7 @@ async def app(
                 redirect_uris=redirect_uris or [REDIRECT],
                 scopes=scopes or list(SCOPES),
                 rate_limit_per_minute=rate_limit,
+                public_keys=public_keys,
             ),
         )
     return App(credentials.partner.client_id, credentials.client_secret, name)

@@ -403,3 +403,53 @@ async def test_a_partner_reads_only_the_person_who_granted(
     assert [i["entry_id"] for i in owned.json()["items"]] == [entry_id]
     assert (await client.get("/open/v1/consumption", headers=auth)).json()["items"] == []
     assert (await client.get("/open/v1/claims/1", headers=auth)).status_code == 404
+
+
+async def test_a_partner_may_authenticate_with_its_registered_key(
+    client: httpx.AsyncClient, runtime: Runtime, person: Member
+) -> None:
+    """private_key_jwt: signed with the key whose public half was registered, once, for us."""
+    import json
+    import secrets
+
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    key, stranger = ECKey.generate_key("P-256"), ECKey.generate_key("P-256")
+    keys = json.dumps({"keys": [key.as_dict(private=False)]})
+    app = await support.app(runtime, public_keys=keys)
+    now = int(runtime.clock.now().timestamp())
+
+    def assertion(signer: ECKey, **over: Any) -> dict[str, str]:
+        claims = {"iss": app.client_id, "sub": app.client_id, "exp": now + 120,
+                  "aud": "http://testserver/oauth/token", "jti": secrets.token_hex(8), **over}  # fmt: skip
+        return {
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jwt.encode({"alg": "ES256"}, claims, signer),
+        }
+
+    await sign_in(client, person)
+    code, verifier = await consent(client, app, ["balance"])
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "code_verifier": verifier}  # fmt: skip
+    for bad in (
+        assertion(stranger),
+        assertion(key, aud="https://elsewhere.example/token"),
+        assertion(key, exp=now - 1),
+        assertion(key, exp=now + 3600),
+        assertion(key, sub="yb_someone_else"),
+    ):
+        refused = await client.post("/oauth/token", data={**form, **bad})
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    good = assertion(key)
+    issued = await client.post("/oauth/token", data={**form, **good})
+    assert issued.status_code == 200, issued.text
+    # The same assertion a second time (a replay) is refused.
+    replay = await client.post(
+        "/oauth/introspect", data={"token": issued.json()["access_token"], **good}
+    )
+    assert replay.status_code == 401
+    fresh = await client.post(
+        "/oauth/introspect", data={"token": issued.json()["access_token"], **assertion(key)}
+    )
+    assert fresh.json()["active"] is True

@@ -1,7 +1,8 @@
 """The endpoints a partner's server calls: token (RFC 6749 §3.2, with PKCE), revocation
 (RFC 7009), introspection (RFC 7662) and the server's metadata (RFC 8414).
 
-Each authenticates the partner (client_secret_basic or client_secret_post) before anything else
+Each authenticates the partner (client_secret_basic, client_secret_post, or private_key_jwt with
+the public keys it registered) before anything else
 and answers refusals with the standard OAuth error body only.
 """
 
@@ -23,7 +24,7 @@ from yibao.partners.domain import (
     OAuthError,
     UnsupportedGrantType,
 )
-from yibao.partners.service import authorise
+from yibao.partners.service import assertions, authorise
 from yibao.partners.tables import Partner
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.open.problems import oauth_error
@@ -31,7 +32,7 @@ from yibao.web.open.problems import oauth_error
 router = APIRouter(include_in_schema=False)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 
 async def _form(request: Request) -> FormData:
@@ -60,8 +61,20 @@ def client_credentials(request: Request, form: FormData) -> tuple[str, str]:
     return _text(form, "client_id"), _text(form, "client_secret")
 
 
-async def _client(request: Request, session: SessionDep) -> tuple[Partner, FormData]:
+async def _client(
+    request: Request, runtime: RuntimeDep, session: SessionDep
+) -> tuple[Partner, FormData]:
     form = await _form(request)
+    if _text(form, "client_assertion_type") == assertions.ASSERTION_TYPE:
+        base = str(request.base_url).rstrip("/")
+        partner = await assertions.authenticate_with_assertion(
+            session,
+            runtime.ephemeral,
+            runtime.clock,
+            _text(form, "client_assertion"),
+            audiences=[f"{base}{request.url.path}", f"{base}/oauth/token", base],
+        )
+        return partner, form
     client_id, secret = client_credentials(request, form)
     return await authorise.authenticate_client(session, client_id, secret), form
 
@@ -69,7 +82,7 @@ async def _client(request: Request, session: SessionDep) -> tuple[Partner, FormD
 @router.post("/oauth/token")
 async def token(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
     try:
-        partner, form = await _client(request, session)
+        partner, form = await _client(request, runtime, session)
         grant_type = _text(form, "grant_type")
         if grant_type == "authorization_code":
             issued = await authorise.exchange_code(
@@ -108,7 +121,7 @@ async def token(request: Request, runtime: RuntimeDep, session: SessionDep) -> R
 @router.post("/oauth/revoke")
 async def revoke(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
     try:
-        partner, form = await _client(request, session)
+        partner, form = await _client(request, runtime, session)
         await authorise.revoke_token(session, runtime.clock, partner, _text(form, "token"))
     except OAuthError as exc:
         await session.rollback()
@@ -119,7 +132,7 @@ async def revoke(request: Request, runtime: RuntimeDep, session: SessionDep) -> 
 @router.post("/oauth/introspect")
 async def introspect(request: Request, runtime: RuntimeDep, session: SessionDep) -> Response:
     try:
-        partner, form = await _client(request, session)
+        partner, form = await _client(request, runtime, session)
         answer = await authorise.introspect(session, runtime.clock, partner, _text(form, "token"))
     except OAuthError as exc:
         await session.rollback()
@@ -142,6 +155,9 @@ def metadata(base: str) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_signing_alg_values_supported": assertions.ALGORITHMS,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertions.ALGORITHMS,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertions.ALGORITHMS,
         "service_documentation": f"{base}/open/v1/openapi.json",
         "ui_locales_supported": ["zh-CN", "en"],
     }
