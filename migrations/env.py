@@ -43,6 +43,7 @@ TABLE_MODULES = [
     "yibao.files.tables",
     "yibao.calls.tables",
     "yibao.kiosks.tables",
+    "yibao.partners.tables",
 ]
 
 target_metadata = _metadata()

@@ -53,6 +53,7 @@ NOT_ONE_PERSON = {
     "/staff/family/freezes",
     "/staff/kiosks",  # devices, not people
     "/staff/hotline",  # the queue: call numbers and whether each caller is identified, no names
+    "/staff/partners",
 }
 
 # Pages whose read is audited by the step that opens them, not by the GET: only the agent who

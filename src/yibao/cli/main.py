@@ -16,6 +16,7 @@ from yibao.cli import (
     hotline,
     identity,
     kiosks,
+    partners,
     server,
     settlement,
 )
@@ -49,6 +50,7 @@ app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
 app.add_typer(hotline.hotline_app, name="hotline")
 app.add_typer(kiosks.kiosks_app, name="kiosks")
+app.add_typer(partners.partners_app, name="partners")
 
 
 @app.callback()
