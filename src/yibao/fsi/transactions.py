@@ -10,6 +10,9 @@ visit, its fees or money needs the day's. A region may require it for every tran
 
 Reversal: `reverse` calls the one use case that undoes that kind of message; `nothing_to_reverse`
 for one that leaves nothing to undo; None when 2601 must refuse it (`irreversible` says why).
+
+A file answered as the body (9102, `Reply.attachment`): `resend` reads it again for a retried
+msgid, whose kept answer only names it.
 """
 
 from __future__ import annotations
