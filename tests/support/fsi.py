@@ -67,6 +67,18 @@ class Institution:
             "input": payload,
         }
 
+    async def post(
+        self, infno: str, payload: dict[str, Any], *, msgid: str | None = None
+    ) -> httpx.Response:
+        """The HTTP answer as it comes (9102 answers a file's bytes, not JSON, when it succeeds)."""
+        response = await self.http.post(
+            "/fsi/api/rsfComIfsService/callService",
+            json=self.envelope(infno, payload, msgid),
+            headers=self.headers(),
+        )
+        assert response.status_code == 200, response.text
+        return response
+
     async def call(
         self,
         infno: str,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import zipfile
 from typing import Any
@@ -33,7 +32,7 @@ async def load(
 
 async def fetched_lines(institution: Institution, output: dict[str, Any]) -> list[list[str]]:
     """9102 the file a download answered; its text file's lines, split at TAB."""
-    got = await institution.call(
+    got = await institution.post(
         "9102",
         {
             "fsDownloadIn": {
@@ -43,8 +42,8 @@ async def fetched_lines(institution: Institution, output: dict[str, Any]) -> lis
             }
         },
     )
-    assert got["infcode"] == 0, got
-    content = base64.b64decode(got["output"]["file"])
+    assert got.headers["content-type"] == "application/octet-stream", got.text
+    content = got.content
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         (name,) = archive.namelist()
         assert output["filename"] == f"{name}.zip"

@@ -4,15 +4,23 @@ file_qury_no, readable only by the institution that asked."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
+import json
+import zipfile
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import reference, settlement_world
 from tests.support.fsi import Institution
+from yibao.files.tables import ExchangeFile
 from yibao.reference.domain.kinds import WESTERN_AND_PATENT
 from yibao.runtime import Runtime
+from yibao.settlement.tables import InterfaceMessage
 
 
 def _drug(code: str, name: str, spec: str = "0.25g*24粒") -> dict[str, str]:
@@ -90,16 +98,71 @@ async def test_a_download_answers_the_records_newer_than_the_version_sent(
     assert all(int(line[columns.index("ver")]) > held for line in lines)
 
 
+def _refused(response: httpx.Response) -> str:
+    """The err_msg of a 9102 that failed: JSON with infcode -1, never a file."""
+    assert response.headers["content-type"] == "application/json", response.headers
+    answer = response.json()
+    assert answer["infcode"] == -1, answer
+    assert "file" not in answer["output"]
+    return str(answer["err_msg"])
+
+
 async def test_a_download_is_readable_only_by_the_institution_that_asked(
     w: settlement_world.World,
 ) -> None:
     made = await _kiosk(w.hospital).call("1301", {"data": {"ver": "0"}})
-    other = await _kiosk(w.pharmacy).call(
+    other = await _kiosk(w.pharmacy).post(
         "9102", {"fsDownloadIn": {"file_qury_no": made["output"]["file_qury_no"]}}
     )
-    assert other["infcode"] == -1
-    assert "没有这个文件查询号" in other["err_msg"]
-    assert "file" not in other["output"]
+    assert "没有这个文件查询号" in _refused(other)
+
+
+async def test_9102_answers_the_zip_itself_and_a_retry_the_same_bytes(
+    w: settlement_world.World, runtime: Runtime
+) -> None:
+    hospital = _kiosk(w.hospital)
+    made = (await hospital.call("1301", {"data": {"ver": "0"}}))["output"]
+    ask = {"fsDownloadIn": {"file_qury_no": made["file_qury_no"], "fixmedins_code": "plc"}}
+    msgid = hospital.new_msgid()
+    first = await hospital.post("9102", ask, msgid=msgid)
+    assert first.headers["content-type"] == "application/octet-stream"
+    assert first.headers["content-disposition"] == f'attachment; filename="{made["filename"]}"'
+    with zipfile.ZipFile(io.BytesIO(first.content)) as archive:  # the body is the .zip
+        (inner,) = archive.namelist()
+        assert "阿莫西林胶囊" in archive.read(inner).decode("utf-8")
+    again = await hospital.post("9102", ask, msgid=msgid)
+    assert again.headers["content-type"] == "application/octet-stream"
+    assert again.content == first.content
+
+    # The msgid keeps a small answer naming the file, not the file.
+    async with runtime.sessions() as session:
+        kept = await session.get(InterfaceMessage, msgid)
+    assert kept is not None
+    output = json.loads(kept.answer)["output"]
+    assert output == {
+        "file_qury_no": made["file_qury_no"],
+        "filename": made["filename"],
+        "file_size": len(first.content),
+        "sha256": hashlib.sha256(first.content).hexdigest(),
+    }
+
+    # Retried once the file has expired: refused as JSON, saying so.
+    async with runtime.sessions() as session:
+        await session.execute(
+            update(ExchangeFile)
+            .where(ExchangeFile.file_qury_no == made["file_qury_no"])
+            .values(expires_at=runtime.clock.now() - timedelta(minutes=1))
+        )
+        await session.commit()
+    late = await hospital.post("9102", ask, msgid=msgid)
+    assert "下载截止时间" in _refused(late)
+
+
+async def test_9102_of_an_unknown_file_is_refused_as_json(w: settlement_world.World) -> None:
+    answer = await _kiosk(w.hospital).post(
+        "9102", {"fsDownloadIn": {"file_qury_no": "fsi/20240101/0000"}}
+    )
+    assert "没有这个文件查询号" in _refused(answer)
 
 
 async def test_the_same_question_while_nothing_changed_gets_the_same_file(
@@ -167,16 +230,22 @@ async def test_an_upload_comes_back_to_its_owner_only_with_its_checksum(
         {"fsUploadIn": {"filename": "b.txt", "in": [b - 256 if b > 127 else b for b in text]}},
     )
     assert as_bytes["output"]["sha256"] == as_base64["output"]["sha256"]
-    back = await pharmacy.call(
+    back = await pharmacy.post(
         "9102", {"fsDownloadIn": {"file_qury_no": as_bytes["output"]["file_qury_no"]}}
     )
-    assert back["infcode"] == 0, back
-    assert base64.b64decode(back["output"]["file"]) == text
-    assert back["output"]["filename"] == "b.txt"
-    stranger = await _kiosk(w.hospital).call(
+    assert back.content == text
+    assert back.headers["content-disposition"] == 'attachment; filename="b.txt"'
+    named = await pharmacy.post(
+        "9102", {"fsDownloadIn": {"file_qury_no": as_base64["output"]["file_qury_no"]}}
+    )
+    assert named.content == text
+    assert named.headers["content-disposition"] == (
+        "attachment; filename=\"3202__.txt\"; filename*=UTF-8''3202%E6%98%8E%E7%BB%86.txt"
+    )
+    stranger = await _kiosk(w.hospital).post(
         "9102", {"fsDownloadIn": {"file_qury_no": as_bytes["output"]["file_qury_no"]}}
     )
-    assert stranger["infcode"] == -1
+    _refused(stranger)
 
     monkeypatch.setattr(runtime.settings, "fsi_file_max_bytes", 1024)
     too_big = await pharmacy.call(

@@ -9,14 +9,15 @@ the standard library, so it reads as a recipe:
 2. sign in with 9001 and put the day's sign_no in every other message;
 3. number messages: msgid = institution code (12) + yyyyMMddHHmmss (14) + 4-digit sequence;
    resend the same msgid when an answer is lost: the first answer comes back, nothing twice;
-4. send amounts as yuan strings with two decimals.
+4. send amounts as yuan strings with two decimals;
+5. 9102 文件下载 answers the file's bytes (application/octet-stream) when it succeeds, and the
+   usual JSON (infcode -1, err_msg) when it fails: look at the Content-Type.
 
 Configure with --url/--code/--token or YIBAO_FSI_URL, YIBAO_FSI_CODE, YIBAO_FSI_TOKEN.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -82,6 +83,35 @@ class FsiClient:
     def send(self, infno: str, payload: dict[str, Any]) -> dict[str, Any]:
         """One signed message; the answer whatever its infcode. `Unreachable` when no answer.
         `last_msgid` is its msgid (2601 names the message it reverses by it)."""
+        content_type, body = self.post(infno, payload)
+        if content_type == "application/octet-stream":
+            raise Unreachable(f"{infno} 的应答是文件而不是 JSON（用 fetch_file 取文件）")
+        try:
+            answer: dict[str, Any] = json.loads(body)
+        except ValueError as exc:
+            raise Unreachable(f"{self.url} 的应答不是 JSON：{exc}") from exc
+        return answer
+
+    def fetch_file(self, file_qury_no: str, filename: str = "plc") -> bytes | dict[str, Any]:
+        """9102: the file's bytes, or the JSON answer (infcode -1) when it is refused."""
+        payload = {
+            "fsDownloadIn": {
+                "file_qury_no": file_qury_no,
+                "filename": filename,
+                "fixmedins_code": "plc",
+            }
+        }
+        content_type, body = self.post("9102", payload)
+        if content_type == "application/octet-stream":
+            return body
+        try:
+            answer: dict[str, Any] = json.loads(body)
+        except ValueError as exc:
+            raise Unreachable(f"{self.url} 的应答不是 JSON：{exc}") from exc
+        return answer
+
+    def post(self, infno: str, payload: dict[str, Any]) -> tuple[str, bytes]:
+        """One signed message: the answer's media type and body."""
         self.last_msgid = self.msgid()
         envelope = {
             "infno": infno,
@@ -107,10 +137,9 @@ class FsiClient:
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                answer: dict[str, Any] = json.loads(response.read())
-        except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+                return response.headers.get_content_type(), response.read()
+        except (urllib.error.URLError, TimeoutError) as exc:
             raise Unreachable(f"无法连接 {self.url}：{exc}") from exc
-        return answer
 
     def call(self, infno: str, payload: dict[str, Any]) -> dict[str, Any]:
         """`send`, ending the command with the err_msg when the message fails."""
@@ -289,24 +318,20 @@ def download(
     client: FsiClient = ctx.obj
     client.sign_in()
     made = client.call(infno, {"data": {"ver": ver}})["output"]
-    fetched = client.call(
-        "9102",
-        {
-            "fsDownloadIn": {
-                "file_qury_no": made["file_qury_no"],
-                "filename": made["filename"],
-                "fixmedins_code": "plc",
-            }
-        },
-    )["output"]
-    content = base64.b64decode(fetched["file"])
-    if hashlib.sha256(content).hexdigest() != fetched["sha256"]:
-        fail("9102 文件的 SHA-256 与应答不符，请重新下载")
+    try:
+        content = client.fetch_file(made["file_qury_no"], made["filename"])
+    except Unreachable as exc:
+        fail(str(exc))
+    if isinstance(content, dict):
+        fail(f"9102 失败：{content.get('err_msg')}")
     out.mkdir(parents=True, exist_ok=True)
     (out / made["filename"]).write_bytes(content)
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        (inner,) = archive.namelist()
-        text = archive.read(inner).decode("utf-8")
+    try:  # the body is the zip itself: its CRCs check it arrived whole
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            (inner,) = archive.namelist()
+            text = archive.read(inner).decode("utf-8")
+    except (zipfile.BadZipFile, ValueError) as exc:
+        fail(f"9102 取回的文件不是完整的 zip，请重新下载：{exc}")
     (out / inner).write_text(text, encoding="utf-8")
     lines = [line.split("\t") for line in text.splitlines()]
     # Each line's fields are in the kind's national order (`yibao catalogue kinds`); keep the

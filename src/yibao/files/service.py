@@ -28,6 +28,7 @@ class StoredFile:
 
 @dataclass(frozen=True, slots=True)
 class FileContent:
+    file_qury_no: str
     filename: str
     content: bytes
     sha256: str
@@ -96,4 +97,4 @@ async def fetch(
         raise FileExpired("文件已过下载截止时间（dld_endtime），请重新上传或重新调用下载交易")
     if domain.checksum(row.content) != row.sha256:
         raise FileDamaged("文件校验失败（SHA-256 不符），请重新上传或重新调用下载交易")
-    return FileContent(row.filename, row.content, row.sha256)
+    return FileContent(row.file_qury_no, row.filename, row.content, row.sha256)

@@ -1,5 +1,5 @@
-"""What a transaction's handler receives and gives back, and what 2601 asks of a transaction it
-reverses."""
+"""What a transaction's handler receives and gives back, what answers a retried msgid whose
+answer was a file, and what 2601 asks of a transaction it reverses."""
 
 from __future__ import annotations
 
@@ -34,13 +34,31 @@ class Call:
         return Fields(self.envelope.input, "input")
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file answered as the HTTP body itself (`application/octet-stream`), as national clients
+    write the body of a 9102 straight to disk."""
+
+    filename: str
+    content: bytes
+
+
 @dataclass
 class Reply:
+    """`output` is the JSON answer, kept for the msgid. With an `attachment` the client gets the
+    file's bytes instead, and `output` (kept small: it names the file) is what a retried msgid
+    finds; the row's `resend` reads the file again from it."""
+
     output: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    attachment: Attachment | None = None
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
+
+Resender = Callable[[Call, Mapping[str, Any]], Awaitable[Attachment]]
+"""How a row whose answer is a file answers a retried msgid: the file again, from the kept
+`output` (it raises a `DomainError` when the file can no longer be handed out)."""
 
 
 @dataclass(frozen=True, slots=True)

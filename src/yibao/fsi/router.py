@@ -11,6 +11,11 @@ A message uses one pooled connection and one transaction: the institution comes 
 per-process reference cache, and the nonce, the handler's writes and the stored answer commit
 together in `answering` (the only place a message commits). A connection lost under a message
 is retried once on a fresh one.
+
+A row whose handler answers a file (`Reply.attachment`, 9102) is sent as the file's bytes
+(`application/octet-stream`) instead of JSON, while the small JSON `output` naming the file is what
+is kept for the msgid; a retried msgid gets the file again through the row's `resend`, on a
+session of its own that only reads. Failures are JSON whatever the row.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import Headers
 
-from yibao.fsi.call import Call
+from yibao.fsi.call import Attachment, Call
 from yibao.fsi.envelope import (
     Envelope,
     InvalidMessage,
@@ -52,8 +58,9 @@ async def dispatch(
     headers: Headers,
     path_infno: str | None,
     table: Mapping[str, Transaction] = TRANSACTIONS,
-) -> dict[str, Any]:
-    """The answer to one message; `table` is the transaction table it is routed by."""
+) -> dict[str, Any] | Attachment:
+    """The answer to one message (JSON, or a file for a row that answers one); `table` is the
+    transaction table it is routed by."""
     clock = runtime.clock
     received = clock.now()
     refmsgid = f"{stamp(received)}{secrets.randbelow(10**8):08d}"
@@ -116,8 +123,9 @@ async def _answer(
     refmsgid: str,
     *,
     retry: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, Any] | Attachment:
     """The row's checks and handler inside the message's unit of work (`service.answering`)."""
+    attachment: Attachment | None = None
     async with service.answering(runtime, incoming, retry=retry) as unit:
         if unit.answer is None:  # else: the msgid's stored answer
             caller = unit.caller
@@ -129,6 +137,7 @@ async def _answer(
                     unit.session, caller, envelope.sign_no, runtime.clock
                 )
             reply = await transaction.handle(Call(runtime, unit.session, caller, envelope, table))
+            attachment = reply.attachment
             unit.answer = answer(
                 infcode=SUCCESS,
                 refmsgid=refmsgid,
@@ -138,16 +147,41 @@ async def _answer(
                 warn_msg="；".join(reply.warnings) or None,
             )
     assert unit.answer is not None
-    return unit.answer
+    if unit.replayed:
+        attachment = None  # the kept answer names the file; it is read again
+        if transaction.resend is not None and unit.answer.get("infcode") == SUCCESS:
+            async with runtime.sessions() as session:  # reads only: nothing to commit
+                call = Call(runtime, session, unit.caller, envelope, table)
+                attachment = await transaction.resend(call, unit.answer.get("output") or {})
+    return attachment if attachment is not None else unit.answer
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with the name: plain for an ASCII name, else RFC 6266's `filename*` in UTF-8
+    after an ASCII stand-in (file names never hold quotes or backslashes: files.domain)."""
+    if filename.isascii():
+        return f'attachment; filename="{filename}"'
+    stand_in = "".join(c if c.isascii() else "_" for c in filename)
+    return f"attachment; filename=\"{stand_in}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def respond(answered: dict[str, Any] | Attachment) -> Response:
+    if isinstance(answered, Attachment):
+        return Response(
+            answered.content,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": content_disposition(answered.filename)},
+        )
+    return JSONResponse(answered)
 
 
 @router.post("/rsfComIfsService/callService")
-async def call_service(request: Request) -> JSONResponse:
+async def call_service(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    return JSONResponse(await dispatch(runtime, await request.body(), request.headers, None))
+    return respond(await dispatch(runtime, await request.body(), request.headers, None))
 
 
 @router.post("/{infno}")
-async def call_by_code(infno: str, request: Request) -> JSONResponse:
+async def call_by_code(infno: str, request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    return JSONResponse(await dispatch(runtime, await request.body(), request.headers, infno))
+    return respond(await dispatch(runtime, await request.body(), request.headers, infno))

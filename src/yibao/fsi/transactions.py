@@ -10,6 +10,9 @@ visit, its fees or money needs the day's. A region may require it for every tran
 
 Reversal: `reverse` calls the one use case that undoes that kind of message; `nothing_to_reverse`
 for one that leaves nothing to undo; None when 2601 must refuse it (`irreversible` says why).
+
+A file answered as the body (9102, `Reply.attachment`): `resend` reads it again for a retried
+msgid, whose kept answer only names it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from yibao.fsi.call import Handler, Reverser, nothing_to_reverse
+from yibao.fsi.call import Handler, Resender, Reverser, nothing_to_reverse
 from yibao.fsi.handlers import (
     basics,
     catalogue,
@@ -48,6 +51,9 @@ class Transaction:
     # writes and forgets to say how it is undone is refused rather than answered "nothing".
     reverse: Reverser | None = None
     irreversible: str = "交易 {infno}（{name}）不能冲正"
+    # Set when the handler answers a file as the body (`Reply.attachment`): how a retried msgid
+    # gets the file again, since the kept answer only names it.
+    resend: Resender | None = None
 
     def needs_sign_in(self, *, always: bool) -> bool:
         """`always`: the region requires the day's sign_no for every transaction."""
@@ -149,5 +155,6 @@ TRANSACTIONS: dict[str, Transaction] = {
     "100001": Transaction("政策项查询", basics.policy_items, **READ),
     # A 9101 keeps a file only its institution can read, and it expires: 2601 leaves it.
     "9101": Transaction("文件上传", files.upload, **READ),
-    "9102": Transaction("文件下载", files.download, **READ),
+    # 9102 answers the file's bytes, not JSON; a retried msgid reads the file again.
+    "9102": Transaction("文件下载", files.download, resend=files.resend, **READ),
 }

@@ -64,6 +64,14 @@ class Run:
             raise StepFailed(f"{infno} 的应答没有 output")
         return output
 
+    def fetch_file(self, file_qury_no: str, filename: str = "plc") -> bytes:
+        """9102: the file's bytes (the answer's body); `StepFailed` with the err_msg when the
+        answer is JSON instead."""
+        got = self.client.fetch_file(file_qury_no, filename)
+        if isinstance(got, dict):
+            raise StepFailed(f"9102 infcode={got.get('infcode')}：{got.get('err_msg')}")
+        return got
+
     def keep(self, key: str, value: Any) -> None:
         self.state[key] = value
 

@@ -1,15 +1,20 @@
 """9101 文件上传 and 9102 文件下载.
 
-9102 answers the file in `output` (its bytes in base64, with name, size and SHA-256), a JSON
-answer like every other: the router answers JSON and keeps each answer for its msgid.
+9102 answers the file's bytes as the HTTP body (`application/octet-stream`, named by
+`Content-Disposition`), as national clients write that body straight to a .zip; a failure is the
+usual JSON with infcode -1. The answer kept for its msgid is small JSON naming the file
+(file_qury_no, filename, file_size, sha256), not the bytes: a retried msgid gets the file again
+from the files feature (`resend`), while it is still the institution's and unexpired.
 """
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping
+from typing import Any
 
 from yibao.files import service
-from yibao.fsi.call import Call, Reply
+from yibao.files.domain import FileDamaged
+from yibao.fsi.call import Attachment, Call, Reply
 from yibao.fsi.envelope import InvalidMessage, wall_time
 from yibao.fsi.handlers.reading import data_or_input
 
@@ -58,9 +63,28 @@ async def download(call: Call) -> Reply:
         raise InvalidMessage(f"{body.where}.filename 与文件查询号对应的文件名不符")
     return Reply(
         {
+            "file_qury_no": found.file_qury_no,
             "filename": found.filename,
             "file_size": len(found.content),
             "sha256": found.sha256,
-            "file": base64.b64encode(found.content).decode("ascii"),
-        }
+        },
+        attachment=Attachment(found.filename, found.content),
     )
+
+
+async def resend(call: Call, output: Mapping[str, Any]) -> Attachment:
+    """A retried 9102: the file its first answer named, if still this institution's, unexpired
+    and the same. (An answer kept before files were sent as bytes names no file_qury_no: the
+    message's own is used.)"""
+    file_qury_no = output.get("file_qury_no")
+    if not isinstance(file_qury_no, str):
+        file_qury_no = data_or_input(call, "fsDownloadIn").code("file_qury_no", max_len=64)
+    found = await service.fetch(
+        call.session,
+        call.runtime.clock,
+        fixmedins_code=call.caller.fixmedins_code,
+        file_qury_no=file_qury_no,
+    )
+    if "sha256" in output and output["sha256"] != found.sha256:
+        raise FileDamaged("文件已不是首次应答时的内容（SHA-256 不符），请用新的 msgid 重新下载")
+    return Attachment(found.filename, found.content)

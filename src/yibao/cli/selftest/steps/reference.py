@@ -15,19 +15,10 @@ from yibao.reference.domain import KINDS
 
 
 def _fetch(run: Run, infno: str, output: dict[str, Any]) -> list[list[str]]:
-    """9102 the file a download answered: its lines, split at TAB."""
-    got = run.call(
-        "9102",
-        {
-            "fsDownloadIn": {
-                "file_qury_no": output["file_qury_no"],
-                "filename": output["filename"],
-                "fixmedins_code": "plc",
-            }
-        },
-    )
-    content = base64.b64decode(got["file"])
-    expect(hashlib.sha256(content).hexdigest() == got["sha256"], f"{infno} 文件 SHA-256 不符")
+    """9102 the file a download answered (the answer's body is the zip): its lines, split at
+    TAB."""
+    content = run.fetch_file(output["file_qury_no"], output["filename"])
+    expect(zipfile.is_zipfile(io.BytesIO(content)), f"{infno} 的 9102 应答应为 zip 文件本身")
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         names = archive.namelist()
         expect(len(names) == 1, f"{infno} 的 zip 应只含一个文本文件：{names}")
@@ -178,6 +169,11 @@ def upload(run: Run) -> str:
 
 @step("9102", "文件下载", tiers=BOTH, order=59)
 def download(run: Run) -> str:
-    output = run.call("9102", {"fsDownloadIn": {"file_qury_no": run.need("uploaded")}})
-    expect(base64.b64decode(output["file"]) == SENT, "9102 取回的内容与上传的不同")
-    return f"{output['file_size']} 字节，内容一致"
+    content = run.fetch_file(run.need("uploaded"))
+    expect(content == SENT, "9102 取回的内容（应答的 HTTP 正文）与上传的不同")
+    refused = run.client.fetch_file("fsi/00000000/no-such-file")
+    expect(
+        isinstance(refused, dict) and str(refused.get("infcode")) == "-1",
+        "9102 取不存在的文件应答 JSON infcode -1",
+    )
+    return f"{len(content)} 字节，内容一致"
