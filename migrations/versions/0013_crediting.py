@@ -109,6 +109,7 @@ def upgrade() -> None:
             ["run_id"], ["crediting_runs.id"], name=op.f("fk_crediting_lines_run_id_crediting_runs")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crediting_lines")),
+        postgresql_with={"fillfactor": 60},
     )
     op.create_index("ix_crediting_lines_run_id", "crediting_lines", ["run_id", "id"])
 

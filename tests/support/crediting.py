@@ -82,7 +82,7 @@ def write_file(path: Path, month: str, members: list[Member], extra: str = "") -
 async def balances(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(text("SELECT person_id, balance_fen FROM personal_accounts"))
     found = {r[0]: r[1] for r in rows}
-    await session.rollback()  # end the read: SQLite holds its write lock until then
+    await session.commit()  # end the read: SQLite holds its write lock until then
     return found
 
 
@@ -94,13 +94,13 @@ async def entry_sums(session: AsyncSession) -> dict[int, int]:
         )
     )
     found = {r[0]: r[1] for r in rows}
-    await session.rollback()
+    await session.commit()
     return found
 
 
 async def count(session: AsyncSession, sql: str) -> int:
     found = int((await session.execute(text(sql))).scalar_one())
-    await session.rollback()
+    await session.commit()
     return found
 
 

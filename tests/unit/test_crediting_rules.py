@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from yibao.contributions.domain import ContributionAmounts
 from yibao.crediting.domain import (
@@ -20,6 +22,7 @@ from yibao.crediting.domain import (
     header_columns,
 )
 from yibao.crediting.source import read
+from yibao.kernel.money import InvalidAmount, parse_yuan
 
 ID = "11010519491231002X"
 COLUMNS = {name: i for i, name in enumerate(HEADER)}
@@ -92,3 +95,18 @@ def test_reading_goes_on_from_the_byte_offset_a_chunk_ended_at(tmp_path: Path) -
     resumed = list(read([path], 0, chunks[0].offset, chunks[0].line_no, 100))
     assert [line.line_no for line in resumed[0].lines] == list(range(6, 12))
     assert resumed[0].lines[0].fields == rows[4].split(",")
+
+
+@given(st.from_regex(r"-?\d{0,14}(\.\d{0,3})?", fullmatch=True))
+def test_amounts_are_read_as_kernel_money_reads_them_and_never_negative(text: str) -> None:
+    try:
+        expected: int | None = parse_yuan(text)
+    except InvalidAmount:
+        expected = None
+    if text.startswith("-"):  # a sign, even on zero, is refused
+        expected = None
+    found = check_line([ID, "2026-11", text, "0", "0"], COLUMNS, "2026-11")
+    if expected is None:
+        assert found in (Refusal.AMOUNT, Refusal.MISSING_FIELD)
+    else:
+        assert isinstance(found, LineFields) and found.amounts.base_fen == expected

@@ -106,20 +106,27 @@ async def resolve_new_lines(
 
 
 # Every line of a person-month named more than once in the run's files: none can be trusted.
+# A join with the doubled pairs (a row-value IN is planned as a subplan per line on PostgreSQL).
 _DUPLICATES = Sql(
     """
-    UPDATE crediting_lines SET outcome = 'refused', refusal = 'duplicate'
-    WHERE run_id = :run AND outcome = 'checked' AND (person_id, month) IN (
+    UPDATE crediting_lines AS l SET outcome = 'refused', refusal = 'duplicate'
+    FROM (
       SELECT person_id, month FROM crediting_lines
       WHERE run_id = :run AND origin = 'file' AND person_id IS NOT NULL
       GROUP BY person_id, month HAVING COUNT(*) > 1
-    )
+    ) AS d
+    WHERE l.run_id = :run AND l.outcome = 'checked'
+      AND l.person_id = d.person_id AND l.month = d.month
     """
 )
+# The lines were just loaded: give the planner their numbers before the set-based steps.
+_ANALYZE = Sql("ANALYZE crediting_lines")
 
 
 async def refuse_duplicates(session: AsyncSession, run_id: int) -> None:
     db = await direct(session, transaction=True)
+    if db.postgres:
+        await db.execute(_ANALYZE)
     await db.execute(_DUPLICATES, run=run_id)
 
 

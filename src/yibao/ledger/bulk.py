@@ -78,15 +78,23 @@ _WRITE = Sql(
 
 
 async def post_many(
-    session: AsyncSession, postings: Sequence[AccountPosting], now: datetime
+    session: AsyncSession,
+    postings: Sequence[AccountPosting],
+    now: datetime,
+    *,
+    locked: dict[int, tuple[int, str, bool]] | None = None,
 ) -> list[int | DomainError]:
     """Each posting's entry id, or the business reason it was not posted (the others still are).
 
     A key already in the ledger for the same account and amount gives back that entry's id, as
-    `repository.post` does; for anything else it is a Conflict."""
+    `repository.post` does; for anything else it is a Conflict. `locked`: what `lock_accounts`
+    gave for these accounts in this transaction (not locked again)."""
     if not postings:
         return []
-    accounts = await lock_accounts(session, sorted({p.account_id for p in postings}))
+    accounts = dict(locked) if locked is not None else {}
+    missing = sorted({p.account_id for p in postings} - set(accounts))
+    if missing:
+        accounts.update(await lock_accounts(session, missing))
     posted = await _posted(session, [p.posting.idempotency_key for p in postings])
     results: list[int | DomainError] = []
     rows: list[tuple[Any, ...]] = []

@@ -246,7 +246,7 @@ async def _credit_batch(
     now = clock.now()
     today = china_today(clock)
     # Accounts first, in id order (as every writer locks them), then what is recorded for them.
-    await ledger_bulk.lock_accounts(session, [line.account_id for line in lines])
+    locked = await ledger_bulk.lock_accounts(session, [line.account_id for line in lines])
     recorded = await contributions_bulk.recorded(session, [(x.person_id, x.month) for x in lines])
     plans: list[tuple[repository.CheckedLine, ContributionAmounts, Credit, bool]] = []
     for line in lines:
@@ -275,7 +275,7 @@ async def _credit_batch(
         for line, _, credit, _ in plans
         if credit.key is not None
     ]
-    posted = iter(await ledger_bulk.post_many(session, postings, now))
+    posted = iter(await ledger_bulk.post_many(session, postings, now, locked=locked))
     outcomes: list[repository.LineOutcome] = []
     records: list[contributions_bulk.MonthRecord] = []
     notices: list[notifications_bulk.NewMessage] = []
