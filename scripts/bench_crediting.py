@@ -253,14 +253,17 @@ def run_month(csv_path: Path, batch: int) -> dict[str, Any]:
     return summary
 
 
-async def probe(seconds: float, accounts: int) -> dict[str, float]:
-    """A settlement's statements on one account, one after another: lock, read, write, commit."""
+async def probe(
+    seconds: float, accounts: int, stop: asyncio.Event | None = None
+) -> dict[str, float]:
+    """A settlement's statements on one account, one after another: lock, read, write, commit
+    (until `seconds` have passed, or `stop` is set)."""
     conn = await asyncpg.connect(dsn(db_url()))
     times: list[float] = []
     deadline = time.monotonic() + seconds
     n = 0
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (stop and stop.is_set()):
             account = 1 + (n * 104_729) % accounts
             n += 1
             t = time.perf_counter()
@@ -279,7 +282,8 @@ async def probe(seconds: float, accounts: int) -> dict[str, float]:
     return {
         "count": len(times),
         "p50_ms": round(statistics.median(times), 2),
-        "p99_ms": round(times[int(len(times) * 0.99) - 1], 2),
+        "p99_ms": round(times[max(int(len(times) * 0.99) - 1, 0)], 2),
+        "max_ms": round(times[-1], 2),
     }
 
 
@@ -318,8 +322,10 @@ def main() -> None:
         report["probe_idle"] = asyncio.run(probe(10, total))
 
         async def beside() -> dict[str, Any]:
-            task = asyncio.create_task(probe(30, total))
+            stop = asyncio.Event()
+            task = asyncio.create_task(probe(3600, total, stop))
             result = await asyncio.to_thread(run_month, csv_path, args.batch)
+            stop.set()
             result["probe_during_run"] = await task
             return result
 
