@@ -11,15 +11,18 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import world
 from tests.support.crediting import (
+    RATE_BP,
+    RETIREE_FEN,
     balances,
     count,
     entry_sums,
@@ -28,6 +31,7 @@ from tests.support.crediting import (
     write_file,
 )
 from yibao.config import Settings
+from yibao.kernel.money import apply_rate_bp, parse_yuan
 from yibao.runtime import Runtime
 
 MONTH = "2026-11"
@@ -81,14 +85,32 @@ async def _state(db: AsyncSession) -> tuple[str, int] | None:
     raise AssertionError("the run's row could not be read")
 
 
-async def _kill_when(db: AsyncSession, process: subprocess.Popen[bytes], state: str) -> str:
+async def _kill_when(db: AsyncSession, process: subprocess.Popen[bytes], state: str) -> None:
+    await _when(db, process, state)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=15)
+
+
+async def _end_connections_since(url: str, started: datetime) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        ended = await conn.fetchval(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_start >= $1",
+            started,
+        )
+    finally:
+        await conn.close()
+    assert ended >= 1
+
+
+async def _when(db: AsyncSession, process: subprocess.Popen[bytes], state: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = await _state(db)
         if found is not None and found[0] == state and found[1] > 0:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=15)
-            return found[0]
+            return
         if process.poll() is not None:
             raise AssertionError(f"the run ended before it could be killed: {found}")
         await asyncio.sleep(0.01)
@@ -96,7 +118,7 @@ async def _kill_when(db: AsyncSession, process: subprocess.Popen[bytes], state: 
     raise AssertionError("the run never reached " + state)
 
 
-@pytest.mark.parametrize("phase", ["loading", "crediting"])
+@pytest.mark.parametrize("phase", ["loading", "crediting", "connection"])
 async def test_a_run_killed_mid_way_and_started_again_credits_everyone_exactly_once(
     rt: Runtime, db: AsyncSession, settings: Settings, tmp_path: Path, phase: str
 ) -> None:
@@ -110,9 +132,20 @@ async def test_a_run_killed_mid_way_and_started_again_credits_everyone_exactly_o
     path = write_file(tmp_path / "month.csv", MONTH, members, extra=strangers)
     env = _env(settings)
 
+    if phase == "connection" and "postgresql" not in settings.database_url:
+        pytest.skip("a database server to lose the connection to: SQLite is a file")
+    started = datetime.now(UTC)
     process = _start(path, env)
-    await _kill_when(db, process, phase)
-    assert process.returncode == -signal.SIGKILL
+    if phase == "connection":
+        # The database goes away under the run (its connections ended, as a restart of
+        # PostgreSQL does): the run stops with an error, and is started again.
+        await _when(db, process, "crediting")
+        await _end_connections_since(settings.database_url, started)
+        process.wait(timeout=60)
+        assert process.returncode not in (0, None)
+    else:
+        await _kill_when(db, process, phase)
+        assert process.returncode == -signal.SIGKILL
     killed_at = await count(db, "SELECT COUNT(*) FROM ledger_entries")
     assert killed_at < len(members), "the run had finished before the kill"
 
@@ -122,9 +155,15 @@ async def test_a_run_killed_mid_way_and_started_again_credits_everyone_exactly_o
     expected = {m.person_id: m.credit_fen for m in members}
     assert await balances(db) == expected
     assert await entry_sums(db) == expected
-    assert sum(expected.values()) == sum(m.credit_fen for m in members if not m.retired) + sum(
-        m.credit_fen for m in members if m.retired
+    # Against the file itself: 2% of each enrolled line's base, plus each retiree's fixed amount.
+    enrolled = {m.id_number for m in members if not m.retired}
+    from_file = sum(
+        apply_rate_bp(parse_yuan(fields[2]), RATE_BP)
+        for fields in (line.split(",") for line in path.read_text().splitlines()[1:])
+        if fields[0] in enrolled
     )
+    retirees = sum(1 for m in members if m.retired)
+    assert sum((await balances(db)).values()) == from_file + retirees * RETIREE_FEN
     assert await count(db, "SELECT COUNT(*) FROM ledger_entries") == len(members)
     assert await count(db, "SELECT COUNT(*) FROM contributions") == len(members)
     assert await count(db, "SELECT COUNT(*) FROM outbox_messages") == len(members)
