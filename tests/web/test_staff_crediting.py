@@ -62,6 +62,7 @@ async def test_a_run_needs_a_second_person_before_money_moves(
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
     lines = report.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("文件,行号") and len(lines) == 2
+    assert lines[1].startswith("month.csv,")
     assert "not_enrolled" in lines[1] and stranger not in lines[1]
 
 

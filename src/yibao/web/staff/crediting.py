@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,8 +47,12 @@ def _open(path: Path) -> BinaryIO:
 
 
 async def _save(upload: UploadFile, folder: Path) -> Path:
-    """The uploaded file to disk a chunk at a time (a province's month is large)."""
-    path = folder / f"{secrets.token_hex(12)}.csv"
+    """The uploaded file to disk a chunk at a time (a province's month is large), in a folder of
+    its own under the name it was sent with (reduced to safe characters: the report shows it)."""
+    name = re.sub(r"[^\w.\-]", "_", Path(upload.filename or "month.csv").name)[-80:]
+    if not name.lower().endswith(".csv"):
+        name += ".csv"
+    path = folder / secrets.token_hex(12) / name
     handle = await asyncio.to_thread(_open, path)
     try:
         while chunk := await upload.read(_CHUNK):
