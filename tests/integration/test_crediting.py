@@ -230,3 +230,18 @@ async def test_only_one_run_is_open_and_a_future_month_is_refused(
         await crediting.start_run(
             db, rt.clock, month="2027-01", source=path, region=None, by="a", approved=False
         )
+
+
+async def test_a_run_of_one_region_credits_nobody_of_another(
+    rt: Runtime, db: AsyncSession, tmp_path: Path
+) -> None:
+    members = await province(rt, db, employees=2, retirees=1)
+    path = write_file(tmp_path / "month.csv", MONTH, members)
+    started = await crediting.start_run(
+        db, rt.clock, month=MONTH, source=path, region="440300", by="cli:test", approved=True
+    )
+    run = await crediting.execute(db, rt.cipher, rt.clock, started.id)
+
+    assert (run.credited_count, run.refused_count) == (0, 2)
+    assert set((await _report(db, run)).values()) == {"other_region"}
+    assert set((await balances(db)).values()) == {0}
