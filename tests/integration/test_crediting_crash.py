@@ -36,7 +36,7 @@ from yibao.runtime import Runtime
 
 MONTH = "2026-11"
 STRANGERS = 400
-RETIREES = 400
+RETIREES = 1200
 COMMAND = "from yibao.cli.main import main; main()"
 
 
