@@ -40,6 +40,11 @@ TABLE_MODULES = [
     "yibao.settlement.tables",
     "yibao.family.tables",
     "yibao.crediting.tables",
+    "yibao.reference.tables",
+    "yibao.files.tables",
+    "yibao.calls.tables",
+    "yibao.kiosks.tables",
+    "yibao.partners.tables",
 ]
 
 target_metadata = _metadata()

@@ -18,7 +18,7 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
 from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime
-from yibao.settlement import service as settlement_service
+from yibao.settlement.service import messages
 from yibao.settlement.tables import FeeDetail, InterfaceMessage, Settlement, Visit
 
 REUSED = "已用于另一笔内容不同的"
@@ -222,7 +222,7 @@ async def test_a_retry_after_a_lost_connection_does_not_take_another_messages_an
     headers = hospital.headers()
     first = await hospital.call("1101", scene.lookup(a.psn_no), msgid=msgid, headers=headers)
     assert first["infcode"] == 0, first
-    real = settlement_service.remember_nonce
+    real = messages.remember_nonce
     lost: list[str] = []
 
     async def lose_the_connection_once(*args: Any, **kwargs: Any) -> None:
@@ -231,7 +231,7 @@ async def test_a_retry_after_a_lost_connection_does_not_take_another_messages_an
             raise DBAPIError("INSERT", None, ConnectionError("gone"), connection_invalidated=True)
         await real(*args, **kwargs)
 
-    monkeypatch.setattr(settlement_service, "remember_nonce", lose_the_connection_once)
+    monkeypatch.setattr(messages, "remember_nonce", lose_the_connection_once)
     before = await scene.counts()
     other = await hospital.call("1101", scene.lookup(b.psn_no), msgid=msgid, headers=headers)
     assert lost
@@ -241,3 +241,23 @@ async def test_a_retry_after_a_lost_connection_does_not_take_another_messages_an
     lost.clear()
     again = await hospital.call("1101", scene.lookup(a.psn_no), msgid=msgid, headers=headers)
     assert lost and again == first  # the same message's retry still gets its answer
+
+
+async def test_another_institution_cannot_read_a_stored_answer_by_naming_its_msgid(
+    scene: Scene,
+) -> None:
+    """The pharmacy signs with its own token but names the hospital in the envelope, with the
+    hospital's msgid and the same content: refused at the gateway, never the hospital's answer."""
+    hospital, pharmacy = scene.w.hospital, scene.w.pharmacy
+    psn_no = scene.w.person.person.psn_no
+    msgid = hospital.new_msgid()
+    first = await hospital.call("1101", scene.lookup(psn_no), msgid=msgid)
+    assert first["infcode"] == 0, first
+    envelope = hospital.envelope("1101", scene.lookup(psn_no), msgid)
+    response = await pharmacy.http.post(
+        "/fsi/api/rsfComIfsService/callService", json=envelope, headers=pharmacy.headers()
+    )
+    answer = response.json()
+    assert answer["infcode"] == -1, answer
+    assert "与 x-tif-paasid 对应的机构不符" in answer["err_msg"]
+    assert "output" not in answer or not answer["output"]

@@ -7,16 +7,21 @@ import typer
 from yibao.cli import (
     audit,
     bench,
+    catalogue,
     contributions,
     crediting,
     demo,
     enrolment,
     family,
     fsi_client,
+    hotline,
     identity,
+    kiosks,
+    partners,
     server,
     settlement,
 )
+from yibao.cli.selftest import command as _selftest  # noqa: F401 - adds `yibao fsi selftest`
 from yibao.config import get_settings
 from yibao.logs import configure_logging
 
@@ -43,8 +48,11 @@ app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
 app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
-app.add_typer(settlement.catalogue_app, name="catalogue")
+app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
+app.add_typer(hotline.hotline_app, name="hotline")
+app.add_typer(kiosks.kiosks_app, name="kiosks")
+app.add_typer(partners.partners_app, name="partners")
 
 
 @app.callback()
