@@ -39,6 +39,7 @@ TABLE_MODULES = [
     "yibao.identity.tables",
     "yibao.settlement.tables",
     "yibao.family.tables",
+    "yibao.crediting.tables",
     "yibao.reference.tables",
     "yibao.files.tables",
     "yibao.calls.tables",

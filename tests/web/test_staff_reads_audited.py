@@ -51,6 +51,11 @@ NOT_ONE_PERSON = {
     "/staff/family",
     "/staff/family/counter",
     "/staff/family/freezes",
+    # A province's crediting run: counts and sums; its refused lines show masked ID numbers only,
+    # and their download is on the trail as the staff member's action (crediting.report).
+    "/staff/crediting",
+    "/staff/crediting/{run_id}",
+    "/staff/crediting/{run_id}/report.csv",
     "/staff/kiosks",  # devices, not people
     "/staff/hotline",  # the queue: call numbers and whether each caller is identified, no names
     "/staff/partners",

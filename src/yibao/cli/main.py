@@ -9,6 +9,7 @@ from yibao.cli import (
     bench,
     catalogue,
     contributions,
+    crediting,
     demo,
     enrolment,
     family,
@@ -38,6 +39,7 @@ app.command("demo")(demo.demo)
 app.add_typer(enrolment.persons_app, name="persons")
 app.add_typer(enrolment.regions_app, name="regions")
 app.add_typer(contributions.contributions_app, name="contributions")
+app.add_typer(crediting.crediting_app, name="crediting")
 app.add_typer(bench.bench_app, name="bench")
 # Each feature adds its sub-commands here, one line each.
 app.add_typer(audit.audit_app, name="audit")

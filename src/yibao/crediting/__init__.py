@@ -1,0 +1,1 @@
+"""Monthly crediting (划账) of a whole province: a durable, resumable job."""
