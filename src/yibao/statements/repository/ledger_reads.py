@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment.tables import Person
-from yibao.ledger.tables import LedgerEntry
 from yibao.settlement.tables import Settlement, SettlementItem, SettlementShare
 
 settlements = Settlement.__table__
 settlement_items = SettlementItem.__table__
 settlement_shares = SettlementShare.__table__
-
-
-async def balance_before(session: AsyncSession, account_id: int, at: datetime) -> int:
-    stmt = (
-        select(LedgerEntry.balance_after_fen)
-        .where(LedgerEntry.account_id == account_id, LedgerEntry.created_at < at)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-        .limit(1)
-    )
-    found = (await session.execute(stmt)).scalar_one_or_none()
-    return int(found) if found is not None else 0
-
-
-async def entries_between(
-    session: AsyncSession, account_id: int, start: datetime, end: datetime
-) -> list[LedgerEntry]:
-    """Oldest first, as a statement lists them."""
-    stmt = (
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.account_id == account_id,
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-        )
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 async def person_names(session: AsyncSession, person_ids: set[int]) -> dict[int, str]:
