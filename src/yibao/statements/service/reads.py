@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +27,7 @@ from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import NotFound
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import NoPersonalAccount
+from yibao.settlement.tables import Settlement, SettlementItem
 from yibao.statements import repository
 from yibao.statements.domain import (
     MAX_STATEMENT_DAYS,
@@ -109,8 +109,8 @@ class ConsumptionPage:
 @dataclass(frozen=True, slots=True)
 class ConsumptionDetail:
     setl_id: str
-    settlement: dict[str, Any] | None
-    items: list[dict[str, Any]]
+    settlement: Settlement | None
+    items: list[SettlementItem]
     shares: list[tuple[str, str, int]]  # (payer name, beneficiary name, fen)
     entries: list[ConsumptionRecord]
     patient_name: str | None
@@ -258,22 +258,22 @@ async def consumption_detail(
         settlement = await repository.settlement_by_setl_id(session, setl_id)
     if settlement is None and not entries:
         raise UnknownSettlement(f"没有找到结算记录 {setl_id}")
-    items: list[dict[str, Any]] = []
+    items: list[SettlementItem] = []
     shares: list[tuple[str, str, int]] = []
     patient_name: str | None = None
     if settlement is not None:
-        items = await repository.settlement_items_of(session, settlement["id"])
-        share_rows = await repository.settlement_shares_of(session, settlement["id"])
-        ids = {settlement["person_id"]}
-        ids |= {r["payer_person_id"] for r in share_rows}
-        ids |= {r["beneficiary_person_id"] for r in share_rows}
+        items = await repository.settlement_items_of(session, settlement.id)
+        share_rows = await repository.settlement_shares_of(session, settlement.id)
+        ids = {settlement.person_id}
+        ids |= {r.payer_person_id for r in share_rows}
+        ids |= {r.beneficiary_person_id for r in share_rows}
         names = await repository.person_names(session, ids)
-        patient_name = names.get(settlement["person_id"])
+        patient_name = names.get(settlement.person_id)
         shares = [
             (
-                names.get(r["payer_person_id"], ""),
-                names.get(r["beneficiary_person_id"], ""),
-                int(r["amount_fen"]),
+                names.get(r.payer_person_id, ""),
+                names.get(r.beneficiary_person_id, ""),
+                r.amount_fen,
             )
             for r in share_rows
         ]
