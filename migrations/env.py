@@ -39,6 +39,9 @@ TABLE_MODULES = [
     "yibao.identity.tables",
     "yibao.settlement.tables",
     "yibao.family.tables",
+    "yibao.reference.tables",
+    "yibao.files.tables",
+    "yibao.calls.tables",
 ]
 
 target_metadata = _metadata()

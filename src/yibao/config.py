@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     # Institution interface: a region that wants the day's 9001 sign_no on every transaction, not
     # only on those that write (fsi/transactions.py says which do).
     fsi_sign_in_always: bool = False
+    # 9101/9102 and the 13xx downloads: the largest file an institution may upload, and how long
+    # a file stays readable (the national dld_endtime).
+    fsi_file_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    fsi_file_ttl_hours: int = Field(24, ge=1, le=24 * 30)
+    # The hotline (docs/hotline.md): the shared secret a PBX signs its webhook calls with (empty:
+    # no webhook), the SIP adapter's address, the wait for a key, and the text-to-speech command
+    # ({text}, {voice}, {out}: a WAV at 8 kHz); empty means espeak-ng + sox.
+    hotline_webhook_secret: str = ""
+    hotline_sip_host: str = "127.0.0.1"
+    hotline_sip_port: int = Field(5070, ge=1, le=65535)
+    hotline_key_timeout_seconds: float = Field(8.0, gt=0)
+    hotline_tts_command: str = ""
 
     @property
     def is_development(self) -> bool:

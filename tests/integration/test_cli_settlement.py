@@ -25,6 +25,7 @@ def test_institutions(cli_env: Settings) -> None:
     assert demo["demo_institution"]["fixmedins_code"] == "H31010400012"
     assert demo["demo_institution"]["token"] == "42a1f37b33a602c75f945cc211a43688"
     assert demo["catalogue_items"] > 250 and demo["settlements"] >= 12
+    assert demo["reference_records"] >= 60  # every catalogue kind (src/yibao/reference/demo)
 
     code, out = invoke(
         "institutions",

@@ -35,14 +35,18 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(tmp: Path, **env: str) -> Iterator[LiveServer]:
-    db = tmp / "live.sqlite3"
-    url = f"sqlite+aiosqlite:///{db}"
-    upgrade(url)
+def live_server(
+    tmp: Path, *, database_url: str | None = None, data_key: str | None = None, **env: str
+) -> Iterator[LiveServer]:
+    """`database_url`: a migrated database to serve (PostgreSQL too), with the `data_key` its
+    sealed data was written with; by default a fresh SQLite file in `tmp`."""
+    url = database_url or f"sqlite+aiosqlite:///{tmp / 'live.sqlite3'}"
+    if database_url is None:
+        upgrade(url)
     port = free_port()
     variables = {
         "YIBAO_DATABASE_URL": url,
-        "YIBAO_DATA_KEY": base64.b64encode(b"L" * 32).decode(),
+        "YIBAO_DATA_KEY": data_key or base64.b64encode(b"L" * 32).decode(),
         "YIBAO_SECRET_KEY": "live-secret-" + "y" * 20,
         "YIBAO_ENVIRONMENT": "development",
         "YIBAO_VAR_DIR": str(tmp / "var"),

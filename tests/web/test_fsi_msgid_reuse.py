@@ -18,7 +18,7 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
 from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime
-from yibao.settlement import service as settlement_service
+from yibao.settlement.service import messages
 from yibao.settlement.tables import FeeDetail, InterfaceMessage, Settlement, Visit
 
 REUSED = "已用于另一笔内容不同的"
@@ -222,7 +222,7 @@ async def test_a_retry_after_a_lost_connection_does_not_take_another_messages_an
     headers = hospital.headers()
     first = await hospital.call("1101", scene.lookup(a.psn_no), msgid=msgid, headers=headers)
     assert first["infcode"] == 0, first
-    real = settlement_service.remember_nonce
+    real = messages.remember_nonce
     lost: list[str] = []
 
     async def lose_the_connection_once(*args: Any, **kwargs: Any) -> None:
@@ -231,7 +231,7 @@ async def test_a_retry_after_a_lost_connection_does_not_take_another_messages_an
             raise DBAPIError("INSERT", None, ConnectionError("gone"), connection_invalidated=True)
         await real(*args, **kwargs)
 
-    monkeypatch.setattr(settlement_service, "remember_nonce", lose_the_connection_once)
+    monkeypatch.setattr(messages, "remember_nonce", lose_the_connection_once)
     before = await scene.counts()
     other = await hospital.call("1101", scene.lookup(b.psn_no), msgid=msgid, headers=headers)
     assert lost

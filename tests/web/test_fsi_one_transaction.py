@@ -25,7 +25,7 @@ from yibao.kernel.clock import china_today
 from yibao.ledger.tables import LedgerEntry
 from yibao.runtime import Runtime
 from yibao.settlement import repository
-from yibao.settlement import service as settlement_service
+from yibao.settlement.service import messages
 from yibao.settlement.service.institutions import TOKEN_PURPOSE
 from yibao.settlement.tables import Institution, InterfaceMessage, Settlement
 
@@ -148,20 +148,21 @@ async def test_a_commit_whose_answer_was_lost_is_answered_from_the_stored_copy(
     retry finds its own nonce spent (it committed with the message) and must answer with the
     stored copy, not refuse the nonce (an institution told -1 would send the sale again)."""
     w, id_number = await _world(runtime, session, client)
-    real = settlement_service.answer_once
+    real = messages.commit_answer
     first: list[Any] = []
 
-    async def commit_then_lose_the_connection(*args: Any, **kwargs: Any) -> Any:
-        found = await real(*args, **kwargs)
+    async def commit_then_lose_the_connection(
+        session: Any, incoming: Any, answer: dict[str, Any]
+    ) -> None:
+        await real(session, incoming, answer)
         if not first:
-            first.append(found)
+            first.append(answer)
             raise DBAPIError("COMMIT", None, ConnectionError("gone"), connection_invalidated=True)
-        return found
 
-    monkeypatch.setattr(settlement_service, "answer_once", commit_then_lose_the_connection)
+    monkeypatch.setattr(messages, "commit_answer", commit_then_lose_the_connection)
     answer = await w.hospital.call("1101", _lookup(id_number))
     assert answer["infcode"] == 0, answer
-    assert first and answer == first[0][0]
+    assert first and answer == first[0]
     async with runtime.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(InterfaceMessage)) == 2  # + 9001
 

@@ -26,7 +26,7 @@ from yibao.identity import service as identity
 from yibao.identity.service import signin, staff
 from yibao.logs import scrub
 from yibao.runtime import Runtime
-from yibao.settlement import service as settlement
+from yibao.settlement.service import messages
 from yibao.statements import service as statements
 from yibao.web.app import create_app
 
@@ -170,7 +170,7 @@ async def test_institution_message_failure_logs_no_token_or_id(
     w = await settlement_world.build(runtime, session, client)
     id_number = enrolment_repository.decrypt_id_number(runtime.cipher, w.person.person)
     await session.close()
-    monkeypatch.setattr(settlement, "verify_gateway", failing(w.hospital.token))
+    monkeypatch.setattr(messages, "verify_gateway", failing(w.hospital.token))
     answer = await w.hospital.call(
         "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": id_number, "psn_name": "张伟"}}
     )

@@ -41,6 +41,7 @@ ROLE_NAMES = {
     "admin": "管理员",
     "partner": "合作机构",
     "family_applicant": "家庭共济申请人",
+    "hotline_caller": "本人（热线自助语音）",
 }
 
 # Why a staff member looks a person up: chosen before the search (查询事由).
@@ -85,6 +86,8 @@ ACTION_NAMES = {
     "family.relation_correct": "更正家庭共济亲属关系",
     "account.freeze": "违规使用冻结账户",
     "account.unfreeze_request": "申请解除账户冻结",
+    "hotline.read": "热线语音查询",
+    "hotline.identify": "热线坐席核实来电人身份",
 }
 
 # The actions a person sees on 查询记录: reads of their data, not every staff action.
@@ -102,6 +105,8 @@ READ_ACTIONS = frozenset(
         "family.case_view",
         "family.document_view",
         "family.eligibility_check",
+        "hotline.read",
+        "hotline.identify",
     }
 )
 

@@ -249,6 +249,23 @@ async def unmask(
     return value or ""
 
 
+async def record_staff_read(
+    session: AsyncSession,
+    clock: Clock,
+    staff: StaffActor,
+    *,
+    person_id: int,
+    action: str,
+    reason: str,
+    detail: dict[str, Any],
+) -> None:
+    """A staff page showing a person's data records the read and commits it before showing."""
+    await repository.record_staff_action(
+        session, staff, action, person_id, _check_reason(reason), detail, clock.now()
+    )
+    await session.commit()
+
+
 async def browse_for_admin(
     session: AsyncSession,
     staff: StaffActor,

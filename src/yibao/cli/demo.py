@@ -10,6 +10,7 @@ from faker import Faker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.cli.context import console, fail, print_json, run_in_session
+from yibao.cli.demo_reference import load_reference
 from yibao.cli.demo_settlement import add_institutions, settle_one, settlement_moments
 from yibao.contributions import service as contributions
 from yibao.contributions.domain import month_index, month_of_index
@@ -248,6 +249,7 @@ def demo(
         if errors:
             fail(f"演示参保人生成失败: {errors[:3]}")
         world = await add_institutions(runtime, session)
+        reference_records = await load_reference(runtime, session)
         # The history happens in time order, so every entry's balance_after follows its date:
         # each batch of contributions on the day it arrived, each purchase at its moment.
         events: list[tuple[datetime, int, object]] = []
@@ -308,6 +310,7 @@ def demo(
             "persons": len(done),
             "contributions": loaded,
             "catalogue_items": world.catalogue_items,
+            "reference_records": reference_records,
             "institutions": sum(len(c) for c in world.callers.values()),
             "settlements": settled,
             "demo_institution": world.demo_institution,
@@ -346,7 +349,8 @@ def demo(
     person = result["demo_person"]
     assert isinstance(person, dict)
     console.print(
-        f"演示数据已生成: {result['persons']} 名参保人, {result['contributions']} 条缴费记录"
+        f"演示数据已生成: {result['persons']} 名参保人, {result['contributions']} 条缴费记录,"
+        f" {result['reference_records']} 条基础信息（目录、字典、医执人员）"
     )
     console.print(
         f"演示参保人: {person['name']}  身份证 {person['id_number']}  手机 {person['phone']}"

@@ -42,6 +42,10 @@ def succeeded(answer: dict[str, Any]) -> bool:
     return str(answer.get("infcode")) == "0"
 
 
+class Unreachable(Exception):
+    """No answer: the server is down, the URL wrong, or the answer not JSON."""
+
+
 @dataclass
 class FsiClient:
     url: str
@@ -50,6 +54,7 @@ class FsiClient:
     name: str = ""
     region: str = ""
     sign_no: str | None = None
+    last_msgid: str = ""
     _sequence: int = field(default_factory=lambda: secrets.randbelow(9000))
 
     def msgid(self) -> str:
@@ -68,10 +73,13 @@ class FsiClient:
             "x-tif-signature": digest,
         }
 
-    def call(self, infno: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def send(self, infno: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """One signed message; the answer whatever its infcode. `Unreachable` when no answer.
+        `last_msgid` is its msgid (2601 names the message it reverses by it)."""
+        self.last_msgid = self.msgid()
         envelope = {
             "infno": infno,
-            "msgid": self.msgid(),
+            "msgid": self.last_msgid,
             "mdtrtarea_admvs": self.region,
             "insuplc_admdvs": self.region,
             "recer_sys_code": "YIBAO_CLI",
@@ -95,7 +103,15 @@ class FsiClient:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
                 answer: dict[str, Any] = json.loads(response.read())
         except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-            fail(f"无法连接 {self.url}：{exc}")
+            raise Unreachable(f"无法连接 {self.url}：{exc}") from exc
+        return answer
+
+    def call(self, infno: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """`send`, ending the command with the err_msg when the message fails."""
+        try:
+            answer = self.send(infno, payload)
+        except Unreachable as exc:
+            fail(str(exc))
         if not succeeded(answer):
             fail(f"{infno} 失败：{answer.get('err_msg')}")
         return answer
@@ -111,10 +127,14 @@ class FsiClient:
 def connect(
     ctx: typer.Context,
     url: str = typer.Option("http://127.0.0.1:8000", envvar="YIBAO_FSI_URL"),
-    code: str = typer.Option(..., envvar="YIBAO_FSI_CODE", help="fixmedins_code"),
-    token: str = typer.Option(..., envvar="YIBAO_FSI_TOKEN", help="paasToken"),
+    code: str = typer.Option("", envvar="YIBAO_FSI_CODE", help="fixmedins_code"),
+    token: str = typer.Option("", envvar="YIBAO_FSI_TOKEN", help="paasToken"),
     region: str = typer.Option("", envvar="YIBAO_FSI_REGION", help="mdtrtarea_admvs"),
 ) -> None:
+    if ctx.invoked_subcommand == "selftest":  # its own --base/--paasid/--token, demo defaults
+        return
+    if not code or not token:
+        fail("需要 --code 和 --token（或 YIBAO_FSI_CODE、YIBAO_FSI_TOKEN）")
     ctx.obj = FsiClient(url=url, code=code.upper(), token=token, region=region)
 
 

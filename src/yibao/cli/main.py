@@ -6,15 +6,18 @@ import typer
 
 from yibao.cli import (
     audit,
+    catalogue,
     contributions,
     demo,
     enrolment,
     family,
     fsi_client,
+    hotline,
     identity,
     server,
     settlement,
 )
+from yibao.cli.selftest import command as _selftest  # noqa: F401 - adds `yibao fsi selftest`
 from yibao.config import get_settings
 from yibao.logs import configure_logging
 
@@ -39,8 +42,9 @@ app.add_typer(identity.staff_app, name="staff")
 app.add_typer(identity.sms_app, name="sms")
 app.add_typer(family.family_app, name="family")
 app.add_typer(settlement.institutions_app, name="institutions")
-app.add_typer(settlement.catalogue_app, name="catalogue")
+app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
+app.add_typer(hotline.hotline_app, name="hotline")
 
 
 @app.callback()

@@ -19,7 +19,6 @@ from yibao.settlement.tables import Institution
 institutions_app = typer.Typer(
     help="定点医药机构: add, list, suspend, rotate-token", no_args_is_help=True
 )
-catalogue_app = typer.Typer(help="医保目录: import", no_args_is_help=True)
 
 CATALOGUE_COLUMNS = [
     "med_list_codg",
@@ -156,25 +155,3 @@ def read_catalogue(path: Path) -> list[tuple[int, service.CatalogueRow]]:
     except UnicodeDecodeError:
         fail(f"{path}: 文件不是 UTF-8 编码")
     return rows
-
-
-@catalogue_app.command("import")
-def import_(
-    path: Path = typer.Argument(..., help="UTF-8 CSV: " + ",".join(CATALOGUE_COLUMNS)),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Load drugs, services and consumables; every row or none."""
-    rows = read_catalogue(path)
-
-    async def _work(runtime: Runtime, session: AsyncSession) -> service.CatalogueReport:
-        return await service.import_catalogue(session, rows)
-
-    report = run_in_session(_work)
-    if report.errors:
-        for message in report.errors[:50]:
-            console.print(f"{path}: {message}", highlight=False, soft_wrap=True)
-        fail(f"{len(report.errors)} 行有误，未导入任何记录")
-    if as_json:
-        print_json({"loaded": report.loaded, "updated": report.updated})
-    else:
-        console.print(f"目录已导入: 新增 {report.loaded} 条, 更新 {report.updated} 条")

@@ -15,10 +15,21 @@ for one that leaves nothing to undo; None when 2601 must refuse it (`irreversibl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from yibao.fsi.call import Handler, Reverser, nothing_to_reverse
-from yibao.fsi.handlers import outpatient, pharmacy, records, signin
+from yibao.fsi.handlers import (
+    basics,
+    catalogue,
+    downloads,
+    files,
+    outpatient,
+    pharmacy,
+    records,
+    signin,
+    treatment,
+    visits,
+)
 
 SignIn = Literal["required", "optional", "exempt"]
 """required: the day's sign_no, always. optional: none needed, unless the region requires it
@@ -43,16 +54,39 @@ class Transaction:
         return self.sign_in == "required" or (self.sign_in == "optional" and always)
 
 
+class _Read(TypedDict):
+    sign_in: SignIn
+    reverse: Reverser
+
+
+READ: _Read = {"sign_in": "optional", "reverse": nothing_to_reverse}
+
 TRANSACTIONS: dict[str, Transaction] = {
     "9001": Transaction("签到", signin.sign_in, sign_in="exempt", reverse=nothing_to_reverse),
+    "9002": Transaction("签退", signin.sign_out, reverse=nothing_to_reverse),
     "1101": Transaction(
         "人员信息获取", signin.person_info, sign_in="optional", reverse=nothing_to_reverse
+    ),
+    "2001": Transaction(
+        "人员待遇享受检查", treatment.check, sign_in="optional", reverse=nothing_to_reverse
     ),
     "2201": Transaction(
         "门诊挂号", outpatient.register, kinds="H", reverse=outpatient.reverse_registration
     ),
+    "2202": Transaction(
+        "门诊挂号撤销", visits.cancel_registration, kinds="H", irreversible=CANCELS_ARE_FINAL
+    ),
+    "2203": Transaction(
+        "门诊就诊信息上传", visits.upload_visit_info, kinds="H", reverse=visits.reverse_visit_info
+    ),
+    "2203A": Transaction(
+        "门诊就诊信息上传", visits.upload_visit_info, kinds="H", reverse=visits.reverse_visit_info
+    ),
     "2204": Transaction(
         "门诊费用明细信息上传", outpatient.upload_fees, kinds="H", reverse=outpatient.reverse_upload
+    ),
+    "2205": Transaction(
+        "门诊费用明细信息撤销", visits.withdraw_fees, kinds="H", irreversible=CANCELS_ARE_FINAL
     ),
     "2206": Transaction(
         "门诊预结算",
@@ -84,4 +118,36 @@ TRANSACTIONS: dict[str, Transaction] = {
     "5203": Transaction(
         "结算信息查询", records.query_settlement, sign_in="optional", reverse=nothing_to_reverse
     ),
+    # Reference data (fsi/handlers/downloads.py, catalogue.py, basics.py): reads, so kiosks and
+    # HIS clients may send them with an empty sign_no, and 2601 has nothing to undo.
+    **{
+        infno: Transaction(name, downloads.downloader(infno), **READ)
+        for infno, name in (
+            ("1301", "西药中成药目录下载"),
+            ("1302", "中药饮片目录下载"),
+            ("1306", "医用耗材目录下载"),
+            ("1306A", "27位医用耗材目录下载"),
+            ("1309", "门诊慢特病种目录下载"),
+            ("1320", "中药配方颗粒目录下载"),
+            ("1322", "体外诊断试剂产品信息下载"),
+            ("1323", "体外诊断试剂产品信息与注册证关联信息下载"),
+            ("1324", "体外诊断试剂检测指标信息下载"),
+            ("1325", "体外诊断试剂产品信息编码下载"),
+            ("1326", "体外诊断试剂试剂注册证信息下载"),
+            ("1327", "体外诊断试剂分类目录下载"),
+        )
+    },
+    "1201": Transaction("医药机构信息获取", basics.institutions, **READ),
+    "1304": Transaction("民族药品目录查询", catalogue.ethnic_drugs, **READ),
+    "1312": Transaction("医保目录信息下载", catalogue.hilist, **READ),
+    "1316": Transaction("医疗目录与医保目录匹配信息查询", catalogue.medical_to_hilist, **READ),
+    "1317": Transaction("医药机构目录匹配信息查询", catalogue.institution_mappings, **READ),
+    "1318": Transaction("医保目录限价信息查询", catalogue.price_caps, **READ),
+    "1319": Transaction("医保目录先自付比例信息查询", catalogue.selfpay_shares, **READ),
+    "1901": Transaction("字典表下载", basics.dictionary, **READ),
+    "5102": Transaction("医执人员信息查询", basics.practitioners, **READ),
+    "100001": Transaction("政策项查询", basics.policy_items, **READ),
+    # A 9101 keeps a file only its institution can read, and it expires: 2601 leaves it.
+    "9101": Transaction("文件上传", files.upload, **READ),
+    "9102": Transaction("文件下载", files.download, **READ),
 }

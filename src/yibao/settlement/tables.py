@@ -66,6 +66,8 @@ class CatalogueEntry(Base):
     spec: Mapped[str | None] = mapped_column(String(100), nullable=True)
     begin_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # When an import last added or changed it (1312/1318/1319 `updt_time`); NULL before 0013.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("med_list_codg", "begin_date", name="uq_catalogue_entries_code_begin"),
@@ -90,8 +92,32 @@ class Visit(Base):
     status: Mapped[str] = mapped_column(String(10), default="open")
     begin_at: Mapped[datetime] = mapped_column(UTCDateTime)
     msgid: Mapped[str] = mapped_column(String(40), index=True)
+    # 2203 门诊就诊信息上传: the main condition and disease, and the 2203 that set them.
+    main_cond_dscr: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    dise_codg: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    dise_name: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    info_msgid: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     __table_args__ = (CheckConstraint("status IN ('open', 'settled', 'cancelled')", name="status"),)
+
+
+class VisitDiagnosis(Base):
+    """One diagnosis of a visit, as its latest 2203 sent it (migration 0013_fsi_shape)."""
+
+    __tablename__ = "visit_diagnoses"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    diag_type: Mapped[str] = mapped_column(String(3))
+    diag_srt_no: Mapped[int] = mapped_column(Integer)
+    diag_code: Mapped[str] = mapped_column(String(20))
+    diag_name: Mapped[str] = mapped_column(String(100))
+    diag_dept: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    dise_dor_no: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    dise_dor_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    diag_time: Mapped[str | None] = mapped_column(String(19), nullable=True)
+    vali_flag: Mapped[str] = mapped_column(String(3))
+    msgid: Mapped[str] = mapped_column(String(40))  # the 2203 that sent it
 
 
 class FeeDetail(Base):
@@ -112,6 +138,8 @@ class FeeDetail(Base):
     # lines. NULL for lines written before 0009 (and by the benchmark's pools). No index: the
     # lines are found through the person's visits (the 2601 names the person).
     msgid: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The charge batch (收费批次号) its 2204 named, which a 2205 withdraws (0013_fsi_shape).
+    chrg_bchno: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
     __table_args__ = (UniqueConstraint("visit_id", "feedetl_sn", name="uq_fee_details_visit_sn"),)
 

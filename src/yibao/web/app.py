@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from yibao import __version__
 from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
+from yibao.hotline import webhook as hotline_webhook
 from yibao.logs import configure_logging
 from yibao.runtime import Runtime, build_runtime, settle_the_heap
 from yibao.web import account_routes, notice_routes
@@ -22,6 +23,7 @@ from yibao.web.headers import SecurityHeadersMiddleware
 from yibao.web.identity import install_identity
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
+from yibao.web.staff import hotline as staff_hotline
 from yibao.web.staff import workbench as staff_workbench
 from yibao.web.templating import make_templates
 
@@ -70,9 +72,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
     app.include_router(staff_workbench.router)
+    app.include_router(staff_hotline.router)
     install_identity(app)
     install_family(app)
     app.include_router(voucher.router)
     app.include_router(notice_routes.router)
+    app.include_router(hotline_webhook.router)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -8,15 +8,10 @@ from typing import Any
 
 from yibao.fsi.call import NOTHING, Call, Original, Reply, Reversed
 from yibao.fsi.envelope import Fields, InvalidMessage, wall_time, yuan
-from yibao.fsi.handlers.output import (
-    line_result,
-    setldetail,
-    setlinfo,
-    settlement_extra,
-    settlement_figures,
-)
+from yibao.fsi.handlers.output import line_result, setldetail, setlinfo, settlement_extra
 from yibao.settlement import service
 from yibao.settlement.domain import CERT_TYPE_NAMES, MED_TYPE_NAMES, FeeLine
+from yibao.settlement.figures import BillFigures
 
 INSUTYPES = {"310", "390"}
 
@@ -84,6 +79,7 @@ async def upload_fees(call: Call) -> Reply:
         lines=lines,
         times=[_wall_text(row.moment("fee_ocur_time", required=False)) for row in rows],
         msgid=call.envelope.msgid,
+        batches=[row.code("chrg_bchno", required=False, max_len=30) or None for row in rows],
     )
     return Reply(
         {
@@ -128,22 +124,6 @@ def bill_request(
 
 
 def assessment_reply(call: Call, result: service.Assessment, request: service.BillRequest) -> Reply:
-    bill, payment = result.bill, result.payment
-    figures = {
-        "medfee_sumamt_fen": bill.medfee_sumamt_fen,
-        "fulamt_ownpay_amt_fen": bill.fulamt_ownpay_fen,
-        "overlmt_selfpay_fen": bill.overlmt_selfpay_fen,
-        "preselfpay_amt_fen": bill.preselfpay_fen,
-        "inscp_scp_amt_fen": bill.inscp_scp_fen,
-        "act_pay_dedc_fen": bill.act_pay_dedc_fen,
-        "hifp_pay_fen": bill.hifp_pay_fen,
-        "fund_pay_sumamt_fen": bill.fund_pay_sumamt_fen,
-        "psn_part_amt_fen": bill.psn_part_fen,
-        "acct_pay_fen": payment.acct_pay_fen,
-        "acct_mulaid_pay_fen": payment.acct_mulaid_pay_fen,
-        "psn_cash_pay_fen": payment.psn_cash_pay_fen,
-        "balc_fen": result.balc_fen,
-    }
     extra: dict[str, Any] = {
         "mdtrt_id": result.mdtrt_id,
         "insutype": result.enrolment.insutype,
@@ -155,8 +135,8 @@ def assessment_reply(call: Call, result: service.Assessment, request: service.Bi
         extra.update(settlement_extra(result.settlement))
     return Reply(
         {
-            "setlinfo": setlinfo(result.person, result.enrolment.psn_type, figures, extra),
-            "setldetail": setldetail(result.enrolment.insutype, figures),
+            "setlinfo": setlinfo(result.person, result.enrolment.psn_type, result.figures, extra),
+            "setldetail": setldetail(result.enrolment.insutype, result.figures),
         },
         result.warnings,
     )
@@ -185,7 +165,7 @@ async def settle(call: Call) -> Reply:
 
 def cancellation_reply(done: service.Cancellation) -> Reply:
     settlement = done.settlement
-    figures = settlement_figures(settlement)
+    back = BillFigures.read(settlement).refund(done.balc_fen)
     return Reply(
         {
             "setlinfo": {
@@ -194,16 +174,14 @@ def cancellation_reply(done: service.Cancellation) -> Reply:
                 "psn_no": settlement.psn_no,
                 "setl_stas": "0",
                 "cancel_time": wall_time(settlement.cancelled_at or settlement.setl_time),
-                "medfee_sumamt": yuan(-figures["medfee_sumamt_fen"]),
-                "fund_pay_sumamt": yuan(-figures["fund_pay_sumamt_fen"]),
-                "acct_pay": yuan(-figures["acct_pay_fen"]),
-                "acct_mulaid_pay": yuan(-figures["acct_mulaid_pay_fen"]),
-                "psn_cash_pay": yuan(-figures["psn_cash_pay_fen"]),
-                "balc": yuan(done.balc_fen),
+                "medfee_sumamt": yuan(back.medfee_sumamt_fen),
+                "fund_pay_sumamt": yuan(back.fund_pay_sumamt_fen),
+                "acct_pay": yuan(back.acct_pay_fen),
+                "acct_mulaid_pay": yuan(back.acct_mulaid_pay_fen),
+                "psn_cash_pay": yuan(back.psn_cash_pay_fen),
+                "balc": yuan(back.balc_fen),
             },
-            "setldetail": setldetail(
-                settlement.insutype, {name: -amount for name, amount in figures.items()}
-            ),
+            "setldetail": setldetail(settlement.insutype, back),
         }
     )
 

@@ -9,6 +9,7 @@ from yibao.enrolment.domain import InsuredPerson
 from yibao.enrolment.tables import Person
 from yibao.fsi.envelope import wall_time, yuan
 from yibao.settlement.domain import ItemClass, LineSplit, SettlementMade
+from yibao.settlement.figures import BillFigures
 from yibao.settlement.tables import Settlement
 
 FUND_NAMES = {
@@ -34,64 +35,28 @@ def person_block(person: Person | InsuredPerson) -> dict[str, Any]:
 
 
 def setlinfo(
-    person: Person | InsuredPerson, psn_type: str, figures: dict[str, int], extra: dict[str, Any]
+    person: Person | InsuredPerson, psn_type: str, figures: BillFigures, extra: dict[str, Any]
 ) -> dict[str, Any]:
-    """`figures` holds the split in fen under the settlement table's column names."""
+    """The person, `extra`, and the bill's figures as yuan under the interface's names."""
     block = person_block(person)
     block.update(extra)
     if psn_type:
         block["psn_type"] = psn_type
-    for name, column in (
-        ("medfee_sumamt", "medfee_sumamt_fen"),
-        ("fulamt_ownpay_amt", "fulamt_ownpay_amt_fen"),
-        ("overlmt_selfpay", "overlmt_selfpay_fen"),
-        ("preselfpay_amt", "preselfpay_amt_fen"),
-        ("inscp_scp_amt", "inscp_scp_amt_fen"),
-        ("act_pay_dedc", "act_pay_dedc_fen"),
-        ("hifp_pay", "hifp_pay_fen"),
-        ("fund_pay_sumamt", "fund_pay_sumamt_fen"),
-        ("psn_part_amt", "psn_part_amt_fen"),
-        ("acct_pay", "acct_pay_fen"),
-        ("acct_mulaid_pay", "acct_mulaid_pay_fen"),
-        ("psn_cash_pay", "psn_cash_pay_fen"),
-        ("balc", "balc_fen"),
-    ):
-        block[name] = yuan(figures[column])
+    block.update({name: yuan(amount) for name, amount in figures.answer_fields().items()})
     return block
 
 
-def setldetail(insutype: str, figures: dict[str, int]) -> list[dict[str, Any]]:
+def setldetail(insutype: str, figures: BillFigures) -> list[dict[str, Any]]:
     pooled = "310100" if insutype == "310" else "390100"
-    rows = [(pooled, figures["hifp_pay_fen"], FUND_NAMES[pooled])]
-    if figures["acct_pay_fen"]:
-        rows.append(("310200", figures["acct_pay_fen"], FUND_NAMES["310200"]))
-    if figures["acct_mulaid_pay_fen"]:
-        rows.append(("310200", figures["acct_mulaid_pay_fen"], "职工个人账户家庭共济"))
+    rows = [(pooled, figures.hifp_pay_fen, FUND_NAMES[pooled])]
+    if figures.acct_pay_fen:
+        rows.append(("310200", figures.acct_pay_fen, FUND_NAMES["310200"]))
+    if figures.acct_mulaid_pay_fen:
+        rows.append(("310200", figures.acct_mulaid_pay_fen, "职工个人账户家庭共济"))
     return [
         {"fund_pay_type": code, "fund_payamt": yuan(amount), "fund_pay_type_name": name}
         for code, amount, name in rows
     ]
-
-
-def settlement_figures(settlement: Settlement) -> dict[str, int]:
-    return {
-        column: int(getattr(settlement, column))
-        for column in (
-            "medfee_sumamt_fen",
-            "fulamt_ownpay_amt_fen",
-            "overlmt_selfpay_fen",
-            "preselfpay_amt_fen",
-            "inscp_scp_amt_fen",
-            "act_pay_dedc_fen",
-            "hifp_pay_fen",
-            "fund_pay_sumamt_fen",
-            "psn_part_amt_fen",
-            "acct_pay_fen",
-            "acct_mulaid_pay_fen",
-            "psn_cash_pay_fen",
-            "balc_fen",
-        )
-    }
 
 
 def settlement_extra(settlement: Settlement | SettlementMade) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from yibao.fsi.call import NOTHING, Call, Original, Reply
 from yibao.fsi.envelope import InvalidMessage, yuan
-from yibao.fsi.handlers.output import setldetail, setlinfo, settlement_extra, settlement_figures
+from yibao.fsi.handlers.output import setldetail, setlinfo, settlement_extra
 from yibao.settlement import service
+from yibao.settlement.figures import BillFigures
 
 
 async def reverse(call: Call) -> Reply:
@@ -43,7 +44,7 @@ async def query_settlement(call: Call) -> Reply:
         data.code("psn_no", max_len=30),
     )
     settlement = detail.settlement
-    figures = settlement_figures(settlement)
+    figures = BillFigures.read(settlement)
     return Reply(
         {
             "setlinfo": setlinfo(detail.person, "", figures, settlement_extra(settlement)),

@@ -1,4 +1,4 @@
-"""9001 签到 and 1101 人员信息获取."""
+"""9001 签到, 9002 签退 and 1101 人员信息获取."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ async def sign_in(call: Call) -> Reply:
     return Reply(
         {"signinoutb": {"sign_time": wall_time(call.runtime.clock.now()), "sign_no": sign_no}}
     )
+
+
+async def sign_out(call: Call) -> Reply:
+    """9002: `{"signOut": {"sign_no", "fixmedins_code"}}`; the sign_no must be the day's."""
+    body = call.input().object("signOut")
+    sign_no = body.code("sign_no", max_len=30)
+    if sign_no != call.envelope.sign_no:
+        body.choice("sign_no", {call.envelope.sign_no or ""})  # names the field
+    await service.sign_out(call.session, call.caller, sign_no, call.runtime.clock)
+    return Reply({"signoutoutb": {"sign_time": wall_time(call.runtime.clock.now())}})
 
 
 async def person_info(call: Call) -> Reply:

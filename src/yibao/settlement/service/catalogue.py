@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.kernel.clock import SystemClock
 from yibao.kernel.errors import DomainError
 from yibao.kernel.money import parse_yuan
 from yibao.settlement import repository
@@ -123,9 +124,13 @@ def parse_row(row: CatalogueRow) -> CatalogueEntry:
 
 
 async def import_catalogue(
-    session: AsyncSession, rows: list[tuple[int, CatalogueRow]]
+    session: AsyncSession, rows: list[tuple[int, CatalogueRow]], *, now: datetime | None = None
 ) -> CatalogueReport:
-    """Load every row, or nothing when any row is wrong (the report lists each by line)."""
+    """Load every row, or nothing when any row is wrong (the report lists each by line).
+
+    A row added or changed gets `updated_at` (institutions ask 1312/1318/1319 for what changed
+    since a moment); a row loaded again unchanged keeps it."""
+    now = now or SystemClock().now()
     report = CatalogueReport()
     parsed: list[CatalogueEntry] = []
     for line, row in rows:
@@ -144,9 +149,11 @@ async def import_catalogue(
         seen.add(key)
         existing = await repository.catalogue_entry(session, *key)
         if existing is None:
+            entry.updated_at = now
             session.add(entry)
             report.loaded += 1
             continue
+        changed = False
         for column in (
             "name",
             "list_type",
@@ -156,7 +163,11 @@ async def import_catalogue(
             "spec",
             "end_date",
         ):
-            setattr(existing, column, getattr(entry, column))
+            if getattr(existing, column) != getattr(entry, column):
+                setattr(existing, column, getattr(entry, column))
+                changed = True
+        if changed or existing.updated_at is None:
+            existing.updated_at = now
         report.updated += 1
     await session.commit()
     repository.forget_catalogue(session)

@@ -283,3 +283,19 @@ async def sign_in(session: AsyncSession, caller: Caller, clock: Clock) -> str:
         await session.flush()
         repository.forget_institution(session, institution.paasid)
     return institution.sign_no
+
+
+async def sign_out(session: AsyncSession, caller: Caller, sign_no: str, clock: Clock) -> None:
+    """9002: end the day's sign-in; the next message that needs it must sign in again (9001).
+    Does not commit (the interface commits it with the answer). Another process may accept the
+    old sign_no until its cache of the institution expires (a few seconds, db/reference.py)."""
+    institution = await repository.institution_by_code(session, caller.fixmedins_code, lock=True)
+    if institution is None:
+        raise UnknownInstitution(f"没有定点医药机构 {caller.fixmedins_code}")
+    if institution.sign_no is None or institution.sign_no != sign_no.strip():
+        raise SignInRequired(f"sign_no {sign_no} 不是本机构当前的签到号，无需签退")
+    institution.sign_no = None
+    institution.sign_day = None
+    institution.updated_at = clock.now()
+    await session.flush()
+    repository.forget_institution(session, institution.paasid)

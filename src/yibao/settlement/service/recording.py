@@ -25,6 +25,7 @@ from yibao.settlement.domain import (
     VisitState,
     YearToDate,
 )
+from yibao.settlement.figures import BillFigures
 from yibao.settlement.tables import Settlement
 
 
@@ -93,7 +94,7 @@ async def record_settlement(
     mdtrt_id: str,
     med_type: str,
     insutype: str,
-    figures: dict[str, int],
+    figures: BillFigures,
     items: list[dict[str, Any]],
     own: AccountState | None,
     visit: VisitState | None,
@@ -119,11 +120,11 @@ async def record_settlement(
         setl_time=now,
         status="settled",
         msgid=msgid,
-        **figures,
+        **figures.columns(),
     )
     entries: list[ledger_repository.NewEntry] = []
     notices: list[notifications_repository.NewMessage] = []
-    acct_pay = figures["acct_pay_fen"]
+    acct_pay = figures.acct_pay_fen
     if acct_pay > 0:
         assert own is not None
         own_posting = _posting(

@@ -1,7 +1,7 @@
 """(Pre-)settlement: assess a bill, pay the person's share, record it (2206/2207, 2101/2102).
 
 The `*_in` functions do their work on the caller's session without committing, so the interface
-can commit each one together with the answer to its message (see messages.answer_once). `settle`
+can commit each one together with the answer to its message (see messages.answering). `settle`
 and `cancel_settlement` are the same use cases committed on their own (CLI, demo data).
 
 Hot path (2207/2102): keyed reads of one person's rows, then the writes; the person's yearly row
@@ -44,6 +44,7 @@ from yibao.settlement.domain import (
     plan_payment,
     year_after,
 )
+from yibao.settlement.figures import BillFigures
 from yibao.settlement.service import vouchers
 from yibao.settlement.service.recording import Cancellation, cancel_in, record_settlement
 from yibao.settlement.service.visits import (
@@ -83,6 +84,10 @@ class Assessment:
     balc_fen: int
     warnings: list[str] = field(default_factory=list)
     settlement: SettlementMade | None = None
+
+    @property
+    def figures(self) -> BillFigures:
+        return BillFigures.of(self.bill, self.payment, self.balc_fen)
 
 
 async def _accounts(
@@ -239,22 +244,6 @@ async def _record(
     visit: VisitState | None,
     year: repository.YearMove,
 ) -> SettlementMade:
-    bill, payment = result.bill, result.payment
-    figures = {
-        "medfee_sumamt_fen": bill.medfee_sumamt_fen,
-        "fulamt_ownpay_amt_fen": bill.fulamt_ownpay_fen,
-        "overlmt_selfpay_fen": bill.overlmt_selfpay_fen,
-        "preselfpay_amt_fen": bill.preselfpay_fen,
-        "inscp_scp_amt_fen": bill.inscp_scp_fen,
-        "act_pay_dedc_fen": bill.act_pay_dedc_fen,
-        "hifp_pay_fen": bill.hifp_pay_fen,
-        "fund_pay_sumamt_fen": bill.fund_pay_sumamt_fen,
-        "psn_part_amt_fen": bill.psn_part_fen,
-        "acct_pay_fen": payment.acct_pay_fen,
-        "acct_mulaid_pay_fen": payment.acct_mulaid_pay_fen,
-        "psn_cash_pay_fen": payment.psn_cash_pay_fen,
-        "balc_fen": result.balc_fen,
-    }
     items = [
         {
             "feedetl_sn": line.feedetl_sn,
@@ -281,7 +270,7 @@ async def _record(
         mdtrt_id=result.mdtrt_id,
         med_type=request.med_type,
         insutype=result.enrolment.insutype,
-        figures=figures,
+        figures=result.figures,
         items=items,
         own=own,
         visit=visit,
@@ -293,7 +282,7 @@ async def _record(
                 payer_accounts[payer.account_id],
                 amount,
             )
-            for payer, amount in payment.shares
+            for payer, amount in result.payment.shares
         ],
         now=now,
     )

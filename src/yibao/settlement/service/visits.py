@@ -238,8 +238,10 @@ async def upload_fees_in(
     lines: list[FeeLine],
     times: list[str | None],
     msgid: str,
+    batches: list[str | None] | None = None,
 ) -> list[tuple[FeeLine, LineSplit, str]]:
-    """2204: add fee lines to an open visit; answers how the catalogue classes each one."""
+    """2204: add fee lines to an open visit; answers how the catalogue classes each one.
+    `batches`: each line's charge batch (chrg_bchno), which a 2205 withdraws."""
     if not lines:
         raise InvalidBill("feedetail 不能为空")
     person = await person_by_psn_no(session, psn_no)
@@ -253,7 +255,7 @@ async def upload_fees_in(
         session, (await insured(session, person, visit.insutype)).admdvs
     )
     splits = await split_lines(session, lines, region.class_b_selfpay_bp, clock)
-    for line, fee_time in zip(lines, times, strict=True):
+    for line, fee_time, batch in zip(lines, times, batches or [None] * len(lines), strict=True):
         session.add(
             FeeDetail(
                 visit_id=visit.id,
@@ -264,6 +266,7 @@ async def upload_fees_in(
                 det_item_fee_sumamt_fen=line.det_item_fee_sumamt_fen,
                 fee_ocur_time=fee_time,
                 msgid=msgid,
+                chrg_bchno=batch,
             )
         )
     await session.flush()

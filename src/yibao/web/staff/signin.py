@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from yibao.calls import service as calls
 from yibao.identity import service as identity
 from yibao.identity.domain import STAFF_ROLE_NAMES, StaffRole
 from yibao.kernel.errors import DomainError
@@ -64,8 +65,13 @@ async def staff_login(
 
 
 @router.get("", response_class=HTMLResponse)
-async def staff_home(request: Request, staff: StaffDep) -> HTMLResponse:
-    return render(request, "staff_home.html", staff=staff, role_names=_role_names(staff))
+async def staff_home(
+    request: Request, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+) -> HTMLResponse:
+    figures = await calls.figures_for_day(session, runtime.clock)  # the hotline's calls per hour
+    return render(
+        request, "staff_home.html", staff=staff, role_names=_role_names(staff), figures=figures
+    )
 
 
 @router.post("/logout")

@@ -1,0 +1,31 @@
+"""Use cases of reference data: imports (commit), downloads and queries (inside the interface
+message's transaction; they do not commit)."""
+
+from yibao.reference.service.downloads import Download, download, national_values, rid_of, wall
+from yibao.reference.service.imports import ImportReport, import_records
+from yibao.reference.service.queries import (
+    PolicyItem,
+    catalogue,
+    institutions,
+    mappings,
+    policy_items,
+    practitioner_lookup,
+    records,
+)
+
+__all__ = [
+    "Download",
+    "ImportReport",
+    "PolicyItem",
+    "catalogue",
+    "download",
+    "import_records",
+    "institutions",
+    "mappings",
+    "national_values",
+    "policy_items",
+    "practitioner_lookup",
+    "records",
+    "rid_of",
+    "wall",
+]
