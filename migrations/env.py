@@ -42,6 +42,8 @@ TABLE_MODULES = [
     "yibao.reference.tables",
     "yibao.files.tables",
     "yibao.calls.tables",
+    "yibao.kiosks.tables",
+    "yibao.partners.tables",
 ]
 
 target_metadata = _metadata()

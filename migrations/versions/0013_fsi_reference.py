@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("source", sa.String(length=80), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
@@ -103,6 +104,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("file_qury_no", name=op.f("uq_exchange_files_file_qury_no")),
     )
     op.create_index("ix_exchange_files_expires_at", "exchange_files", ["expires_at"])
+    op.create_index(
+        "ix_exchange_files_owner_source", "exchange_files", ["fixmedins_code", "source"]
+    )
     op.add_column("catalogue_entries", sa.Column("updated_at", UTCDateTime(), nullable=True))
 
 

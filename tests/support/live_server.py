@@ -70,7 +70,8 @@ def live_server(
     )
     base = f"http://localhost:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: on a loaded 2-core machine the first start (imports, catalogues) took 20-40 s.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

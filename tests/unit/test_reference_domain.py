@@ -78,7 +78,7 @@ def test_a_practitioners_id_number_is_kept_masked() -> None:
     kind = KINDS["5102"]
     header = ["prac_psn_code", "prac_psn_name", "prac_psn_type", "certno"]
     row = {"prac_psn_code": "D1", "prac_psn_name": "王芳", "prac_psn_type": "1"}
-    checked = check_rows(kind, header, [(2, {**row, "certno": "44030519800101123X"})])
+    checked = check_rows(kind, header, [(2, {**row, "certno": "44030519800101123x"})])
     (record,) = checked.records
     assert record.fields["certno"] == "440***********123X"
     assert record.certno == "44030519800101123X"  # for its keyed hash only, never stored

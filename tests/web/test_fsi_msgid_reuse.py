@@ -241,3 +241,23 @@ async def test_a_retry_after_a_lost_connection_does_not_take_another_messages_an
     lost.clear()
     again = await hospital.call("1101", scene.lookup(a.psn_no), msgid=msgid, headers=headers)
     assert lost and again == first  # the same message's retry still gets its answer
+
+
+async def test_another_institution_cannot_read_a_stored_answer_by_naming_its_msgid(
+    scene: Scene,
+) -> None:
+    """The pharmacy signs with its own token but names the hospital in the envelope, with the
+    hospital's msgid and the same content: refused at the gateway, never the hospital's answer."""
+    hospital, pharmacy = scene.w.hospital, scene.w.pharmacy
+    psn_no = scene.w.person.person.psn_no
+    msgid = hospital.new_msgid()
+    first = await hospital.call("1101", scene.lookup(psn_no), msgid=msgid)
+    assert first["infcode"] == 0, first
+    envelope = hospital.envelope("1101", scene.lookup(psn_no), msgid)
+    response = await pharmacy.http.post(
+        "/fsi/api/rsfComIfsService/callService", json=envelope, headers=pharmacy.headers()
+    )
+    answer = response.json()
+    assert answer["infcode"] == -1, answer
+    assert "与 x-tif-paasid 对应的机构不符" in answer["err_msg"]
+    assert "output" not in answer or not answer["output"]

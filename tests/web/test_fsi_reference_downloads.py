@@ -102,6 +102,23 @@ async def test_a_download_is_readable_only_by_the_institution_that_asked(
     assert "file" not in other["output"]
 
 
+async def test_the_same_question_while_nothing_changed_gets_the_same_file(
+    w: settlement_world.World, runtime: Runtime, session: AsyncSession
+) -> None:
+    hospital, pharmacy = _kiosk(w.hospital), _kiosk(w.pharmacy)
+    first = await hospital.call("1301", {"data": {"ver": "0"}})
+    again = await hospital.call("1301", {"data": {"ver": "0"}})  # a new msgid, a kiosk's poll
+    assert again["output"]["file_qury_no"] == first["output"]["file_qury_no"]
+    theirs = await pharmacy.call("1301", {"data": {"ver": "0"}})
+    assert theirs["output"]["file_qury_no"] != first["output"]["file_qury_no"]
+    await reference.load(runtime, session, "1301", [_drug("XJ01CA04A001010100009", "新药片")])
+    await session.close()
+    after = await hospital.call("1301", {"data": {"ver": "0"}})
+    assert after["output"]["file_qury_no"] != first["output"]["file_qury_no"]
+    assert after["output"]["data_cnt"] == 3
+    assert len(await reference.fetched_lines(hospital, after["output"])) == 3
+
+
 async def test_a_retried_download_answers_the_same_file(w: settlement_world.World) -> None:
     hospital = _kiosk(w.hospital)
     msgid = hospital.new_msgid()

@@ -132,7 +132,8 @@ async def test_5102_finds_a_practitioner_by_id_number_and_never_shows_it(
 ) -> None:
     hospital = _kiosk(w.hospital)
     found = await hospital.call(
-        "5102", {"data": {"prac_psn_type": "1", "psn_cert_type": "01", "certno": PRACTITIONER_ID}}
+        "5102",
+        {"data": {"prac_psn_type": "1", "psn_cert_type": "01", "certno": PRACTITIONER_ID.lower()}},
     )
     assert found["infcode"] == 0, found
     (row,) = found["output"]["feedetail"]

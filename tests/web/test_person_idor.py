@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from tests.support import family as family_support
+from tests.support import partners as partner_support
 from tests.support.claims import claim_files, claim_form, two_people
 from tests.support.identity import member as online_member
 from tests.support.principals import install_test_principals, with_csrf
@@ -28,6 +29,7 @@ from yibao.audit import repository as audit_repository
 from yibao.family import repository as family_repository
 from yibao.identity.tables import Passkey
 from yibao.notifications.tables import Notice
+from yibao.partners.service import access as partner_access
 from yibao.runtime import Runtime
 from yibao.web.ids import MAX_ROW_ID
 
@@ -75,6 +77,7 @@ PERSON_ID_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/family/{authorisation_id}/resume"): "path",
     ("POST", "/family/{authorisation_id}/revoke"): "path",
     ("POST", "/family/{authorisation_id}/contribution"): "path",
+    ("POST", "/me/apps/{grant_id}/revoke"): "path",
 }
 
 # Ids that only narrow the caller's own data (a keyset cursor, a filter on the relatives the
@@ -85,7 +88,14 @@ OWN_DATA_FILTERS = {
     ("GET", "/api/v1/family/payments"),
     ("GET", "/family/payments"),
     ("GET", "/family/payments.csv"),
+    # The consent page's `client_id` names a partner app, not anyone's data.
+    ("GET", "/oauth/authorize"),
+    ("POST", "/oauth/authorize"),
 }
+
+# A partner's token, not the person's session, names whose data /open/v1 reads: its IDOR test
+# (partner tokens, another person's ids) is in tests/web/test_open_api.py.
+PARTNER_PREFIX = "/open/"
 
 
 @pytest.fixture
@@ -123,7 +133,11 @@ def person_routes_with_ids(app: FastAPI) -> set[tuple[str, str]]:
     return {
         (method, route.path)
         for route in app_routes(app)
-        if not is_staff(route) and not route.path.startswith("/fsi") and _takes_an_id(route)
+        # The kiosk's routes take the person from its own session, not the person principal:
+        # tests/web/test_kiosk.py checks their ids; the open API's, tests/web/test_open_api.py.
+        if not is_staff(route)
+        and not route.path.startswith(("/fsi", "/kiosk", PARTNER_PREFIX))
+        and _takes_an_id(route)
         for method in methods(route)
     }
 
@@ -166,6 +180,11 @@ async def _owned_ids(
         await s.commit()
         passkey_id = key.id
     assert keyholder.account_id != intruder
+    # A partner app the owner granted (已授权的应用).
+    partner = await partner_support.app(runtime)
+    await partner_support.code_for(runtime, partner, owner)
+    async with runtime.sessions() as s:
+        grant_id = (await partner_access.grants_for_person(s, runtime.clock, owner))[0].grant_id
     # 家庭共济: the owner (an employee) authorises a parent; a second application stays open.
     me = family_support.Member(owner, "王芳", "", "", None)
     parent = await family_support.member(runtime, "王建国")
@@ -187,6 +206,7 @@ async def _owned_ids(
             "authorisation_id": aid,
             "application_id": application_id,
             "document_id": document_id,
+            "grant_id": grant_id,
             "setl_id": "setl:X:own",  # the owner's settlement debit (two_people)
         },
     )

@@ -42,6 +42,7 @@ ROLE_NAMES = {
     "partner": "合作机构",
     "family_applicant": "家庭共济申请人",
     "hotline_caller": "本人（热线自助语音）",
+    "kiosk": "本人自助查询",  # a device (actor type system) the person used, named by its place
 }
 
 # Why a staff member looks a person up: chosen before the search (查询事由).
@@ -77,6 +78,12 @@ ACTION_NAMES = {
     "account.unlock": "解锁网上账户",
     "card_password.reset": "重置医保卡密码",
     "partner.read": "合作机构查询",
+    "partner.propose": "登记合作应用",
+    "partner.approve": "复核通过合作应用",
+    "partner.reject": "复核退回合作应用",
+    "partner.suspend": "停用合作应用",
+    "partner.rotate": "更换合作应用密钥",
+    "partner.add": "命令行添加合作应用",
     "family.case_view": "查看家庭共济申请",
     "family.document_view": "查看家庭共济申请材料",
     "family.eligibility_check": "家庭共济资格查询",
@@ -88,6 +95,9 @@ ACTION_NAMES = {
     "account.unfreeze_request": "申请解除账户冻结",
     "hotline.read": "热线语音查询",
     "hotline.identify": "热线坐席核实来电人身份",
+    "family.view": "查看家庭共济",
+    "kiosk.register": "登记自助查询机",
+    "kiosk.revoke": "停用自助查询机",
 }
 
 # The actions a person sees on 查询记录: reads of their data, not every staff action.
@@ -107,11 +117,24 @@ READ_ACTIONS = frozenset(
         "family.eligibility_check",
         "hotline.read",
         "hotline.identify",
+        "family.view",
     }
 )
 
 # Why a person looked another person up (not a reason staff may choose).
-PERSON_REASONS = {"family_application": "申请家庭共济"}
+PERSON_REASONS = {"family_application": "申请家庭共济", "kiosk": "本人在自助查询机查询"}
+
+# What a partner app read (the `reason` of a `partner.read`): "支付宝 读取了你的消费记录".
+PARTNER_READS = {
+    "account": "账户余额",
+    "contributions": "缴费记录",
+    "consumption": "消费记录",
+    "consumption_detail": "消费明细",
+    "claims": "报销进度",
+    "family": "家庭共济授权",
+    "family_payments": "共济消费明细",
+    "voucher": "医保电子凭证",
+}
 
 
 # How staff find a person at the counter or on the phone.
@@ -280,12 +303,17 @@ def lookup_line(
     # The office is named and the clerk stays private; a partner is an organisation, named in full.
     masked = actor_type in (ActorType.STAFF, ActorType.PERSON)
     who = mask_name(actor_name) if masked else actor_name
+    action_name = ACTION_NAMES.get(action, action)
+    reason_name = LOOKUP_REASONS.get(reason) or PERSON_REASONS.get(reason, reason)
+    if action == "partner.read" and reason in PARTNER_READS:
+        action_name = f"{actor_name} 读取了你的{PARTNER_READS[reason]}"
+        reason_name = "你授权的应用"
     return LookupLine(
         record_id=record_id,
         occurred_at=occurred_at,
         who=who,
         role_name=ROLE_NAMES.get(role, role),
         office=office,
-        action_name=ACTION_NAMES.get(action, action),
-        reason=LOOKUP_REASONS.get(reason) or PERSON_REASONS.get(reason, reason),
+        action_name=action_name,
+        reason=reason_name,
     )

@@ -203,7 +203,13 @@ async def add_archive(session: AsyncSession, archive: AuditArchive) -> None:
 
 
 # Who looks a person up: staff, partners, and other persons (a 家庭共济 资格查询).
-LOOKUP_ACTORS = [ActorType.STAFF.value, ActorType.PARTNER.value, ActorType.PERSON.value]
+# A kiosk (自助查询机) records its reads as a system actor named by its place.
+LOOKUP_ACTORS = [
+    ActorType.STAFF.value,
+    ActorType.PARTNER.value,
+    ActorType.PERSON.value,
+    ActorType.SYSTEM.value,
+]
 
 
 async def lookups_of(

@@ -16,24 +16,30 @@ Configure with --url/--code/--token or YIBAO_FSI_URL, YIBAO_FSI_CODE, YIBAO_FSI_
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import secrets
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from yibao.cli.context import console, fail, print_json
+from yibao.reference.domain import KINDS
 
 BEIJING = timezone(timedelta(hours=8))
 
 fsi_app = typer.Typer(
-    help="定点医药机构接口的参考客户端: sign-in, person, bill, cancel", no_args_is_help=True
+    help="定点医药机构接口的参考客户端: sign-in, person, bill, cancel, download",
+    no_args_is_help=True,
 )
 
 
@@ -267,4 +273,52 @@ def cancel(
     info = answer["output"]["setlinfo"]
     console.print(
         f"已撤销 {info['setl_id']}，个人账户退回 {info['acct_pay'].lstrip('-')} 元，余额 {info['balc']}"
+    )
+
+
+@fsi_app.command("download")
+def download(
+    ctx: typer.Context,
+    infno: str = typer.Argument(..., help="1301, 1302, 1306, 1306A, 1309, 1320, 1322–1327"),
+    ver: str = typer.Option("0", help="the largest ver you hold (0: everything)"),
+    out: Path = typer.Option(Path("."), help="directory for the zip and its text file"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A 13xx catalogue download: the records newer than --ver, fetched with 9102 by
+    file_qury_no; writes the zip and its TAB-separated text file, prints the largest ver."""
+    client: FsiClient = ctx.obj
+    client.sign_in()
+    made = client.call(infno, {"data": {"ver": ver}})["output"]
+    fetched = client.call(
+        "9102",
+        {
+            "fsDownloadIn": {
+                "file_qury_no": made["file_qury_no"],
+                "filename": made["filename"],
+                "fixmedins_code": "plc",
+            }
+        },
+    )["output"]
+    content = base64.b64decode(fetched["file"])
+    if hashlib.sha256(content).hexdigest() != fetched["sha256"]:
+        fail("9102 文件的 SHA-256 与应答不符，请重新下载")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / made["filename"]).write_bytes(content)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        (inner,) = archive.namelist()
+        text = archive.read(inner).decode("utf-8")
+    (out / inner).write_text(text, encoding="utf-8")
+    lines = [line.split("\t") for line in text.splitlines()]
+    # Each line's fields are in the kind's national order (`yibao catalogue kinds`); keep the
+    # largest `ver` and send it next time to get only what changed.
+    at = KINDS[infno].columns.index("ver") if infno in KINDS else None
+    held = max((int(line[at]) for line in lines), default=None) if at is not None else None
+    result = {"infno": infno, "records": len(lines), "file": str(out / inner), "ver": held}
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"{infno}: {len(lines)} 条记录 → {out / inner}"
+        + (f"；下次下载传 ver={held}" if held is not None else ""),
+        highlight=False,
     )

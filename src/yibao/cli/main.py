@@ -14,6 +14,8 @@ from yibao.cli import (
     fsi_client,
     hotline,
     identity,
+    kiosks,
+    partners,
     server,
     settlement,
 )
@@ -45,6 +47,8 @@ app.add_typer(settlement.institutions_app, name="institutions")
 app.add_typer(catalogue.catalogue_app, name="catalogue")
 app.add_typer(fsi_client.fsi_app, name="fsi")
 app.add_typer(hotline.hotline_app, name="hotline")
+app.add_typer(kiosks.kiosks_app, name="kiosks")
+app.add_typer(partners.partners_app, name="partners")
 
 
 @app.callback()

@@ -23,6 +23,9 @@ class ExchangeFile(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # A download's content key (kind, the version asked from, the newest version and count in
+    # it): the same question asked again while the file is fresh gets the same file.
+    source: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -30,4 +33,5 @@ class ExchangeFile(Base):
         CheckConstraint("origin IN ('upload', 'download')", name="origin"),
         CheckConstraint("size >= 0", name="size"),
         Index("ix_exchange_files_expires_at", "expires_at"),
+        Index("ix_exchange_files_owner_source", "fixmedins_code", "source"),
     )

@@ -1,1 +1,1 @@
-"""The open API's clients (third-party apps) and their grants."""
+"""partners: the open API's clients (合作应用), the person's grants and their tokens."""

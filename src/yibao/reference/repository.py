@@ -78,6 +78,15 @@ async def mappings_of(
     }
 
 
+async def newer_summary(session: AsyncSession, kind: str, ver: int) -> tuple[int, int | None]:
+    """How many records of a kind are newer than `ver`, and the newest version among them."""
+    stmt = select(func.count(ReferenceRecord.id), func.max(ReferenceRecord.ver)).where(
+        ReferenceRecord.kind == kind, ReferenceRecord.ver > ver
+    )
+    count, newest = (await session.execute(stmt)).one()
+    return int(count), newest
+
+
 async def newer_than(session: AsyncSession, kind: str, ver: int) -> list[ReferenceRecord]:
     stmt = (
         select(ReferenceRecord)

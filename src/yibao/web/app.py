@@ -21,6 +21,9 @@ from yibao.web.errors import install_error_handlers
 from yibao.web.family import install_family
 from yibao.web.headers import SecurityHeadersMiddleware
 from yibao.web.identity import install_identity
+from yibao.web.kiosk import router as kiosk_router
+from yibao.web.open import api as open_api
+from yibao.web.open import consent, grants, tokens
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import home, voucher
 from yibao.web.staff import hotline as staff_hotline
@@ -78,5 +81,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(voucher.router)
     app.include_router(notice_routes.router)
     app.include_router(hotline_webhook.router)
+    app.include_router(kiosk_router)
+    # The open API: partners' reads (documented at /open/v1/openapi.json, not in /api/v1's).
+    app.include_router(open_api.router, include_in_schema=False)
+    for open_router in (open_api.docs, tokens.router, consent.router, grants.router):
+        app.include_router(open_router)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao.kernel.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from yibao.web.open.problems import bearer_challenge, is_open_path, problem
 
 log = structlog.get_logger("yibao.web")
 
@@ -27,6 +28,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "step_up_required": 403,
     "rate_limited": 429,
     "sign_in_failed": 401,
+    "invalid_token": 401,
 }
 
 # Pages answer these by sending the person to sign in or verify, then back to where they were.
@@ -73,9 +75,11 @@ def error_page(
             f"<h1>{title}</h1><p>{message}</p>", status_code=status, headers=headers
         )
     # A failed load (the server's fault, not the request's) offers a retry, never a blank page.
+    # The kiosk's shared screen keeps its own layout (no phone navigation, no history back).
+    kiosk = request.url.path == "/kiosk" or request.url.path.startswith("/kiosk/")
     response: Response = templates.TemplateResponse(
         request,
-        "error.html",
+        "kiosk/message.html" if kiosk else "error.html",
         {"title": title, "message": message, "retry": status >= 500},
         status_code=status,
         headers=headers,
@@ -87,6 +91,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         status = status_for(exc)
+        if is_open_path(request):
+            headers = {**(retry_headers(exc) or {}), **bearer_challenge(exc)}
+            return problem(status, exc.message, code=exc.code, headers=headers or None)
         if not wants_json(request) and exc.code in SIGN_IN_REDIRECTS:
             # A page that needs sign-in (or a fresh verification) sends the person there and back.
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -108,6 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg")}
             for err in exc.errors()
         ]
+        if is_open_path(request):
+            return problem(422, "请求参数有误", code="invalid_input", extra={"fields": problems})
         if wants_json(request):
             return JSONResponse(
                 {"error": {"code": "invalid_input", "message": "请求参数有误", "fields": problems}},
@@ -118,6 +127,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_open_path(request):
+            return problem(
+                exc.status_code,
+                str(exc.detail),
+                code=f"http_{exc.status_code}",
+                headers=getattr(exc, "headers", None),
+            )
         if wants_json(request):
             return JSONResponse(
                 {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail)}},
@@ -130,6 +146,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled", path=request.url.path)
+        if is_open_path(request):
+            return problem(500, "系统繁忙，请稍后重试", code="internal")
         if wants_json(request):
             return JSONResponse(
                 {"error": {"code": "internal", "message": "系统繁忙，请稍后重试"}}, status_code=500

@@ -43,7 +43,9 @@ CSRF_COOKIE = "yibao_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _SKIP = ("/static/", "/healthz", "/favicon")
-_GATEWAY_AUTHENTICATED = "/fsi/"
+# Institutions sign every message (fsi/router.py); partner apps and the OAuth endpoints they call
+# authenticate themselves (web/open/): none of them carries a person's cookie or a CSRF token.
+_GATEWAY_AUTHENTICATED = ("/fsi/", "/open/", "/oauth/token", "/oauth/revoke", "/oauth/introspect")
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _SAFE = {"GET", "HEAD"}
 
@@ -72,8 +74,6 @@ class IdentityMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(_GATEWAY_AUTHENTICATED):
-            # Institutions sign every message with gateway headers (fsi/router.py) and carry no
-            # person or staff session.
             await self.app(scope, receive, send)
             return
         if scope["method"] not in _SAFE:

@@ -130,7 +130,7 @@ def check_line(kind: Kind, line: int, raw: dict[str, str]) -> Record | list[Prob
     sort = fields.get("sort", "")
     if sort and not (sort.isascii() and sort.isdigit()):
         problems.append(Problem(line, "sort", "排序应为非负整数"))
-    certno = fields.get("certno") or None
+    certno = fields.get("certno", "").upper() or None  # an ID number's x is X
     if certno is not None:
         if not _CODE.fullmatch(certno):
             problems.append(Problem(line, "certno", "证件号码应为半角字母或数字"))

@@ -64,12 +64,20 @@ async def download(
     if kind.delivery != "file":
         raise InvalidQuery(f"{kind.infno} {kind.name} 按页查询，不生成下载文件")
     since = parse_version(ver, where)
+    now = clock.now()
+    # A kiosk may ask every few minutes: the same question (kind, version asked from, newest
+    # version and count) while an earlier answer's file is still fresh gets that file again.
+    count, newest = await repository.newer_summary(session, kind.infno, since)
+    source = f"{kind.infno}:{since}:{newest or 0}:{count}"
+    ttl = timedelta(hours=ttl_hours)
+    reused = await files_repository.fresh_download(session, fixmedins_code, source, now + ttl / 2)
+    if reused is not None:
+        return Download(reused.file_qury_no, reused.filename, reused.expires_at, count, newest)
     rows = await repository.newer_than(session, kind.infno, since)
     lines = []
     for row in rows:
         values = national_values(kind, row)
         lines.append([values.get(column, "") for column in kind.columns])
-    now = clock.now()
     inner = f"{to_china(now):%Y%m%d%H%M%S}{secrets.randbelow(10**13):013d}.txt"
     stored = await files_repository.store(
         session,
@@ -78,7 +86,8 @@ async def download(
         origin="download",
         content=tsv_zip(inner, lines),
         now=now,
-        expires_at=now + timedelta(hours=ttl_hours),
+        expires_at=now + ttl,
+        source=source,
     )
     return Download(
         stored.file_qury_no,

@@ -31,7 +31,7 @@ async def records(
 
 
 def practitioner_lookup(cipher: PersonalDataCipher, certno: str) -> str:
-    return cipher.lookup_hash(certno, purpose=CERTNO_PURPOSE)
+    return cipher.lookup_hash(certno.strip().upper(), purpose=CERTNO_PURPOSE)
 
 
 async def mappings(

@@ -142,6 +142,7 @@ async def answering(
     `retry`: the same message again after its connection was lost (its nonce is spent only if
     that first attempt committed, and then the unit comes with that attempt's answer)."""
     async with runtime.sessions() as session:
+        nonce_written = False
         unit: Unit | None = None
         try:
             caller = await verify_gateway(
@@ -164,20 +165,24 @@ async def answering(
                     raise
                 yield Unit(session, caller, first, replayed=True)
                 return
-            unit = Unit(session, caller)
+            nonce_written = True
             if caller.fixmedins_code != incoming.fixmedins_code:
                 raise GatewayRefused(
                     f"报文 fixmedins_code {incoming.fixmedins_code} 与 x-tif-paasid 对应的机构不符"
                 )
+            unit = Unit(session, caller)
             yield unit
             if unit.answer is None:
                 raise RuntimeError("message answered without an answer")
             await commit_answer(session, incoming, unit.answer)
         except BaseException as exc:
-            if unit is None or _lost(exc):  # nothing written yet, or retried by the caller
+            if not nonce_written or _lost(exc):  # nothing written yet, or retried by the caller
                 raise
             assert incoming.paasid and incoming.nonce
             await session.rollback()
+            if unit is None:  # refused before the body: no stored answer is looked for
+                await keep_nonce(runtime.ephemeral, incoming.paasid, incoming.nonce)
+                raise
             try:
                 # A twin that got there first left its answer; this copy returns that instead.
                 replay = await stored_answer(session, incoming)

@@ -18,7 +18,7 @@ from yibao.web.auth import StaffDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.ids import MAX_ROW_ID, RowId, RowIdForm, RowIdQuery
 from yibao.web.sessions import verify_csrf
-from yibao.web.staff import persons
+from yibao.web.staff import kiosks, partners, persons
 from yibao.web.staff.page import Text, actor, page, see_other
 
 queues = APIRouter(prefix="/staff", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -235,3 +235,5 @@ async def audit_page(
 router = APIRouter()
 router.include_router(queues)
 router.include_router(persons.router)
+router.include_router(kiosks.router)
+router.include_router(partners.router)
