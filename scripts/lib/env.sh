@@ -1,5 +1,6 @@
 # Shared by scripts/run, scripts/test and scripts/bench: make .venv and install what is missing.
-# Re-installs only when pyproject.toml changed since the last install (a stamp file records it).
+# Installs from the hashed lock files (scripts/lock) and re-installs only when a lock or
+# pyproject.toml changed since the last install (a stamp file records their digest).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -14,18 +15,47 @@ if [ -z "$PYTHON" ]; then
 fi
 [ -n "$PYTHON" ] || { echo "yibao needs Python 3.11 or newer" >&2; exit 1; }
 
-ensure_venv() {  # $1: extras, e.g. "" or "test"
-  local extras="${1:-}" spec="." stamp=".venv/.installed${1:+-$1}"
-  [ -n "$extras" ] && spec=".[${extras}]"
+lock_digest() {  # what of pyproject.toml the lock files are made from: its dependency lists
+  "$PYTHON" - <<'PY'
+import hashlib, json, tomllib
+with open("pyproject.toml", "rb") as f:
+    data = tomllib.load(f)
+project = data["project"]
+made_from = [
+    data["build-system"]["requires"],
+    project.get("dependencies", []),
+    project.get("optional-dependencies", {}),
+]
+print(hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:16])
+PY
+}
+
+ensure_venv() {  # $1: "" (the product: requirements.lock) or an extra with its own lock ("test")
+  local extras="${1:-}" lock="requirements${1:+-$1}.lock" stamp=".venv/.installed${1:+-$1}"
   if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv with $PYTHON"
     "$PYTHON" -m venv .venv
   fi
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "==> installing yibao${extras:+ with $extras extras} into .venv"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e "$spec"
-    touch "$stamp"
+  local want
+  want="$(cat "$lock" pyproject.toml | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing yibao${extras:+ with $extras extras} into .venv from $lock"
+    # Every release pinned and checked against its hashes; the build backend comes from the
+    # lock too (--no-build-isolation), so nothing is installed that the lock did not name.
+    .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+    if ! grep -qx "# pyproject.toml: $(lock_digest)" "$lock"; then
+      # pyproject.toml's dependencies changed since scripts/lock last ran (a merge, a new
+      # dependency): under CI that is a failure; here, what is missing is installed unlocked.
+      if [ "${CI:-}" = "true" ]; then
+        echo "error: $lock is older than pyproject.toml's dependencies: run scripts/lock and commit" >&2
+        exit 1
+      fi
+      echo "warning: $lock is older than pyproject.toml's dependencies: run scripts/lock" >&2
+      .venv/bin/python -m pip install --quiet --no-build-isolation -e ".${extras:+[$extras]}"
+    else
+      .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+    fi
+    echo "$want" >"$stamp"
   fi
 }
 

@@ -16,13 +16,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from yibao.cli.bench.load import load_world
-from yibao.cli.bench.report import render
-from yibao.cli.bench.run import RunOptions, run_bench
-from yibao.cli.bench.target import Target
 from yibao.db.migrate import upgrade
 from yibao.kernel.idnumber import is_valid_id_number
 from yibao.kernel.pii import PersonalDataCipher
+from yibao_bench.load import load_world
+from yibao_bench.report import render
+from yibao_bench.run import RunOptions, run_bench
+from yibao_bench.target import Target
 
 pytestmark = pytest.mark.postgres
 

@@ -39,9 +39,9 @@ from tests.support.crash import (
     fresh_database,
 )
 from tests.support.fsi import Institution
-from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.kernel.money import format_yuan
+from yibao_bench.server import free_port
 
 pytestmark = pytest.mark.postgres
 

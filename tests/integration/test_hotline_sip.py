@@ -29,7 +29,6 @@ from tests.support.identity import CARD_PASSWORD
 from tests.support.leaks import find_leaks
 from tests.support.softphone import Baresip, loudness, softphone_missing
 from yibao.calls import service as calls
-from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 from yibao.hotline.speech import chinese_money
@@ -37,6 +36,7 @@ from yibao.identity import card_lock
 from yibao.identity import repository as identity_repository
 from yibao.kernel.actors import StaffActor
 from yibao.runtime import build_runtime
+from yibao_bench.server import free_port
 
 pytestmark = pytest.mark.sip
 

@@ -193,8 +193,8 @@ async def test_detail_is_scoped_to_the_person(
     runtime: Runtime, session: AsyncSession, world: dict[str, int]
 ) -> None:
     detail = await service.consumption_detail(session, world["me"], "S2")
-    assert detail.settlement is not None and detail.settlement["medfee_sumamt_fen"] == 20000
-    assert [i["chrgitm_lv"] for i in detail.items] == ["01", "02"]
+    assert detail.settlement is not None and detail.settlement.medfee_sumamt_fen == 20000
+    assert [i.chrgitm_lv for i in detail.items] == ["01", "02"]
     # I paid part of my spouse's bill: I can see that settlement, and who paid for whom.
     aid = await service.consumption_detail(session, world["me"], "S4")
     assert aid.patient_name == "张丽" and aid.shares == [("李明", "张丽", 1500)]

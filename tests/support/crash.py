@@ -25,12 +25,12 @@ import pytest
 from tests.support import world
 from tests.support.fsi import Institution
 from tests.support.settlement_world import CATALOGUE
-from yibao.cli.bench.server import uvicorn_command
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 from yibao.kernel.money import format_yuan
 from yibao.runtime import build_runtime
 from yibao.settlement import service
+from yibao_bench.server import uvicorn_command
 
 PG_ADMIN_URL = os.environ.get(
     "YIBAO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 
 from tests.support.leaks import find_leaks
-from yibao.cli.bench.server import free_port, uvicorn_command
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
+from yibao_bench.server import free_port, uvicorn_command
 
 BROWSER_ARGS = [
     "--no-sandbox",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from yibao.cli.bench.server import free_port
+from yibao_bench.server import free_port
 
 MODULES = Path("/usr/lib/baresip/modules")
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from yibao.cli.bench import copybin as cb
-from yibao.cli.bench import history, shape
-from yibao.cli.bench.report import render
-from yibao.cli.bench.server import summarise_profile
-from yibao.cli.bench.yardstick import _percentile
 from yibao.kernel.idnumber import parse_id_number
+from yibao_bench import copybin as cb
+from yibao_bench import history, shape
+from yibao_bench.report import render
+from yibao_bench.server import summarise_profile
+from yibao_bench.yardstick import _percentile
 
 
 def _decode(data: bytes) -> list[list[bytes | None]]:

@@ -62,7 +62,7 @@ async def test_claim_adds_to_the_same_yearly_accumulation(
     person_id, _ = await _pharmacy_sale(runtime, session, client)
     year = to_china(runtime.clock.now()).year
     async with runtime.sessions() as s:
-        before = await settlement_repository.year_of(s, person_id, year)
+        before = await settlement_repository.year_to_date(s, person_id, year)
         assert before is not None and before.fund_paid_fen == 2_700  # 90% of 30.00 in Shenzhen
     today = china_today(runtime.clock)
     async with runtime.sessions() as s:
@@ -100,7 +100,7 @@ async def test_claim_adds_to_the_same_yearly_accumulation(
         )
     assert approved.hifp_pay_fen == 90_000
     async with runtime.sessions() as s:
-        after = await settlement_repository.year_of(s, person_id, today.year)
+        after = await settlement_repository.year_to_date(s, person_id, today.year)
         assert after is not None and after.fund_paid_fen == 2_700 + 90_000
 
 

@@ -26,7 +26,6 @@ from yibao.kernel.errors import DomainError, InvalidInput, PermissionDenied
 from yibao.kernel.idnumber import mask_name
 
 GENESIS_HASH = "0" * 64
-DEFAULT_RETENTION_DAYS = 186
 
 
 class ActorType(StrEnum):
@@ -35,8 +34,6 @@ class ActorType(StrEnum):
     PERSON = "person"
     SYSTEM = "system"
 
-
-ACTOR_TYPE_NAMES = {"staff": "经办人员", "partner": "合作机构", "person": "本人", "system": "系统"}
 
 ROLE_NAMES = {
     "clerk": "经办人员",

@@ -82,8 +82,8 @@ _TRANSITIONS: dict[tuple[ClaimStatus | None, ClaimEvent], ClaimStatus] = {
     (ClaimStatus.APPROVED, ClaimEvent.PAY): ClaimStatus.PAID,
 }
 
-# Who may move a claim: the person themselves, or staff holding one of these roles.
-PERSON_EVENTS = frozenset({ClaimEvent.SUBMIT, ClaimEvent.WITHDRAW, ClaimEvent.RESUBMIT})
+# Who may move a claim: the person themselves (submit, withdraw, resubmit), or staff holding one
+# of these roles.
 STAFF_EVENT_ROLES = {
     ClaimEvent.START_REVIEW: frozenset({"reviewer"}),
     ClaimEvent.APPROVE: frozenset({"reviewer"}),

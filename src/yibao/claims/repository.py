@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.claims.domain import ClaimStatus, DisputeStatus, ProposalStatus
 from yibao.claims.tables import AdjustmentProposal, Claim, ClaimAttachment, ClaimStep, Dispute
-from yibao.ledger.tables import LedgerEntry
 
 
 async def claim_by_key(session: AsyncSession, person_id: int, request_key: str) -> Claim | None:
@@ -107,13 +106,6 @@ async def open_dispute_for(
     return (await session.execute(stmt.limit(1))).scalar_one_or_none()
 
 
-async def dispute_of_person(
-    session: AsyncSession, person_id: int, dispute_id: int
-) -> Dispute | None:
-    stmt = select(Dispute).where(Dispute.id == dispute_id, Dispute.person_id == person_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def dispute_by_id(
     session: AsyncSession, dispute_id: int, *, lock: bool = False
 ) -> Dispute | None:
@@ -173,8 +165,3 @@ async def open_proposal_for_entry(
         AdjustmentProposal.status == ProposalStatus.PROPOSED.value,
     )
     return (await session.execute(stmt.limit(1))).scalar_one_or_none()
-
-
-async def reversal_of(session: AsyncSession, entry_id: int) -> LedgerEntry | None:
-    stmt = select(LedgerEntry).where(LedgerEntry.reverses_entry_id == entry_id)
-    return (await session.execute(stmt)).scalar_one_or_none()

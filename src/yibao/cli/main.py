@@ -6,7 +6,6 @@ import typer
 
 from yibao.cli import (
     audit,
-    bench,
     catalogue,
     contributions,
     crediting,
@@ -40,7 +39,6 @@ app.add_typer(enrolment.persons_app, name="persons")
 app.add_typer(enrolment.regions_app, name="regions")
 app.add_typer(contributions.contributions_app, name="contributions")
 app.add_typer(crediting.crediting_app, name="crediting")
-app.add_typer(bench.bench_app, name="bench")
 # Each feature adds its sub-commands here, one line each.
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(identity.users_app, name="users")

@@ -27,7 +27,6 @@ from yibao.kernel.money import parse_yuan
 from yibao.kernel.pii import PersonalDataCipher
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import EntryKind
-from yibao.ledger.tables import PersonalAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +85,7 @@ class _Holder:
     retired: bool
     credit_rate_bp: int
     retiree_monthly_credit_fen: int
-    account: PersonalAccount | None
+    account: ledger_repository.PersonalAccount | None
     existing: dict[str, Contribution]
 
 
@@ -124,13 +123,6 @@ async def _holders(
             existing=existing.get(person.id, {}),
         )
     return holders
-
-
-async def _holder(session: AsyncSession, person: Person, month: str) -> _Holder:
-    found = (await _holders(session, [person], {month}))[person.id]
-    if isinstance(found, DomainError):
-        raise found
-    return found
 
 
 @dataclass
@@ -212,25 +204,6 @@ async def _write(session: AsyncSession, clock: Clock, plans: list[_Plan]) -> Non
         for record in plan.fresh:
             plan.holder.existing[record.month] = record
     await repository.add_many(session, [record for plan in plans for record in plan.fresh])
-
-
-async def record_contribution(
-    session: AsyncSession,
-    clock: Clock,
-    person: Person,
-    month: str,
-    amounts: ContributionAmounts,
-    arrived_on: date | None = None,
-) -> Contribution:
-    """Record one month and credit the account, as one use case."""
-    plan = _plan_months(
-        clock, await _holder(session, person, month), [(month, amounts, arrived_on)]
-    )
-    await _write(session, clock, [plan])
-    record = await repository.for_person_month(session, person.id, month)
-    assert record is not None
-    await session.commit()
-    return record
 
 
 # Persons read and written together: bounds the IN lists of the look-ups.

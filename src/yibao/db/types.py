@@ -11,9 +11,6 @@ from sqlalchemy.types import TypeDecorator
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT identity.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
-# Money columns are named *_fen and hold integer fen.
-FenColumn = BigInteger
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on every database."""

@@ -95,10 +95,6 @@ def parse_admdvs(raw: str) -> str:
     return value
 
 
-def province_of(admdvs: str) -> str:
-    return admdvs[:2] + "0000"
-
-
 @dataclass(frozen=True, slots=True)
 class RegionRules:
     """The local rules of one region (地方政策). Rates in basis points, amounts in fen."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from yibao.db.direct import Sql, direct
 from yibao.enrolment import repository as enrolment_repository
@@ -35,8 +34,8 @@ from yibao.family.tables import (
     RelativeContribution,
 )
 from yibao.kernel.clock import CHINA_TZ
+from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import EntryKind
-from yibao.ledger.tables import LedgerEntry, PersonalAccount
 
 QUOTA_KINDS = (EntryKind.MUTUAL_AID_DEBIT.value, EntryKind.RELATIVE_CONTRIBUTION_DEBIT.value)
 
@@ -98,21 +97,6 @@ async def received_by(session: AsyncSession, beneficiary_id: int) -> list[Mutual
         select(MutualAidAuthorisation)
         .where(MutualAidAuthorisation.beneficiary_person_id == beneficiary_id)
         .order_by(MutualAidAuthorisation.id.desc())
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
-async def live_involving(session: AsyncSession, person_id: int) -> list[MutualAidAuthorisation]:
-    stmt = (
-        select(MutualAidAuthorisation)
-        .where(
-            (MutualAidAuthorisation.authoriser_person_id == person_id)
-            | (MutualAidAuthorisation.beneficiary_person_id == person_id),
-            MutualAidAuthorisation.status.in_([s.value for s in LIVE_STATUSES]),
-        )
-        .order_by(MutualAidAuthorisation.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
     )
     return list((await session.execute(stmt)).scalars())
 
@@ -191,30 +175,9 @@ async def used_in_year(
     Read from the ledger itself, so a cancelled settlement gives its quota back.
     """
     start, end = year_bounds(year)
-    paid = select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-        LedgerEntry.account_id == payer_account_id,
-        LedgerEntry.beneficiary_person_id == beneficiary_id,
-        LedgerEntry.kind.in_(QUOTA_KINDS),
-        LedgerEntry.created_at >= start,
-        LedgerEntry.created_at < end,
+    return await ledger_repository.paid_for(
+        session, payer_account_id, beneficiary_id, QUOTA_KINDS, start, end
     )
-    original = aliased(LedgerEntry)
-    reversed_ = (
-        select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
-        .join(original, original.id == LedgerEntry.reverses_entry_id)
-        .where(
-            LedgerEntry.account_id == payer_account_id,
-            LedgerEntry.kind == EntryKind.REVERSAL.value,
-            original.beneficiary_person_id == beneficiary_id,
-            original.kind.in_(QUOTA_KINDS),
-            original.created_at >= start,
-            original.created_at < end,
-        )
-    )
-    total = int((await session.execute(paid)).scalar_one()) + int(
-        (await session.execute(reversed_)).scalar_one()
-    )
-    return max(-total, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +215,7 @@ async def payers_for(session: AsyncSession, beneficiary_id: int, on: date) -> li
     rows = list((await session.execute(stmt)).scalars())
     candidates: list[tuple[tuple[int, datetime, int], Payer]] = []
     for row in rows:
-        account = (
-            await session.execute(
-                select(PersonalAccount).where(PersonalAccount.person_id == row.authoriser_person_id)
-            )
-        ).scalar_one_or_none()
+        account = await ledger_repository.account_for_person(session, row.authoriser_person_id)
         if account is None or account.status != "active":
             continue
         if not await _normal_employee(session, row.authoriser_person_id):
@@ -293,15 +252,6 @@ async def _normal_employee(session: AsyncSession, person_id: int) -> bool:
         Enrolment.person_id == person_id, Enrolment.insutype == "310", Enrolment.status == "1"
     )
     return (await session.execute(stmt.limit(1))).first() is not None
-
-
-async def open_freeze(session: AsyncSession, person_id: int) -> AccountFreeze | None:
-    stmt = (
-        select(AccountFreeze)
-        .where(AccountFreeze.person_id == person_id, AccountFreeze.status != "unfrozen")
-        .order_by(AccountFreeze.id.desc())
-    )
-    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
 
 
 async def freezes(session: AsyncSession, *, open_only: bool = True) -> list[AccountFreeze]:
@@ -355,46 +305,39 @@ async def aid_payments(
     limit: int = 500,
 ) -> list[AidPayment]:
     """Payments made from an authoriser's account for relatives (and their reversals)."""
-    payer = aliased(Person)
-    beneficiary = aliased(Person)
-    stmt = (
-        select(LedgerEntry, payer.id, payer.name, beneficiary.id, beneficiary.name)
-        .join(PersonalAccount, PersonalAccount.id == LedgerEntry.account_id)
-        .join(payer, payer.id == PersonalAccount.person_id)
-        .join(beneficiary, beneficiary.id == LedgerEntry.beneficiary_person_id)
-        .where(
-            LedgerEntry.kind.in_([*QUOTA_KINDS, EntryKind.REVERSAL.value]),
-            LedgerEntry.beneficiary_person_id.is_not(None),
-            LedgerEntry.beneficiary_person_id != PersonalAccount.person_id,
-        )
+    found = await ledger_repository.paid_for_others(
+        session,
+        [*QUOTA_KINDS, EntryKind.REVERSAL.value],
+        payer_person_id=payer_id,
+        beneficiary_id=beneficiary_id,
+        since=since,
+        until=until,
+        limit=limit,
     )
-    if payer_id is not None:
-        stmt = stmt.where(PersonalAccount.person_id == payer_id)
-    if beneficiary_id is not None:
-        stmt = stmt.where(LedgerEntry.beneficiary_person_id == beneficiary_id)
-    if since is not None:
-        stmt = stmt.where(LedgerEntry.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(LedgerEntry.created_at < until)
-    stmt = stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
-    out = []
-    for entry, p_id, p_name, b_id, b_name in (await session.execute(stmt)).all():
-        out.append(
-            AidPayment(
-                entry_id=entry.id,
-                at=entry.created_at,
-                kind=entry.kind,
-                institution=entry.counterparty,
-                institution_code=entry.counterparty_code,
-                amount_fen=-entry.amount_fen,
-                payer_person_id=p_id,
-                payer_name=p_name,
-                beneficiary_person_id=b_id,
-                beneficiary_name=b_name,
-                source_id=entry.source_id,
-            )
+    wanted = {p for _, p in found} | {e.beneficiary_person_id for e, _ in found}
+    names = {
+        row.id: row.name
+        for row in await session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(wanted))
         )
-    return out
+    }
+    return [
+        AidPayment(
+            entry_id=entry.id,
+            at=entry.created_at,
+            kind=entry.kind,
+            institution=entry.counterparty,
+            institution_code=entry.counterparty_code,
+            amount_fen=-entry.amount_fen,
+            payer_person_id=payer,
+            payer_name=names[payer],
+            beneficiary_person_id=entry.beneficiary_person_id,
+            beneficiary_name=names[entry.beneficiary_person_id],
+            source_id=entry.source_id,
+        )
+        for entry, payer in found
+        if entry.beneficiary_person_id is not None
+    ]
 
 
 async def person(session: AsyncSession, person_id: int) -> Person | None:

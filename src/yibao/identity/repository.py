@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.direct import Row, Sql, direct
+from yibao.db.direct import Sql, direct
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.tables import Person
 from yibao.identity.domain import IdentifierKind, LockState, SecurityEventKind
@@ -107,8 +108,66 @@ _EXPIRE_SESSION = Sql(
 )
 
 
-async def session_with_principal(session: AsyncSession, session_id: str) -> Row | None:
-    return await (await direct(session)).fetchrow(_SESSION_WITH_PRINCIPAL, session_id=session_id)
+@dataclass(frozen=True, slots=True)
+class SessionPerson:
+    account_id: int
+    person_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStaff:
+    staff_id: int
+    username: str
+    name: str
+    roles: str
+    office: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionWithPrincipal:
+    """A sign-in session with the person or the staff member it signed in (None: gone)."""
+
+    id: str
+    kind: str
+    via: str
+    last_seen_at: datetime
+    step_up_until: datetime | None
+    ended_at: datetime | None
+    person: SessionPerson | None
+    staff: SessionStaff | None
+
+
+async def session_with_principal(
+    session: AsyncSession, session_id: str
+) -> SessionWithPrincipal | None:
+    db = await direct(session)
+    row = await db.fetchrow(_SESSION_WITH_PRINCIPAL, session_id=session_id)
+    if row is None:
+        return None
+    person = staff = None
+    if row["person_id"] is not None:
+        person = SessionPerson(row["account_id"], row["person_id"], row["person_name"])
+    if row["staff_id"] is not None:
+        staff = SessionStaff(
+            row["staff_id"],
+            row["username"],
+            row["staff_name"],
+            row["roles"],
+            row["office"],
+            row["active"],
+        )
+    return SessionWithPrincipal(
+        row["id"],
+        row["kind"],
+        row["via"],
+        row["last_seen_at"],
+        row["step_up_until"],
+        row["ended_at"],
+        person,
+        staff,
+    )
 
 
 async def touch_session(session: AsyncSession, session_id: str, now: datetime) -> None:

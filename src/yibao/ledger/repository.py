@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from yibao.db.direct import Row, Sql, direct, loaded_moved
+from yibao.db.direct import Row, Sql, Step, direct, loaded_moved
 from yibao.kernel.errors import Conflict
 from yibao.ledger.domain import (
     AccountState,
+    AccountStatus,
     EntryKind,
     NoPersonalAccount,
     UnknownEntry,
     next_balance,
     reversal_amount,
 )
-from yibao.ledger.tables import LedgerEntry, PersonalAccount
+
+# The ledger's rows as the other features see them: they read them here and never import
+# `ledger.tables` (import-linter; docs/architecture.md rule 12).
+from yibao.ledger.tables import LedgerEntry as LedgerEntry
+from yibao.ledger.tables import PersonalAccount as PersonalAccount
 
 
 async def account_for_person(
@@ -131,24 +138,57 @@ class Posting:
     reverses_entry_id: int | None = None
 
 
-def _entry_values(
-    account_id: int, posting: Posting, balance_after: int, now: datetime
-) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "kind": posting.kind.value,
-        "amount_fen": posting.amount_fen,
-        "balance_after_fen": balance_after,
-        "idempotency_key": posting.idempotency_key,
-        "counterparty": posting.counterparty,
-        "counterparty_code": posting.counterparty_code,
-        "beneficiary_person_id": posting.beneficiary_person_id,
-        "reverses_entry_id": posting.reverses_entry_id,
-        "source_type": posting.source_type,
-        "source_id": posting.source_id,
-        "reason": posting.reason,
-        "created_at": now,
-    }
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A ledger entry about to be appended: a `ledger_entries` row (less its id), whose
+    `balance_after_fen` is also its account's new balance."""
+
+    account_id: int
+    kind: str
+    amount_fen: int
+    balance_after_fen: int
+    idempotency_key: str
+    counterparty: str
+    counterparty_code: str | None
+    beneficiary_person_id: int | None
+    reverses_entry_id: int | None
+    source_type: str | None
+    source_id: str | None
+    reason: str | None
+    created_at: datetime
+
+
+_ENTRY_COLUMNS = tuple(f.name for f in fields(NewEntry))
+
+
+def next_entry(account: AccountState, posting: Posting, now: datetime) -> NewEntry:
+    """The entry `posting` appends to this (locked) account: the one place an entry is made.
+    next_balance refuses what the account cannot pay (or a frozen account's debit)."""
+    return NewEntry(
+        account_id=account.id,
+        kind=posting.kind.value,
+        amount_fen=posting.amount_fen,
+        balance_after_fen=next_balance(
+            account.balance_fen, posting.kind, posting.amount_fen, account.status
+        ),
+        idempotency_key=posting.idempotency_key,
+        counterparty=posting.counterparty,
+        counterparty_code=posting.counterparty_code,
+        beneficiary_person_id=posting.beneficiary_person_id,
+        reverses_entry_id=posting.reverses_entry_id,
+        source_type=posting.source_type,
+        source_id=posting.source_id,
+        reason=posting.reason,
+        created_at=now,
+    )
+
+
+def _state_of(account: PersonalAccount) -> AccountState:
+    return AccountState(account.id, account.person_id, account.balance_fen, account.status)
+
+
+def _row(entry: NewEntry) -> LedgerEntry:
+    return LedgerEntry(**{name: getattr(entry, name) for name in _ENTRY_COLUMNS})
 
 
 async def post(
@@ -169,29 +209,79 @@ async def post(
         if existing.account_id != account.id or existing.amount_fen != posting.amount_fen:
             raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")
         return existing
-    balance_after = next_balance(
-        account.balance_fen, posting.kind, posting.amount_fen, account.status
-    )
-    entry = LedgerEntry(**_entry_values(account.id, posting, balance_after, now))
+    made = next_entry(_state_of(account), posting, now)
+    entry = _row(made)
     session.add(entry)
-    account.balance_fen = balance_after
+    account.balance_fen = made.balance_after_fen
     account.updated_at = now
     await session.flush()
     return entry
 
 
-def entry_values(account: AccountState, posting: Posting, now: datetime) -> dict[str, Any]:
-    """The entry `post` would append to this (locked) account, as column values, for a caller
-    that writes the entry and the account's new balance (`balance_after_fen`) in one statement.
-    The rules are `post`'s: next_balance refuses what the account cannot pay."""
-    balance_after = next_balance(
-        account.balance_fen, posting.kind, posting.amount_fen, account.status
-    )
-    return _entry_values(account.id, posting, balance_after, now)
+# Appending entries inside another feature's one-statement write (settlement's 2207: the
+# settlement, its entries and its notices in one round trip, settlement/repository/writing.py).
+# The SQL for the ledger's tables is written here; the caller only composes the steps.
+
+
+def entry_step(n: int) -> str:
+    """The name of the step that appends the `n`th entry: `{entry_<n>}` in a later step's SQL
+    stands for its id when it was asked to return it."""
+    return f"entry_{n}"
+
+
+def entry_steps(
+    entries: Sequence[NewEntry], *, returning: Collection[int] = ()
+) -> tuple[tuple[Step, ...], dict[str, Any]]:
+    """The steps that append `entries` (to accounts locked beforehand) and move each account to
+    its entry's balance, with their parameters (`e<n>_<column>`). `returning`: the entries whose
+    id a later step refers to. Steps that touch one account twice must not be combined into one
+    statement (its parts share a snapshot): see `db.direct.write_steps`."""
+    params = {
+        f"e{n}_{name}": getattr(entry, name)
+        for n, entry in enumerate(entries)
+        for name in _ENTRY_COLUMNS
+    }
+    return _entry_steps(len(entries), frozenset(returning)), params
+
+
+@lru_cache(maxsize=32)
+def _entry_steps(count: int, returning: frozenset[int]) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    for n in range(count):
+        steps.append(
+            Step(
+                entry_step(n),
+                f"INSERT INTO ledger_entries ({', '.join(_ENTRY_COLUMNS)})"
+                f" VALUES ({', '.join(f':e{n}_{c}' for c in _ENTRY_COLUMNS)})"
+                + (" RETURNING id" if n in returning else ""),
+                returns=n in returning,
+            )
+        )
+        steps.append(
+            Step(
+                f"paid_{n}",
+                f"UPDATE personal_accounts SET balance_fen = :e{n}_balance_after_fen,"
+                f" updated_at = :e{n}_created_at WHERE id = :e{n}_account_id",
+            )
+        )
+    return tuple(steps)
+
+
+def entries_written(session: AsyncSession, entries: Sequence[NewEntry]) -> None:
+    """After `entry_steps` ran: the accounts the session may hold in memory follow."""
+    for entry in entries:
+        loaded_moved(
+            session,
+            PersonalAccount,
+            entry.account_id,
+            balance_fen=entry.balance_after_fen,
+            updated_at=entry.created_at,
+        )
 
 
 def account_moved(session: AsyncSession, account_id: int, balance_fen: int, now: datetime) -> None:
-    """After a direct write of an account's balance: the copy the session may hold follows."""
+    """After a bulk write of an account's balance (`ledger.bulk`): the copy the session may hold
+    follows."""
     loaded_moved(session, PersonalAccount, account_id, balance_fen=balance_fen, updated_at=now)
 
 
@@ -216,8 +306,11 @@ async def post_to_accounts(
                 if found.account_id != account.id or found.amount_fen != posting.amount_fen:
                     raise Conflict(f"记账幂等键 {posting.idempotency_key} 已用于另一笔记录")
                 continue
-            balance = next_balance(balance, posting.kind, posting.amount_fen, account.status)
-            rows.append(_entry_values(account.id, posting, balance, now))
+            made = next_entry(
+                AccountState(account.id, account.person_id, balance, account.status), posting, now
+            )
+            balance = made.balance_after_fen
+            rows.append({name: getattr(made, name) for name in _ENTRY_COLUMNS})
         account.balance_fen = balance
         account.updated_at = now
     if rows:
@@ -251,11 +344,7 @@ async def reverse(
 ) -> LedgerEntry:
     if original.account_id != account.id:
         raise UnknownEntry("该记录不属于此账户")
-    already = (
-        await session.execute(
-            select(LedgerEntry).where(LedgerEntry.reverses_entry_id == original.id)
-        )
-    ).scalar_one_or_none()
+    already = await reversal_of(session, original.id)
     if already is not None:
         return already
     amount = reversal_amount(EntryKind(original.kind), original.amount_fen)
@@ -276,6 +365,12 @@ async def reverse(
         ),
         now,
     )
+
+
+async def reversal_of(session: AsyncSession, entry_id: int) -> LedgerEntry | None:
+    """The entry that reverses `entry_id`, if any (the database allows one)."""
+    stmt = select(LedgerEntry).where(LedgerEntry.reverses_entry_id == entry_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def entry_by_id(session: AsyncSession, entry_id: int) -> LedgerEntry | None:
@@ -321,7 +416,112 @@ async def freeze(
     session: AsyncSession, account: PersonalAccount, reason: str, now: datetime
 ) -> None:
     """Stop payments from a locked account (冻结) inside the caller's use case."""
-    account.status = "frozen"
+    account.status = AccountStatus.FROZEN.value
     account.frozen_reason = reason
     account.updated_at = now
     await session.flush()
+
+
+async def unfreeze(session: AsyncSession, account: PersonalAccount, now: datetime) -> None:
+    """Payments allowed again (解冻); the caller's use case holds the second approval."""
+    account.status = AccountStatus.ACTIVE.value
+    account.frozen_reason = None
+    account.updated_at = now
+    await session.flush()
+
+
+async def balance_before(session: AsyncSession, account_id: int, at: datetime) -> int:
+    """The account's balance just before `at` (0 before its first entry)."""
+    stmt = (
+        select(LedgerEntry.balance_after_fen)
+        .where(LedgerEntry.account_id == account_id, LedgerEntry.created_at < at)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .limit(1)
+    )
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    return int(found) if found is not None else 0
+
+
+async def entries_between(
+    session: AsyncSession, account_id: int, start: datetime, end: datetime
+) -> list[LedgerEntry]:
+    """Oldest first, as a statement lists them."""
+    stmt = (
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.created_at >= start,
+            LedgerEntry.created_at < end,
+        )
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def paid_for(
+    session: AsyncSession,
+    account_id: int,
+    beneficiary_id: int,
+    kinds: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Fen the account paid for `beneficiary_id` by entries of `kinds` made in [start, end),
+    less what reversals of those entries gave back since (0 at least)."""
+    paid = select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.beneficiary_person_id == beneficiary_id,
+        LedgerEntry.kind.in_(kinds),
+        LedgerEntry.created_at >= start,
+        LedgerEntry.created_at < end,
+    )
+    original = aliased(LedgerEntry)
+    reversed_ = (
+        select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+        .join(original, original.id == LedgerEntry.reverses_entry_id)
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.kind == EntryKind.REVERSAL.value,
+            original.beneficiary_person_id == beneficiary_id,
+            original.kind.in_(kinds),
+            original.created_at >= start,
+            original.created_at < end,
+        )
+    )
+    total = int((await session.execute(paid)).scalar_one()) + int(
+        (await session.execute(reversed_)).scalar_one()
+    )
+    return max(-total, 0)
+
+
+async def paid_for_others(
+    session: AsyncSession,
+    kinds: Sequence[str],
+    *,
+    payer_person_id: int | None = None,
+    beneficiary_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+) -> list[tuple[LedgerEntry, int]]:
+    """Entries of `kinds` that an account paid (or got back) for someone other than its holder,
+    newest first, each with the paying holder's person id."""
+    stmt = (
+        select(LedgerEntry, PersonalAccount.person_id)
+        .join(PersonalAccount, PersonalAccount.id == LedgerEntry.account_id)
+        .where(
+            LedgerEntry.kind.in_(kinds),
+            LedgerEntry.beneficiary_person_id.is_not(None),
+            LedgerEntry.beneficiary_person_id != PersonalAccount.person_id,
+        )
+    )
+    if payer_person_id is not None:
+        stmt = stmt.where(PersonalAccount.person_id == payer_person_id)
+    if beneficiary_id is not None:
+        stmt = stmt.where(LedgerEntry.beneficiary_person_id == beneficiary_id)
+    if since is not None:
+        stmt = stmt.where(LedgerEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(LedgerEntry.created_at < until)
+    stmt = stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
+    return [(entry, person_id) for entry, person_id in (await session.execute(stmt)).all()]

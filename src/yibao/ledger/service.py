@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.kernel.clock import Clock
 from yibao.kernel.errors import InvalidInput
 from yibao.ledger import repository
-from yibao.ledger.domain import AccountStatus, NoPersonalAccount, UnknownEntry
+from yibao.ledger.domain import NoPersonalAccount, UnknownEntry
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
 
 
@@ -32,9 +32,7 @@ async def freeze_account(
     account = await repository.account_for_person(session, person_id, lock=True)
     if account is None:
         raise NoPersonalAccount("该参保人没有职工医保个人账户")
-    account.status = AccountStatus.FROZEN.value
-    account.frozen_reason = reason
-    account.updated_at = clock.now()
+    await repository.freeze(session, account, reason, clock.now())
     await session.commit()
     return account
 

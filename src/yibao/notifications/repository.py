@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.db.direct import Step
 from yibao.db.engine import is_postgres
 from yibao.notifications.domain import Channel, OutboxStatus
 from yibao.notifications.tables import Notice, OutboxMessage
@@ -49,6 +54,82 @@ async def enqueue(
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """An outbox row about to be written, due at once (pending, no attempt yet), for a message
+    whose `dedup_key` names something made in the same transaction, so it cannot exist yet: it
+    goes in without `enqueue`'s look-up (the unique dedup_key still guards)."""
+
+    channel: Channel
+    dedup_key: str
+    person_id: int | None
+    subject: str
+    body: str
+    created_at: datetime
+
+
+def add_new(session: AsyncSession, messages: Sequence[NewMessage]) -> None:
+    """Write `messages` with the session's next flush."""
+    session.add_all(
+        [
+            OutboxMessage(
+                channel=m.channel.value,
+                dedup_key=m.dedup_key,
+                person_id=m.person_id,
+                subject=m.subject,
+                body=m.body,
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=m.created_at,
+                created_at=m.created_at,
+            )
+            for m in messages
+        ]
+    )
+
+
+# Writing messages inside another feature's one-statement write (settlement's 2207,
+# settlement/repository/writing.py): the outbox's SQL is written here, the caller composes it.
+_MESSAGE_COLUMNS = ("channel", "dedup_key", "person_id", "subject", "body", "created_at")
+
+
+def outbox_steps(messages: Sequence[NewMessage]) -> tuple[tuple[Step, ...], dict[str, Any]]:
+    """The step that writes `messages` (one multi-row INSERT) and its parameters (`n<i>_…`)."""
+    params: dict[str, Any] = {}
+    for n, m in enumerate(messages):
+        params.update(
+            {
+                f"n{n}_channel": m.channel.value,
+                f"n{n}_dedup_key": m.dedup_key,
+                f"n{n}_person_id": m.person_id,
+                f"n{n}_subject": m.subject,
+                f"n{n}_body": m.body,
+                f"n{n}_created_at": m.created_at,
+            }
+        )
+    return _outbox_steps(len(messages)), params
+
+
+@lru_cache(maxsize=16)
+def _outbox_steps(count: int) -> tuple[Step, ...]:
+    if not count:
+        return ()
+    rows = ", ".join(
+        "("
+        + ", ".join(f":n{n}_{c}" for c in _MESSAGE_COLUMNS)
+        # Due at once: pending, no attempt yet, next attempt when made.
+        + f", '{OutboxStatus.PENDING.value}', 0, :n{n}_created_at)"
+        for n in range(count)
+    )
+    return (
+        Step(
+            "notices",
+            f"INSERT INTO outbox_messages ({', '.join(_MESSAGE_COLUMNS)},"
+            f" status, attempts, next_attempt_at) VALUES {rows}",
+        ),
+    )
+
+
 async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
     stmt = (
         select(OutboxMessage)
@@ -71,16 +152,6 @@ async def recent(
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if channel is not None:
         stmt = stmt.where(OutboxMessage.channel == channel.value)
-    return list((await session.execute(stmt)).scalars())
-
-
-async def notices_for(session: AsyncSession, person_id: int, limit: int = 50) -> list[Notice]:
-    stmt = (
-        select(Notice)
-        .where(Notice.person_id == person_id)
-        .order_by(Notice.created_at.desc(), Notice.id.desc())
-        .limit(limit)
-    )
     return list((await session.execute(stmt)).scalars())
 
 

@@ -21,7 +21,10 @@ from yibao.notifications.domain import (
     backoff,
 )
 from yibao.notifications.senders import SmsSender
-from yibao.notifications.tables import Notice, OutboxMessage
+
+# A notice as the channels show it (they do not import `notifications.tables`).
+from yibao.notifications.tables import Notice as Notice
+from yibao.notifications.tables import OutboxMessage
 
 
 async def deliver_due(

@@ -25,9 +25,9 @@ from tests.support.browser import assert_accessible, require_chromium
 from tests.support.live_server import ARTIFACTS as ALL_ARTIFACTS
 from tests.support.live_server import BROWSER_ARGS, LiveServer, live_server
 from tests.support.spending import settle
-from yibao.cli.demo import DEMO_CARD_NO, DEMO_PASSWORD, DEMO_PHONE
+from yibao.cli.demo import DEMO_CARD_NO, DEMO_ID_NUMBER, DEMO_PASSWORD, DEMO_PHONE
 from yibao.contributions import service as contributions
-from yibao.contributions.domain import ContributionAmounts, month_index, month_of_index
+from yibao.contributions.domain import month_index, month_of_index
 from yibao.enrolment import repository as enrolment_repository
 from yibao.kernel.clock import china_today
 from yibao.runtime import build_runtime
@@ -59,14 +59,25 @@ async def _spend(server: LiveServer) -> int:
                     med_type=med_type,
                 )  # fmt: skip
             this_month = month_index(f"{china_today(runtime.clock):%Y-%m}")
-            paid = ContributionAmounts(base_fen=800_000, employer_fen=72_000, personal_fen=16_000)
-            for back, amounts, late in ((28, ContributionAmounts(0, 0, 0), 0), (26, paid, 4)):
-                month = month_of_index(this_month - back)
+            rows = []
+            for back, amounts, late in ((28, ("0", "0", "0"), 0), (26, ("8000", "720", "160"), 4)):
                 arrival = this_month - back + late
-                await contributions.record_contribution(
-                    session, runtime.clock, person, month, amounts,
-                    date(arrival // 12, arrival % 12 + 1, 15),
-                )  # fmt: skip
+                rows.append(
+                    (
+                        len(rows) + 1,
+                        contributions.ContributionRow(
+                            DEMO_ID_NUMBER,
+                            month_of_index(this_month - back),
+                            *amounts,
+                            arrived_on=date(arrival // 12, arrival % 12 + 1, 15),
+                        ),
+                    )
+                )
+            report = await contributions.import_contributions(
+                session, runtime.cipher, runtime.clock, rows
+            )
+            assert not report.errors, report.errors
+            await session.commit()
             return person.id
     finally:
         await runtime.close()

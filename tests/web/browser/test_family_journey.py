@@ -31,13 +31,13 @@ from PIL import Image
 from tests.conftest import TEST_DATA_KEY
 from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
 from tests.support.world import define_regions, enrol, fund, new_id_number
-from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.identity import service as identity
 from yibao.kernel.clock import CHINA_TZ
 from yibao.runtime import build_runtime
 from yibao.settlement import service as settlement
 from yibao.settlement.service.vouchers import issue_ec_token
+from yibao_bench.server import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -22,12 +22,12 @@ import uvicorn
 from tests.conftest import TEST_DATA_KEY
 from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
 from tests.support.identity import CARD_PASSWORD, PASSWORD, member
-from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 from yibao.partners.service import registry
 from yibao.runtime import build_runtime
 from yibao.web.app import create_app
+from yibao_bench.server import free_port
 
 pytestmark = pytest.mark.browser
 EXAMPLE = Path(__file__).parents[3] / "examples" / "demo_partner.py"

@@ -14,13 +14,13 @@ import uvicorn
 from tests.conftest import TEST_DATA_KEY
 from tests.support import world
 from tests.support.browser import CHROMIUM, assert_accessible, require_chromium
-from yibao.cli.bench.server import free_port
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
 from yibao.kernel.clock import SystemClock
 from yibao.runtime import build_runtime
 from yibao.web.app import create_app
 from yibao.web.auth import PersonPrincipal, stepped_up_person
+from yibao_bench.server import free_port
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).parents[3] / "test-artifacts"

@@ -50,7 +50,7 @@ async def propose_adjustment(
             raise UnknownEntry("该记录不属于此参保人的账户")
         if entry.kind == EntryKind.REVERSAL:
             raise InvalidProposal("冲正记录不能再次冲正，请提出经办调整")
-        if await repository.reversal_of(session, entry.id) is not None:
+        if await ledger_repository.reversal_of(session, entry.id) is not None:
             raise AlreadyReversed("该记录已冲正")
         if await repository.open_proposal_for_entry(session, entry.id) is not None:
             raise InvalidProposal("该记录已有待复核的冲正申请")
@@ -104,7 +104,7 @@ async def approve_proposal(
         assert proposal.reverses_entry_id is not None
         original = await ledger_repository.entry_by_id(session, proposal.reverses_entry_id)
         assert original is not None
-        if await repository.reversal_of(session, original.id) is not None:
+        if await ledger_repository.reversal_of(session, original.id) is not None:
             raise AlreadyReversed("该记录已被冲正，本申请无需再过账")
         entry = await ledger_repository.reverse(
             session, account, original, idempotency_key=key, reason=proposal.reason, now=now

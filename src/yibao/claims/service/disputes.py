@@ -27,7 +27,6 @@ from yibao.kernel.clock import Clock
 from yibao.kernel.money import format_yuan
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import ENTRY_KIND_NAMES, AccountStatus, EntryKind, NoPersonalAccount
-from yibao.ledger.tables import LedgerEntry
 from yibao.settlement import repository as settlement_repository
 
 
@@ -98,7 +97,9 @@ async def dispute_entry(
     return dispute
 
 
-async def _settlement_details(session: AsyncSession, entry: LedgerEntry) -> dict[str, object]:
+async def _settlement_details(
+    session: AsyncSession, entry: ledger_repository.LedgerEntry
+) -> dict[str, object]:
     """The settlement behind a 消费 record, as staff need it to examine the case."""
     if entry.source_type != "settlement" or not entry.source_id:
         return {}
@@ -244,7 +245,9 @@ async def dispute_queue(session: AsyncSession, staff: StaffActor) -> list[Disput
     return await repository.dispute_queue(session)
 
 
-async def entry_to_dispute(session: AsyncSession, person_id: int, entry_id: int) -> LedgerEntry:
+async def entry_to_dispute(
+    session: AsyncSession, person_id: int, entry_id: int
+) -> ledger_repository.LedgerEntry:
     """The record the person is about to dispute, only from their own account."""
     account = await ledger_repository.account_for_person(session, person_id)
     entry = await ledger_repository.entry_by_id(session, entry_id)

@@ -24,15 +24,14 @@ from yibao.identity import repository as identity_repository
 from yibao.identity.domain import SecurityEventKind, UnknownAccount, after_success
 from yibao.kernel.clock import Clock
 from yibao.ledger import repository as ledger_repository
-from yibao.ledger.tables import LedgerEntry, PersonalAccount
 
 
 @dataclass(frozen=True, slots=True)
 class PersonOverview:
     person: Person
     enrolments: list[Enrolment]
-    account: PersonalAccount | None
-    entries: list[LedgerEntry]
+    account: ledger_repository.PersonalAccount | None
+    entries: list[ledger_repository.LedgerEntry]
     contributions: list[Contribution]
     claims: list[Claim]
     disputes: list[Dispute]

@@ -44,9 +44,7 @@ async def freeze_for_misuse(
     if account.status == AccountStatus.FROZEN:
         raise StatusChangeRefused("该账户已处于冻结状态")
     now = clock.now()
-    account.status = AccountStatus.FROZEN.value
-    account.frozen_reason = text
-    account.updated_at = now
+    await ledger_repository.freeze(session, account, text, now)
     freeze = AccountFreeze(
         person_id=person_id,
         account_id=account.id,
@@ -132,9 +130,7 @@ async def approve_unfreeze(
         raise SecondApproverRequired("解冻须由另一位工作人员复核批准")
     account = await ledger_repository.lock_account(session, freeze.account_id)
     now = clock.now()
-    account.status = AccountStatus.ACTIVE.value
-    account.frozen_reason = None
-    account.updated_at = now
+    await ledger_repository.unfreeze(session, account, now)
     freeze.status = "unfrozen"
     freeze.unfrozen_by = staff.label
     freeze.unfrozen_at = now

@@ -327,10 +327,6 @@ def check_code_shape(code: str) -> str:
     return value
 
 
-def roles_of(text: str) -> frozenset[str]:
-    return frozenset(r for r in text.split(",") if r)
-
-
 def parse_roles(raw: list[str]) -> frozenset[str]:
     roles = set()
     for item in raw:

@@ -140,13 +140,13 @@ async def identify_with_voucher(
     # The same digest settlement keeps (settlement/service/vouchers.py `token_hash`).
     digest = key_digest(ec_token) if 0 < len(ec_token.strip()) <= 200 else ""
     found = await settlement_repository.ec_token(session, digest) if digest else None
-    if found is None or found["expires_at"] <= now:
+    if found is None or found.expires_at <= now:
         if await count_failure(rt, session, client, VIA):
             await session.commit()
         raise InvalidEcToken("二维码无效或已过期，请在手机上刷新医保电子凭证后重新扫码")
-    if found["used_at"] is not None:
+    if found.used_at is not None:
         raise EcTokenUsed("这个二维码已经用过，请在手机上刷新医保电子凭证后重新扫码")
-    person_id: int = found["person_id"]
+    person_id = found.person_id
     spent = await settlement_repository.spend_ec_token(
         session, digest, person_id, f"kiosk:{kiosk.id}"[:30], now
     )

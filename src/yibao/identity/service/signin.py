@@ -273,41 +273,41 @@ async def resolve_session(
     if not token or len(token) > 200:
         return None
     row = await repo.session_with_principal(session, token_digest(token))
-    if row is None or row["kind"] != kind or row["ended_at"] is not None:
+    if row is None or row.kind != kind or row.ended_at is not None:
         return None
     now = rt.clock.now()
     policy = policy_of(rt.settings)
     idle = policy.staff_idle_timeout if kind == "staff" else policy.idle_timeout
-    if now - row["last_seen_at"] >= idle:
-        await repo.expire_session(session, row["id"], now)
+    if now - row.last_seen_at >= idle:
+        await repo.expire_session(session, row.id, now)
         await session.commit()
         return None
-    if now - row["last_seen_at"] >= touch_interval(idle):
-        await repo.touch_session(session, row["id"], now)
+    if now - row.last_seen_at >= touch_interval(idle):
+        await repo.touch_session(session, row.id, now)
         await session.commit()
     if kind == "person":
-        if row["person_id"] is None:
+        if row.person is None:
             return None
         return Resolved(
             kind="person",
-            session_id=row["id"],
-            via=row["via"],
-            display_name=row["person_name"],
-            account_id=row["account_id"],
-            person_id=row["person_id"],
-            step_up_until=row["step_up_until"],
+            session_id=row.id,
+            via=row.via,
+            display_name=row.person.name,
+            account_id=row.person.account_id,
+            person_id=row.person.person_id,
+            step_up_until=row.step_up_until,
         )
-    if row["staff_id"] is None or not row["active"]:
+    if row.staff is None or not row.staff.active:
         return None
     return Resolved(
         kind="staff",
-        session_id=row["id"],
-        via=row["via"],
-        display_name=row["staff_name"],
-        staff_id=row["staff_id"],
-        username=row["username"],
-        roles=frozenset(row["roles"].split(",")),
-        office=row["office"],
+        session_id=row.id,
+        via=row.via,
+        display_name=row.staff.name,
+        staff_id=row.staff.staff_id,
+        username=row.staff.username,
+        roles=frozenset(row.staff.roles.split(",")),
+        office=row.staff.office,
     )
 
 

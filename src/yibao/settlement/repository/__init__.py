@@ -6,18 +6,14 @@ so a settlement touches one person's rows and the reference tables only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.direct import Row, Sql, direct
-from yibao.db.engine import is_postgres
+from yibao.db.direct import Sql, direct
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import Cover, InsuredPerson
 from yibao.family import repository as family_repository
@@ -30,7 +26,9 @@ from yibao.settlement.repository.reference import forget_catalogue as forget_cat
 from yibao.settlement.repository.reference import forget_institution as forget_institution
 from yibao.settlement.repository.reference import gateway_entry as gateway_entry
 from yibao.settlement.repository.reference import institution_by_paasid as institution_by_paasid
+from yibao.settlement.repository.writing import SharePaid as SharePaid
 from yibao.settlement.repository.writing import YearMove as YearMove
+from yibao.settlement.repository.writing import move_year as move_year
 from yibao.settlement.repository.writing import write_settlement as write_settlement
 from yibao.settlement.tables import (
     CatalogueEntry,
@@ -41,7 +39,6 @@ from yibao.settlement.tables import (
     SettlementItem,
     SettlementShare,
     Visit,
-    YearlyAccumulation,
 )
 
 
@@ -72,12 +69,6 @@ async def catalogue_entry(
         CatalogueEntry.med_list_codg == code, CatalogueEntry.begin_date == begin_date
     )
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def catalogue_size(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
-    return int((await session.execute(select(func.count(CatalogueEntry.id)))).scalar_one())
 
 
 async def visit_by_mdtrt_id(
@@ -199,48 +190,10 @@ async def withdraw_fees(session: AsyncSession, visit_id: int, msgid: str) -> int
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation:
-    """The person's accumulations of the year, locked; made on first use without a race.
-
-    One statement: the upsert's no-op update takes the row lock and returns the row.
-    """
-    stmt = _lock_year_statement("postgresql" if is_postgres(session) else "sqlite")
-    found = await session.execute(
-        stmt, {"person_id": person_id, "year": year}, execution_options={"populate_existing": True}
-    )
-    accumulated: YearlyAccumulation = found.scalar_one()
-    return accumulated
-
-
-@lru_cache(maxsize=4)
-def _lock_year_statement(dialect: str) -> Any:
-    """Built once with bound parameters (building it cost more than running it)."""
-    insert = (
-        pg_insert(YearlyAccumulation)
-        if dialect == "postgresql"
-        else sqlite_insert(YearlyAccumulation)
-    )
-    return (
-        insert.values(
-            person_id=bindparam("person_id"),
-            year=bindparam("year"),
-            deductible_used_fen=0,
-            fund_paid_fen=0,
-        )
-        .on_conflict_do_update(
-            index_elements=["person_id", "year"],
-            set_={"person_id": insert.excluded.person_id},
-        )
-        .returning(YearlyAccumulation)
-    )
-
-
-async def year_of(session: AsyncSession, person_id: int, year: int) -> YearlyAccumulation | None:
-    return await session.get(YearlyAccumulation, (person_id, year))
-
-
-async def lock_year_to_date(session: AsyncSession, person_id: int, year: int) -> YearToDate:
-    """`lock_year` on the driver (settling's hot path): made on first use, locked, read."""
+async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearToDate:
+    """The person's accumulations of the year, locked (on the driver, in the use case's
+    transaction); made on first use without a race. `move_year` (or the settlement's own
+    statement) writes them back."""
     db = await direct(session, transaction=True)
     row = await db.fetchrow(_LOCK_YEAR, person_id=person_id, year=year)
     assert row is not None
@@ -302,11 +255,6 @@ async def settlement_by_msgid(session: AsyncSession, msgid: str) -> Settlement |
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def settlements_of_visit(session: AsyncSession, mdtrt_id: str) -> list[Settlement]:
-    stmt = select(Settlement).where(Settlement.mdtrt_id == mdtrt_id).order_by(Settlement.id)
-    return list((await session.execute(stmt)).scalars())
-
-
 async def items_of(session: AsyncSession, settlement_id: int) -> list[SettlementItem]:
     stmt = (
         select(SettlementItem)
@@ -318,18 +266,6 @@ async def items_of(session: AsyncSession, settlement_id: int) -> list[Settlement
 
 async def shares_of(session: AsyncSession, settlement_id: int) -> list[SettlementShare]:
     stmt = select(SettlementShare).where(SettlementShare.settlement_id == settlement_id)
-    return list((await session.execute(stmt)).scalars())
-
-
-async def settlements_of_person(
-    session: AsyncSession, person_id: int, *, limit: int = 50
-) -> list[Settlement]:
-    stmt = (
-        select(Settlement)
-        .where(Settlement.person_id == person_id)
-        .order_by(Settlement.setl_time.desc(), Settlement.id.desc())
-        .limit(limit)
-    )
     return list((await session.execute(stmt)).scalars())
 
 
@@ -364,9 +300,17 @@ _STORE_ANSWER = Sql(
 )
 
 
-async def ec_token(session: AsyncSession, digest: str) -> Row | None:
+@dataclass(frozen=True, slots=True)
+class EcToken:
+    person_id: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
+async def ec_token(session: AsyncSession, digest: str) -> EcToken | None:
     """An ecToken's holder, expiry and use (on the driver: settling's hot path)."""
-    return await (await direct(session, transaction=True)).fetchrow(_EC_TOKEN, digest=digest)
+    row = await (await direct(session, transaction=True)).fetchrow(_EC_TOKEN, digest=digest)
+    return None if row is None else EcToken(row["person_id"], row["expires_at"], row["used_at"])
 
 
 async def spend_ec_token(

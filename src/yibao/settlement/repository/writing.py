@@ -5,12 +5,16 @@ shares, the visit marked settled, the year's accumulations and the holders' noti
 the driver (db/direct/) inside the use case's transaction; the database's own guards (CHECK on
 balances, unique keys, the ledger's append-only trigger) apply to each part as they would to
 separate statements. Rows the session may hold in memory are moved as written.
+
+Each table has one writer (docs/architecture.md rule 12): this module writes settlement's own
+tables; the ledger's steps come from `ledger.repository.entry_steps` and the outbox's from
+`notifications.repository.outbox_steps`, composed here into the one statement.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.direct import Step, direct, loaded_moved, values_rows, write_steps
 from yibao.ledger import repository as ledger_repository
+from yibao.notifications import repository as notifications_repository
 from yibao.settlement.domain import VisitState, YearToDate
 from yibao.settlement.tables import Visit, YearlyAccumulation
 
@@ -29,37 +34,47 @@ class YearMove:
     after: YearToDate
 
 
+@dataclass(frozen=True, slots=True)
+class SharePaid:
+    """One 家庭共济 payer's part of the bill: a `settlement_mutual_aid` row, paid by the entry
+    `entry` (its index among the settlement's entries)."""
+
+    entry: int
+    payer_person_id: int
+    beneficiary_person_id: int
+    authorisation_id: int
+    amount_fen: int
+
+
 async def write_settlement(
     session: AsyncSession,
     *,
     settlement: dict[str, Any],
     items: list[dict[str, Any]],
-    entries: list[dict[str, Any]],
-    shares: list[tuple[int, dict[str, Any]]],
+    entries: Sequence[ledger_repository.NewEntry],
+    shares: Sequence[SharePaid],
     visit: VisitState | None,
     year: YearMove,
-    notices: list[dict[str, Any]],
-    now: datetime,
+    notices: Sequence[notifications_repository.NewMessage],
 ) -> int:
-    """The new settlement's id. `entries` are ledger rows (`ledger.repository.entry_values`);
-    each share is (the index of its entry, its settlement_mutual_aid columns)."""
-    accounts = [entry["account_id"] for entry in entries]
-    steps = _steps(
-        tuple(settlement),
-        tuple(items[0]) if items else (),
-        len(items),
-        tuple(tuple(entry) for entry in entries),
-        tuple((index, tuple(share)) for index, share in shares),
-        visit is not None,
-        tuple(notices[0]) if notices else (),
-        len(notices),
+    """The new settlement's id."""
+    ledger_steps, params = ledger_repository.entry_steps(
+        entries, returning=frozenset(share.entry for share in shares)
     )
-    params: dict[str, Any] = {f"s_{k}": v for k, v in settlement.items()}
-    for prefix, rows in (("i", items), ("e", entries), ("n", notices)):
-        for n, row in enumerate(rows):
-            params.update({f"{prefix}{n}_{k}": v for k, v in row.items()})
-    for n, (_, share) in enumerate(shares):
-        params.update({f"h{n}_{k}": v for k, v in share.items()})
+    outbox_steps, outbox_params = notifications_repository.outbox_steps(notices)
+    params.update(outbox_params)
+    params.update({f"s_{k}": v for k, v in settlement.items()})
+    for n, row in enumerate(items):
+        params.update({f"i{n}_{k}": v for k, v in row.items()})
+    for n, share in enumerate(shares):
+        params.update(
+            {
+                f"h{n}_payer_person_id": share.payer_person_id,
+                f"h{n}_beneficiary_person_id": share.beneficiary_person_id,
+                f"h{n}_authorisation_id": share.authorisation_id,
+                f"h{n}_amount_fen": share.amount_fen,
+            }
+        )
     if visit is not None:
         params.update(v_id=visit.id, v_lines=visit.fees_read[0], v_last=visit.fees_read[1])
     params.update(
@@ -68,15 +83,25 @@ async def write_settlement(
         y_dedc=year.after.deductible_used_fen,
         y_fund=year.after.fund_paid_fen,
     )
+    steps = (
+        *_settlement_steps(tuple(settlement), tuple(items[0]) if items else (), len(items)),
+        *ledger_steps,
+        *_share_steps(tuple(share.entry for share in shares)),
+        *_closing_steps(visit is not None),
+        *outbox_steps,
+    )
     db = await direct(session, transaction=True)
     # One statement's parts share a snapshot: an account paying twice takes separate statements.
+    accounts = [entry.account_id for entry in entries]
     ids = await write_steps(db, steps, combine=len(set(accounts)) == len(accounts), **params)
-    for entry in entries:
-        ledger_repository.account_moved(
-            session, entry["account_id"], entry["balance_after_fen"], now
-        )
+    ledger_repository.entries_written(session, entries)
     if visit is not None:
         loaded_moved(session, Visit, visit.id, status="settled")
+    _year_moved(session, year)
+    return ids["new_settlement"]
+
+
+def _year_moved(session: AsyncSession, year: YearMove) -> None:
     loaded_moved(
         session,
         YearlyAccumulation,
@@ -84,7 +109,22 @@ async def write_settlement(
         deductible_used_fen=year.after.deductible_used_fen,
         fund_paid_fen=year.after.fund_paid_fen,
     )
-    return ids["new_settlement"]
+
+
+async def move_year(session: AsyncSession, year: YearMove) -> None:
+    """The year's accumulations (locked by `lock_year`) to `year.after`, on their own (a claim
+    approved, a settlement cancelled): the same UPDATE the settlement's statement makes."""
+    db = await direct(session, transaction=True)
+    await write_steps(
+        db,
+        (_YEAR_MOVED,),
+        combine=False,
+        y_person=year.person_id,
+        y_year=year.year,
+        y_dedc=year.after.deductible_used_fen,
+        y_fund=year.after.fund_paid_fen,
+    )
+    _year_moved(session, year)
 
 
 def _columns(names: tuple[str, ...]) -> str:
@@ -92,18 +132,10 @@ def _columns(names: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=64)
-def _steps(
-    settlement: tuple[str, ...],
-    item_columns: tuple[str, ...],
-    items: int,
-    entries: tuple[tuple[str, ...], ...],
-    shares: tuple[tuple[int, tuple[str, ...]], ...],
-    visit: bool,
-    notice_columns: tuple[str, ...],
-    notices: int,
+def _settlement_steps(
+    settlement: tuple[str, ...], item_columns: tuple[str, ...], items: int
 ) -> tuple[Step, ...]:
-    """Built once per shape (how many items, entries, shares and notices)."""
-    paying = {index for index, _ in shares}
+    """Built once per shape (which columns, how many items)."""
     steps = [
         Step(
             "new_settlement",
@@ -120,33 +152,36 @@ def _steps(
                 f" VALUES {values_rows('i', item_columns, items, '{new_settlement}')}",
             )
         )
-    for n, columns in enumerate(entries):
-        steps.append(
-            Step(
-                f"entry_{n}",
-                f"INSERT INTO ledger_entries ({_columns(columns)})"
-                f" VALUES ({', '.join(f':e{n}_{c}' for c in columns)})"
-                + (" RETURNING id" if n in paying else ""),
-                returns=n in paying,
-            )
+    return tuple(steps)
+
+
+_SHARE_COLUMNS = ("payer_person_id", "beneficiary_person_id", "authorisation_id", "amount_fen")
+
+
+@lru_cache(maxsize=16)
+def _share_steps(paid_by: tuple[int, ...]) -> tuple[Step, ...]:
+    return tuple(
+        Step(
+            f"share_{n}",
+            "INSERT INTO settlement_mutual_aid"
+            f" (settlement_id, ledger_entry_id, {_columns(_SHARE_COLUMNS)})"
+            f" VALUES ({{new_settlement}}, {{{ledger_repository.entry_step(entry)}}},"
+            f" {', '.join(f':h{n}_{c}' for c in _SHARE_COLUMNS)})",
         )
-        steps.append(
-            Step(
-                f"paid_{n}",
-                f"UPDATE personal_accounts SET balance_fen = :e{n}_balance_after_fen,"
-                f" updated_at = :e{n}_created_at WHERE id = :e{n}_account_id",
-            )
-        )
-    for n, (index, columns) in enumerate(shares):
-        steps.append(
-            Step(
-                f"share_{n}",
-                "INSERT INTO settlement_mutual_aid"
-                f" (settlement_id, ledger_entry_id, {_columns(columns)})"
-                f" VALUES ({{new_settlement}}, {{entry_{index}}},"
-                f" {', '.join(f':h{n}_{c}' for c in columns)})",
-            )
-        )
+        for n, entry in enumerate(paid_by)
+    )
+
+
+_YEAR_MOVED = Step(
+    "year_moved",
+    "UPDATE yearly_accumulations SET deductible_used_fen = :y_dedc,"
+    " fund_paid_fen = :y_fund WHERE person_id = :y_person AND year = :y_year",
+)
+
+
+@lru_cache(maxsize=2)
+def _closing_steps(visit: bool) -> tuple[Step, ...]:
+    steps = []
     if visit:
         # The visit's lines were read with its lock taken in the same statement, so on
         # PostgreSQL from a snapshot older than the lock: lines a 2601 withdrew (or a 2204 added)
@@ -162,19 +197,5 @@ def _steps(
                 " THEN 'settled' ELSE 'stale' END WHERE id = :v_id",
             )
         )
-    steps.append(
-        Step(
-            "year_moved",
-            "UPDATE yearly_accumulations SET deductible_used_fen = :y_dedc,"
-            " fund_paid_fen = :y_fund WHERE person_id = :y_person AND year = :y_year",
-        )
-    )
-    if notices:
-        steps.append(
-            Step(
-                "notices",
-                f"INSERT INTO outbox_messages ({_columns(notice_columns)})"
-                f" VALUES {values_rows('n', notice_columns, notices)}",
-            )
-        )
+    steps.append(_YEAR_MOVED)
     return tuple(steps)

@@ -14,9 +14,8 @@ from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import format_yuan
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import AccountState, EntryKind
-from yibao.ledger.tables import LedgerEntry
-from yibao.notifications.domain import Channel, OutboxStatus
-from yibao.notifications.tables import OutboxMessage
+from yibao.notifications import repository as notifications_repository
+from yibao.notifications.domain import Channel
 from yibao.settlement import repository
 from yibao.settlement.domain import (
     Caller,
@@ -24,6 +23,7 @@ from yibao.settlement.domain import (
     SettlementMade,
     UnknownSettlement,
     VisitState,
+    YearToDate,
 )
 from yibao.settlement.figures import BillFigures
 from yibao.settlement.tables import Settlement
@@ -37,24 +37,16 @@ async def notify_holder(
     The keys name a settlement made in this very transaction, so they cannot exist yet: the rows
     go straight in (the unique dedup_key still guards), without the look-up `enqueue` makes.
     """
-    session.add_all([OutboxMessage(**row) for row in _notices(person_id, key, subject, body, now)])
+    notifications_repository.add_new(session, _notices(person_id, key, subject, body, now))
 
 
 def _notices(
     person_id: int, key: str, subject: str, body: str, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[notifications_repository.NewMessage]:
     return [
-        {
-            "channel": channel.value,
-            "dedup_key": f"{key}:{channel.value}",
-            "person_id": person_id,
-            "subject": subject,
-            "body": body,
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+        notifications_repository.NewMessage(
+            channel, f"{key}:{channel.value}", person_id, subject, body, now
+        )
         for channel in (Channel.INAPP, Channel.SMS)
     ]
 
@@ -130,24 +122,24 @@ async def record_settlement(
         msgid=msgid,
         **figures.columns(),
     )
-    entries: list[dict[str, Any]] = []
-    notices: list[dict[str, Any]] = []
+    entries: list[ledger_repository.NewEntry] = []
+    notices: list[notifications_repository.NewMessage] = []
     acct_pay = figures.acct_pay_fen
     if acct_pay > 0:
         assert own is not None
         own_posting = _posting(
             EntryKind.SETTLEMENT_DEBIT, -acct_pay, f"setl:{setl_id}:own", institution, setl_id
         )
-        entry = ledger_repository.entry_values(own, own_posting, now)
+        entry = ledger_repository.next_entry(own, own_posting, now)
         entries.append(entry)
         notices += _notices(
             person_id,
             f"setl:{setl_id}:{person_id}",
             "医保个人账户支付提醒",
-            _payment_notice(institution, now, acct_pay, entry["balance_after_fen"]),
+            _payment_notice(institution, now, acct_pay, entry.balance_after_fen),
             now,
         )
-    share_rows: list[tuple[int, dict[str, Any]]] = []
+    share_rows: list[repository.SharePaid] = []
     for payer_person_id, authorisation_id, account, amount in shares:
         posting = _posting(
             EntryKind.MUTUAL_AID_DEBIT,
@@ -157,17 +149,9 @@ async def record_settlement(
             setl_id,
             beneficiary_person_id=person_id,
         )
-        entry = ledger_repository.entry_values(account, posting, now)
+        entry = ledger_repository.next_entry(account, posting, now)
         share_rows.append(
-            (
-                len(entries),
-                {
-                    "payer_person_id": payer_person_id,
-                    "beneficiary_person_id": person_id,
-                    "authorisation_id": authorisation_id,
-                    "amount_fen": amount,
-                },
-            )
+            repository.SharePaid(len(entries), payer_person_id, person_id, authorisation_id, amount)
         )
         entries.append(entry)
         notices += _notices(
@@ -176,7 +160,7 @@ async def record_settlement(
             "家庭共济支付提醒",
             (
                 f"您的医保个人账户于{_when(now)}通过家庭共济为亲属在{institution.name}支付"
-                f"{format_yuan(amount)}元，余额{format_yuan(entry['balance_after_fen'])}元。"
+                f"{format_yuan(amount)}元，余额{format_yuan(entry.balance_after_fen)}元。"
                 "如有疑问，请及时致电12393。"
             ),
             now,
@@ -190,14 +174,15 @@ async def record_settlement(
         visit=visit,
         year=year,
         notices=notices,
-        now=now,
     )
     return SettlementMade(
         settlement_id, setl_id, mdtrt_id, insutype, med_type, now, msgid, values["status"]
     )
 
 
-async def _entries_of(session: AsyncSession, settlement: Settlement) -> list[LedgerEntry]:
+async def _entries_of(
+    session: AsyncSession, settlement: Settlement
+) -> list[ledger_repository.LedgerEntry]:
     entries = []
     own = await ledger_repository.entry_by_key(session, f"setl:{settlement.setl_id}:own")
     if own is not None:
@@ -230,9 +215,8 @@ async def cancel_in(
     if settlement.status == "cancelled":
         raise SettlementCancelled(f"结算 {setl_id} 已撤销")
     now = clock.now()
-    year = await repository.lock_year(
-        session, settlement.person_id, to_china(settlement.setl_time).year
-    )
+    year_of_setl = to_china(settlement.setl_time).year
+    year = await repository.lock_year(session, settlement.person_id, year_of_setl)
     entries = sorted(await _entries_of(session, settlement), key=lambda e: e.account_id)
     balc = settlement.balc_fen
     for entry in entries:  # locked in ascending account id, like settlement itself
@@ -259,8 +243,17 @@ async def cancel_in(
             ),
             now=now,
         )
-    year.deductible_used_fen = max(year.deductible_used_fen - settlement.act_pay_dedc_fen, 0)
-    year.fund_paid_fen = max(year.fund_paid_fen - settlement.hifp_pay_fen, 0)
+    await repository.move_year(
+        session,
+        repository.YearMove(
+            settlement.person_id,
+            year_of_setl,
+            YearToDate(
+                max(year.deductible_used_fen - settlement.act_pay_dedc_fen, 0),
+                max(year.fund_paid_fen - settlement.hifp_pay_fen, 0),
+            ),
+        ),
+    )
     settlement.status = "cancelled"
     settlement.cancelled_at = now
     visit = await repository.visit_by_mdtrt_id(session, settlement.mdtrt_id, lock=True)

@@ -156,7 +156,7 @@ async def settle_in(
         )
     year = to_china(now).year
     so_far = (
-        await repository.lock_year_to_date(session, person.id, year)
+        await repository.lock_year(session, person.id, year)
         if write
         else await repository.year_to_date(session, person.id, year)
     ) or YearToDate(0, 0)

@@ -17,7 +17,6 @@ from yibao.kernel.clock import Clock, china_today, to_china
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.pii import PersonalDataCipher
 from yibao.ledger import repository as ledger_repository
-from yibao.ledger.tables import PersonalAccount
 from yibao.settlement import repository
 from yibao.settlement.domain import (
     CERT_TYPE_NAMES,
@@ -121,7 +120,7 @@ async def find_insured(
     *,
     cert_type: str,
     cert_no: str,
-) -> tuple[Person, list[Enrolment], PersonalAccount | None]:
+) -> tuple[Person, list[Enrolment], ledger_repository.PersonalAccount | None]:
     """1101: who is at the counter, from their code, ID number or card."""
     cert_no = cert_no.strip()
     if not cert_no:

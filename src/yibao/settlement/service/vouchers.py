@@ -49,12 +49,11 @@ async def holder_name(session: AsyncSession, person_id: int) -> str:
 async def holder_of(session: AsyncSession, token: str, now: datetime) -> int:
     """The person an unexpired, unspent ecToken was made for."""
     found = await repository.ec_token(session, token_hash(token))
-    if found is None or found["expires_at"] <= now:
+    if found is None or found.expires_at <= now:
         raise InvalidEcToken("医保电子凭证无效或已过期，请让参保人刷新二维码后重新扫码")
-    if found["used_at"] is not None:
+    if found.used_at is not None:
         raise EcTokenUsed("该医保电子凭证已用于一次结算，请让参保人刷新二维码")
-    person_id: int = found["person_id"]
-    return person_id
+    return found.person_id
 
 
 async def spend(

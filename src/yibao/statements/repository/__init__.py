@@ -7,8 +7,6 @@ the rest, through SQLAlchemy.
 """
 
 from yibao.statements.repository.ledger_reads import (
-    balance_before,
-    entries_between,
     person_names,
     settlement_by_setl_id,
     settlement_items_of,
@@ -18,6 +16,7 @@ from yibao.statements.repository.ledger_reads import (
 )
 from yibao.statements.repository.pages import (
     ConsumptionRows,
+    EntryDetail,
     OverviewRow,
     consumption_page,
     consumption_page_sql,
@@ -27,11 +26,10 @@ from yibao.statements.repository.pages import (
 
 __all__ = [
     "ConsumptionRows",
+    "EntryDetail",
     "OverviewRow",
-    "balance_before",
     "consumption_page",
     "consumption_page_sql",
-    "entries_between",
     "entries_for_source",
     "overview",
     "person_names",

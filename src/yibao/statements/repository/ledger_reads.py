@@ -2,46 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment.tables import Person
-from yibao.ledger.tables import LedgerEntry
 from yibao.settlement.tables import Settlement, SettlementItem, SettlementShare
-
-settlements = Settlement.__table__
-settlement_items = SettlementItem.__table__
-settlement_shares = SettlementShare.__table__
-
-
-async def balance_before(session: AsyncSession, account_id: int, at: datetime) -> int:
-    stmt = (
-        select(LedgerEntry.balance_after_fen)
-        .where(LedgerEntry.account_id == account_id, LedgerEntry.created_at < at)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-        .limit(1)
-    )
-    found = (await session.execute(stmt)).scalar_one_or_none()
-    return int(found) if found is not None else 0
-
-
-async def entries_between(
-    session: AsyncSession, account_id: int, start: datetime, end: datetime
-) -> list[LedgerEntry]:
-    """Oldest first, as a statement lists them."""
-    stmt = (
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.account_id == account_id,
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-        )
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 async def person_names(session: AsyncSession, person_ids: set[int]) -> dict[int, str]:
@@ -53,41 +18,40 @@ async def person_names(session: AsyncSession, person_ids: set[int]) -> dict[int,
 
 async def settlements_by_setl_id(
     session: AsyncSession, setl_ids: set[str]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Settlement]:
     if not setl_ids:
         return {}
-    stmt = select(settlements).where(settlements.c.setl_id.in_(setl_ids))
-    return {row.setl_id: dict(row._mapping) for row in await session.execute(stmt)}
+    stmt = select(Settlement).where(Settlement.setl_id.in_(setl_ids))
+    return {row.setl_id: row for row in (await session.execute(stmt)).scalars()}
 
 
 async def settlement_of_person(
     session: AsyncSession, setl_id: str, person_id: int
-) -> dict[str, Any] | None:
-    stmt = select(settlements).where(
-        settlements.c.setl_id == setl_id, settlements.c.person_id == person_id
+) -> Settlement | None:
+    stmt = select(Settlement).where(
+        Settlement.setl_id == setl_id, Settlement.person_id == person_id
     )
-    row = (await session.execute(stmt)).first()
-    return dict(row._mapping) if row is not None else None
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def settlement_by_setl_id(session: AsyncSession, setl_id: str) -> dict[str, Any] | None:
+async def settlement_by_setl_id(session: AsyncSession, setl_id: str) -> Settlement | None:
     found = await settlements_by_setl_id(session, {setl_id})
     return found.get(setl_id)
 
 
-async def settlement_items_of(session: AsyncSession, settlement_pk: int) -> list[dict[str, Any]]:
+async def settlement_items_of(session: AsyncSession, settlement_pk: int) -> list[SettlementItem]:
     stmt = (
-        select(settlement_items)
-        .where(settlement_items.c.settlement_id == settlement_pk)
-        .order_by(settlement_items.c.feedetl_sn, settlement_items.c.id)
+        select(SettlementItem)
+        .where(SettlementItem.settlement_id == settlement_pk)
+        .order_by(SettlementItem.feedetl_sn, SettlementItem.id)
     )
-    return [dict(row._mapping) for row in await session.execute(stmt)]
+    return list((await session.execute(stmt)).scalars())
 
 
-async def settlement_shares_of(session: AsyncSession, settlement_pk: int) -> list[dict[str, Any]]:
+async def settlement_shares_of(session: AsyncSession, settlement_pk: int) -> list[SettlementShare]:
     stmt = (
-        select(settlement_shares)
-        .where(settlement_shares.c.settlement_id == settlement_pk)
-        .order_by(settlement_shares.c.id)
+        select(SettlementShare)
+        .where(SettlementShare.settlement_id == settlement_pk)
+        .order_by(SettlementShare.id)
     )
-    return [dict(row._mapping) for row in await session.execute(stmt)]
+    return list((await session.execute(stmt)).scalars())

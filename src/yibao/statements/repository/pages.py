@@ -240,11 +240,44 @@ def consumption_page_sql(
 
 
 @dataclass(frozen=True, slots=True)
+class EntryDetail:
+    """One ledger entry as `_WITH_DETAIL` reads it: the settlement's columns are None for an
+    entry of no settlement, `beneficiary_name` for one paid for nobody."""
+
+    id: int
+    kind: str
+    amount_fen: int
+    counterparty: str
+    counterparty_code: str | None
+    beneficiary_person_id: int | None
+    source_type: str | None
+    source_id: str | None
+    created_at: datetime
+    setl_pk: int | None
+    fixmedins_type: str | None
+    med_type: str | None
+    medfee_sumamt_fen: int | None
+    fund_pay_sumamt_fen: int | None
+    acct_pay_fen: int | None
+    acct_mulaid_pay_fen: int | None
+    psn_cash_pay_fen: int | None
+    setl_status: str | None
+    beneficiary_name: str | None
+
+
+_DETAIL_FIELDS = EntryDetail.__slots__
+
+
+def _detail(row: Row) -> EntryDetail:
+    return EntryDetail(*(row[name] for name in _DETAIL_FIELDS))
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumptionRows:
     account_id: int
     matching: int  # what the filter keeps (0 when not counted)
     everything: int  # every consumption record of the account, whatever the filter
-    rows: Sequence[Row]  # the page, newest first, with one row more when a next page exists
+    rows: list[EntryDetail]  # the page, newest first, with one row more when a next page exists
 
 
 async def consumption_page(
@@ -284,7 +317,7 @@ async def consumption_page(
         account_id=int(first["acct_id"]),
         matching=int(first["matching"]),
         everything=int(first["everything"]),
-        rows=[row for row in found if row["id"] is not None],  # none: an empty page
+        rows=[_detail(row) for row in found if row["id"] is not None],  # none: an empty page
     )
 
 
@@ -297,5 +330,10 @@ _FOR_SOURCE = Sql(
 )
 
 
-async def entries_for_source(session: AsyncSession, account_id: int, setl_id: str) -> Sequence[Row]:
-    return await (await direct(session)).fetch(_FOR_SOURCE, account_id=account_id, setl_id=setl_id)
+async def entries_for_source(
+    session: AsyncSession, account_id: int, setl_id: str
+) -> list[EntryDetail]:
+    db = await direct(session)
+    return [
+        _detail(row) for row in await db.fetch(_FOR_SOURCE, account_id=account_id, setl_id=setl_id)
+    ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +20,6 @@ from yibao.contributions.domain import (
     month_of_index,
     parse_month,
 )
-from yibao.db.direct import Row
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import INSUTYPE_NAMES, UnknownPerson
 from yibao.enrolment.tables import Region
@@ -29,7 +27,7 @@ from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import NotFound
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import NoPersonalAccount
-from yibao.ledger.tables import PersonalAccount
+from yibao.settlement.tables import Settlement, SettlementItem
 from yibao.statements import repository
 from yibao.statements.domain import (
     MAX_STATEMENT_DAYS,
@@ -111,8 +109,8 @@ class ConsumptionPage:
 @dataclass(frozen=True, slots=True)
 class ConsumptionDetail:
     setl_id: str
-    settlement: dict[str, Any] | None
-    items: list[dict[str, Any]]
+    settlement: Settlement | None
+    items: list[SettlementItem]
     shares: list[tuple[str, str, int]]  # (payer name, beneficiary name, fen)
     entries: list[ConsumptionRecord]
     patient_name: str | None
@@ -128,7 +126,7 @@ class ContributionHistory:
     owing_months: list[str] = field(default_factory=list)
 
 
-async def _account(session: AsyncSession, person_id: int) -> PersonalAccount:
+async def _account(session: AsyncSession, person_id: int) -> ledger_repository.PersonalAccount:
     account = await ledger_repository.account_for_person(session, person_id)
     if account is None:
         raise NoPersonalAccount("您没有职工医保个人账户（居民医保不设个人账户）")
@@ -176,29 +174,29 @@ async def account_overview(session: AsyncSession, clock: Clock, person_id: int) 
     )
 
 
-def _record(entry: Row, person_id: int) -> ConsumptionRecord:
+def _record(entry: repository.EntryDetail, person_id: int) -> ConsumptionRecord:
     """One ledger entry with its settlement's figures and beneficiary (repository.pages)."""
-    beneficiary = entry["beneficiary_person_id"]
+    beneficiary = entry.beneficiary_person_id
     on_behalf = beneficiary is not None and beneficiary != person_id
-    code = entry["counterparty_code"]
-    settled = entry["setl_pk"] is not None
+    code = entry.counterparty_code
+    settled = entry.setl_pk is not None
     return ConsumptionRecord(
-        entry_id=entry["id"],
-        at=entry["created_at"],
-        kind=consumption_kind_of(entry["kind"]),
-        account_change_fen=entry["amount_fen"],
-        institution_name=entry["counterparty"],
+        entry_id=entry.id,
+        at=entry.created_at,
+        kind=consumption_kind_of(entry.kind),
+        account_change_fen=entry.amount_fen,
+        institution_name=entry.counterparty,
         institution_code=code,
-        institution_type=entry["fixmedins_type"] or institution_type(code),
-        setl_id=entry["source_id"] if entry["source_type"] == "settlement" else None,
-        beneficiary_name=entry["beneficiary_name"] if on_behalf else None,
-        med_type=entry["med_type"],
-        total_fen=entry["medfee_sumamt_fen"] if settled else None,
-        fund_fen=entry["fund_pay_sumamt_fen"] if settled else None,
-        account_fen=entry["acct_pay_fen"] if settled else None,
-        mutual_aid_fen=entry["acct_mulaid_pay_fen"] if settled else None,
-        cash_fen=entry["psn_cash_pay_fen"] if settled else None,
-        settlement_status=entry["setl_status"],
+        institution_type=entry.fixmedins_type or institution_type(code),
+        setl_id=entry.source_id if entry.source_type == "settlement" else None,
+        beneficiary_name=entry.beneficiary_name if on_behalf else None,
+        med_type=entry.med_type,
+        total_fen=entry.medfee_sumamt_fen if settled else None,
+        fund_fen=entry.fund_pay_sumamt_fen if settled else None,
+        account_fen=entry.acct_pay_fen if settled else None,
+        mutual_aid_fen=entry.acct_mulaid_pay_fen if settled else None,
+        cash_fen=entry.psn_cash_pay_fen if settled else None,
+        settlement_status=entry.setl_status,
     )
 
 
@@ -221,7 +219,7 @@ async def consumption_page(
     has_more = len(found.rows) > limit
     rows = found.rows[:limit]
     default_days = day_range(None, None, china_today(clock))
-    next_cursor = Cursor(rows[-1]["created_at"], rows[-1]["id"]).encode() if has_more else None
+    next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if has_more else None
     matching = found.matching if counted else 0
     return ConsumptionPage(
         records=[_record(row, person_id) for row in rows],
@@ -260,22 +258,22 @@ async def consumption_detail(
         settlement = await repository.settlement_by_setl_id(session, setl_id)
     if settlement is None and not entries:
         raise UnknownSettlement(f"没有找到结算记录 {setl_id}")
-    items: list[dict[str, Any]] = []
+    items: list[SettlementItem] = []
     shares: list[tuple[str, str, int]] = []
     patient_name: str | None = None
     if settlement is not None:
-        items = await repository.settlement_items_of(session, settlement["id"])
-        share_rows = await repository.settlement_shares_of(session, settlement["id"])
-        ids = {settlement["person_id"]}
-        ids |= {r["payer_person_id"] for r in share_rows}
-        ids |= {r["beneficiary_person_id"] for r in share_rows}
+        items = await repository.settlement_items_of(session, settlement.id)
+        share_rows = await repository.settlement_shares_of(session, settlement.id)
+        ids = {settlement.person_id}
+        ids |= {r.payer_person_id for r in share_rows}
+        ids |= {r.beneficiary_person_id for r in share_rows}
         names = await repository.person_names(session, ids)
-        patient_name = names.get(settlement["person_id"])
+        patient_name = names.get(settlement.person_id)
         shares = [
             (
-                names.get(r["payer_person_id"], ""),
-                names.get(r["beneficiary_person_id"], ""),
-                int(r["amount_fen"]),
+                names.get(r.payer_person_id, ""),
+                names.get(r.beneficiary_person_id, ""),
+                r.amount_fen,
             )
             for r in share_rows
         ]
@@ -349,8 +347,8 @@ async def statement(
     enrolment = await enrolment_repository.main_enrolment(session, person_id)
     region = await session.get(Region, enrolment.admdvs) if enrolment else None
     start, end = days.start_utc(), days.end_utc()
-    opening = await repository.balance_before(session, account.id, start)
-    entries = await repository.entries_between(session, account.id, start, end)
+    opening = await ledger_repository.balance_before(session, account.id, start)
+    entries = await ledger_repository.entries_between(session, account.id, start, end)
     lines = [
         StatementLine(
             at=e.created_at,

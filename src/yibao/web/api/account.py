@@ -275,29 +275,29 @@ async def consumption_detail(
     setl_id: str, person: SteppedUpPersonDep, session: SessionDep
 ) -> ConsumptionDetailOut:
     detail = await statements.consumption_detail(session, person.person_id, setl_id)
-    s = detail.settlement or {}
+    s = detail.settlement
     return ConsumptionDetailOut(
         setl_id=detail.setl_id,
         patient_name=detail.patient_name,
-        fixmedins_name=s.get("fixmedins_name"),
-        fixmedins_code=s.get("fixmedins_code"),
-        med_type=s.get("med_type"),
-        setl_time=s.get("setl_time"),
-        status=s.get("status"),
-        medfee_sumamt=_yuan(s.get("medfee_sumamt_fen")),
-        fund_pay_sumamt=_yuan(s.get("fund_pay_sumamt_fen")),
-        acct_pay=_yuan(s.get("acct_pay_fen")),
-        acct_mulaid_pay=_yuan(s.get("acct_mulaid_pay_fen")),
-        psn_cash_pay=_yuan(s.get("psn_cash_pay_fen")),
+        fixmedins_name=s.fixmedins_name if s else None,
+        fixmedins_code=s.fixmedins_code if s else None,
+        med_type=s.med_type if s else None,
+        setl_time=s.setl_time if s else None,
+        status=s.status if s else None,
+        medfee_sumamt=_yuan(s.medfee_sumamt_fen if s else None),
+        fund_pay_sumamt=_yuan(s.fund_pay_sumamt_fen if s else None),
+        acct_pay=_yuan(s.acct_pay_fen if s else None),
+        acct_mulaid_pay=_yuan(s.acct_mulaid_pay_fen if s else None),
+        psn_cash_pay=_yuan(s.psn_cash_pay_fen if s else None),
         items=[
             ItemOut(
-                feedetl_sn=i["feedetl_sn"],
-                med_list_codg=i["med_list_codg"],
-                med_list_name=i["med_list_name"],
-                chrgitm_lv=i["chrgitm_lv"],
-                pric=format_yuan(i["pric_fen"]),
-                cnt=str(i["cnt"]),
-                det_item_fee_sumamt=format_yuan(i["det_item_fee_sumamt_fen"]),
+                feedetl_sn=i.feedetl_sn,
+                med_list_codg=i.med_list_codg,
+                med_list_name=i.med_list_name,
+                chrgitm_lv=i.chrgitm_lv,
+                pric=format_yuan(i.pric_fen),
+                cnt=str(i.cnt),
+                det_item_fee_sumamt=format_yuan(i.det_item_fee_sumamt_fen),
             )
             for i in detail.items
         ],

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 
 from yibao.notifications import service as notices
 from yibao.notifications.domain import MAX_NOTICES_PAGE_SIZE, NOTICES_PAGE_SIZE
-from yibao.notifications.tables import Notice
 from yibao.web.auth import PersonDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.ids import RowId, RowIdQuery
@@ -39,7 +38,7 @@ class MarkedOut(BaseModel):
     marked: int
 
 
-def _out(notice: Notice) -> NoticeOut:
+def _out(notice: notices.Notice) -> NoticeOut:
     return NoticeOut(
         id=notice.id,
         subject=notice.subject,

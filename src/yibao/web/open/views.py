@@ -217,24 +217,24 @@ def consumption_out(record: statements.ConsumptionRecord) -> ConsumptionOut:
 
 
 def consumption_detail_out(detail: statements.ConsumptionDetail) -> ConsumptionDetailOut:
-    s = detail.settlement or {}
+    s = detail.settlement
     return ConsumptionDetailOut(
         setl_id=detail.setl_id,
         patient_name=_masked(detail.patient_name),
-        fixmedins_name=s.get("fixmedins_name"),
-        setl_time=s.get("setl_time"),
-        medfee_sumamt=_yuan(s.get("medfee_sumamt_fen")),
-        fund_pay_sumamt=_yuan(s.get("fund_pay_sumamt_fen")),
-        acct_pay=_yuan(s.get("acct_pay_fen")),
-        acct_mulaid_pay=_yuan(s.get("acct_mulaid_pay_fen")),
-        psn_cash_pay=_yuan(s.get("psn_cash_pay_fen")),
+        fixmedins_name=s.fixmedins_name if s else None,
+        setl_time=s.setl_time if s else None,
+        medfee_sumamt=_yuan(s.medfee_sumamt_fen if s else None),
+        fund_pay_sumamt=_yuan(s.fund_pay_sumamt_fen if s else None),
+        acct_pay=_yuan(s.acct_pay_fen if s else None),
+        acct_mulaid_pay=_yuan(s.acct_mulaid_pay_fen if s else None),
+        psn_cash_pay=_yuan(s.psn_cash_pay_fen if s else None),
         items=[
             ItemOut(
-                med_list_name=i["med_list_name"],
-                chrgitm_lv=i["chrgitm_lv"],
-                pric=format_yuan(i["pric_fen"]),
-                cnt=str(i["cnt"]),
-                det_item_fee_sumamt=format_yuan(i["det_item_fee_sumamt_fen"]),
+                med_list_name=i.med_list_name,
+                chrgitm_lv=i.chrgitm_lv,
+                pric=format_yuan(i.pric_fen),
+                cnt=str(i.cnt),
+                det_item_fee_sumamt=format_yuan(i.det_item_fee_sumamt_fen),
             )
             for i in detail.items
         ],

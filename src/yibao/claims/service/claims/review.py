@@ -84,12 +84,20 @@ async def approve_claim(
         )
     )
     policy = await policy_for(session, claim.person_id)
-    year = await settlement_repository.lock_year(session, claim.person_id, claim.begin_date.year)
-    share = fund_share(
-        split.inscp_scp_amt_fen, YearToDate(year.deductible_used_fen, year.fund_paid_fen), policy
+    year_of_claim = claim.begin_date.year
+    year = await settlement_repository.lock_year(session, claim.person_id, year_of_claim)
+    share = fund_share(split.inscp_scp_amt_fen, year, policy)
+    await settlement_repository.move_year(
+        session,
+        settlement_repository.YearMove(
+            claim.person_id,
+            year_of_claim,
+            YearToDate(
+                year.deductible_used_fen + share.act_pay_dedc_fen,
+                year.fund_paid_fen + share.hifp_pay_fen,
+            ),
+        ),
     )
-    year.deductible_used_fen += share.act_pay_dedc_fen
-    year.fund_paid_fen += share.hifp_pay_fen
     claim.fulamt_ownpay_amt_fen = split.fulamt_ownpay_amt_fen
     claim.overlmt_selfpay_fen = split.overlmt_selfpay_fen
     claim.preselfpay_amt_fen = split.preselfpay_amt_fen

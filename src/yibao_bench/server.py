@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from yibao.cli.bench.target import ROOT
+from yibao_bench.target import ROOT
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")

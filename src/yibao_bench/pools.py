@@ -25,10 +25,10 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import numpy as np
 
-from yibao.cli.bench.reference import CATALOGUE, institution_codes
 from yibao.identity import service as identity
 from yibao.kernel.clock import CHINA_TZ
 from yibao.kernel.pii import PersonalDataCipher
+from yibao_bench.reference import CATALOGUE, institution_codes
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ import hashlib
 
 import asyncpg  # type: ignore[import-untyped]
 
-from yibao.cli.bench.target import Target, bench_settings
 from yibao.cli.demo import DISTRICTS, REGIONS
 from yibao.enrolment import service as enrolment
 from yibao.enrolment.tables import Region
 from yibao.runtime import build_runtime
 from yibao.settlement import service as settlement
+from yibao_bench.target import Target, bench_settings
 
 EMPLOYERS_PER_REGION = 200
 HOSPITALS_PER_REGION = 12

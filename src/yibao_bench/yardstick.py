@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yibao.cli.bench.loadgen import tool
-from yibao.cli.bench.server import UsageMeter
+from yibao_bench.loadgen import tool
+from yibao_bench.server import UsageMeter
 
 _TPS = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.MULTILINE)
 

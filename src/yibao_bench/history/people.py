@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from yibao.cli.bench import copybin as cb
-from yibao.cli.bench.shape import (
+from yibao.kernel.pii import PersonalDataCipher
+from yibao_bench import copybin as cb
+from yibao_bench.shape import (
     BIRTH_DAYS,
     BIRTH_FIRST,
     GIVEN,
@@ -26,7 +27,6 @@ from yibao.cli.bench.shape import (
     phone_numbers,
     psn_numbers,
 )
-from yibao.kernel.pii import PersonalDataCipher
 
 Encrypt = Callable[[PersonalDataCipher, list[bytes], str], list[bytes]]
 

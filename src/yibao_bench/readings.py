@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from yibao.cli.bench import loadgen, server
+from yibao_bench import loadgen, server
 
 
 def machine() -> dict[str, Any]:

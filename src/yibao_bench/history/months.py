@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from yibao.cli.bench import copybin as cb
-from yibao.cli.bench.history.people import Encrypt, Vocab, add_people
-from yibao.cli.bench.history.rows import (
+from yibao.kernel.pii import PersonalDataCipher
+from yibao_bench import copybin as cb
+from yibao_bench.history.people import Encrypt, Vocab, add_people
+from yibao_bench.history.rows import (
     add_accumulations,
     add_credit,
     add_debit,
@@ -15,8 +16,7 @@ from yibao.cli.bench.history.rows import (
     previous_month,
     setl_id,
 )
-from yibao.cli.bench.shape import Chunk, World, micros, month_start, month_text
-from yibao.kernel.pii import PersonalDataCipher
+from yibao_bench.shape import Chunk, World, micros, month_start, month_text
 
 
 def generate(

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from yibao.cli.bench import copybin as cb
+from yibao_bench import copybin as cb
 
 Ints = npt.NDArray[np.int64]
 

@@ -1,4 +1,4 @@
-"""`yibao bench load`: a bench world of N persons, written with PostgreSQL COPY.
+"""`yibao-bench load`: a bench world of N persons, written with PostgreSQL COPY.
 
 Steps: a fresh database migrated to the current schema; regions, employers, institutions and a
 catalogue through the features' own use cases; the bulk tables' keys and indexes taken off;
@@ -21,19 +21,19 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from yibao.cli.bench import copybin as cb
-from yibao.cli.bench import history, schema, shape
-from yibao.cli.bench.reference import (
-    CATALOGUE,
-    institution_codes,
-    make_reference_data,
-)
-from yibao.cli.bench.target import Target, bench_settings, schema_fingerprint
 from yibao.cli.context import err_console
 from yibao.cli.demo import DISTRICTS, REGIONS
 from yibao.db.migrate import upgrade
 from yibao.kernel.clock import CHINA_TZ
 from yibao.kernel.pii import PersonalDataCipher
+from yibao_bench import copybin as cb
+from yibao_bench import history, schema, shape
+from yibao_bench.reference import (
+    CATALOGUE,
+    institution_codes,
+    make_reference_data,
+)
+from yibao_bench.target import Target, bench_settings, schema_fingerprint
 
 
 async def _world(

@@ -2,7 +2,7 @@
 
 Bench data never goes near `test` or the application's database: each size has a database of
 its own (`yibao_bench_1m`, `yibao_bench_100k`, …) and the load records what it made in the
-database's comment, so `yibao bench run` can check it found a complete world.
+database's comment, so `yibao-bench run` can check it found a complete world.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import asyncpg  # type: ignore[import-untyped]
 from yibao.config import Settings
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "var" / "bench"
 
 

@@ -1,4 +1,4 @@
-"""`yibao bench run`: the workloads, the yardstick and the report, in one run.
+"""`yibao-bench run`: the workloads, the yardstick and the report, in one run.
 
 Order: pgbench TPC-B on its own database (the yardstick); then the real server against the bench
 world for the settlement workload (2207 through the institution interface) and the account query
@@ -20,10 +20,10 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from yibao.cli.bench import floor, loadgen, pools, readings, server, yardstick
-from yibao.cli.bench.target import BENCH_DIR, Target, bench_settings, server_environment
 from yibao.cli.context import console
 from yibao.kernel.pii import PersonalDataCipher
+from yibao_bench import floor, loadgen, pools, readings, server, yardstick
+from yibao_bench.target import BENCH_DIR, Target, bench_settings, server_environment
 
 PGBENCH_DATABASE = "yibao_bench_pgbench"
 SETTLEMENT_RATE_CEILING = 1_500  # requests/s a pool is sized for; beyond it wrk replays
@@ -192,7 +192,7 @@ def _floor(target: Target, opts: RunOptions, work: Path, pool: int) -> dict[str,
     env = {**server_environment(target, pool_size=pool), floor.DSN_VARIABLE: dsn}
     env[floor.POOL_VARIABLE] = str(pool)
     out: dict[str, Any] = {}
-    with server.running_server(env, opts.workers, app="yibao.cli.bench.floor:create_app") as srv:
+    with server.running_server(env, opts.workers, app="yibao_bench.floor:create_app") as srv:
         for kind in ("tpcb", "read"):
             pool_dir = work / f"floor-{kind}"
             pool_dir.mkdir()
@@ -237,7 +237,7 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
     if world is None:
         raise RuntimeError(
             f"没有与当前数据库结构一致的完整压测数据库 {target.database}："
-            f"请先运行 yibao bench load --persons {opts.persons}"
+            f"请先运行 yibao-bench load --persons {opts.persons}"
         )
     growth_target = (
         Target.for_persons(opts.growth_persons, opts.growth_database)
@@ -292,7 +292,7 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
         json.dumps(results, ensure_ascii=False, indent=2)
     )
     if opts.report is not None:
-        from yibao.cli.bench.report import write_report
+        from yibao_bench.report import write_report
 
         write_report(results, opts.report)
     return results

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from yibao.cli.bench import copybin as cb
-from yibao.cli.bench.history.people import Vocab
-from yibao.cli.bench.shape import Chunk, Ints
+from yibao_bench import copybin as cb
+from yibao_bench.history.people import Vocab
+from yibao_bench.shape import Chunk, Ints
 
 
 def apply_rate(amount: Ints, bp: Ints | int) -> Ints:

@@ -1,4 +1,8 @@
-"""`yibao bench`: load a world of insured persons, then measure yibao against pgbench."""
+"""`yibao-bench`: load a world of insured persons, then measure yibao against pgbench.
+
+The benchmark harness is a package of its own beside `yibao`, not part of the product: yibao never
+imports it (an import-linter contract), and numpy, which only its loader uses, comes with the
+`bench` extra (requirements-bench.lock), never with the product. `scripts/bench` runs it."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from pathlib import Path
 import typer
 
 from yibao.cli.context import console, fail, print_json
+from yibao.config import get_settings
+from yibao.logs import configure_logging
 
 bench_app = typer.Typer(
     help="Benchmark: load bench data (load), run the workloads against pgbench (run, the default).",
@@ -19,7 +25,7 @@ DEFAULT_REPORT = Path("docs/benchmarks.md")
 
 @bench_app.callback()
 def default(ctx: typer.Context) -> None:
-    """Without a sub-command: `yibao bench run` with its defaults."""
+    """Without a sub-command: `yibao-bench run` with its defaults."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(run_command)
 
@@ -50,7 +56,7 @@ def run_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Measure settlement and account queries against pgbench TPC-B; write the report."""
-    from yibao.cli.bench.run import RunOptions, run_bench
+    from yibao_bench.run import RunOptions, run_bench
 
     if seconds < 1 or connections < 1 or threads < 1:
         fail("--seconds、--connections、--threads 至少为 1")
@@ -102,8 +108,8 @@ def load_command(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Generate N persons with three years of history into the bench database (COPY)."""
-    from yibao.cli.bench.load import load_world
-    from yibao.cli.bench.target import Target
+    from yibao_bench.load import load_world
+    from yibao_bench.target import Target
 
     if persons < 1:
         fail("--persons 至少为 1")
@@ -142,9 +148,14 @@ def report_command(
     """Rewrite the report from a run's saved results (after editing docs/benchmarks-notes.md)."""
     import json
 
-    from yibao.cli.bench.report import write_report
+    from yibao_bench.report import write_report
 
     if not results.exists():
         fail(f"找不到结果文件 {results}")
     write_report(json.loads(results.read_text()), report)
     console.print(f"已写入 {report}")
+
+
+def main() -> None:
+    configure_logging(get_settings().log_level)
+    bench_app()

@@ -8,6 +8,6 @@ The package: `people` (persons and enrolments), `months` (`generate`, the month-
 history) and `rows` (the rows each month's steps append).
 """
 
-from yibao.cli.bench.history.months import generate
+from yibao_bench.history.months import generate
 
 __all__ = ["generate"]
