@@ -8,6 +8,7 @@ argument, which other users of the machine can see)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -83,7 +84,14 @@ class Bridge:
             return
         try:
             reading: CardReading = read_card(connection)
-        except (NotASocialSecurityCard, CardConnectionException):
+        except CardConnectionException:
+            # A card still settling in the reader (or pulled out mid-read) fails to answer: read
+            # it again at the next poll rather than keep it as a card that is not one.
+            self.connection = None
+            with contextlib.suppress(CardConnectionException):
+                connection.disconnect()
+            return
+        except NotASocialSecurityCard:
             self.connection = connection
             self._report("refused", "", {"present": True, "problem": NOT_SSC})
             return
