@@ -69,18 +69,36 @@ def pcscd(tmp_path: Path) -> Iterator[subprocess.Popen[bytes] | None]:
         process.wait(timeout=10)
 
 
+def _scheduler_running() -> bool:
+    # lpstat -r exits 0 either way; only its words tell ("scheduler is not running").
+    said = subprocess.run(["lpstat", "-r"], capture_output=True, text=True).stdout
+    return said.strip() == "scheduler is running"
+
+
 @pytest.fixture
 def queue() -> Iterator[str]:
-    if subprocess.run(["lpstat", "-r"], capture_output=True).returncode != 0:
+    if not _scheduler_running():
         subprocess.run(["/usr/sbin/cupsd"], check=True)
+    # cupsd forks before it listens; on a fresh, loaded machine that takes seconds, and an
+    # lpadmin sent too early fails with "Unable to connect to server".
+    deadline = time.monotonic() + 60
+    while True:
+        made = subprocess.run(
+            ["lpadmin", "-p", QUEUE, "-v", "cups-pdf:/", "-E", "-m", "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd",
+             # Cairo keeps the statement's CJK text as text on its way through PostScript
+             # (Ghostscript's renderer turns it into bitmap glyphs nobody can read back).
+             "-o", "pdftops-renderer-default=pdftocairo"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if made.returncode == 0:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"lpadmin could not make the kiosk's queue: {made.stderr.strip()}"
+                f" (scheduler running: {_scheduler_running()})",
+                pytrace=False,
+            )
         time.sleep(1)
-    subprocess.run(
-        ["lpadmin", "-p", QUEUE, "-v", "cups-pdf:/", "-E", "-m", "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd",
-         # Cairo keeps the statement's CJK text as text on its way through PostScript
-         # (Ghostscript's renderer turns it into bitmap glyphs nobody can read back).
-         "-o", "pdftops-renderer-default=pdftocairo"],
-        check=True, capture_output=True,
-    )  # fmt: skip
     yield QUEUE
     subprocess.run(["lpadmin", "-x", QUEUE], capture_output=True)
 

@@ -45,6 +45,11 @@ async def _run(
     )
 
 
+def _wrong_check_digit(id_number: str) -> str:
+    """The same number with a check digit that is not its own (a fixed "0" is right 1 time in 11)."""
+    return id_number[:17] + ("1" if id_number[17] == "0" else "0")
+
+
 async def _report(db: AsyncSession, run: CreditingRun) -> dict[tuple[str, int], str]:
     return {(r.file, r.line_no): r.code async for r in crediting.refused_report(db, run)}
 
@@ -162,7 +167,7 @@ async def test_each_bad_line_is_reported_and_never_stops_the_others(
         + f"{good[2].id_number},{MONTH},5000.001,400.00,100.00\n"  # 7: three decimals
         + f"{good[2].id_number},2027-01,5000.00,400.00,100.00\n"  # 8: a month in the future
         + f"{good[2].id_number},{MONTH}\n"  # 9: missing fields
-        + f"{good[2].id_number[:17]}0,{MONTH},5000.00,400.00,100.00\n"  # 10: bad check digit
+        + f"{_wrong_check_digit(good[2].id_number)},{MONTH},5000.00,400.00,100.00\n"  # 10
     )
     path = tmp_path / "month.csv"
     path.write_bytes(
