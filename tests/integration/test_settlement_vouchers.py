@@ -86,8 +86,8 @@ async def test_versions_history_and_the_persons_read(
     async with runtime.sessions() as s:
         current = await service.persons_voucher(s, owner, setl_id)
         assert current is not None and current.version == 2 and current.document_type is None
-        with pytest.raises(NoVoucher):
-            await service.persons_voucher_document(s, owner, setl_id)
+        made = await service.persons_voucher_document(s, owner, setl_id)
+        assert made.content.startswith(b"%PDF-") and made.filename.endswith("_v2.pdf")
         with pytest.raises(NoVoucher):
             await service.persons_voucher_document(s, other, setl_id)
         rows = (

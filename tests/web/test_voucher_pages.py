@@ -57,11 +57,12 @@ async def test_the_person_sees_and_downloads_their_own_voucher_only(
     assert download.headers["content-disposition"].startswith("attachment;")
     assert "sandbox" in download.headers["content-security-policy"]
 
-    # Data only: shown, but nothing to download. No voucher: no section.
+    # Data only: shown, and the download is a PDF made from the data. No voucher: no section.
     page = await pages.get(f"/account/consumption/{data_only['setl_id']}", headers=mine)
-    assert "未上传凭证文件" in page.text and "/voucher" not in page.text
-    missing = await pages.get(f"/account/consumption/{data_only['setl_id']}/voucher", headers=mine)
-    assert missing.status_code == 404
+    assert "未上传凭证文件" in page.text and "/voucher" in page.text
+    made = await pages.get(f"/account/consumption/{data_only['setl_id']}/voucher", headers=mine)
+    assert made.status_code == 200 and made.content.startswith(b"%PDF-")
+    assert "%E4%BF%A1%E6%81%AF" in made.headers["content-disposition"]  # 信息: made, not sent
     page = await pages.get(f"/account/consumption/{without['setl_id']}", headers=mine)
     assert "电子结算凭证" not in page.text
 
@@ -69,6 +70,10 @@ async def test_the_person_sees_and_downloads_their_own_voucher_only(
     stolen = await pages.get(f"/account/consumption/{setl_id}/voucher", headers=theirs)
     none = await pages.get(f"/account/consumption/{without['setl_id']}/voucher", headers=theirs)
     assert stolen.status_code == none.status_code == 404
+    theirs_made = await pages.get(
+        f"/account/consumption/{data_only['setl_id']}/voucher", headers=theirs
+    )
+    assert theirs_made.status_code == 404
     assert stolen.text.replace(setl_id, "X") == none.text.replace(without["setl_id"], "X")
     assert PDF not in stolen.content
     # Without the step-up (验证身份) the download is not given either.

@@ -17,6 +17,7 @@ from yibao.settlement import repository as settlement_repository
 from yibao.settlement.domain import Caller, UnknownSettlement
 from yibao.settlement.tables import Settlement
 from yibao.settlement_vouchers import repository
+from yibao.settlement_vouchers.document import render_voucher
 from yibao.settlement_vouchers.domain import (
     NOT_UPLOADED,
     UPLOADED,
@@ -227,11 +228,12 @@ async def withdraw_voucher(
 
 async def _persons_current(
     session: AsyncSession, person_id: int, setl_id: str
-) -> SettlementVoucher | None:
+) -> tuple[Settlement, SettlementVoucher] | None:
     settlement = await settlement_repository.settlement_by_setl_id(session, setl_id)
     if settlement is None or settlement.person_id != person_id:
         return None
-    return await repository.current(session, settlement.id)
+    row = await repository.current(session, settlement.id)
+    return None if row is None else (settlement, row)
 
 
 async def persons_voucher(
@@ -239,17 +241,24 @@ async def persons_voucher(
 ) -> VoucherView | None:
     """The voucher of one of the person's own settlements, for the 消费记录 detail page; None
     for a settlement of anyone else (a relative's, paid through 家庭共济, included)."""
-    row = await _persons_current(session, person_id, setl_id)
-    return None if row is None else _view(row)
+    found = await _persons_current(session, person_id, setl_id)
+    return None if found is None else _view(found[1])
 
 
 async def persons_voucher_document(
     session: AsyncSession, person_id: int, setl_id: str
 ) -> DocumentFile:
-    """The document of the person's own voucher; NoVoucher for anyone else's, as for none."""
-    row = await _persons_current(session, person_id, setl_id)
-    if row is None or row.document is None or row.document_type is None:
+    """The document of the person's own voucher — the institution's file, or, when it sent the
+    data only, a PDF of that data; NoVoucher for anyone else's, as for none."""
+    found = await _persons_current(session, person_id, setl_id)
+    if found is None:
         raise NoVoucher("没有可下载的电子结算凭证")
+    settlement, row = found
+    if row.document is None or row.document_type is None:
+        person = await enrolment_repository.person(session, person_id)
+        content = render_voucher(row, settlement, "" if person is None else person.name)
+        filename = f"电子结算凭证信息_{row.setl_id}_v{row.version}.pdf"
+        return DocumentFile(filename, "application/pdf", content)
     extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
     filename = f"电子结算凭证_{row.setl_id}_v{row.version}.{extension[row.document_type]}"
     return DocumentFile(filename, row.document_type, row.document)
