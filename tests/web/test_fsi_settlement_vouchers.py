@@ -133,7 +133,7 @@ async def test_a_voucher_is_kept_answered_replaced_and_withdrawn(counter: Counte
         ({"bill_time": "2026-13-45 99:99:99"}, "input.data.bill_time"),
         ({"file": "not base64!"}, "input.data.file"),
         ({"file": "aGVsbG8="}, "input.data.file"),  # "hello": not a PDF or an image
-        ({"psn_no": "NOBODY"}, "本机构没有该参保人的结算"),
+        ({"psn_no": "NOBODY"}, "input.data.psn_no 与结算"),
         ({"setl_id": "S-NONE"}, "本机构没有该参保人的结算"),
     ],
 )

@@ -92,12 +92,11 @@ async def _institutions_settlement(
     session: AsyncSession, institution: Caller, setl_id: str, psn_no: str | None, *, lock: bool
 ) -> Settlement:
     settlement = await settlement_repository.settlement_by_setl_id(session, setl_id, lock=lock)
-    if (
-        settlement is None
-        or settlement.fixmedins_code != institution.fixmedins_code
-        or (psn_no is not None and settlement.psn_no != psn_no)
-    ):
+    if settlement is None or settlement.fixmedins_code != institution.fixmedins_code:
         raise UnknownSettlement(f"本机构没有该参保人的结算 setl_id={setl_id}")
+    if psn_no is not None and settlement.psn_no != psn_no:
+        # The institution's own settlement: saying which field is wrong tells it nothing new.
+        raise VoucherMismatch(f"input.data.psn_no 与结算 {setl_id} 的参保人不符")
     return settlement
 
 
