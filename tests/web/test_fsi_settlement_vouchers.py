@@ -4,6 +4,7 @@ every mismatch or bad field is refused naming the field, with nothing kept."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -170,3 +171,18 @@ async def test_another_institution_finds_no_settlement_and_a_pdf_with_script_is_
     _refused(await counter.pharmacy.call("4901", voucher(setlinfo)), "sign_no")
     async with counter.runtime.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(SettlementVoucher)) == 0
+
+
+async def test_two_corrections_at_once_get_two_versions(counter: Counter) -> None:
+    """The settlement row is locked while a version is numbered: two 4905 sent together queue,
+    and both are kept, as versions 2 and 3 (neither is lost or refused)."""
+    setlinfo = await counter.sale()
+    first = await counter.pharmacy.call("4901", voucher(setlinfo))
+    assert first["infcode"] == 0, first
+    bodies = [
+        voucher(setlinfo, document=None, bill_no=f"00000999{n}", reupld_rea="更正") for n in (1, 2)
+    ]
+    answers = await asyncio.gather(*(counter.pharmacy.call("4905", b) for b in bodies))
+    assert all(a["infcode"] == 0 for a in answers), answers
+    assert sorted(a["output"]["data"]["vouch_ver"] for a in answers) == [2, 3]
+    assert [r.version for r in await counter.kept()] == [1, 2, 3]
