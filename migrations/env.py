@@ -45,6 +45,8 @@ TABLE_MODULES = [
     "yibao.calls.tables",
     "yibao.kiosks.tables",
     "yibao.partners.tables",
+    "yibao.settlement_vouchers.tables",
+    "yibao.prescriptions.tables",
 ]
 
 target_metadata = _metadata()
