@@ -6,9 +6,10 @@ from yibao.cli.selftest.steps import (
     counter,
     outpatient,
     pharmacy,
+    reconciliation,
     records,
     reference,
     session,
 )
 
-__all__ = ["counter", "outpatient", "pharmacy", "records", "reference", "session"]
+__all__ = ["counter", "outpatient", "pharmacy", "reconciliation", "records", "reference", "session"]
