@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -259,16 +260,14 @@ def read_detail_file(content: bytes) -> dict[str, DetailLine]:
             continue
         if number > MAX_DETAIL_LINES:
             raise InvalidDetailFile(f"明细文件超过 {MAX_DETAIL_LINES} 行")
-        fields = [field.strip() for field in raw.split("\t")]
-        if len(fields) not in (6, 7):
-            raise InvalidDetailFile(
-                f"明细文件第{number}行应为 6 或 7 列（以 TAB 分隔：{'、'.join(DETAIL_COLUMNS)}），"
-                f"收到 {len(fields)} 列"
+        plain = _PLAIN_LINE.fullmatch(raw.rstrip("\r"))
+        if plain is not None:  # the usual line, read with one match (a file has 100,000)
+            setl_id, mdtrt_id, psn_no, medfee, fund, acct, flag = plain.groups("0")
+            line = DetailLine(
+                setl_id, mdtrt_id, psn_no, _plain_fen(medfee), _plain_fen(fund), _plain_fen(acct)
             )
-        flag = fields[6] if len(fields) == 7 and fields[6] else "0"
-        if flag not in {"0", "1"}:
-            raise InvalidDetailFile(f"明细文件第{number}行 refd_setl_flag 应为 0 或 1")
-        line = _line(fields, number)
+        else:
+            line, flag = _checked_line(raw, number)
         if flag == "1":
             refunded.add(line.setl_id)
         elif line.setl_id in standing:
@@ -280,6 +279,33 @@ def read_detail_file(content: bytes) -> dict[str, DetailLine]:
     return standing
 
 
+_PLAIN_LINE = re.compile(
+    r"([!-~]{1,30})\t([!-~]{1,30})\t([!-~]{1,30})"
+    r"\t([0-9]{1,13}(?:\.[0-9]{1,2})?)\t([0-9]{1,13}(?:\.[0-9]{1,2})?)"
+    r"\t([0-9]{1,13}(?:\.[0-9]{1,2})?)(?:\t([01]))?"
+)
+
+
+def _plain_fen(text: str) -> int:
+    whole, _, cents = text.partition(".")
+    return int(whole) * 100 + int(cents.ljust(2, "0"))
+
+
+def _checked_line(raw: str, number: int) -> tuple[DetailLine, str]:
+    """A line off the plain shape (spaces around fields, an empty flag …), or a bad one: checked
+    field by field so that the error names the line and the field."""
+    fields = [field.strip() for field in raw.split("\t")]
+    if len(fields) not in (6, 7):
+        raise InvalidDetailFile(
+            f"明细文件第{number}行应为 6 或 7 列（以 TAB 分隔：{'、'.join(DETAIL_COLUMNS)}），"
+            f"收到 {len(fields)} 列"
+        )
+    flag = fields[6] if len(fields) == 7 and fields[6] else "0"
+    if flag not in {"0", "1"}:
+        raise InvalidDetailFile(f"明细文件第{number}行 refd_setl_flag 应为 0 或 1")
+    return _line(fields, number), flag
+
+
 def _line(fields: list[str], number: int) -> DetailLine:
     for index, name in enumerate(DETAIL_COLUMNS[:3]):
         value = fields[index]
@@ -287,16 +313,28 @@ def _line(fields: list[str], number: int) -> DetailLine:
             raise InvalidDetailFile(f"明细文件第{number}行 {name} 应为 1 到 30 位半角字符")
     amounts = []
     for index, name in enumerate(DETAIL_COLUMNS[3:6], start=3):
-        try:
-            fen = parse_yuan(fields[index], field=name) if fields[index].isascii() else -1
-        except InvalidAmount:
-            fen = -1
+        fen = _fen(fields[index])
         if fen < 0:
             raise InvalidDetailFile(
                 f"明细文件第{number}行 {name} 应为金额（元，最多13位整数、2位小数）"
             )
         amounts.append(fen)
     return DetailLine(fields[0], fields[1], fields[2], amounts[0], amounts[1], amounts[2])
+
+
+_PLAIN_YUAN = re.compile(r"[0-9]{1,13}(?:\.[0-9]{1,2})?")
+
+
+def _fen(text: str) -> int:
+    """Yuan as a file writes them (12.3, 12.30, 12): a line's worth of Decimal per field is the
+    slow part of a 100,000-line file, so the plain shape is read by hand; -1 when not an amount."""
+    if _PLAIN_YUAN.fullmatch(text):
+        whole, _, cents = text.partition(".")
+        return int(whole) * 100 + int(cents.ljust(2, "0"))
+    try:
+        return parse_yuan(text, field="amount") if text.isascii() else -1
+    except InvalidAmount:
+        return -1
 
 
 def _unzipped(content: bytes) -> bytes:

@@ -105,7 +105,9 @@ async def details(call: Call) -> Reply:
         call.session, clock, call.caller, asked, theirs, sent=sent
     )
     lines = [
-        result_line(d, answer.ours[d.setl_id].msgid if d.setl_id in answer.ours else None)
+        result_line(
+            d, answer.ours.made_by[d.setl_id][1] if d.setl_id in answer.ours.made_by else None
+        )
         for d in answer.result.differences
     ]
     stamp = f"{asked.begin:%Y%m%d}_{asked.end:%Y%m%d}"

@@ -31,7 +31,7 @@ from yibao.settlement.reconciliation import (
     totals_of,
 )
 from yibao.settlement.repository import reconciling as repository
-from yibao.settlement.repository.reconciling import DifferenceState, OurLine, Scope
+from yibao.settlement.repository.reconciling import DifferenceState, OurLines, Scope
 from yibao.settlement.tables import Reconciliation
 
 
@@ -64,7 +64,7 @@ class DetailsAnswer:
     reconciliation_id: int
     result: DetailResult
     description: str
-    ours: dict[str, OurLine]
+    ours: OurLines
     confirmed: list[str]
 
 
@@ -157,26 +157,26 @@ async def reconcile_details_in(
             raise InvalidInput(f"{asked.where}.{name} 与明细文件不符（明细文件合计与报文应一致）")
     scope = _scope(caller, asked)
     ours = await repository.lines(session, scope)
-    missing = [setl_id for setl_id in theirs if setl_id not in ours]
+    missing = [setl_id for setl_id in theirs if setl_id not in ours.lines]
     elsewhere = {
         setl_id: _why_not_counted(status)
         for setl_id, (status, _) in (
             await repository.not_counted(session, caller.fixmedins_code, missing)
         ).items()
     }
-    result = compare_details({k: v.line for k, v in ours.items()}, theirs, elsewhere)
+    result = compare_details(ours.lines, theirs, elsewhere)
     description = describe_details(result, len(theirs))
     row = await repository.add_reconciliation(
         session,
         _record(
-            caller, asked, "details", sent, totals_of(v.line for v in ours.values()),
+            caller, asked, "details", sent, totals_of(ours.lines.values()),
             result.matches, description, clock, their_acct=None,
             differences=len(result.differences),
         ),
     )  # fmt: skip
     await repository.add_differences(session, row.id, result.differences)
     waiting = await repository.awaiting_confirmation(session, caller.fixmedins_code)
-    confirmed = [ours[setl_id] for setl_id in result.matched if setl_id in waiting]
+    confirmed = [ours.our_line(setl_id) for setl_id in result.matched if setl_id in waiting]
     await repository.confirm(session, confirmed, caller.fixmedins_code, row.id, clock.now())
     return DetailsAnswer(
         row.id, result, description, ours, [line.line.setl_id for line in confirmed]
