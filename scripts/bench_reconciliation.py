@@ -172,10 +172,10 @@ async def measure(settlements: int, rounds: int, differences: int) -> None:
                 await session.rollback()
         assert answer.ours.count == settlements, answer.ours
         content, count, medfee, fund = detail_file(settlements, differences)
-        detail_times = []
+        detail_times, detail_cpu = [], []
         for _ in range(rounds):
             async with runtime.sessions() as session:
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.process_time()
                 theirs = read_detail_file(content)
                 found = await reconciling.reconcile_details_in(
                     session, runtime.clock, caller, asked, theirs,
@@ -184,6 +184,7 @@ async def measure(settlements: int, rounds: int, differences: int) -> None:
                 lines = [result_line(d, None) for d in found.result.differences]
                 result_file("result.txt", lines)
                 detail_times.append(time.perf_counter() - began)
+                detail_cpu.append(time.process_time() - cpu)
                 await session.rollback()
         print(
             f"3201 totals over {settlements:,} settlements: median "
@@ -193,7 +194,8 @@ async def measure(settlements: int, rounds: int, differences: int) -> None:
         print(
             f"3202 details of {count:,} lines ({len(found.result.differences)} differences, "
             f"file {len(content):,} bytes): median {statistics.median(detail_times):.2f} s, "
-            f"max {max(detail_times):.2f} s ({rounds} rounds)"
+            f"max {max(detail_times):.2f} s ({rounds} rounds); this process's CPU: median "
+            f"{statistics.median(detail_cpu):.2f} s"
         )
     finally:
         await runtime.close()
@@ -205,18 +207,20 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=400_000)
     parser.add_argument("--differences", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="measure the database seeded before")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from yibao.db.migrate import upgrade
 
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-    asyncio.run(admin(f'CREATE DATABASE "{DB}"'))
-    upgrade(db_url())
-    began = time.perf_counter()
-    asyncio.run(seed(args.settlements, args.others))
-    print(
-        f"seeded {args.settlements + args.others:,} settlements in {time.perf_counter() - began:.1f} s"
-    )
+    if not args.keep:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
+        asyncio.run(admin(f'CREATE DATABASE "{DB}"'))
+        upgrade(db_url())
+        began = time.perf_counter()
+        asyncio.run(seed(args.settlements, args.others))
+        seeded = args.settlements + args.others
+        print(f"seeded {seeded:,} settlements in {time.perf_counter() - began:.1f} s")
+    print(f"load average before measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     asyncio.run(measure(args.settlements, args.rounds, args.differences))
 
 
