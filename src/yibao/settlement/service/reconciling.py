@@ -156,7 +156,8 @@ async def reconcile_details_in(
         if said != counted:
             raise InvalidInput(f"{asked.where}.{name} 与明细文件不符（明细文件合计与报文应一致）")
     scope = _scope(caller, asked)
-    ours = await repository.lines(session, scope)
+    waiting = await repository.awaiting_confirmation(session, caller.fixmedins_code)
+    ours = await _our_lines(session, caller, scope, theirs, waiting)
     missing = [setl_id for setl_id in theirs if setl_id not in ours.lines]
     elsewhere = {
         setl_id: _why_not_counted(status)
@@ -175,12 +176,35 @@ async def reconcile_details_in(
         ),
     )  # fmt: skip
     await repository.add_differences(session, row.id, result.differences)
-    waiting = await repository.awaiting_confirmation(session, caller.fixmedins_code)
     confirmed = [ours.our_line(setl_id) for setl_id in result.matched if setl_id in waiting]
     await repository.confirm(session, confirmed, caller.fixmedins_code, row.id, clock.now())
     return DetailsAnswer(
         row.id, result, description, ours, [line.line.setl_id for line in confirmed]
     )
+
+
+async def _our_lines(
+    session: AsyncSession,
+    caller: Caller,
+    scope: Scope,
+    theirs: dict[str, DetailLine],
+    waiting: set[str],
+) -> OurLines:
+    """The period's amounts in one value, then the visit, person and msgid of the lines the
+    comparison will name (differing ones, and ones waiting for a confirmation)."""
+    amounts = await repository.amounts(session, scope)
+    named = [
+        setl_id
+        for setl_id, figures in amounts.items()
+        if setl_id in waiting or setl_id not in theirs or theirs[setl_id].amounts() != figures
+    ]
+    details = await repository.made_by(session, caller.fixmedins_code, named)
+    lines: dict[str, DetailLine] = {}
+    for setl_id, (medfee, fund, acct) in amounts.items():
+        _, mdtrt_id, psn_no, _ = details.get(setl_id, (0, "", "", ""))
+        lines[setl_id] = DetailLine(setl_id, mdtrt_id, psn_no, medfee, fund, acct)
+    made = {setl_id: (row_id, msgid) for setl_id, (row_id, _, _, msgid) in details.items()}
+    return OurLines(lines, made)
 
 
 def _why_not_counted(status: str) -> str:
