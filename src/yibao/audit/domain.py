@@ -78,6 +78,7 @@ ACTION_NAMES = {
     "crediting.approve": "复核通过划账",
     "crediting.reject": "复核退回划账",
     "crediting.report": "下载划账拒绝明细",
+    "reconciliation.view": "查看对账差异明细",
     "account.unfreeze": "解除账户冻结",
     "account.unlock": "解锁网上账户",
     "card_password.reset": "重置医保卡密码",

@@ -29,6 +29,7 @@ from yibao.fsi.handlers import (
     outpatient,
     pharmacy,
     prescriptions,
+    reconciliation,
     records,
     settlement_vouchers,
     signin,
@@ -157,6 +158,9 @@ TRANSACTIONS: dict[str, Transaction] = {
     "100001": Transaction("政策项查询", basics.policy_items, **READ),
     # A 9101 keeps a file only its institution can read, and it expires: 2601 leaves it.
     "9101": Transaction("文件上传", files.upload, **READ),
+    # 对账: each keeps the reconciliation as history and moves no money; 2601 leaves it.
+    "3201": Transaction("医药机构费用结算对总账", reconciliation.totals, **READ),
+    "3202": Transaction("医药机构费用结算对明细账", reconciliation.details, **READ),
     # 9102 answers the file's bytes, not JSON; a retried msgid reads the file again.
     "9102": Transaction("文件下载", files.download, resend=files.resend, **READ),
     # 电子结算凭证 (fsi/handlers/settlement_vouchers.py): 2601 withdraws the version a 4901 or

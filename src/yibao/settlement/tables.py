@@ -194,6 +194,8 @@ class Settlement(Base):
             name="amounts_non_negative",
         ),
         Index("ix_settlements_person_time", "person_id", "setl_time"),
+        # 对账 (3201/3202) sums an institution's settlements of a period (0014_reconciliation).
+        Index("ix_settlements_institution_time", "fixmedins_code", "setl_time"),
     )
 
 
@@ -280,3 +282,80 @@ class InterfaceMessage(Base):
     answer: Mapped[str] = mapped_column(Text)
     digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reconciliation(Base):
+    """对账: one 3201 (totals) or 3202 (details) of an institution, what it sent, what yibao
+    counted and the result (migration 0014_reconciliation)."""
+
+    __tablename__ = "reconciliations"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(10))  # totals | details
+    msgid: Mapped[str] = mapped_column(String(40))
+    opter: Mapped[str] = mapped_column(String(30))
+    opter_name: Mapped[str] = mapped_column(String(50))
+    setl_optins: Mapped[str] = mapped_column(String(20))
+    insutype: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    clr_type: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    begin_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    their_cnt: Mapped[int] = mapped_column(BigInteger)
+    their_medfee_fen: Mapped[int] = mapped_column(BigInteger)
+    their_fund_fen: Mapped[int] = mapped_column(BigInteger)
+    their_acct_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    our_cnt: Mapped[int] = mapped_column(BigInteger)
+    our_medfee_fen: Mapped[int] = mapped_column(BigInteger)
+    our_fund_fen: Mapped[int] = mapped_column(BigInteger)
+    our_acct_fen: Mapped[int] = mapped_column(BigInteger)
+    result: Mapped[str] = mapped_column(String(10))  # match | mismatch
+    differences: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(String(500))
+    file_qury_no: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 3202's result
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('totals', 'details')", name="kind"),
+        CheckConstraint("result IN ('match', 'mismatch')", name="result"),
+        Index("ix_reconciliations_institution_time", "fixmedins_code", "created_at"),
+    )
+
+
+class ReconciliationDifference(Base):
+    """One line a 3202 found differing: only at yibao, only at the institution, or amounts."""
+
+    __tablename__ = "reconciliation_differences"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    reconciliation_id: Mapped[int] = mapped_column(ForeignKey("reconciliations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    setl_id: Mapped[str] = mapped_column(String(30), index=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(30))
+    psn_no: Mapped[str] = mapped_column(String(30))
+    our_medfee_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    our_fund_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    our_acct_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    their_medfee_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    their_fund_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    their_acct_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    memo: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('yibao_only', 'institution_only', 'amounts_differ')", name="kind"
+        ),
+    )
+
+
+class SettlementConfirmation(Base):
+    """A settlement a 3202 found only at yibao (its answer lost), which the institution then
+    listed as its own in a later 3202: confirmed, once."""
+
+    __tablename__ = "settlement_confirmations"
+
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), primary_key=True)
+    setl_id: Mapped[str] = mapped_column(String(30), unique=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(12))
+    reconciliation_id: Mapped[int] = mapped_column(ForeignKey("reconciliations.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,10 +6,20 @@ from yibao.cli.selftest.steps import (
     counter,
     outpatient,
     pharmacy,
+    reconciliation,
     records,
     reference,
     session,
     vouchers,
 )
 
-__all__ = ["counter", "outpatient", "pharmacy", "records", "reference", "session", "vouchers"]
+__all__ = [
+    "counter",
+    "outpatient",
+    "pharmacy",
+    "reconciliation",
+    "records",
+    "reference",
+    "session",
+    "vouchers",
+]
