@@ -220,7 +220,7 @@ def test_messages_and_the_counter(live: LiveServer) -> None:
             small_page = small.new_page()
             for name, path in (("find", "/staff/persons"), ("claims", "/staff/claims"),
                                ("disputes", "/staff/disputes"), ("adjustments", "/staff/adjustments"),
-                               ("person", person_path)):  # fmt: skip
+                               ("kiosks", "/staff/kiosks"), ("person", person_path)):  # fmt: skip
                 desk.goto(f"{base}{path}")
                 assert_accessible(desk, both_modes=False)
                 desk.screenshot(path=str(SHOTS / f"desk-staff-{name}.png"), full_page=True)

@@ -14,8 +14,6 @@ from yibao.calls import service as calls
 from yibao.hotline.driver import CallDriver
 from yibao.hotline.ivr import Event, EventKind, Reply
 from yibao.hotline.speech import chinese_money
-from yibao.identity import card_lock
-from yibao.identity import repository as identity_repository
 from yibao.runtime import Runtime
 
 
@@ -76,7 +74,7 @@ async def test_identify_balance_family_payments_and_agent(runtime: Runtime) -> N
     assert sum(f.abandoned for f in figures) == 1
 
 
-async def test_wrong_password_counts_toward_the_lockout(runtime: Runtime) -> None:
+async def test_wrong_and_locked_card_passwords_are_said(runtime: Runtime) -> None:
     w = await hotline_world(runtime)
     call = Call(runtime)
     await call.start()
@@ -85,12 +83,7 @@ async def test_wrong_password_counts_toward_the_lockout(runtime: Runtime) -> Non
     await call.press(id_keys(w.caller.id_number))
     reply = await call.press("000000")
     assert "还可以再试4次" in reply.say[0]
-    async with runtime.sessions() as s:
-        account = await identity_repository.account_of_person(s, w.caller.person_id)
-        assert account is not None
-    state = await card_lock.lock_state(runtime.ephemeral, account.id)
-    assert state.failed_count == 1
-    # The phone pages and the line share one count: four more wrong ones lock it everywhere.
+    # The count is the card's, across calls and channels (tests/integration/test_card_password.py).
     for _ in range(2):
         await call.press("000000")
     call2 = Call(runtime)

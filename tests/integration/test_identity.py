@@ -360,47 +360,6 @@ async def test_step_up_holds_ten_minutes_on_that_session_only(
     assert b is not None and b.step_up_until is not None
 
 
-async def test_card_password_guessing_is_stopped(
-    rt: Runtime, db: AsyncSession, clock: FixedClock
-) -> None:
-    """Five wrong card passwords within the lockout window (15 minutes from the first, on the
-    runtime's clock) block the method for the lockout (30 minutes); spread wider, they do not."""
-    m = await member(rt, db)
-    issued = await identity.sign_in_with_password(
-        rt, db, m.phone, PASSWORD, via="cookie", client=CLIENT
-    )
-
-    async def step_up(card_password: str) -> None:
-        await identity.step_up_with_card_password(
-            rt,
-            db,
-            session_id=issued.session_id,
-            account_id=m.account_id,
-            card_password=card_password,
-            via="cookie",
-            client=CLIENT,
-        )
-
-    for left in (4, 3, 2, 1):
-        with pytest.raises(CardPasswordRejected, match=f"还可尝试{left}次"):
-            await step_up("000000")
-    clock.advance(timedelta(minutes=15))  # the window has closed: a new one opens
-    with pytest.raises(CardPasswordRejected, match="还可尝试4次"):
-        await step_up("000000")
-    for _ in range(3):
-        with pytest.raises(CardPasswordRejected):
-            await step_up("000000")
-    with pytest.raises(RateLimited, match="请于") as locked:
-        await step_up("000000")
-    assert locked.value.details["retry_after"] == 30 * 60
-    clock.advance(timedelta(minutes=30, seconds=-1))
-    with pytest.raises(RateLimited) as still:
-        await step_up(CARD_PASSWORD)
-    assert still.value.details["retry_after"] == 1
-    clock.advance(timedelta(seconds=1))
-    await step_up(CARD_PASSWORD)
-
-
 async def test_card_password_set_with_id_number_and_code(rt: Runtime, db: AsyncSession) -> None:
     m = await member(rt, db, card_password=None)
     issued = await identity.sign_in_with_password(

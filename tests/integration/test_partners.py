@@ -17,7 +17,9 @@ from yibao.cli.main import app as cli
 from yibao.config import Settings
 from yibao.kernel.actors import StaffActor
 from yibao.kernel.clock import FixedClock
+from yibao.notifications.tables import OutboxMessage
 from yibao.partners.domain import (
+    GRANT_IDLE_LIMIT,
     InsufficientScope,
     InvalidClient,
     InvalidGrant,
@@ -28,7 +30,7 @@ from yibao.partners.domain import (
     SelfApprovalRefused,
 )
 from yibao.partners.service import access, authorise, registry
-from yibao.partners.tables import Partner, PartnerToken
+from yibao.partners.tables import Partner, PartnerGrant, PartnerToken
 from yibao.runtime import Runtime
 
 CLERK = StaffActor(301, "陈经办", frozenset({"clerk"}), "市医保中心")
@@ -238,6 +240,71 @@ async def test_access_tokens_expire_within_ten_minutes_and_grants_after_180_idle
             await authorise.refresh(s, rt.clock, client, refresh_token=fresh.refresh_token)
         views = await access.grants_for_person(s, rt.clock, person_id)
     assert [(v.live, v.ended_reason) for v in views] == [(False, "idle")]
+
+
+async def test_the_sweep_ends_grants_idle_180_days_and_tells_the_person(
+    rt: Runtime, clock: FixedClock
+) -> None:
+    """Idle grants stop working at the moment they reach 180 days (every call checks); the
+    worker's sweep then marks them, revokes their tokens and leaves one in-app notice."""
+    person_id = await _person(rt)
+    partner = await support.app(rt)
+    tokens = await support.tokens_for(rt, partner, person_id)
+    given = clock.now()
+    clock.advance(GRANT_IDLE_LIMIT - timedelta(minutes=1))
+    async with rt.sessions() as s:
+        assert await access.sweep_idle_grants(s, rt.clock) == 0  # not yet
+    clock.advance(timedelta(minutes=1))
+    async with rt.sessions() as s:
+        before = await access.grants_for_person(s, rt.clock, person_id)
+    # Stopped working already, before any sweep: the partner's tokens are refused at once.
+    async with rt.sessions() as s:
+        client = await authorise.authenticate_client(s, partner.client_id, partner.secret)
+        with pytest.raises(InvalidGrant):
+            await authorise.refresh(s, rt.clock, client, refresh_token=tokens.refresh_token)
+        assert (await authorise.introspect(s, rt.clock, client, tokens.refresh_token)) == {
+            "active": False
+        }
+    clock.advance(timedelta(hours=3))  # the sweep comes by later
+    async with rt.sessions() as s:
+        assert await access.sweep_idle_grants(s, rt.clock) == 1
+        assert await access.sweep_idle_grants(s, rt.clock) == 0  # marked once, told once
+        after = await access.grants_for_person(s, rt.clock, person_id)
+        grants = (await s.execute(select(PartnerGrant))).scalars().all()
+        live_tokens = await s.execute(select(PartnerToken).where(PartnerToken.revoked_at.is_(None)))
+        notices = (
+            (await s.execute(select(OutboxMessage).where(OutboxMessage.person_id == person_id)))
+            .scalars()
+            .all()
+        )
+    assert [(g.revoked_reason, g.revoked_at) for g in grants] == [
+        ("idle", given + GRANT_IDLE_LIMIT)
+    ]
+    assert live_tokens.first() is None
+    # 已授权的应用 shows the same ending, with the same time, before and after the sweep.
+    assert [(v.live, v.ended_reason, v.ended_at) for v in after] == [
+        (v.live, v.ended_reason, v.ended_at) for v in before
+    ]
+    assert [(v.live, v.ended_reason) for v in after] == [(False, "idle")]
+    assert [(n.channel, n.subject) for n in notices] == [("inapp", "应用授权已到期")]
+    assert "支付宝" in notices[0].body and "180天" in notices[0].body
+
+
+async def test_the_worker_runs_the_sweep(rt: Runtime, clock: FixedClock) -> None:
+    import asyncio
+
+    from yibao.cli.server import _sweep_idle_grants
+
+    person_id = await _person(rt)
+    partner = await support.app(rt)
+    await support.tokens_for(rt, partner, person_id)
+    clock.advance(GRANT_IDLE_LIMIT)
+    stopped = asyncio.Event()
+    stopped.set()  # one pass, then stop
+    await _sweep_idle_grants(rt, stopped, every=0)
+    async with rt.sessions() as s:
+        grant = (await s.execute(select(PartnerGrant))).scalar_one()
+    assert grant.revoked_reason == "idle"
 
 
 async def test_the_rate_limit_counts_every_call_of_the_partner(runtime: Runtime) -> None:

@@ -24,6 +24,7 @@ from yibao.identity.domain import (
     classify_identifier,
     client_key,
     code_text,
+    judge_card_password,
     new_code,
     parse_roles,
 )
@@ -104,6 +105,20 @@ def test_lockout_numbers_are_settings() -> None:
     for _ in range(3):
         state = after_failure(state, T0, policy)
     assert state.locked_until == T0 + timedelta(minutes=5)
+
+
+def test_a_card_password_try_counts_down_locks_and_clears() -> None:
+    policy = IdentityPolicy()
+    state = LockState()
+    for left in (4, 3, 2, 1):
+        verdict = judge_card_password(state, T0, policy, matched=False)
+        assert not verdict.accepted and verdict.left == left and verdict.locked_until is None
+        state = verdict.state
+    last = judge_card_password(state, T0, policy, matched=False)
+    assert last.left == 0 and last.locked_until == T0 + timedelta(minutes=30)
+    assert last.state.is_locked(T0)
+    right = judge_card_password(state, T0, policy, matched=True)
+    assert right.accepted and right.state == LockState() and right.locked_until is None
 
 
 def test_an_address_is_refused_from_its_thirtieth_failure_until_the_stretch_ends() -> None:

@@ -87,6 +87,27 @@ async def test_wrong_password_counts_and_locks(
     assert SESSION_COOKIE not in web.cookies
 
 
+async def test_a_session_open_when_the_server_stopped_is_ended_at_its_start(
+    web: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, li: Member
+) -> None:
+    """The card readers' reports were lost while the server was down (a card taken out then was
+    never recorded): a session opened before the start is not trusted for one more request."""
+    from yibao.web.app import create_app
+
+    key = await _kiosk(runtime, session, li)
+    await _signed_in(web, key, li)
+    assert (await web.get("/kiosk/balance")).status_code == 200
+    restarted = create_app(runtime=runtime)
+    async with restarted.router.lifespan_context(restarted):  # the server's start, no request
+        pass
+    after = await web.get("/kiosk/balance")
+    assert after.status_code == 403 and "系统已重新启动" in after.text
+    # The card still in the reader identifies again with its password.
+    r = await web.post("/kiosk/card", data={"card_password": CARD_PASSWORD})
+    assert r.status_code == 303
+    assert (await web.get("/kiosk/balance")).status_code == 200
+
+
 @pytest.mark.parametrize("which", ["stranger", "not_ssc"])
 async def test_unusable_cards_are_refused_with_a_sentence(
     web: httpx.AsyncClient, runtime: Runtime, session: AsyncSession, li: Member, which: str

@@ -23,7 +23,7 @@ from tests.support.leaks import SUITE_LOG, find_leaks
 from tests.web.identity_client import post_form
 from yibao.enrolment import repository as enrolment_repository
 from yibao.identity import service as identity
-from yibao.identity.service import signin, staff
+from yibao.identity.service import card_password, signin, staff
 from yibao.logs import scrub
 from yibao.runtime import Runtime
 from yibao.settlement.service import messages
@@ -150,7 +150,7 @@ async def test_card_password_step_up_failure_logs_no_card_password(
         "/api/v1/auth/tokens", json={"identifier": li.phone, "password": PASSWORD}
     )
     token = signed_in.json()["token"]
-    monkeypatch.setattr(signin, "password_matches", failing())
+    monkeypatch.setattr(card_password, "password_matches", failing())
     answer = await client.post(
         "/api/v1/auth/step-up",
         json={"method": "card_password", "card_password": CARD_PASSWORD},

@@ -156,6 +156,39 @@ async def test_consent_approve_read_and_revoke(
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
 
 
+async def test_a_grant_idle_180_days_is_refused_swept_and_shown_ended(
+    client: httpx.AsyncClient, runtime: Runtime, person: Member
+) -> None:
+    from yibao.notifications import service as delivery
+    from yibao.partners.domain import GRANT_IDLE_LIMIT
+    from yibao.partners.service import access
+
+    class _NoSms:
+        async def send(self, phone: str, text: str) -> None:
+            return None
+
+    app = await support.app(runtime)
+    issued = await tokens(client, app, person, ["balance"])
+    assert isinstance(runtime.clock, FixedClock)
+    runtime.clock.advance(GRANT_IDLE_LIMIT)
+    refreshed = await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
+        headers=basic(app),
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    async with runtime.sessions() as s:
+        assert await access.sweep_idle_grants(s, runtime.clock) == 1
+        await delivery.deliver_due(s, runtime.clock, runtime.cipher, _NoSms())  # the worker
+    await sign_in(client, person)
+    apps = await client.get("/me/apps")
+    assert 'data-testid="grant"' not in apps.text
+    ended = apps.text.split('data-testid="ended-grant"')[1].split("</li>")[0]
+    assert "支付宝" in ended and "超过180天未使用，已自动失效" in ended
+    messages = await client.get("/messages")
+    assert "应用授权已到期" in messages.text
+
+
 async def test_the_person_may_refuse(
     client: httpx.AsyncClient, runtime: Runtime, person: Member
 ) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import structlog
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from yibao.cli.context import console, fail, run
 from yibao.config import MissingSecret, get_settings
@@ -23,6 +24,7 @@ from yibao.notifications.senders import (
     SmsSender,
     UnconfiguredSmsSender,
 )
+from yibao.partners.service import access as partner_access
 from yibao.runtime import Runtime
 
 
@@ -102,11 +104,37 @@ async def _carry_on_runs(runtime: Runtime, stop: asyncio.Event, idle: float = 5.
             await asyncio.wait_for(stop.wait(), timeout=wait or 0.01)
 
 
+GRANT_SWEEP_EVERY = 15 * 60.0  # seconds; a grant already stops working the moment it goes idle
+
+
+async def _sweep_idle_grants(runtime: Runtime, stop: asyncio.Event, every: float) -> None:
+    """Open-API grants unused for 180 days are marked ended and their person told (the calls
+    were refused from that moment on already: this makes it plain on 已授权的应用)."""
+    while True:  # one pass even when told to stop at once (the tests)
+        wait = every
+        try:
+            async with runtime.sessions() as session:
+                ended = await partner_access.sweep_idle_grants(session, runtime.clock)
+            if ended:
+                log.info("partner_grants_ended_idle", grants=ended)
+            if ended >= partner_access.SWEEP_BATCH:
+                wait = 0  # a full batch: there may be more
+        except DomainError as exc:
+            log.warning("partner_grant_sweep_stopped", code=exc.code)
+        except (SQLAlchemyError, OSError) as exc:  # the database away: the next pass tries again
+            log.warning("partner_grant_sweep_failed", error=type(exc).__name__)
+        if stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=wait or 0.01)
+
+
 def worker(
     once: bool = typer.Option(False, "--once", help="Deliver what is due now, then stop"),
     interval: float = typer.Option(1.0, help="Seconds between polls when idle"),
 ) -> None:
-    """Deliver the outbox (SMS, in-app notices) after commit, with retries and backoff."""
+    """Deliver the outbox (SMS, in-app notices) after commit, with retries and backoff; carry on
+    approved crediting runs; end open-API grants unused for 180 days."""
 
     async def _loop(runtime: Runtime) -> int:
         sender = make_sms_sender(runtime)
@@ -116,6 +144,11 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         total = 0
         crediting_task = None if once else asyncio.create_task(_carry_on_runs(runtime, stop))
+        sweep_task = (
+            None
+            if once
+            else asyncio.create_task(_sweep_idle_grants(runtime, stop, GRANT_SWEEP_EVERY))
+        )
         while not stop.is_set():
             async with runtime.sessions() as session:
                 handled = await notifications.deliver_due(
@@ -129,10 +162,11 @@ def worker(
             if handled == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=interval)
-        if crediting_task is not None:
-            crediting_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await crediting_task
+        for task in (crediting_task, sweep_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         return total
 
     total = run(_loop)

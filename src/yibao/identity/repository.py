@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -242,8 +243,11 @@ def record_event(
     account_id: int | None = None,
     person_id: int | None = None,
     staff_id: int | None = None,
+    fields: Mapping[str, object] | None = None,
     **detail: object,
 ) -> SecurityEvent:
+    """`fields`: detail built by the caller (a channel's own fields), merged with `detail`."""
+    detail = {**(fields or {}), **detail}
     event = SecurityEvent(
         at=now,
         kind=kind.value,
@@ -272,3 +276,19 @@ async def events_of_account(
 async def events(session: AsyncSession, limit: int = 100) -> list[SecurityEvent]:
     stmt = select(SecurityEvent).order_by(SecurityEvent.id.desc()).limit(limit)
     return list((await session.execute(stmt)).scalars())
+
+
+async def card_password_holder(
+    session: AsyncSession, *, account_id: int | None = None, person_id: int | None = None
+) -> OnlineAccount | None:
+    """The account whose card password a try checks, by account (the phone's step-up) or by
+    person (the hotline and the kiosk name a person), locked `FOR UPDATE` until the caller
+    commits: tries racing on one card from any channel take turns (identity/card_lock.py)."""
+    if (account_id is None) == (person_id is None):
+        raise ValueError("name the account or the person, not both")
+    stmt = select(OnlineAccount).with_for_update()
+    if account_id is not None:
+        stmt = stmt.where(OnlineAccount.id == account_id)
+    else:
+        stmt = stmt.where(OnlineAccount.person_id == person_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

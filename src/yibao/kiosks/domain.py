@@ -5,7 +5,8 @@
   key; a revoked kiosk is refused at its next call, whatever it has open.
 - A person's session at a kiosk opens only after identification (card + 医保卡密码, the 医保电子凭证
   QR, or ID number + SMS code) and ends when the card leaves the reader, the reader disappears,
-  after `IDLE` without a touch, on 退出, or when the kiosk is revoked. An ended session never
+  after `IDLE` without a touch, on 退出, when the kiosk is revoked, or when the server starts
+  (a card taken out while the server was down was never reported). An ended session never
   opens again; print jobs it left queued are cancelled, so no printout waits for the next person.
 - A kiosk that has not called in for `STALE_AFTER` is flagged on the staff page.
 - Every read at a kiosk is on the person's 查询记录 as "自助查询机 <place>".
@@ -46,6 +47,7 @@ class EndReason(StrEnum):
     READER_LOST = "reader_lost"
     REVOKED = "revoked"
     REPLACED = "replaced"
+    RESTARTED = "restarted"  # the server started again: open sessions end (docs/kiosk.md)
 
 
 END_MESSAGES = {
@@ -55,6 +57,7 @@ END_MESSAGES = {
     EndReason.READER_LOST: "读卡器连接中断，已自动退出。请联系工作人员。",
     EndReason.REVOKED: "本机已停用，请到其他自助查询机或窗口办理。",
     EndReason.REPLACED: "已有新的查询开始，上一次查询已退出。",
+    EndReason.RESTARTED: "系统已重新启动，为保护您的信息已自动退出，请重新验证身份。",
 }
 
 

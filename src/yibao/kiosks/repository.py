@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.kiosks.domain import (
@@ -85,12 +85,14 @@ async def session_by_token(session: AsyncSession, token_hash: str) -> KioskSessi
 
 
 async def end_sessions(
-    session: AsyncSession, kiosk_id: str, reason: EndReason, now: datetime
+    session: AsyncSession, kiosk_id: str | None, reason: EndReason, now: datetime
 ) -> int:
-    """Ends every open session of the kiosk, and cancels the print jobs they left queued."""
-    open_ids = select(KioskSession.id).where(
-        KioskSession.kiosk_id == kiosk_id, KioskSession.ended_at.is_(None)
-    )
+    """Ends every open session of the kiosk (None: of every kiosk), and cancels the print jobs
+    they left queued."""
+    where: list[ColumnElement[bool]] = [KioskSession.ended_at.is_(None)]
+    if kiosk_id is not None:
+        where.append(KioskSession.kiosk_id == kiosk_id)
+    open_ids = select(KioskSession.id).where(*where)
     await session.execute(
         update(KioskPrintJob)
         .where(
@@ -100,9 +102,7 @@ async def end_sessions(
         .values(state=PrintState.CANCELLED.value, updated_at=now)
     )
     ended = await session.execute(
-        update(KioskSession)
-        .where(KioskSession.kiosk_id == kiosk_id, KioskSession.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason.value)
+        update(KioskSession).where(*where).values(ended_at=now, end_reason=reason.value)
     )
     return int(getattr(ended, "rowcount", 0) or 0)
 

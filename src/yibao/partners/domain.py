@@ -14,7 +14,8 @@
   of entropy, so a slow password hash would add nothing but latency.
 - The person chooses among the scopes asked for (they may untick any), sees every grant, and may
   revoke one at any time: the next call with its tokens is refused. A grant nobody used for 180
-  days ends by itself; so does every grant of a suspended partner, at once.
+  days ends by itself at that moment (every call checks); the worker's sweep then marks it
+  ended, revokes its tokens and tells the person. Every grant of a suspended partner ends at once.
 - A partner sees personal data masked, and every read is on the person's 查询记录.
 """
 
@@ -308,6 +309,14 @@ def check_code_verifier(verifier: str | None) -> str:
 def grant_idle_until(granted_at: datetime, last_used_at: datetime | None) -> datetime:
     """A grant ends by itself 180 days after its last use (or after it was given, if unused)."""
     return (last_used_at or granted_at) + GRANT_IDLE_LIMIT
+
+
+def grant_expired_text(partner_name: str) -> str:
+    days = GRANT_IDLE_LIMIT.days
+    return (
+        f"你授权「{partner_name}」读取医保信息，已超过{days}天未使用，授权已自动失效，"
+        "该应用不能再读取你的信息。如需继续使用，请在该应用中重新授权。"
+    )
 
 
 def grant_is_live(

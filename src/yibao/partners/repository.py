@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.partners.tables import Partner, PartnerCode, PartnerGrant, PartnerToken
@@ -163,3 +163,23 @@ async def touch_grant(session: AsyncSession, grant_id: int, now: datetime) -> No
     await session.execute(
         update(PartnerGrant).where(PartnerGrant.id == grant_id).values(last_used_at=now)
     )
+
+
+async def idle_grants(
+    session: AsyncSession, idle_since: datetime, limit: int
+) -> list[PartnerGrant]:
+    """Grants still marked open that nobody used since `idle_since`, locked; a sweep running in
+    two workers at once takes different ones (`SKIP LOCKED`). Not a hot path: the worker runs it
+    now and then, and it reads only the open grants' times."""
+    stmt = (
+        select(PartnerGrant)
+        .where(
+            PartnerGrant.revoked_at.is_(None),
+            func.coalesce(PartnerGrant.last_used_at, PartnerGrant.granted_at) <= idle_since,
+        )
+        .order_by(PartnerGrant.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -67,8 +67,8 @@ class PartnerGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # person (the person revoked it) | replaced (a new consent to the same partner); an idle grant
-    # is not marked: it is ended by its last use (domain.grant_is_live)
+    # person (the person revoked it) | replaced (a new consent to the same partner) | idle (unused
+    # 180 days: it stopped working then, by domain.grant_is_live; the worker's sweep marks it)
     revoked_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     __table_args__ = (

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -13,6 +14,7 @@ from yibao import __version__
 from yibao.config import Settings, get_settings
 from yibao.fsi import router as fsi_router
 from yibao.hotline import webhook as hotline_webhook
+from yibao.kiosks.service import sessions as kiosk_sessions
 from yibao.logs import configure_logging
 from yibao.runtime import Runtime, build_runtime, settle_the_heap
 from yibao.web import account_routes, notice_routes
@@ -33,6 +35,14 @@ from yibao.web.templating import make_templates
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+async def end_kiosk_sessions_left_open(runtime: Runtime) -> None:
+    """A kiosk session open when the server stopped is not used after it starts (docs/kiosk.md)."""
+    async with runtime.sessions() as session:
+        ended = await kiosk_sessions.end_sessions_left_open(session, runtime.clock)
+    if ended:
+        structlog.get_logger("yibao.web").info("kiosk_sessions_ended_at_start", sessions=ended)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else get_settings())
     configure_logging(settings.log_level)
@@ -43,6 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = runtime or build_runtime(settings)
         if owned and settings.environment == "production":
             settle_the_heap()
+        await end_kiosk_sessions_left_open(app.state.runtime)
         try:
             yield
         finally:

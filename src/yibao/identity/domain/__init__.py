@@ -25,6 +25,8 @@
   an SMS sign-in code answers alike whether the phone has one.
 - The card query password, a step-up method, locks by the same rule (`max_failures` within
   `failure_window` block it for `lock_for`), with SMS codes and passkeys still open meanwhile.
+  One count per account whichever channel typed it (phone step-up, hotline keypad, kiosk
+  keypad): `judge_card_password` is the one rule, identity/service/card_password.py the one path.
 - Sessions end after `idle_timeout` without use (staff: `staff_idle_timeout`, at most 15 minutes),
   or everywhere at once on request. Account details need a verification (SMS code, card query
   password, passkey) younger than `step_up_window`, on that session only.
@@ -39,6 +41,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from yibao.identity.domain.limits import (
+    CardPasswordVerdict as CardPasswordVerdict,
+)
 from yibao.identity.domain.limits import (
     LockState as LockState,
 )
@@ -59,6 +64,9 @@ from yibao.identity.domain.limits import (
 )
 from yibao.identity.domain.limits import (
     client_key as client_key,
+)
+from yibao.identity.domain.limits import (
+    judge_card_password as judge_card_password,
 )
 from yibao.identity.domain.limits import (
     sms_throttled_message as sms_throttled_message,
@@ -116,6 +124,17 @@ class RegistrationExpired(InvalidInput):
 
 class CardPasswordRejected(InvalidInput):
     code = "card_password_rejected"
+
+
+class NoCardPassword(CardPasswordRejected):
+    """The person has set no card password (or has no online account to hold one)."""
+
+    code = "no_card_password"
+
+
+class CardPasswordLocked(RateLimited):
+    """Too many wrong card passwords: `until` (Beijing minute) and `retry_after` (seconds) say
+    when. The code stays `rate_limited`: the API and pages answer it as any other 429."""
 
 
 class PasskeyRejected(InvalidInput):

@@ -39,6 +39,29 @@ def after_success() -> LockState:
     return LockState()
 
 
+@dataclass(frozen=True, slots=True)
+class CardPasswordVerdict:
+    """What one try of a card password does to the card's count, whichever channel it came from
+    (the phone's step-up, the hotline's keypad, the kiosk's keypad): one count per account."""
+
+    accepted: bool
+    state: LockState  # the count to keep
+    left: int  # wrong tries left before the lock (0 once this try locked it)
+    locked_until: datetime | None  # set when this try spent the last one
+
+
+def judge_card_password(
+    state: LockState, now: datetime, policy: IdentityPolicy, *, matched: bool
+) -> CardPasswordVerdict:
+    """A try that is not held back by a lock already on (callers refuse those before checking)."""
+    if matched:
+        return CardPasswordVerdict(True, after_success(), policy.max_failures, None)
+    after = after_failure(state, now, policy)
+    if after.is_locked(now):
+        return CardPasswordVerdict(False, after, 0, after.locked_until)
+    return CardPasswordVerdict(False, after, policy.max_failures - after.failed_count, None)
+
+
 def card_password_locked_message(until_china: str) -> str:
     return f"医保卡密码错误次数过多，请于 {until_china} 后再试，或改用短信验证码"
 

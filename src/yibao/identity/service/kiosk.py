@@ -2,36 +2,28 @@
 its 医保卡密码 typed on the kiosk's keypad, the 医保电子凭证 QR from the person's phone, or the ID
 number and an SMS code sent to the phone the insurer has for it.
 
-The card password is checked exactly as the phone's step-up checks it (`signin.py`): the same
-lockout (`card_lock`, counted per account whichever channel the tries came from), the same
-per-address limit. Success opens a kiosk session (written through the kiosks feature's
-repository, its one writer) whose token only the kiosk's browser holds, in a cookie."""
+The card password is checked by the one check every channel uses (`card_password.py`): one
+lockout counted per account whichever channel the tries came from, the same per-address limit.
+Success opens a kiosk session (written through the kiosks feature's repository, its one writer)
+whose token only the kiosk's browser holds, in a cookie."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.enrolment import repository as enrolment_repository
-from yibao.identity import card_lock
-from yibao.identity import repository as repo
 from yibao.identity.domain import (
-    CardPasswordRejected,
     CodePurpose,
     RateLimited,
-    SecurityEventKind,
     SignInFailed,
-    after_failure,
-    card_password_locked_message,
     check_code_shape,
 )
+from yibao.identity.service.card_password import verify_card_password
 from yibao.identity.service.common import (
     check_code,
-    china_minute,
     count_failure,
-    password_matches,
     policy_of,
     queue_code,
-    refusal,
     refuse_if_throttled,
     refuse_sms_if_spent,
 )
@@ -75,55 +67,20 @@ async def identify_with_card(
     kiosk = await kiosks.authenticated_kiosk(session, kiosk_key)
     if kiosk.card_state != CardState.PRESENT or kiosk.card_person_id is None:
         raise CardRefused("请先插入社保卡")
-    person_id = kiosk.card_person_id
-    found = await repo.account_of_person(session, person_id)
-    account = await repo.account(session, found.id, lock=True) if found else None
-    if account is None or account.card_password_hash is None:
-        raise CardPasswordRejected(
-            "您还没有设置医保卡密码，请到医保窗口设置，或改用医保电子凭证扫码"
-        )
-    policy = policy_of(rt.settings)
-    now = rt.clock.now()
-    state = await card_lock.lock_state(rt.ephemeral, account.id)
-    if state.locked_until is not None and state.is_locked(now):
-        raise refusal(
-            card_password_locked_message(china_minute(state.locked_until)), state.locked_until, now
-        )
     password = card_password.strip()
     if not password.isdigit() or len(password) != 6:
         raise InvalidInput("医保卡密码是 6 位数字")
-    if not password_matches(account.card_password_hash, password):
-        state = after_failure(state, now, policy)
-        await card_lock.save(rt.ephemeral, account.id, state, policy)
-        until = state.locked_until if state.is_locked(now) else None
-        repo.record_event(
-            session,
-            SecurityEventKind.STEP_UP_FAILED,
-            now,
-            channel=VIA,
-            account_id=account.id,
-            person_id=person_id,
-            method="card_password",
-            kiosk=kiosk.id,
-            locked_until=until,
-        )
-        await count_failure(rt, session, client, VIA)
-        await session.commit()
-        if until is not None:
-            raise refusal(card_password_locked_message(china_minute(until)), until, now)
-        left = policy.max_failures - state.failed_count
-        raise CardPasswordRejected(f"医保卡密码不正确，还可尝试{left}次")
-    await card_lock.forget(rt.ephemeral, account.id)
-    repo.record_event(
+    holder = await verify_card_password(
+        rt,
         session,
-        SecurityEventKind.STEP_UP_OK,
-        now,
-        channel=VIA,
-        account_id=account.id,
-        person_id=person_id,
-        method="card_password",
+        person_id=kiosk.card_person_id,
+        card_password=password,
+        via=VIA,
+        client=client,
+        not_set="您还没有设置医保卡密码，请到医保窗口设置，或改用医保电子凭证扫码",
         kiosk=kiosk.id,
     )
+    person_id = holder.person_id
     token = await _open(rt, session, kiosk.id, person_id, Method.CARD)
     await session.commit()
     return token

@@ -7,27 +7,23 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.identity import card_lock
 from yibao.identity import repository as repo
 from yibao.identity.domain import (
     PASSWORD_REFUSED_MESSAGE,
     SIGN_IN_FAILED_MESSAGE,
-    CardPasswordRejected,
     CodePurpose,
     SecurityEventKind,
     SignInFailed,
     UnknownAccount,
-    after_failure,
-    card_password_locked_message,
     check_code_shape,
     classify_identifier,
 )
+from yibao.identity.service.card_password import verify_card_password
 from yibao.identity.service.common import (
     HASHER,
     IssuedSession,
     Resolved,
     check_code,
-    china_minute,
     clear_wrong_passwords,
     count_failure,
     count_wrong_password,
@@ -36,7 +32,6 @@ from yibao.identity.service.common import (
     password_lock,
     password_matches,
     policy_of,
-    refusal,
     refuse_if_throttled,
     token_digest,
 )
@@ -174,21 +169,29 @@ async def sign_in_with_code(
 
 
 async def grant_step_up(
-    rt: Runtime, session: AsyncSession, session_id: str, account_id: int, method: str, via: str
+    rt: Runtime,
+    session: AsyncSession,
+    session_id: str,
+    account_id: int,
+    method: str,
+    via: str,
+    *,
+    event: bool = True,
 ) -> None:
     row = await repo.sign_in_session(session, session_id)
     if row is None or row.account_id != account_id or row.ended_at is not None:
         raise UnknownAccount("登录已失效，请重新登录")
     now = rt.clock.now()
     row.step_up_until = now + policy_of(rt.settings).step_up_window
-    repo.record_event(
-        session,
-        SecurityEventKind.STEP_UP_OK,
-        now,
-        channel=via,
-        account_id=account_id,
-        method=method,
-    )
+    if event:
+        repo.record_event(
+            session,
+            SecurityEventKind.STEP_UP_OK,
+            now,
+            channel=via,
+            account_id=account_id,
+            method=method,
+        )
     await session.commit()
 
 
@@ -222,40 +225,17 @@ async def step_up_with_card_password(
     via: str,
     client: str,
 ) -> None:
-    await refuse_if_throttled(rt, client)
-    policy = policy_of(rt.settings)
-    # Locked from reading the wrong tries to writing them: racing tries take turns (card_lock).
-    account = await repo.account(session, account_id, lock=True)
-    if account is None:
-        raise UnknownAccount("账户不存在")
-    if account.card_password_hash is None:
-        raise CardPasswordRejected("您还没有设置医保卡密码，请先设置或改用短信验证码")
-    now = rt.clock.now()
-    state = await card_lock.lock_state(rt.ephemeral, account_id)
-    if state.locked_until is not None and state.is_locked(now):
-        message = card_password_locked_message(china_minute(state.locked_until))
-        raise refusal(message, state.locked_until, now)
-    if not password_matches(account.card_password_hash, card_password.strip()):
-        state = after_failure(state, now, policy)
-        await card_lock.save(rt.ephemeral, account_id, state, policy)
-        until = state.locked_until if state.is_locked(now) else None
-        repo.record_event(
-            session,
-            SecurityEventKind.STEP_UP_FAILED,
-            now,
-            channel=via,
-            account_id=account_id,
-            method="card_password",
-            locked_until=until,
-        )
-        await count_failure(rt, session, client, via)
-        await session.commit()
-        if until is not None:  # this try spent the last one: say so now, not on the next
-            raise refusal(card_password_locked_message(china_minute(until)), until, now)
-        left = policy.max_failures - state.failed_count
-        raise CardPasswordRejected(f"医保卡密码不正确，还可尝试{left}次")
-    await card_lock.forget(rt.ephemeral, account_id)
-    await grant_step_up(rt, session, session_id, account_id, "card_password", via)
+    await verify_card_password(
+        rt,
+        session,
+        account_id=account_id,
+        card_password=card_password,
+        via=via,
+        client=client,
+        not_set="您还没有设置医保卡密码，请先设置或改用短信验证码",
+    )
+    # The card password's own STEP_UP_OK is recorded: this only opens the window.
+    await grant_step_up(rt, session, session_id, account_id, "card_password", via, event=False)
 
 
 # --- sessions ----------------------------------------------------------------------------------

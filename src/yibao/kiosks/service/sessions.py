@@ -1,6 +1,6 @@
 """A person's session at a kiosk: checked on every page (kiosk key and session token), each
 read recorded on their 查询记录 before anything is shown, ended by 退出, idleness, the card
-leaving or the kiosk's revocation."""
+leaving, the kiosk's revocation or the server's start."""
 
 from __future__ import annotations
 
@@ -123,3 +123,16 @@ async def end(session: AsyncSession, clock: Clock, key: str, token: str, reason:
         await repository.end_session(session, row, reason, clock.now())
         await session.commit()
     return END_MESSAGES[reason]
+
+
+async def end_sessions_left_open(session: AsyncSession, clock: Clock) -> int:
+    """At server start: every kiosk session still open ends, whatever its age.
+
+    Chosen over a hard expiry checked on each request because a stopped server missed the card
+    readers' reports: a card taken out (or a person walking away) while it was down was never
+    recorded, so a session opened before the stop cannot be trusted for even one more request,
+    and any expiry long enough for a real visit would leave that window open. The cost is that
+    whoever is at a kiosk when a server process starts identifies again."""
+    ended = await repository.end_sessions(session, None, EndReason.RESTARTED, clock.now())
+    await session.commit()
+    return ended

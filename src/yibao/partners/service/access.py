@@ -3,7 +3,8 @@
 `admit` runs before every partner read: it checks the token, the grant and the partner in one
 statement, counts the call against the partner's rate limit in the short-lived store (so every
 server process counts the same minute), writes the read to the audit trail and the grant's last
-use, and commits — before the delivery layer reads anything.
+use, and commits — before the delivery layer reads anything. `sweep_idle_grants` is the
+worker's: it marks grants idle for 180 days as ended and tells their person.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from yibao.audit import repository as audit_repository
 from yibao.audit.domain import PARTNER_READS, ActorType
 from yibao.db.ephemeral import EphemeralStore
 from yibao.kernel.clock import Clock
+from yibao.notifications import repository as outbox
+from yibao.notifications.domain import Channel
 from yibao.partners import repository
 from yibao.partners.domain import (
+    GRANT_IDLE_LIMIT,
     SCOPES,
     Admission,
     GrantNotFound,
@@ -27,6 +31,7 @@ from yibao.partners.domain import (
     PartnerRateLimited,
     PartnerStatus,
     TokenKind,
+    grant_expired_text,
     grant_idle_until,
     grant_is_live,
 )
@@ -147,3 +152,37 @@ async def revoke_grant(session: AsyncSession, clock: Clock, person_id: int, gran
         grant.revoked_at, grant.revoked_reason = now, "person"
         await repository.revoke_grant_tokens(session, grant.id, now)
         await session.commit()
+
+
+SWEEP_BATCH = 500
+EXPIRED_SUBJECT = "应用授权已到期"
+
+
+async def sweep_idle_grants(session: AsyncSession, clock: Clock) -> int:
+    """The worker's sweep: a grant nobody used for 180 days is marked ended (`idle`, at the moment
+    it stopped working, so 已授权的应用 shows the same time before and after the sweep), its
+    tokens revoked, and the person told by an in-app notice. The grant already stopped working
+    at that moment (`grant_is_live` on every call); the sweep makes it plain and final. One batch
+    per call, committed; returns how many it ended (the caller runs it again while it is busy)."""
+    now = clock.now()
+    ended = 0
+    for grant in await repository.idle_grants(session, now - GRANT_IDLE_LIMIT, SWEEP_BATCH):
+        if grant_is_live(grant.granted_at, grant.last_used_at, grant.revoked_at, now):
+            continue  # read again under the lock: used in the meantime
+        grant.revoked_at = grant_idle_until(grant.granted_at, grant.last_used_at)
+        grant.revoked_reason = "idle"
+        await repository.revoke_grant_tokens(session, grant.id, now)
+        partner = await repository.partner_by_id(session, grant.partner_id)
+        name = partner.name if partner is not None else "第三方应用"
+        await outbox.enqueue(
+            session,
+            channel=Channel.INAPP,
+            dedup_key=f"partner-grant-idle:{grant.id}",
+            subject=EXPIRED_SUBJECT,
+            body=grant_expired_text(name),
+            now=now,
+            person_id=grant.person_id,
+        )
+        ended += 1
+    await session.commit()
+    return ended

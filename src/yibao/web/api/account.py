@@ -146,7 +146,11 @@ class ConsumptionDetailOut(BaseModel):
     entries: list[ConsumptionOut]
 
 
-def _consumption(record: statements.ConsumptionRecord) -> ConsumptionOut:
+# The serialisers: the person's own view, in full. The partner API (web/open/views.py) answers
+# the same figures through these, keeping only its own models' fields and masking names.
+
+
+def consumption_out(record: statements.ConsumptionRecord) -> ConsumptionOut:
     return ConsumptionOut(
         entry_id=record.entry_id,
         time=record.at,
@@ -167,11 +171,7 @@ def _consumption(record: statements.ConsumptionRecord) -> ConsumptionOut:
     )
 
 
-@router.get("/account", response_model=AccountOut, summary="账户概览 overview")
-async def account(
-    person: SteppedUpPersonDep, session: SessionDep, runtime: RuntimeDep
-) -> AccountOut:
-    view = await statements.account_overview(session, runtime.clock, person.person_id)
+def account_out(view: statements.Overview) -> AccountOut:
     return AccountOut(
         psn_no=view.psn_no,
         name=view.person_name,
@@ -195,17 +195,7 @@ async def account(
     )
 
 
-@router.get("/contributions", response_model=ContributionsOut, summary="缴费记录")
-async def contributions(
-    person: SteppedUpPersonDep,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    since: Annotated[str | None, Query(description="first month YYYY-MM")] = None,
-    until: Annotated[str | None, Query(description="last month YYYY-MM")] = None,
-) -> ContributionsOut:
-    history = await statements.contribution_history(
-        session, runtime.clock, person.person_id, since=since, until=until
-    )
+def contributions_out(history: statements.ContributionHistory) -> ContributionsOut:
     return ContributionsOut(
         since=history.since,
         until=history.until,
@@ -225,6 +215,62 @@ async def contributions(
             for m in history.months
         ],
     )
+
+
+def consumption_detail_out(detail: statements.ConsumptionDetail) -> ConsumptionDetailOut:
+    s = detail.settlement
+    return ConsumptionDetailOut(
+        setl_id=detail.setl_id,
+        patient_name=detail.patient_name,
+        fixmedins_name=s.fixmedins_name if s else None,
+        fixmedins_code=s.fixmedins_code if s else None,
+        med_type=s.med_type if s else None,
+        setl_time=s.setl_time if s else None,
+        status=s.status if s else None,
+        medfee_sumamt=_yuan(s.medfee_sumamt_fen if s else None),
+        fund_pay_sumamt=_yuan(s.fund_pay_sumamt_fen if s else None),
+        acct_pay=_yuan(s.acct_pay_fen if s else None),
+        acct_mulaid_pay=_yuan(s.acct_mulaid_pay_fen if s else None),
+        psn_cash_pay=_yuan(s.psn_cash_pay_fen if s else None),
+        items=[
+            ItemOut(
+                feedetl_sn=i.feedetl_sn,
+                med_list_codg=i.med_list_codg,
+                med_list_name=i.med_list_name,
+                chrgitm_lv=i.chrgitm_lv,
+                pric=format_yuan(i.pric_fen),
+                cnt=str(i.cnt),
+                det_item_fee_sumamt=format_yuan(i.det_item_fee_sumamt_fen),
+            )
+            for i in detail.items
+        ],
+        mutual_aid=[
+            ShareOut(payer_name=p, beneficiary_name=b, amount=format_yuan(f))
+            for p, b, f in detail.shares
+        ],
+        entries=[consumption_out(e) for e in detail.entries],
+    )
+
+
+@router.get("/account", response_model=AccountOut, summary="账户概览 overview")
+async def account(
+    person: SteppedUpPersonDep, session: SessionDep, runtime: RuntimeDep
+) -> AccountOut:
+    return account_out(await statements.account_overview(session, runtime.clock, person.person_id))
+
+
+@router.get("/contributions", response_model=ContributionsOut, summary="缴费记录")
+async def contributions(
+    person: SteppedUpPersonDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    since: Annotated[str | None, Query(description="first month YYYY-MM")] = None,
+    until: Annotated[str | None, Query(description="last month YYYY-MM")] = None,
+) -> ContributionsOut:
+    history = await statements.contribution_history(
+        session, runtime.clock, person.person_id, since=since, until=until
+    )
+    return contributions_out(history)
 
 
 @router.get("/consumption", response_model=ConsumptionPageOut, summary="消费记录")
@@ -261,7 +307,7 @@ async def consumption(
         matching=page.matching,
         hidden=page.hidden,
         next_cursor=page.next_cursor,
-        items=[_consumption(r) for r in page.records],
+        items=[consumption_out(r) for r in page.records],
     )
 
 
@@ -274,38 +320,8 @@ async def consumption(
 async def consumption_detail(
     setl_id: str, person: SteppedUpPersonDep, session: SessionDep
 ) -> ConsumptionDetailOut:
-    detail = await statements.consumption_detail(session, person.person_id, setl_id)
-    s = detail.settlement
-    return ConsumptionDetailOut(
-        setl_id=detail.setl_id,
-        patient_name=detail.patient_name,
-        fixmedins_name=s.fixmedins_name if s else None,
-        fixmedins_code=s.fixmedins_code if s else None,
-        med_type=s.med_type if s else None,
-        setl_time=s.setl_time if s else None,
-        status=s.status if s else None,
-        medfee_sumamt=_yuan(s.medfee_sumamt_fen if s else None),
-        fund_pay_sumamt=_yuan(s.fund_pay_sumamt_fen if s else None),
-        acct_pay=_yuan(s.acct_pay_fen if s else None),
-        acct_mulaid_pay=_yuan(s.acct_mulaid_pay_fen if s else None),
-        psn_cash_pay=_yuan(s.psn_cash_pay_fen if s else None),
-        items=[
-            ItemOut(
-                feedetl_sn=i.feedetl_sn,
-                med_list_codg=i.med_list_codg,
-                med_list_name=i.med_list_name,
-                chrgitm_lv=i.chrgitm_lv,
-                pric=format_yuan(i.pric_fen),
-                cnt=str(i.cnt),
-                det_item_fee_sumamt=format_yuan(i.det_item_fee_sumamt_fen),
-            )
-            for i in detail.items
-        ],
-        mutual_aid=[
-            ShareOut(payer_name=p, beneficiary_name=b, amount=format_yuan(f))
-            for p, b, f in detail.shares
-        ],
-        entries=[_consumption(e) for e in detail.entries],
+    return consumption_detail_out(
+        await statements.consumption_detail(session, person.person_id, setl_id)
     )
 
 

@@ -4,9 +4,9 @@ masked, and no diagnosis, item list of a relative's visit, ID number or phone at
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.claims.domain import MED_TYPES, REJECTION_REASONS, STATUS_NAMES
 from yibao.claims.service import claim_reads
@@ -17,9 +17,13 @@ from yibao.kernel.idnumber import mask_name
 from yibao.kernel.money import format_yuan
 from yibao.partners.domain import masked_psn_no
 from yibao.statements import service as statements
+from yibao.web.api import account as owner
 from yibao.web.api.claims.views import StepOut, step_out
 
 Yuan = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["123.45"])]
+
+
+Out = TypeVar("Out", bound=BaseModel)
 
 
 def _yuan(fen: int | None) -> str | None:
@@ -43,6 +47,8 @@ class BalanceOut(BaseModel):
 
 
 class ContributionOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # base and both parts: the owner's only
+
     month: str = Field(description="费款所属期 YYYY-MM")
     status: str = Field(description="normal | arrears | backpaid | gap")
     credited: Yuan | None = Field(description="划入金额")
@@ -84,6 +90,8 @@ class ConsumptionPageOut(BaseModel):
 
 
 class ItemOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # the item codes: the owner's only
+
     med_list_name: str
     chrgitm_lv: str = Field(description="01 甲类 | 02 乙类 | 03 丙类")
     pric: Yuan
@@ -165,79 +173,41 @@ class VoucherOut(BaseModel):
     holder: str = Field(description="masked")
 
 
+def _for_partner(model: type[Out], full: BaseModel, **masked: str | None) -> Out:
+    """The owner's view (web/api/account.py) cut down to the partner model's own fields: the
+    partner model is the allow-list (a field /api/v1 adds reaches no partner until it is added
+    here), and `masked` replaces the names and numbers the partner sees masked. Nested lists
+    are cut down the same way by their models (`extra="ignore"`)."""
+    kept = full.model_dump(include=set(model.model_fields))
+    return model.model_validate({**kept, **masked})
+
+
 def balance_out(view: statements.Overview) -> BalanceOut:
-    return BalanceOut(
+    return _for_partner(
+        BalanceOut,
+        owner.account_out(view),
         psn_no=masked_psn_no(view.psn_no),
         name=mask_name(view.person_name),
-        has_account=view.has_account,
-        balance=format_yuan(view.balance_fen),
-        account_status=view.account_status,
-        year=view.year,
-        year_credited=format_yuan(view.year_credited_fen),
-        year_spent=format_yuan(view.year_spent_fen),
-        as_of=view.as_of,
     )
 
 
 def contributions_out(history: statements.ContributionHistory) -> ContributionsOut:
-    return ContributionsOut(
-        since=history.since,
-        until=history.until,
-        credited_total=format_yuan(history.credited_fen),
-        owing_months=history.owing_months,
-        items=[
-            ContributionOut(
-                month=m.month,
-                status=m.status,
-                credited=_yuan(m.credited_fen),
-                arrived_on=m.arrived_on,
-            )
-            for m in history.months
-        ],
-    )
+    return _for_partner(ContributionsOut, owner.contributions_out(history))
 
 
 def consumption_out(record: statements.ConsumptionRecord) -> ConsumptionOut:
-    return ConsumptionOut(
-        entry_id=record.entry_id,
-        time=record.at,
-        kind=record.kind.value,
-        account_change=format_yuan(record.account_change_fen),
-        fixmedins_name=record.institution_name,
-        fixmedins_code=record.institution_code,
-        fixmedins_type=record.institution_type,
-        setl_id=record.setl_id,
+    return _for_partner(
+        ConsumptionOut,
+        owner.consumption_out(record),
         beneficiary_name=_masked(record.beneficiary_name),
-        medfee_sumamt=_yuan(record.total_fen),
-        fund_pay_sumamt=_yuan(record.fund_fen),
-        acct_pay=_yuan(record.account_fen),
-        acct_mulaid_pay=_yuan(record.mutual_aid_fen),
-        psn_cash_pay=_yuan(record.cash_fen),
     )
 
 
 def consumption_detail_out(detail: statements.ConsumptionDetail) -> ConsumptionDetailOut:
-    s = detail.settlement
-    return ConsumptionDetailOut(
-        setl_id=detail.setl_id,
+    return _for_partner(
+        ConsumptionDetailOut,
+        owner.consumption_detail_out(detail),
         patient_name=_masked(detail.patient_name),
-        fixmedins_name=s.fixmedins_name if s else None,
-        setl_time=s.setl_time if s else None,
-        medfee_sumamt=_yuan(s.medfee_sumamt_fen if s else None),
-        fund_pay_sumamt=_yuan(s.fund_pay_sumamt_fen if s else None),
-        acct_pay=_yuan(s.acct_pay_fen if s else None),
-        acct_mulaid_pay=_yuan(s.acct_mulaid_pay_fen if s else None),
-        psn_cash_pay=_yuan(s.psn_cash_pay_fen if s else None),
-        items=[
-            ItemOut(
-                med_list_name=i.med_list_name,
-                chrgitm_lv=i.chrgitm_lv,
-                pric=format_yuan(i.pric_fen),
-                cnt=str(i.cnt),
-                det_item_fee_sumamt=format_yuan(i.det_item_fee_sumamt_fen),
-            )
-            for i in detail.items
-        ],
     )
 
 
