@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.audit import repository as audit_repository
-from yibao.audit.domain import ActorType
+from yibao.audit.domain import LOOKUP_REASONS, ActorType, LookupReasonRequired
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson, is_retired
 from yibao.filings import repository
@@ -61,6 +61,7 @@ class Actor:
     name: str
     role: str
     office: str = ""
+    reason: str = "filing"  # the audit record's reason; the counter's is a lookup reason
 
     @property
     def label(self) -> str:
@@ -71,7 +72,13 @@ def person_actor(person_id: int, name: str) -> Actor:
     return Actor(Channel.APP, ActorType.PERSON.value, str(person_id), name, "insured_person")
 
 
+COUNTER_ROLES = frozenset({"clerk", "admin"})
+
+
 def staff_actor(staff: StaffActor) -> Actor:
+    """A clerk filing for a person who came to the counter."""
+    if not staff.roles & COUNTER_ROLES:
+        raise FilingNotAllowed("只有经办人员可以在窗口办理异地就医备案")
     return Actor(
         Channel.COUNTER,
         ActorType.STAFF.value,
@@ -79,6 +86,7 @@ def staff_actor(staff: StaffActor) -> Actor:
         staff.name,
         staff.role,
         staff.office,
+        "counter_visit",
     )
 
 
@@ -121,7 +129,6 @@ async def _audit(
     person_id: int,
     detail: dict[str, Any],
     clock: Clock,
-    reason: str = "filing",
 ) -> None:
     await audit_repository.record(
         session,
@@ -132,7 +139,7 @@ async def _audit(
         office=actor.office,
         action=action,
         subject_person_id=person_id,
-        reason=reason,
+        reason=actor.reason,
         detail=detail,
         now=clock.now(),
     )
@@ -402,6 +409,34 @@ async def documents_of(
 ) -> list[FilingDocument]:
     await filing_of(session, person_id, filing_id)
     return await repository.documents_of(session, filing_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterView:
+    person_name: str
+    filings: list[Filing]
+    rules: RegionFilingRules | None  # None: not insured (nothing can be filed)
+
+
+async def filings_for_staff(
+    session: AsyncSession, clock: Clock, staff: StaffActor, person_id: int, reason: str
+) -> CounterView:
+    """The person's 备案 at the counter, recorded on their 查询记录 before it is shown."""
+    if not staff.roles & COUNTER_ROLES:
+        raise FilingNotAllowed("只有经办人员可以查看异地就医备案")
+    if reason not in LOOKUP_REASONS:
+        raise LookupReasonRequired("请先选择查询事由")
+    person = await enrolment_repository.person(session, person_id)
+    if person is None:
+        raise UnknownPerson("没有找到该参保人")
+    await audit_repository.record_staff_action(
+        session, staff, "filings.view", person_id, reason, {}, clock.now()
+    )
+    enrolment = await enrolment_repository.main_enrolment(session, person_id)
+    rules = await repository.rules_of(session, enrolment.admdvs) if enrolment else None
+    view = CounterView(person.name, await repository.filings_of(session, person_id), rules)
+    await session.commit()
+    return view
 
 
 async def rules_for_person(session: AsyncSession, person_id: int) -> RegionFilingRules:
