@@ -311,6 +311,36 @@ async def file(
     return filing
 
 
+async def _person_by_psn_no(session: AsyncSession, psn_no: str) -> int:
+    person = await enrolment_repository.person_by_psn_no(session, psn_no)
+    if person is None:
+        raise UnknownPerson("psn_no 没有这个参保人")
+    return person.id
+
+
+async def file_for_institution_in(
+    session: AsyncSession, clock: Clock, actor: Actor, psn_no: str, application: Application
+) -> Filing:
+    """A 转院备案 an institution files for its patient, on the message's session without
+    committing (the interface commits it with its answer, once per msgid)."""
+    person_id = await _person_by_psn_no(session, psn_no)
+    filing, _ = await _new_filing(session, clock, None, actor, person_id, application)
+    await _audit(session, actor, "filings.filed", person_id, _detail(filing), clock)
+    return filing
+
+
+async def cancel_for_institution_in(
+    session: AsyncSession, clock: Clock, actor: Actor, psn_no: str, serial: str, reason: str
+) -> Filing:
+    """Cancels a 备案 the same institution filed, found by its serial; without committing.
+    Another institution's, another person's or an unknown serial answer alike: no such 备案."""
+    person_id = await _person_by_psn_no(session, psn_no)
+    row = await repository.filing_by_serial(session, serial, lock=True)
+    if row is None or row.person_id != person_id or row.created_by != actor.label:
+        raise UnknownFiling("没有这份备案（待遇申报明细流水号、人员编号或申报机构不符）")
+    return await _cancel_row(session, clock, actor, row, reason)
+
+
 async def _owned(session: AsyncSession, person_id: int, filing_id: int) -> FilingRow:
     row = await repository.filing_row(session, filing_id, lock=True)
     if row.person_id != person_id:
@@ -325,6 +355,26 @@ def _end(row: FilingRow, state: FilingState, actor: Actor, reason: str, clock: C
     row.end_reason = reason or None
 
 
+async def _cancel_row(
+    session: AsyncSession, clock: Clock, actor: Actor, row: FilingRow, reason: str
+) -> Filing:
+    reason = check_text(reason, "reason 撤销原因", 200, required=False)
+    filing = repository.to_filing(row)
+    rules = await repository.rules_of(session, row.insured_admdvs)
+    check_may_end(filing, china_today(clock), rules, "撤销")
+    _end(row, FilingState.CANCELLED, actor, reason, clock)
+    await session.flush()
+    await _audit(
+        session,
+        actor,
+        "filings.cancelled",
+        row.person_id,
+        {**_detail(filing), "reason": reason},
+        clock,
+    )
+    return repository.to_filing(row)
+
+
 async def cancel(
     session: AsyncSession,
     clock: Clock,
@@ -335,26 +385,13 @@ async def cancel(
 ) -> Filing:
     """撤销: ends an active 备案 (a long-term one only after the region's minimum)."""
     try:
-        reason = check_text(reason, "reason 撤销原因", 200, required=False)
         row = await _owned(session, person_id, filing_id)
-        filing = repository.to_filing(row)
-        rules = await repository.rules_of(session, row.insured_admdvs)
-        check_may_end(filing, china_today(clock), rules, "撤销")
-        _end(row, FilingState.CANCELLED, actor, reason, clock)
-        await session.flush()
-        await _audit(
-            session,
-            actor,
-            "filings.cancelled",
-            person_id,
-            {**_detail(filing), "reason": reason},
-            clock,
-        )
+        done = await _cancel_row(session, clock, actor, row, reason)
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    return repository.to_filing(row)
+    return done
 
 
 async def change(
@@ -486,9 +523,11 @@ __all__ = [
     "FilingConflict",
     "Upload",
     "cancel",
+    "cancel_for_institution_in",
     "change",
     "document_store",
     "file",
+    "file_for_institution_in",
     "filing_of",
     "filings_of",
     "institution_actor",
