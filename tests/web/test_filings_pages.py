@@ -85,6 +85,12 @@ async def test_phone_application_state_and_cancel(
     )
     assert cancelled.status_code == 303
     assert "已撤销" in (await client.get(temporary.headers["location"])).text
+    async with runtime.sessions() as s:  # what the person did themselves sends them nothing
+        assert (
+            await s.execute(
+                text("SELECT count(*) FROM outbox_messages WHERE subject LIKE '%备案%'")
+            )
+        ).scalar_one() == 0
 
 
 async def test_counter_files_for_a_person_and_the_read_is_recorded(
@@ -125,9 +131,20 @@ async def test_counter_files_for_a_person_and_the_read_is_recorded(
             )
         ).all()
         channel = (await s.execute(text("SELECT channel FROM filings"))).scalar_one()
+        told = (
+            await s.execute(
+                text(
+                    "SELECT person_id, channel, body FROM outbox_messages"
+                    " WHERE subject LIKE '%备案%'"
+                )
+            )
+        ).all()
     assert [tuple(a) for a in actions] == [  # the refused read (no reason) recorded nothing
         ("filings.view", "staff", "counter_visit"),
         ("filings.filed", "staff", "counter_visit"),
         ("filings.view", "staff", "counter_visit"),
     ]
     assert channel == "counter"
+    # The person hears of it in 消息.
+    assert [(t[0], t[1]) for t in told] == [(person.person_id, "inapp")]
+    assert "医保经办窗口已为您办理异地就医备案：异地转诊" in told[0][2]

@@ -15,6 +15,7 @@ from tests.support import settlement_world
 from yibao.filings import repository as filings_repository
 from yibao.filings.tables import FilingRow
 from yibao.kernel.clock import china_today
+from yibao.notifications.tables import OutboxMessage
 from yibao.runtime import Runtime
 
 
@@ -88,6 +89,17 @@ async def test_2501_files_a_referral_that_covers_treatment_there_and_2502_cancel
     async with runtime.sessions() as s:
         gone = await filings_repository.covering_filing(s, w.person.person.id, "110105", today)
     assert gone is None
+    async with runtime.sessions() as s:
+        told = (
+            (
+                await s.execute(
+                    select(OutboxMessage.subject).where(OutboxMessage.subject.like("%备案%"))
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(told) == ["异地就医备案已办理", "异地就医备案已撤销"]
     twice = await w.hospital.call("2502", cancel)
     assert twice["infcode"] == -1 and "已撤销" in twice["err_msg"]
 

@@ -1,8 +1,9 @@
 """Use cases of 异地就医备案: file, change, cancel, list; the region's rules. The only commits.
 
 Every change is on the audit trail (`filings.filed`, `filings.changed`, `filings.cancelled`,
-`filings.rules_set`), with the person as subject, so it shows on their 查询记录 when staff or an
-institution did it. Uploaded proofs go through `kernel.uploads` (type by content, images
+`filings.rules_set`), with the person as subject; the counter's read (`filings.view`) shows on
+their 查询记录. A change someone else made for them (the counter, an institution's 2501/2502)
+also reaches them as an in-app message (消息), written with the change. Uploaded proofs go through `kernel.uploads` (type by content, images
 re-encoded) into the same store as 家庭共济's documents.
 """
 
@@ -22,6 +23,7 @@ from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson, is_retired
 from yibao.filings import repository
 from yibao.filings.domain import (
+    KIND_NAMES,
     Channel,
     DocumentKind,
     Filing,
@@ -42,6 +44,9 @@ from yibao.filings.tables import FilingDocument, FilingRow
 from yibao.kernel import uploads
 from yibao.kernel.actors import StaffActor
 from yibao.kernel.clock import Clock, china_today
+from yibao.notifications import repository as notifications_repository
+from yibao.notifications.domain import Channel as NoticeChannel
+from yibao.notifications.repository import NewMessage
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 
@@ -266,6 +271,25 @@ async def _new_filing(
     return filing, stored_name
 
 
+def _tell(actor: Actor, filing: Filing, verb: str, clock: Clock) -> list[NewMessage]:
+    """The in-app message for a change the person did not make themselves."""
+    if actor.channel is Channel.APP:
+        return []
+    by = "医保经办窗口" if actor.channel is Channel.COUNTER else actor.name
+    body = (
+        f"{by}已为您{verb}异地就医备案：{KIND_NAMES[filing.kind]}，就医地{filing.treatment_name}，"
+        f"{filing.begins.isoformat()}起"
+        + (f"至{filing.ends.isoformat()}。" if filing.ends else "长期有效。")
+        + "如有疑问请致电12393。"
+    )
+    key = f"filing:{filing.id}:{verb}:inapp"
+    return [
+        NewMessage(
+            NoticeChannel.INAPP, key, filing.person_id, f"异地就医备案已{verb}", body, clock.now()
+        )
+    ]
+
+
 def _detail(filing: Filing) -> dict[str, Any]:
     return {
         "filing": filing.id,
@@ -304,6 +328,7 @@ async def file(
             session, clock, store, actor, person_id, application
         )
         await _audit(session, actor, "filings.filed", person_id, _detail(filing), clock)
+        notifications_repository.add_new(session, _tell(actor, filing, "办理", clock))
     except BaseException:
         await session.rollback()
         raise
@@ -326,6 +351,7 @@ async def file_for_institution_in(
     person_id = await _person_by_psn_no(session, psn_no)
     filing, _ = await _new_filing(session, clock, None, actor, person_id, application)
     await _audit(session, actor, "filings.filed", person_id, _detail(filing), clock)
+    notifications_repository.add_new(session, _tell(actor, filing, "办理", clock))
     return filing
 
 
@@ -372,6 +398,7 @@ async def _cancel_row(
         {**_detail(filing), "reason": reason},
         clock,
     )
+    notifications_repository.add_new(session, _tell(actor, filing, "撤销", clock))
     return repository.to_filing(row)
 
 
@@ -423,6 +450,7 @@ async def change(
             {**_detail(new), "replaces": old.id},
             clock,
         )
+        notifications_repository.add_new(session, _tell(actor, new, "变更", clock))
     except BaseException:
         await session.rollback()
         raise
