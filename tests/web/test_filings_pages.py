@@ -68,6 +68,13 @@ async def test_phone_application_state_and_cancel(
     assert "已生效" in detail.text and "长期有效" in detail.text and "居住证.png" in detail.text
     listed = await client.get("/filings")
     assert "常驻异地工作" in listed.text and "已生效" in listed.text
+    # The English catalogue covers the pages.
+    await client.get("/settings/lang", params={"to": "en", "next": "/filings"})
+    english = await client.get("/filings")
+    assert "Registration for treatment elsewhere" in english.text
+    assert "Active" in english.text, english.text[english.text.find("<main"):][:1500]
+    assert "Working in another region" in english.text
+    await client.get("/settings/lang", params={"to": "zh_CN", "next": "/filings"})
     # A long-term 备案 younger than the region's six months cannot be cancelled yet.
     cancel_url = made.headers["location"] + "/cancel"
     too_soon = await client.post(cancel_url, data={"reason": "", "csrf_token": csrf_of(client)})
