@@ -254,3 +254,25 @@ def test_the_cli_shows_and_sets_a_regions_rules(cli_env: Settings) -> None:
     assert "异地转诊、异地急诊抢救" in set_.output and "临时备案 12 个月" in set_.output
     refused = runner.invoke(app, ["filings", "rules", "310000", "--temporary-months", "3"])
     assert refused.exit_code != 0 and "至少六个月" in refused.output
+
+
+async def test_two_filings_at_once_make_one(rt: Runtime, clock: FixedClock) -> None:
+    """A double tap (or the phone and the counter at the same moment): the person's row lock
+    makes the second see the first, and it is refused as a conflict."""
+    import asyncio
+
+    await world(rt)
+    m = await employee(rt)
+    actor = filings.person_actor(m.person_id, m.name)
+
+    async def attempt() -> str:
+        async with rt.sessions() as s:
+            try:
+                await filings.file(s, clock, actor, m.person_id, working_away(rt))
+            except FilingConflict:
+                return "conflict"
+            return "filed"
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(4)))
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "filed"]
+    assert await count(rt, "SELECT count(*) FROM filings") == 1

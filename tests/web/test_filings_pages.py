@@ -72,7 +72,7 @@ async def test_phone_application_state_and_cancel(
     await client.get("/settings/lang", params={"to": "en", "next": "/filings"})
     english = await client.get("/filings")
     assert "Registration for treatment elsewhere" in english.text
-    assert "Active" in english.text, english.text[english.text.find("<main"):][:1500]
+    assert "Active" in english.text
     assert "Working in another region" in english.text
     await client.get("/settings/lang", params={"to": "zh_CN", "next": "/filings"})
     # A long-term 备案 younger than the region's six months cannot be cancelled yet.

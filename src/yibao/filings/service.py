@@ -204,6 +204,8 @@ async def _new_filing(
     so a failed commit can remove it."""
     application = _check_application(application)
     today = china_today(clock)
+    if not await repository.lock_person(session, person_id):
+        raise UnknownPerson("没有这个参保人")
     insured_admdvs, retired = await _insured(session, person_id)
     rules = await repository.rules_of(session, insured_admdvs)
     ends = check_new_filing(
