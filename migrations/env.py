@@ -46,6 +46,8 @@ TABLE_MODULES = [
     "yibao.kiosks.tables",
     "yibao.partners.tables",
     "yibao.filings.tables",
+    "yibao.settlement_vouchers.tables",
+    "yibao.prescriptions.tables",
 ]
 
 target_metadata = _metadata()
