@@ -435,3 +435,12 @@ async def test_2601_of_a_mapping_upload_says_to_cancel_it(w: settlement_world.Wo
     ok(await pharmacy.call("3301", {"data": mapping}, msgid=msgid))
     undo = {"data": {"psn_no": w.person.person.psn_no, "omsgid": msgid, "oinfno": "3301"}}
     refused(await pharmacy.call("2601", undo), "3302")
+
+
+async def test_a_quantity_sent_as_a_json_number_is_kept_exactly(w: settlement_world.World) -> None:
+    answer = await w.pharmacy.call("3503", {"purcinfo": _purchase("PUR0001", 2.25)})
+    assert ok(answer)["result"][0]["inv_cnt"] == "2.25"
+    answer = await w.pharmacy.call("3505", {"selinfo": _sale("SEL0001", 0.1)})
+    assert ok(answer)["result"][0]["inv_cnt"] == "2.15"
+    listed = ok(await w.pharmacy.call("3511", {"data": {}}))
+    assert listed["data"][0]["sel_retn_cnt"] == "0.1"

@@ -1,6 +1,6 @@
 """目录对照 (orders 52–53: 3301 upload, checked with 1317, then 3302 cancel) and 进销存 (orders
-88–89, after settling so a sale names the run's settlement): 3501 … 3507 and their A variants
-on an item of the run's own, then the queries 3508 … 3511 that must find what was sent.
+120–137, after settling, so a sale names the run's settlement): 3501 … 3507 and their A
+variants on an item of the run's own, then the queries 3508 … 3511 that must find what was sent.
 
 Each run uses fresh local codes and batch numbers (`serial`), so a suite run again against the
 same yibao starts from an empty item."""
@@ -10,9 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from yibao.cli.selftest.registry import BOTH, Run, expect, step
-from yibao.cli.selftest.steps.common import serial
+from yibao.cli.selftest.steps.common import DRUGS, serial
 
 TRACE_CODE = "81000000000000000001"
+
+
+def _drug(run: Run) -> str:
+    """A catalogue code: the run's first item, or the suite's first demo drug."""
+    return run.items[0] if run.items else DRUGS[0][0]
 
 
 def _item(run: Run) -> dict[str, str]:
@@ -20,7 +25,7 @@ def _item(run: Run) -> dict[str, str]:
         run.keep("stock_item", serial(run))
     code = str(run.state["stock_item"])
     return {
-        "med_list_codg": run.items[0],
+        "med_list_codg": _drug(run),
         "fixmedins_hilist_id": code,
         "fixmedins_hilist_name": f"自测商品{code}",
         "rx_flag": "0",
@@ -90,7 +95,7 @@ def _mapping(run: Run) -> dict[str, str]:
     return {
         "fixmedins_hilist_id": str(run.state["mapping_item"]),
         "list_type": "101",
-        "med_list_codg": run.items[0],
+        "med_list_codg": _drug(run),
     }
 
 
@@ -148,8 +153,8 @@ def _stock_return(run: Run, infno: str, cnt: str, expected: str) -> str:
     return _stock(run, infno, "purcinfo", record, expected)
 
 
-for _infno, _name, _send in _RECORDS:
-    step(_infno, _name, tiers=BOTH, order=88)(_send)
+for _order, (_infno, _name, _send) in enumerate(_RECORDS, start=120):
+    step(_infno, _name, tiers=BOTH, order=_order)(_send)
 
 
 def _delete(run: Run, infno: str, purchase_of: str, expected: str) -> str:
@@ -161,8 +166,8 @@ def _delete(run: Run, infno: str, purchase_of: str, expected: str) -> str:
     return f"采购批次 {bchno} 已删除（保留记录），库存 {expected}"
 
 
-step("3507", "商品信息删除", tiers=BOTH, order=89)(lambda run: _delete(run, "3507", "3503A", "10"))
-step("3507A", "商品信息删除", tiers=BOTH, order=89)(lambda run: _delete(run, "3507A", "3503", "5"))
+step("3507", "商品信息删除", tiers=BOTH, order=132)(lambda run: _delete(run, "3507", "3503A", "10"))
+step("3507A", "商品信息删除", tiers=BOTH, order=133)(lambda run: _delete(run, "3507A", "3503", "5"))
 
 
 def _query(run: Run, infno: str) -> list[dict[str, Any]]:
@@ -173,21 +178,21 @@ def _query(run: Run, infno: str) -> list[dict[str, Any]]:
     return rows
 
 
-@step("3508", "定点医药机构商品库存信息查询", tiers=BOTH, order=89)
+@step("3508", "定点医药机构商品库存信息查询", tiers=BOTH, order=134)
 def stock_level(run: Run) -> str:
     rows = _query(run, "3508")
     expect([r["inv_cnt"] for r in rows] == ["5"], f"3508 库存应为 5：{rows}")
     return "库存 5"
 
 
-@step("3509", "定点医药机构商品库存变更记录查询", tiers=BOTH, order=89)
+@step("3509", "定点医药机构商品库存变更记录查询", tiers=BOTH, order=135)
 def stock_changes(run: Run) -> str:
     rows = _query(run, "3509")
     expect(sorted(r["inv_chg_type"] for r in rows) == ["106", "107"], f"3509：{rows}")
     return f"{len(rows)} 条变更"
 
 
-@step("3510", "定点医药机构商品采购信息查询", tiers=BOTH, order=89)
+@step("3510", "定点医药机构商品采购信息查询", tiers=BOTH, order=136)
 def purchases(run: Run) -> str:
     rows = _query(run, "3510")
     deleted = [r for r in rows if r["vali_flag"] == "0"]
@@ -197,7 +202,7 @@ def purchases(run: Run) -> str:
     return f"{len(rows)} 条，其中已删除 {len(deleted)} 条"
 
 
-@step("3511", "定点医药机构商品销售信息查询", tiers=BOTH, order=89)
+@step("3511", "定点医药机构商品销售信息查询", tiers=BOTH, order=137)
 def sales(run: Run) -> str:
     rows = _query(run, "3511")
     expect(len(rows) == 4, f"3511 应有 4 条销售及退货：{rows}")
