@@ -444,3 +444,53 @@ async def test_a_quantity_sent_as_a_json_number_is_kept_exactly(w: settlement_wo
     assert ok(answer)["result"][0]["inv_cnt"] == "2.15"
     listed = ok(await w.pharmacy.call("3511", {"data": {}}))
     assert listed["data"][0]["sel_retn_cnt"] == "0.1"
+
+
+async def test_a_hospital_fee_line_of_a_mapped_local_code_is_classed_through_the_mapping(
+    runtime: Runtime, w: settlement_world.World
+) -> None:
+    hospital = w.hospital
+    mapping = {
+        "fixmedins_hilist_id": "YP0001",
+        "fixmedins_hilist_name": "缬沙坦胶囊(院内)",
+        "list_type": "101",
+        "med_list_codg": VALSARTAN,
+        "begndate": "2024-01-01",
+    }
+    ok(await hospital.call("3301", {"data": mapping}))
+    async with runtime.sessions() as s:
+        person = await enrolment_repository.person_by_psn_no(s, w.person.person.psn_no)
+        assert person is not None
+        id_number = enrolment_repository.decrypt_id_number(runtime.cipher, person)
+    registered = ok(
+        await hospital.call(
+            "2201",
+            {
+                "data": {
+                    "psn_no": w.person.person.psn_no,
+                    "insutype": "310",
+                    "mdtrt_cert_type": "02",
+                    "mdtrt_cert_no": id_number,
+                    "med_type": "11",
+                }
+            },
+        )
+    )
+    line = {
+        "feedetl_sn": "1",
+        "mdtrt_id": registered["data"]["mdtrt_id"],
+        "psn_no": w.person.person.psn_no,
+        "medins_list_codg": "YP0001",
+        "pric": "80.00",
+        "cnt": "1",
+        "det_item_fee_sumamt": "80.00",
+        "fee_ocur_time": "2026-11-25 09:10:00",
+    }
+    uploaded = ok(await hospital.call("2204", {"feedetail": [line]}))
+    assert uploaded["result"][0]["chrgitm_lv"] == "02"  # 缬沙坦胶囊: 乙类, through the mapping
+    assert uploaded["result"][0]["fulamt_ownpay_amt"] == "0.00"
+    # Another institution's mapping is not this one's: the pharmacy's line is not mapped.
+    refused(
+        await _settle_2102(runtime, w, {**line, "mdtrt_id": None, "psn_no": None}),
+        "input.drugdetail[0].med_list_codg 缺失",
+    )

@@ -98,6 +98,8 @@ def _kept_fields(row: Fields) -> dict[str, object]:
         value = row.raw(name)
         if isinstance(value, float):  # a JSON number: its shortest text is what was sent
             kept[name] = repr(value)
+        elif isinstance(value, Decimal) and value.is_finite():  # a JSON number read exactly
+            kept[name] = format(value, "f")
         elif isinstance(value, (str, int)) and not isinstance(value, bool):
             text = row.text(name, required=False, max_len=500)
             kept[name] = mask_id_number(text) if name in ID_NUMBERS and text else text
