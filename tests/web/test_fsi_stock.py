@@ -494,3 +494,72 @@ async def test_a_hospital_fee_line_of_a_mapped_local_code_is_classed_through_the
         await _settle_2102(runtime, w, {**line, "mdtrt_id": None, "psn_no": None}),
         "input.drugdetail[0].med_list_codg 缺失",
     )
+
+
+def _record(infno: str) -> tuple[str, dict[str, Any]]:
+    """A good record of each writing transaction, under its wrapper."""
+    base = infno[:4]
+    if base in {"3501", "3502"}:
+        record: dict[str, Any] = {
+            "med_list_codg": VALSARTAN,
+            "fixmedins_hilist_id": "SP0009",
+            "fixmedins_hilist_name": "缬沙坦胶囊",
+            "rx_flag": "1",
+            "fixmedins_bchno": "B1",
+        }
+        if base == "3501":
+            record.update(invdate="2026-11-25", inv_cnt="30")
+        else:
+            record.update(
+                inv_chg_type="101", pric="1.00", cnt="3", inv_chg_time="2026-11-25 09:00:00"
+            )
+        return "invinfo", record
+    if base in {"3503", "3504"}:
+        return "purcinfo", _purchase("B1", "3")
+    return "selinfo", _sale("B1", "3")
+
+
+@pytest.mark.parametrize(
+    ("infno", "expected"),
+    [
+        ("3501", "30"),
+        ("3501A", "30"),
+        ("3502", "23"),
+        ("3502A", "23"),
+        ("3503", "23"),
+        ("3503A", "23"),
+        ("3504", "17"),
+        ("3504A", "17"),
+        ("3505", "17"),
+        ("3505A", "17"),
+        ("3506", "23"),
+        ("3506A", "23"),
+    ],
+)
+async def test_each_writing_transaction_takes_good_input_and_refuses_bad(
+    runtime: Runtime, w: settlement_world.World, infno: str, expected: str
+) -> None:
+    pharmacy = w.pharmacy
+    ok(await pharmacy.call("3503", {"purcinfo": _purchase("B0", "20")}))
+    wrapper, record = _record(infno)
+    sent: Any = [record] if infno.endswith("A") else record
+    assert ok(await pharmacy.call(infno, {wrapper: sent}))["result"][0]["inv_cnt"] == expected
+    before = await _count(runtime, StockMovement)
+    bad = {k: v for k, v in record.items() if k != "fixmedins_bchno"}
+    where = f"input.{wrapper}[0]" if infno.endswith("A") else f"input.{wrapper}"
+    refused(
+        await pharmacy.call(infno, {wrapper: [bad] if infno.endswith("A") else bad}),
+        f"{where}.fixmedins_bchno 缺失",
+    )
+    assert await _count(runtime, StockMovement) == before
+    if infno in {"3501", "3502", "3503", "3505"}:  # 3507A deletes it, by its data type
+        data_type = {"3501": "1", "3502": "2", "3503": "3", "3505": "4"}[infno]
+        deletion = {"data": {"fixmedins_bchno": "B1", "inv_data_type": data_type}}
+        assert ok(await pharmacy.call("3507A", deletion))["result"]
+        refused(await pharmacy.call("3507A", deletion), "input.data.fixmedins_bchno")
+
+
+@pytest.mark.parametrize("infno", ["3509", "3510"])
+async def test_the_record_queries_refuse_a_bad_page(w: settlement_world.World, infno: str) -> None:
+    refused(await w.pharmacy.call(infno, {"data": {"page_num": 0}}), "input.data.page_num")
+    assert ok(await w.pharmacy.call(infno, {"data": {}}))["recordCounts"] == 0
