@@ -115,3 +115,43 @@ async def test_the_database_refuses_a_negative_balance_without_a_reason(
     with pytest.raises(IntegrityError):
         await session.commit()
     await session.rollback()
+
+
+async def test_a_deletion_may_take_stock_below_zero_only_with_its_reason(
+    session: AsyncSession,
+) -> None:
+    clock = FixedClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    await service.record_in(
+        session,
+        clock,
+        CODE,
+        "M1",
+        [_request("purchase", 30000, "P1"), _request("sale", 20000, "S1")],
+    )
+    await session.commit()
+    with pytest.raises(NegativeStock, match="neg_inv_rea"):
+        await service.delete_in(
+            session, clock, CODE, "M2", fixmedins_bchno="P1", inv_data_type="3", where="input.data"
+        )
+    await session.rollback()
+    done = await service.delete_in(
+        session,
+        clock,
+        CODE,
+        "M3",
+        fixmedins_bchno="P1",
+        inv_data_type="3",
+        where="input.data",
+        reason="采购单录错，待补录",
+    )
+    await session.commit()
+    assert done[0].movement.balance_units == -20000
+    assert done[0].movement.negative_reason == "采购单录错，待补录"
+    # A 2601 cannot give a reason: reversing the sale's message is fine (it adds), but
+    # reversing a purchase that was sold is refused.
+    await service.record_in(session, clock, CODE, "M4", [_request("purchase", 50000, "P2")])
+    await service.record_in(session, clock, CODE, "M5", [_request("sale", 30000, "S2")])
+    await session.commit()
+    with pytest.raises(NegativeStock, match="请先上传"):
+        await service.withdraw_message(session, clock, CODE, msgid="M4", by_msgid="M6")
+    await session.rollback()

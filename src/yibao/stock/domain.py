@@ -93,13 +93,20 @@ def delta_of(kind: str, quantity: int, current: int, change_type: str | None = N
     return SIGN[kind] * quantity
 
 
-def balance_after(current: int, delta: int, reason: str | None, *, where: str) -> int:
-    """Stock after the movement. Below zero only with a recorded reason."""
+def balance_after(
+    current: int, delta: int, reason: str | None, *, where: str, may_give_reason: bool = True
+) -> int:
+    """Stock after the movement. Below zero only with a recorded reason (`may_give_reason`:
+    whether the message could carry one, `neg_inv_rea`; a 2601 cannot)."""
     after = current + delta
     if after < 0 and not (reason and reason.strip()):
-        raise NegativeStock(
-            f"{where} 将使库存为负数（现有 {shown(current)}，变动 {shown(delta)}）；"
+        hint = (
             f"如确需记录，请在 {where}.neg_inv_rea 说明原因"
+            if may_give_reason
+            else "请先上传使库存足够的记录（如采购）"
+        )
+        raise NegativeStock(
+            f"{where} 将使库存为负数（现有 {shown(current)}，变动 {shown(delta)}）；{hint}"
         )
     return after
 

@@ -123,16 +123,20 @@ async def _undo(
     clock: Clock,
     originals: list[StockMovement],
     msgid: str,
-    reason: str,
+    why: str,
     where: str,
+    reason: str | None = None,
 ) -> list[Recorded]:
-    """Add a compensating movement for each original (newest first) and mark it undone."""
+    """Add a compensating movement for each original (newest first) and mark it undone.
+    `reason` lets the compensation take stock below zero (a 3507 may give one; a 2601 not)."""
     now = clock.now()
     done: list[Recorded] = []
     for original in reversed(originals):
         item = await repository.item_by_id(session, original.item_id, lock=True)
         delta = -original.delta_units
-        after = balance_after(item.stock_units, delta, None, where=where)
+        after = balance_after(
+            item.stock_units, delta, reason, where=where, may_give_reason=why == "deleted"
+        )
         item.stock_units, item.updated_at = after, now
         original.undone_at, original.undone_by_msgid = now, msgid
         compensation = StockMovement(
@@ -144,13 +148,13 @@ async def _undo(
             quantity_units=abs(delta),
             delta_units=delta,
             balance_units=after,
-            negative_reason=None,
+            negative_reason=reason or None,
             occurred_at=None,
             msgid=msgid,
             setl_id=original.setl_id,
             mdtrt_sn=original.mdtrt_sn,
             psn_no=original.psn_no,
-            fields=_dumps({"reason": reason, "undoes_kind": original.kind}),
+            fields=_dumps({"undone_as": why, "undoes_kind": original.kind}),
             undoes_id=original.id,
             created_at=now,
         )
@@ -169,9 +173,11 @@ async def delete_in(
     fixmedins_bchno: str,
     inv_data_type: str,
     where: str,
+    reason: str | None = None,
 ) -> list[Recorded]:
     """商品信息删除: the records of that batch number and kind are undone (kept, marked, and
-    compensated); refused when there are none or when undoing would take stock below zero."""
+    compensated); refused when there are none, or when undoing would take stock below zero and
+    no `reason` is given."""
     kinds = DATA_TYPES[inv_data_type]
     originals = await repository.live_movements(
         session, fixmedins_code, kinds=kinds, bchno=fixmedins_bchno
@@ -179,7 +185,7 @@ async def delete_in(
     if not originals:
         names = "、".join(KIND_NAMES[k] for k in kinds)
         raise NotFound(f"本机构没有 {where}.fixmedins_bchno 对应的未删除{names}记录")
-    return await _undo(session, clock, originals, msgid, "deleted", where)
+    return await _undo(session, clock, originals, msgid, "deleted", where, reason)
 
 
 async def withdraw_message(

@@ -240,6 +240,7 @@ async def delete(call: Call) -> Reply:
         fixmedins_bchno=data.code("fixmedins_bchno", max_len=30),
         inv_data_type=data.choice("inv_data_type", set(DATA_TYPES)),
         where=data.where,
+        reason=data.text("neg_inv_rea", required=False, max_len=500) or None,
     )
     return Reply({"result": [_recorded(r) for r in done]})
 
