@@ -48,6 +48,7 @@ TABLE_MODULES = [
     "yibao.filings.tables",
     "yibao.settlement_vouchers.tables",
     "yibao.prescriptions.tables",
+    "yibao.stock.tables",
 ]
 
 target_metadata = _metadata()

@@ -118,8 +118,9 @@ async def test_a_region_can_require_the_sign_in_for_every_transaction(
     assert answered["infcode"] == 0, answered
 
 
-# 1306A and 100001 are answered now (tests/web/test_fsi_reference_*.py).
-@pytest.mark.parametrize("infno", ["3501A", "3507A", "3592B"])
+# 1306A and 100001 are answered now (tests/web/test_fsi_reference_*.py), and 3501A … 3507A
+# (tests/web/test_fsi_stock.py).
+@pytest.mark.parametrize("infno", ["3592B"])
 async def test_codes_of_the_national_list_that_are_not_four_digits_are_transaction_codes(
     scene: Scene, infno: str
 ) -> None:

@@ -27,6 +27,7 @@ from yibao.fsi.handlers import (
     downloads,
     files,
     filings,
+    mapping,
     outpatient,
     pharmacy,
     prescriptions,
@@ -34,6 +35,7 @@ from yibao.fsi.handlers import (
     records,
     settlement_vouchers,
     signin,
+    stock,
     treatment,
     visits,
 )
@@ -196,5 +198,36 @@ TRANSACTIONS: dict[str, Transaction] = {
         prescriptions.authorise,
         kinds="P",
         reverse=prescriptions.reverse_authorisation,
+    ),
+    # 目录对照 (fsi/handlers/mapping.py). A 3301 is withdrawn with 3302, which ends the mapping
+    # and keeps it as history; a 3302 is final: upload the mapping again.
+    "3301": Transaction(
+        "目录对照上传",
+        mapping.upload,
+        irreversible="目录对照上传 {infno} 不能冲正；请用 3302 撤销该对照（对照历史会保留）",
+    ),
+    "3302": Transaction("目录对照撤销", mapping.cancel, irreversible=CANCELS_ARE_FINAL),
+    # 进销存 (fsi/handlers/stock.py): the A variants send the same records as an array. 2601 of a
+    # record compensates it (as a 3507 would) and keeps it marked; a 3507 is final.
+    **{
+        infno: Transaction(name, stock.recorder(kind), reverse=stock.reverse_record)
+        for code, name, kind in stock.RECORDS
+        for infno in (code, f"{code}A")
+    },
+    **{
+        infno: Transaction(
+            "商品信息删除",
+            stock.delete,
+            irreversible="商品信息删除 {infno} 不能冲正；如删错请重新上传该记录",
+        )
+        for infno in ("3507", "3507A")
+    },
+    "3508": Transaction("定点医药机构商品库存信息查询", stock.stock_levels, **READ),
+    "3509": Transaction("定点医药机构商品库存变更记录查询", stock.lister(("change",)), **READ),
+    "3510": Transaction(
+        "定点医药机构商品采购信息查询", stock.lister(("purchase", "purchase_return")), **READ
+    ),
+    "3511": Transaction(
+        "定点医药机构商品销售信息查询", stock.lister(("sale", "sale_return")), **READ
     ),
 }

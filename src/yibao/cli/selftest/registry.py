@@ -14,7 +14,7 @@ Adding a transaction to the suite is one function in a module of `selftest/steps
 
 Orders (an institution's day): 10 sign-in, 20–29 who is at the counter, 30–59 reference data
 and catalogues, 60–79 a visit and its fees, 80–89 settling, 90–99 reconciling, 100–119
-reversal and cancellations, 200 sign-out.
+reversal and cancellations, 120–149 stock (进销存), 200 sign-out.
 """
 
 from __future__ import annotations

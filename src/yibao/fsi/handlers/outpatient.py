@@ -8,6 +8,7 @@ from typing import Any
 
 from yibao.fsi.call import NOTHING, Call, Original, Reply, Reversed
 from yibao.fsi.envelope import Fields, InvalidMessage, wall_time, yuan
+from yibao.fsi.handlers import mapping
 from yibao.fsi.handlers.output import line_result, setldetail, setlinfo, settlement_extra
 from yibao.settlement import service
 from yibao.settlement.domain import CERT_TYPE_NAMES, MED_TYPE_NAMES, FeeLine
@@ -69,7 +70,7 @@ async def upload_fees(call: Call) -> Reply:
     psn_nos = {row.code("psn_no", max_len=30) for row in rows}
     if len(mdtrt_ids) != 1 or len(psn_nos) != 1:
         raise InvalidMessage("一次上传的 feedetail 应属于同一就诊（mdtrt_id、psn_no 相同）")
-    lines = [fee_line(row) for row in rows]
+    lines = await mapping.fee_lines(call, rows)
     splits = await service.upload_fees_in(
         call.session,
         call.runtime.clock,

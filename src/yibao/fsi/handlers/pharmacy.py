@@ -4,14 +4,15 @@ with 2208)."""
 from __future__ import annotations
 
 from yibao.fsi.call import Call, Reply
-from yibao.fsi.handlers.outpatient import assessment_reply, bill_request, fee_line
+from yibao.fsi.handlers import mapping
+from yibao.fsi.handlers.outpatient import assessment_reply, bill_request
 from yibao.settlement import service
 
 
 async def _assess(call: Call, *, write: bool) -> Reply:
     body = call.input()
     druginfo = body.object("druginfo")
-    lines = tuple(fee_line(row) for row in body.rows("drugdetail"))
+    lines = tuple(await mapping.fee_lines(call, body.rows("drugdetail")))
     request = bill_request(call, druginfo, lines=lines)
     result = await service.settle_in(
         call.session,

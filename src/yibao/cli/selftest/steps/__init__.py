@@ -10,6 +10,7 @@ from yibao.cli.selftest.steps import (
     records,
     reference,
     session,
+    stock,
     vouchers,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "records",
     "reference",
     "session",
+    "stock",
     "vouchers",
 ]
