@@ -3,6 +3,7 @@
 A new module of steps is added to the import below (and nothing else)."""
 
 from yibao.cli.selftest.steps import (
+    auditing,
     counter,
     outpatient,
     pharmacy,
@@ -11,4 +12,4 @@ from yibao.cli.selftest.steps import (
     session,
 )
 
-__all__ = ["counter", "outpatient", "pharmacy", "records", "reference", "session"]
+__all__ = ["auditing", "counter", "outpatient", "pharmacy", "records", "reference", "session"]
