@@ -32,12 +32,17 @@ from enum import StrEnum
 from yibao.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
+def N_(message: str) -> str:
+    """Marks words the pages translate (extracted by scripts/translations); returns them as is."""
+    return message
+
+
 class Severity(StrEnum):
     WARN = "warn"
     BLOCK = "block"
 
 
-SEVERITY_NAMES = {"warn": "提醒", "block": "拦截"}
+SEVERITY_NAMES = {"warn": N_("提醒"), "block": N_("拦截")}
 
 # The national answer's sev_deg. Our mapping: 1 明确违规 for what blocks, 2 高度可疑 for a warning.
 SEV_DEG = {"block": "1", "warn": "2"}
@@ -56,15 +61,15 @@ class RuleKind(StrEnum):
 
 
 KIND_NAMES = {
-    "quantity": "数量超限",
-    "supply_days": "用药天数超限",
-    "gender": "性别限定",
-    "age": "年龄限定",
-    "insutype": "参保险种限定",
-    "hosp_lv": "医疗机构等级限定",
-    "duplicate_day": "同日重复收费",
-    "repeat_supply": "跨机构重复开药",
-    "class_b_diagnosis": "乙类限定诊断",
+    "quantity": N_("数量超限"),
+    "supply_days": N_("用药天数超限"),
+    "gender": N_("性别限定"),
+    "age": N_("年龄限定"),
+    "insutype": N_("参保险种限定"),
+    "hosp_lv": N_("医疗机构等级限定"),
+    "duplicate_day": N_("同日重复收费"),
+    "repeat_supply": N_("跨机构重复开药"),
+    "class_b_diagnosis": N_("乙类限定诊断"),
 }
 
 # The limits each kind needs, as staff type them (text), with what they mean.
@@ -81,15 +86,15 @@ KIND_PARAMS: dict[str, tuple[str, ...]] = {
 }
 
 PARAM_NAMES = {
-    "max_cnt": "最大数量",
-    "days_per_unit": "每单位可用天数",
-    "max_days": "最长用药天数",
-    "gend": "限定性别（1 男，2 女）",
-    "min_age": "最小年龄",
-    "max_age": "最大年龄",
-    "insutypes": "可报销险种（逗号分隔，如 310）",
-    "hosp_lvs": "可收费机构等级（逗号分隔，如 三级,二级）",
-    "dise_codes": "限定诊断编码前缀（逗号分隔，如 I10,E11）",
+    "max_cnt": N_("最大数量"),
+    "days_per_unit": N_("每单位可用天数"),
+    "max_days": N_("最长用药天数"),
+    "gend": N_("限定性别（1 男，2 女）"),
+    "min_age": N_("最小年龄"),
+    "max_age": N_("最大年龄"),
+    "insutypes": N_("可报销险种（逗号分隔，如 310）"),
+    "hosp_lvs": N_("可收费机构等级（逗号分隔，如 三级,二级）"),
+    "dise_codes": N_("限定诊断编码前缀（逗号分隔，如 I10,E11）"),
 }
 
 GENDER_NAMES = {"1": "男", "2": "女"}
