@@ -23,6 +23,7 @@ from yibao.settlement.tables import Settlement
 
 AMOXICILLIN = "XA01ABD075A002010100483"  # 甲类
 VALSARTAN = "XC09AAD012A001010104291"  # 乙类
+TONIC = "XN06AXA063A001010101005"  # 丙类
 DAY = "2026-11-25 09:00:00"
 
 MAKER = StaffActor(9001, "张审核", frozenset({"clerk"}), "医保中心")
@@ -286,3 +287,66 @@ async def test_a_settlement_keeps_the_findings_it_was_told(audit: Audit) -> None
     assert [(f.rule_code, f.rule_version, f.severity) for f in kept] == [("SEX1", 1, "warn")]
     query = await h.call("5203", {"data": {"psn_no": audit.psn_no, "setl_id": setl_id}})
     assert query["infcode"] == 0 and query["output"]["setlinfo"]["setl_stas"] == "1", query
+
+
+async def test_the_settlement_audit_reads_history_level_and_diagnoses(audit: Audit) -> None:
+    """跨机构重复开药 reads the person's settlements elsewhere; 机构等级 the institution's
+    registered level; 乙类限定诊断 the visit's 2203 diagnoses."""
+    for proposal in (
+        audit.proposal("REP1", "repeat_supply", TONIC, "warn", days_per_unit="7"),
+        audit.proposal("LV1", "hosp_lv", AMOXICILLIN, "block", hosp_lvs="三级"),
+        audit.proposal("DX1", "class_b_diagnosis", VALSARTAN, "block", dise_codes="I10,I11"),
+    ):
+        await audit.change(proposal)
+    sale = {
+        "druginfo": {
+            "psn_no": audit.psn_no,
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": audit.id_number,
+            "med_type": "41",
+            "medfee_sumamt": "20.00",
+            "insutype": "310",
+            "acct_used_flag": "1",
+        },
+        "drugdetail": [
+            {
+                "feedetl_sn": "1",
+                "med_list_codg": AMOXICILLIN,
+                "pric": "10.00",
+                "cnt": "2",
+                "det_item_fee_sumamt": "20.00",
+            }
+        ],
+    }
+    # The pharmacy has no level: a 三级-only item is refused there.
+    refused = await audit.w.pharmacy.call("2102", sale)
+    assert refused["infcode"] == -1 and "本机构等级为 未登记" in refused["err_msg"], refused
+
+    h = audit.w.hospital
+    mdtrt_id, total = await audit.visit(VALSARTAN, 2)
+    blocked = await h.call("2207", audit.bill(mdtrt_id, total))
+    assert blocked["infcode"] == -1 and "乙类限定用药" in blocked["err_msg"], blocked
+    info = {
+        "mdtrtinfo": {
+            "mdtrt_id": mdtrt_id,
+            "psn_no": audit.psn_no,
+            "med_type": "11",
+            "begntime": DAY,
+        },
+        "diseinfo": [
+            {"diag_type": "1", "diag_srt_no": "1", "diag_code": "I10.x00", "diag_name": "高血压"}
+        ],
+    }
+    assert (await h.call("2203", info))["infcode"] == 0
+    settled = await h.call("2207", audit.bill(mdtrt_id, total))
+    assert settled["infcode"] == 0, settled
+
+    # A drug settled at the hospital, bought again at the pharmacy within the 14 days that
+    # supply lasts: a warning there (and none at the hospital, where it was first dispensed).
+    mdtrt_id, total = await audit.visit(TONIC, 2)
+    first = await h.call("2207", audit.bill(mdtrt_id, total))
+    assert first["infcode"] == 0 and "跨机构重复开药" not in (first["warn_msg"] or ""), first
+    sale["drugdetail"][0]["med_list_codg"] = TONIC
+    again = await audit.w.pharmacy.call("2102", sale)
+    assert again["infcode"] == 0, again
+    assert "跨机构重复开药" in again["warn_msg"] and "可用至" in again["warn_msg"], again
