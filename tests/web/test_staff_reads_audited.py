@@ -59,6 +59,7 @@ NOT_ONE_PERSON = {
     "/staff/kiosks",  # devices, not people
     "/staff/hotline",  # the queue: call numbers and whether each caller is identified, no names
     "/staff/partners",
+    "/staff/auditrules",  # the rule book: items and limits, no person
 }
 
 # Pages whose read is audited by the step that opens them, not by the GET: only the agent who
