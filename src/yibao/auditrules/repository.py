@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.auditrules.domain import Dispense, Finding, Rule, RuleVersion, rules_in_force
 from yibao.auditrules.tables import AuditCheck, AuditFinding, AuditRuleVersion
+from yibao.db.reference import reference_cache
 from yibao.kernel.clock import to_china
 from yibao.settlement.tables import Settlement, SettlementItem
 
@@ -37,15 +38,31 @@ async def versions(session: AsyncSession) -> list[AuditRuleVersion]:
     return list((await session.execute(stmt)).scalars())
 
 
+RULES = "audit-rules"
+
+
 async def in_force(session: AsyncSession, day: date) -> list[Rule]:
-    """The rules in force on `day` (the table holds a region's rule book: a few hundred rows)."""
+    """The rules in force on `day` (a region's rule book: a few hundred rows), kept a few seconds
+    in the process like other reference data (db/reference.py): every 2206/2207 reads them."""
+    cache = reference_cache(session)
+    found, rules = cache.get(RULES, day)
+    if found:
+        return list(rules)
     stmt = select(AuditRuleVersion).where(
         AuditRuleVersion.status == "approved", AuditRuleVersion.effective_from <= day
     )
     rows = (await session.execute(stmt)).scalars()
-    return rules_in_force(
+    read = rules_in_force(
         (RuleVersion(rule_of(r), r.effective_from, True, r.enabled) for r in rows), day
     )
+    cache.put(RULES, day, tuple(read))
+    return read
+
+
+def forget_rules(session: AsyncSession) -> None:
+    """After a commit that approved a version: this process sees it at once, others within the
+    cache's few seconds."""
+    reference_cache(session).forget(RULES)
 
 
 async def next_version(session: AsyncSession, rule_code: str) -> int:

@@ -6,7 +6,7 @@ keep the check and its findings when asked. Reads and flushes, never commits."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -31,16 +31,25 @@ async def hosp_lv(session: AsyncSession, fixmedins_code: str) -> str | None:
 
 
 async def screen(
-    session: AsyncSession, now: datetime, person_id: int | None, bill: Bill
+    session: AsyncSession,
+    now: datetime,
+    person_id: int | None,
+    bill: Bill,
+    diagnoses: Callable[[], Awaitable[tuple[str, ...]]] | None = None,
 ) -> Screened:
-    """`bill` without history or level: what the person was dispensed elsewhere and the
-    institution's level are read here when a rule in force needs them."""
+    """`bill` without history or level: what the person was dispensed elsewhere, the
+    institution's level and (through `diagnoses`) the visit's diagnoses are read here only when
+    a rule in force needs them, so a bill no rule names costs one cached read."""
     rules = await repository.in_force(session, to_china(now).date())
     if not rules:
         return Screened(Outcome(), 0)
     if any(r.kind == RuleKind.HOSP_LV for r in rules):
         bill = replace(bill, hosp_lv=await hosp_lv(session, bill.fixmedins_code))
     billed = {line.med_list_codg for line in bill.lines}
+    if diagnoses is not None and any(
+        r.kind == RuleKind.CLASS_B_DIAGNOSIS and r.med_list_codg in billed for r in rules
+    ):
+        bill = replace(bill, diagnoses=await diagnoses())
     repeat = {r.med_list_codg for r in rules if r.kind == RuleKind.REPEAT_SUPPLY} & billed
     if repeat and person_id is not None:
         history = await repository.dispensed_elsewhere(

@@ -166,6 +166,7 @@ async def decide_rule(
     row.decided_at = clock.now()
     await _trail(session, clock, staff, "auditrule.approve" if approve else "auditrule.reject", row)
     await session.commit()
+    repository.forget_rules(session)
     return row
 
 
@@ -183,6 +184,7 @@ async def load_rules(session: AsyncSession, clock: Clock, proposals: list[Propos
         await _trail(session, clock, None, "auditrule.approve", row)
         loaded += 1
     await session.commit()
+    repository.forget_rules(session)
     return loaded
 
 

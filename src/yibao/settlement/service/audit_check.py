@@ -39,13 +39,13 @@ async def check_bill(
 ) -> Checked:
     now = clock.now()
     day = to_china(now).date()
-    diagnoses: tuple[str, ...] = ()
-    if visit_id is not None:
-        diagnoses = tuple(
-            d.diag_code
-            for d in await visit_info.diagnoses_of(session, visit_id)
-            if d.vali_flag != "0"
-        )
+
+    async def diagnoses() -> tuple[str, ...]:
+        if visit_id is None:
+            return ()
+        rows = await visit_info.diagnoses_of(session, visit_id)
+        return tuple(d.diag_code for d in rows if d.vali_flag != "0")
+
     bill = Bill(
         psn_no=person.psn_no,
         mdtrt_id=mdtrt_id,
@@ -55,7 +55,7 @@ async def check_bill(
         fixmedins_code=institution.fixmedins_code,
         hosp_lv=None,
         day=day,
-        diagnoses=diagnoses,
+        diagnoses=(),
         lines=tuple(
             Line(
                 line.feedetl_sn,
@@ -69,7 +69,7 @@ async def check_bill(
             for line, s, name in split
         ),
     )
-    screened = await screening.screen(session, now, person.id, bill)
+    screened = await screening.screen(session, now, person.id, bill, diagnoses)
     if screened.outcome.blocking:
         raise AuditBlocked(refusal(screened.outcome.blocking))
     return Checked(screened, bill)
