@@ -154,6 +154,12 @@ async def settle_in(
         raise InvalidBill(
             f"medfee_sumamt {request.medfee_sumamt_fen / 100:.2f} 与费用明细合计 {total / 100:.2f} 不符"
         )
+    mdtrt_id = visit.mdtrt_id if visit else (request.mdtrt_id or new_id("M", now))
+    # 明细审核: a blocking finding refuses the bill here, before anything is written and before
+    # the year and the accounts are locked.
+    checked = await audit_check.check_bill(
+        session, clock, institution, person, enrolment, mdtrt_id, split, visit.id if visit else None
+    )
     year = to_china(now).year
     so_far = (
         await repository.lock_year(session, person.id, year)
@@ -185,11 +191,6 @@ async def settle_in(
         ]
     payment = plan_payment(bill.psn_part_fen, own_balance, funds)
     balc = (own.balance_fen if own else 0) - payment.acct_pay_fen
-    mdtrt_id = visit.mdtrt_id if visit else (request.mdtrt_id or new_id("M", now))
-    # 明细审核: a blocking finding refuses the bill here, before anything is written.
-    checked = await audit_check.check_bill(
-        session, clock, institution, person, enrolment, mdtrt_id, split, visit.id if visit else None
-    )
     result = Assessment(
         person,
         enrolment,
