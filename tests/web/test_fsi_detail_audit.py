@@ -350,3 +350,19 @@ async def test_the_settlement_audit_reads_history_level_and_diagnoses(audit: Aud
     again = await audit.w.pharmacy.call("2102", sale)
     assert again["infcode"] == 0, again
     assert "跨机构重复开药" in again["warn_msg"] and "可用至" in again["warn_msg"], again
+
+
+async def test_3102_without_orders_audits_the_visit_s_uploaded_fees(audit: Audit) -> None:
+    await audit.change(audit.proposal("QTY2", "quantity", AMOXICILLIN, "block", max_cnt="3"))
+    mdtrt_id, _ = await audit.visit(AMOXICILLIN, 4)
+    body = audit.orders()
+    encounter = body["data"]["patient_dtos"][0]["fsi_encounter_dtos"][0]
+    encounter.update({"mdtrt_id": mdtrt_id, "fsi_order_dtos": []})
+    answer = await audit.w.hospital.call("3102", body)
+    assert answer["infcode"] == 0, answer
+    [found] = answer["output"]["result"]
+    assert found["sev_deg"] == "1" and found["mdtrt_id"] == mdtrt_id
+    assert [d["rx_id"] for d in found["judge_result_detail_dtos"]] == ["1"]
+    # Another institution's visit is not read.
+    other = await audit.w.pharmacy.call("3102", body)
+    assert other["infcode"] == -1 and "fsi_order_dtos" in other["err_msg"], other

@@ -38,6 +38,7 @@ from yibao.kernel.actors import StaffActor
 from yibao.kernel.clock import Clock, china_today, to_china
 from yibao.settlement import repository as settlement_repository
 from yibao.settlement.domain import Caller
+from yibao.settlement.repository import visit_info
 
 OPERATOR = "命令行操作员"
 
@@ -215,6 +216,37 @@ class Patient:
     encounters: tuple[Encounter, ...]
 
 
+async def _uploaded(
+    session: AsyncSession, institution: Caller, person_id: int, sent: Encounter
+) -> Encounter:
+    """事中 (3102) without orders: the fees this institution uploaded (2204) to its visit
+    `mdtrt_id`, with the visit's diagnoses (2203) when the message sends none."""
+    visit = await settlement_repository.visit_by_mdtrt_id(session, sent.mdtrt_id)
+    if (
+        visit is None
+        or visit.fixmedins_code != institution.fixmedins_code
+        or visit.person_id != person_id
+    ):
+        raise UnknownFinding(
+            f"就诊 mdtrt_id={sent.mdtrt_id} 没有 fsi_order_dtos，也不是本机构该参保人的就诊"
+        )
+    orders = tuple(
+        Order(
+            rx_id=fee.feedetl_sn,
+            hilist_code=fee.med_list_codg,
+            hilist_name="",
+            cnt=Decimal(fee.cnt),
+            sumamt_fen=fee.det_item_fee_sumamt_fen,
+            day=date.fromisoformat(fee.fee_ocur_time[:10]) if fee.fee_ocur_time else None,
+        )
+        for fee in await settlement_repository.fees_of(session, visit.id)
+    )
+    diagnoses = sent.diagnoses or tuple(
+        d.diag_code for d in await visit_info.diagnoses_of(session, visit.id) if d.vali_flag != "0"
+    )
+    return Encounter(sent.mdtrt_id, sent.insutype or visit.insutype, diagnoses, orders)
+
+
 @dataclass(frozen=True, slots=True)
 class Told:
     """A finding as 3101/3102 answers it."""
@@ -247,7 +279,10 @@ async def analyse_in(
             )
         person, covers = found
         basic = [c.insutype for c in covers if c.insutype in {"310", "390"}]
-        for encounter in patient.encounters:
+        for sent in patient.encounters:
+            encounter = (
+                sent if sent.orders else await _uploaded(session, institution, person.id, sent)
+            )
             codes = {o.hilist_code for o in encounter.orders}
             catalogue = await settlement_repository.catalogue_rules(session, codes, today)
             lines = []
