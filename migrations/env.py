@@ -49,6 +49,7 @@ TABLE_MODULES = [
     "yibao.settlement_vouchers.tables",
     "yibao.prescriptions.tables",
     "yibao.stock.tables",
+    "yibao.auditrules.tables",
 ]
 
 target_metadata = _metadata()

@@ -61,6 +61,7 @@ NOT_ONE_PERSON = {
     "/staff/hotline",  # the queue: call numbers and whether each caller is identified, no names
     "/staff/partners",
     "/staff/reconciliations",  # each institution's 对账: counts and sums
+    "/staff/auditrules",  # the rule book: items and limits, no person
 }
 
 # Pages whose read is audited by the step that opens them, not by the GET: only the agent who

@@ -10,6 +10,7 @@ from faker import Faker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.cli.context import console, fail, print_json, run_in_session
+from yibao.cli.demo_auditrules import load_demo_rules
 from yibao.cli.demo_reference import load_reference
 from yibao.cli.demo_settlement import add_institutions, settle_one, settlement_moments
 from yibao.contributions import service as contributions
@@ -286,6 +287,7 @@ def demo(
                     at,
                 )
                 settled += 1
+        audit_rules = await load_demo_rules(runtime, session)
         await identity.open_account_at_counter(
             runtime,
             session,
@@ -311,6 +313,7 @@ def demo(
             "contributions": loaded,
             "catalogue_items": world.catalogue_items,
             "reference_records": reference_records,
+            "audit_rules": audit_rules,
             "institutions": sum(len(c) for c in world.callers.values()),
             "settlements": settled,
             "demo_institution": world.demo_institution,

@@ -33,8 +33,9 @@ from yibao.settlement.domain import parse_count
 _INFNO = re.compile(r"^(?:[0-9]{4}[A-Z]?|[0-9]{6})$")
 _MSGID = re.compile(r"^[HP][0-9]{11}[0-9]{14}[0-9]{4}$")
 _MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
-# The deepest envelope is 报文 > input > feedetail > [line] > field; anything past this is not one.
-MAX_DEPTH = 8
+# The deepest envelope is 3101's 报文 > input > data > patient_dtos > [patient] >
+# fsi_encounter_dtos > [encounter] > fsi_order_dtos > [order] > field; anything past this is not one.
+MAX_DEPTH = 9
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # JSON spells a lone surrogate only as an escape: the body is walked for one only if it has one.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")

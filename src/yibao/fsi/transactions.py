@@ -22,6 +22,7 @@ from typing import Literal, TypedDict
 
 from yibao.fsi.call import Handler, Resender, Reverser, nothing_to_reverse
 from yibao.fsi.handlers import (
+    auditing,
     basics,
     catalogue,
     downloads,
@@ -139,6 +140,16 @@ TRANSACTIONS: dict[str, Transaction] = {
     ),
     "5203": Transaction(
         "结算信息查询", records.query_settlement, sign_in="optional", reverse=nothing_to_reverse
+    ),
+    # 明细审核 (fsi/handlers/auditing.py): screening answers, kept as records for 3103; doctor
+    # workstations send them without 9001, and 2601 has no money or visit to undo.
+    "3101": Transaction("明细审核事前分析服务", auditing.before, **READ),
+    "3102": Transaction("明细审核事中分析服务", auditing.during, **READ),
+    "3103": Transaction(
+        "事前事中服务反馈服务",
+        auditing.feedback,
+        sign_in="optional",
+        irreversible="反馈交易 {infno} 不能冲正；如需更正请再次发送 3103",
     ),
     # Reference data (fsi/handlers/downloads.py, catalogue.py, basics.py): reads, so kiosks and
     # HIS clients may send them with an empty sign_no, and 2601 has nothing to undo.

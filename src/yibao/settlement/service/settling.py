@@ -45,7 +45,7 @@ from yibao.settlement.domain import (
     year_after,
 )
 from yibao.settlement.figures import BillFigures
-from yibao.settlement.service import vouchers
+from yibao.settlement.service import audit_check, vouchers
 from yibao.settlement.service.recording import Cancellation, cancel_in, record_settlement
 from yibao.settlement.service.visits import (
     check_certificate,
@@ -154,6 +154,12 @@ async def settle_in(
         raise InvalidBill(
             f"medfee_sumamt {request.medfee_sumamt_fen / 100:.2f} 与费用明细合计 {total / 100:.2f} 不符"
         )
+    mdtrt_id = visit.mdtrt_id if visit else (request.mdtrt_id or new_id("M", now))
+    # 明细审核: a blocking finding refuses the bill here, before anything is written and before
+    # the year and the accounts are locked.
+    checked = await audit_check.check_bill(
+        session, clock, institution, person, enrolment, mdtrt_id, split, visit.id if visit else None
+    )
     year = to_china(now).year
     so_far = (
         await repository.lock_year(session, person.id, year)
@@ -185,7 +191,6 @@ async def settle_in(
         ]
     payment = plan_payment(bill.psn_part_fen, own_balance, funds)
     balc = (own.balance_fen if own else 0) - payment.acct_pay_fen
-    mdtrt_id = visit.mdtrt_id if visit else (request.mdtrt_id or new_id("M", now))
     result = Assessment(
         person,
         enrolment,
@@ -194,7 +199,7 @@ async def settle_in(
         split,
         payment,
         balc,
-        [s.warning for _, s, _ in split if s.warning],
+        [s.warning for _, s, _ in split if s.warning] + checked.warnings,
     )
     if not write:
         return result
@@ -223,6 +228,13 @@ async def settle_in(
         now,
         visit=visit,
         year=repository.YearMove(person.id, year, year_after(so_far, bill)),
+    )
+    await audit_check.keep_findings(
+        session,
+        clock,
+        checked,
+        msgid=request.msgid,
+        setl_id=result.settlement.setl_id,
     )
     if request.mdtrt_cert_type == "01":
         await vouchers.spend(

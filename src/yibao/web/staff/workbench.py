@@ -18,6 +18,7 @@ from yibao.web.auth import StaffDep
 from yibao.web.deps import RuntimeDep, SessionDep
 from yibao.web.ids import MAX_ROW_ID, RowId, RowIdForm, RowIdQuery
 from yibao.web.sessions import verify_csrf
+from yibao.web.staff import auditrules as auditrule_pages
 from yibao.web.staff import crediting as crediting_pages
 from yibao.web.staff import kiosks, partners, persons, reconciliations
 from yibao.web.staff.page import Text, actor, page, see_other
@@ -240,3 +241,4 @@ router.include_router(crediting_pages.router)
 router.include_router(kiosks.router)
 router.include_router(partners.router)
 router.include_router(reconciliations.router)
+router.include_router(auditrule_pages.router)

@@ -3,6 +3,7 @@
 A new module of steps is added to the import below (and nothing else)."""
 
 from yibao.cli.selftest.steps import (
+    auditing,
     counter,
     outpatient,
     pharmacy,
@@ -15,6 +16,7 @@ from yibao.cli.selftest.steps import (
 )
 
 __all__ = [
+    "auditing",
     "counter",
     "outpatient",
     "pharmacy",
