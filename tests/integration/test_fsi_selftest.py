@@ -32,16 +32,17 @@ def test_selftest_passes_for_both_tiers(cli_env: Settings, tmp_path: Path) -> No
             failed = [(o.step.infno, o.detail) for o in report.outcomes if o.status != "pass"]
             assert not failed, (tier, failed)
             assert [o.step.infno for o in report.outcomes] == [s.infno for s in steps_of(tier)]
-            assert report.missing, "part 2 of #23 still has transactions to add"
-            assert len(report.answered) + len(report.missing) <= len(report.listed)
+            # Every must-pass transaction of the tier is answered and passes (#22).
+            assert not report.missing, [t.infno for t in report.missing]
+            assert len(report.answered) == len(report.listed)
 
             shown = CliRunner().invoke(
                 app, ["fsi", "selftest", "--tier", tier, "--base", server.base_url]
             )
             assert shown.exit_code == 0, shown.output
             assert "失败" not in shown.output
-            assert f"必验交易（{tier}）：{len(report.listed)} 项" in shown.output
-            assert "尚未实现" in shown.output
+            listed = len(report.listed)
+            assert f"必验交易（{tier}）：{listed} 项，已通过 {listed} 项，尚未实现 0 项" in shown.output
 
         # A wrong token: the gateway refuses every step, and the exit code says so.
         refused = CliRunner().invoke(

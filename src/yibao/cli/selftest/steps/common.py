@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -72,7 +73,11 @@ def serial(run: Run) -> str:
     """A fresh batch number (chrg_bchno / feedetl_sn prefix) for each bill of the run."""
     count = int(run.state.get("_serial", 0)) + 1
     run.keep("_serial", count)
-    return f"ST{datetime.now(BEIJING):%H%M%S}{count:02d}"
+    if "_run_tag" not in run.state:
+        # Two runs in the same second (a retry, a second terminal) must not share numbers:
+        # the stock and mapping steps find their records again by them.
+        run.keep("_run_tag", f"{secrets.randbelow(1000):03d}")
+    return f"ST{datetime.now(BEIJING):%H%M%S}{run.state['_run_tag']}{count:02d}"
 
 
 def check_figures(infno: str, setlinfo: dict[str, Any], total: str) -> None:
