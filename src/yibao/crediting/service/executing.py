@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -316,8 +316,20 @@ async def _credit_batch(
             repository.LineOutcome(line.id, credit.outcome, None, None, credit.delta_fen)
         )
     await contributions_bulk.write(session, records, now)
-    await notifications_bulk.enqueue_many(session, notices, now)
+    await enqueue_notices(session, notices, now)
     await repository.set_outcomes(session, outcomes)
+
+
+async def enqueue_notices(
+    session: AsyncSession, notices: list[notifications_bulk.NewMessage], now: datetime
+) -> None:
+    """One in-app notice per credit; an SMS too only for those who asked for it."""
+    if not notices:
+        return
+    wanted = await notifications_bulk.credit_sms_wanted(session, [n.person_id for n in notices])
+    await notifications_bulk.enqueue_many(
+        session, notifications_bulk.with_sms(notices, wanted), now
+    )
 
 
 def _posting(line: repository.CheckedLine, credit: Credit) -> Posting:
@@ -346,4 +358,4 @@ def _notice(line: repository.CheckedLine, credit: Credit) -> notifications_bulk.
     )
 
 
-__all__ = ["CREDIT_BATCH", "LOAD_BATCH", "execute"]
+__all__ = ["CREDIT_BATCH", "LOAD_BATCH", "enqueue_notices", "execute"]
