@@ -19,7 +19,10 @@ from yibao.notifications.tables import NoticePreference, OutboxMessage
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _PREFERENCES = cast(Table, NoticePreference.__table__)
-# Bound parameters per IN list (SQLite's limit is 32766).
+_SMS_WANTED = Sql(
+    "SELECT person_id FROM notice_preferences WHERE person_id = ANY(:ids::bigint[]) AND credit_sms"
+)
+# Bound parameters per IN list on SQLite (its limit is 32766; asyncpg takes one array).
 _PER_LIST = 1000
 
 
@@ -84,6 +87,9 @@ async def credit_sms_wanted(session: AsyncSession, person_ids: Sequence[int]) ->
     """Those of `person_ids` who asked for an SMS of each credit (notice_preferences.credit_sms):
     a province's run sends SMS only to them, so the gateway carries what people asked for."""
     ids = sorted(set(person_ids))
+    db = await direct(session, transaction=True)
+    if db.postgres:
+        return {r["person_id"] for r in await db.fetch(_SMS_WANTED, ids=ids)}
     found: set[int] = set()
     table = _PREFERENCES
     for start in range(0, len(ids), _PER_LIST):
