@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.support.crediting import REGION, Member, balances, count, province, write_file
 from yibao.crediting import service as crediting
 from yibao.crediting.service import year_end as year_end_service
-from yibao.crediting.year_end import InvalidRate, InvalidYearEnd, parse_rate, year_interest
+from yibao.crediting.year_end import InvalidYearEnd, year_interest
 from yibao.kernel.clock import FixedClock
 from yibao.notifications import service as notifications
 from yibao.runtime import Runtime
@@ -147,19 +147,6 @@ async def test_no_rate_no_interest_and_a_year_not_over_is_refused(
     assert (run.state, run.accounts_done, run.credited_count) == ("done", 0, 0)
     assert (
         await count(db, "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'interest_credit'") == 0
-    )
-
-
-async def test_rates_are_exact() -> None:
-    assert (parse_rate("1.5%"), parse_rate("0.35"), parse_rate("150bp")) == (150, 35, 150)
-    for bad in ("1.555%", "-1%", "0%", "abc", "101%"):
-        with pytest.raises(InvalidRate):
-            parse_rate(bad)
-    # Half up to the fen: 333.33 元 at 1.5% is 4.99995 元 → 5.00 元; 0.33 元 → 0.0049... → 0.
-    assert (year_interest(33_333, 150), year_interest(33, 150), year_interest(0, 150)) == (
-        500,
-        0,
-        0,
     )
 
 
