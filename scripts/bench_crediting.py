@@ -422,7 +422,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--employees", type=int, default=1_000_000)
     parser.add_argument("--retirees", type=int, default=300_000)
-    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--again", action="store_true", help="run the month a second time")
     parser.add_argument("--probe", action="store_true", help="account p99 with and without a run")
     parser.add_argument("--log-slow-ms", type=int, default=0)
