@@ -27,7 +27,7 @@ from yibao.runtime import Runtime
 
 ACCOUNTS = 1200
 COMMAND = "from yibao.cli.main import main; main()"
-ARGV = [sys.executable, "-c", COMMAND, "crediting", "close-year", "2025", "--batch", "4", "--json"]
+ARGV = [sys.executable, "-c", COMMAND, "crediting", "close-year", "2025", "--batch", "1", "--json"]
 
 
 def _env(settings: Settings) -> dict[str, str]:
