@@ -13,6 +13,13 @@ the worker's peak resident memory (VmHWM, read from /proc before it exits; polle
 `--probe` measures, beside the run, the p99 of a keyed read and write of one account (the
 statements a settlement makes on the account: lock, read, update), against the same probe with no
 run in the background.
+`--settlement` measures real settlements beside the run: the bench's reference data (regions,
+catalogue, hospitals with their tokens, employers: `yibao_bench.reference`) goes in first, the
+production server (`yibao_bench.server`, one worker) answers 2207 through the institution
+interface, and wrk (`yibao_bench.loadgen`, `--settle-connections` connections, closed loop) sends
+signed 2207 messages prepared just before each window (`yibao_bench.pools`: a visit and its fee
+lines for a random person of the province). Windows of `--window` seconds: first with no run
+(the p99 without), then one after another until the run ends (the p99 during the run).
 """
 
 from __future__ import annotations
@@ -37,8 +44,7 @@ DB = "yibao_bench_crediting"
 ADMIN = os.environ.get(
     "YIBAO_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
-DATA_KEY = base64.b64encode(b"b" * 32).decode()
-SECRET_KEY = "bench-crediting-" + "s" * 20
+SEED = 20261125  # the bench's reference seed: the hospitals' tokens follow from it
 MONTH = "2026-11"
 EMPLOYERS = 2_000
 DISTRICTS = ["310101", "310104", "310105", "310106", "310107", "310109", "310110", "310112",
@@ -78,58 +84,38 @@ def base_fen(n: int) -> int:
     return 400_000 + (n * 7919) % 2_600_000  # 4,000.00 … 30,000.00 yuan
 
 
-async def seed(employees: int, retirees: int, csv_path: Path) -> None:
+def keys() -> tuple[str, str]:
+    from yibao_bench.target import bench_keys
+
+    return bench_keys()
+
+
+async def seed(employees: int, retirees: int, csv_path: Path, *, reference: bool) -> None:
     from yibao.cli.demo import REGIONS
     from yibao.kernel.money import format_yuan
     from yibao.kernel.pii import PersonalDataCipher
 
-    cipher = PersonalDataCipher(base64.b64decode(DATA_KEY))
-    sealed = cipher.encrypt("000000000000000000", purpose="id_number")  # never read by the run
+    cipher = PersonalDataCipher(base64.b64decode(keys()[0]))
+    # Settlements read the ID number back (the 2207 names the person by it): each is sealed then.
+    placeholder = cipher.encrypt("000000000000000000", purpose="id_number")
     now = datetime.now(UTC)
+    if reference:
+        from yibao_bench.reference import make_reference_data
+        from yibao_bench.target import Target
+
+        await make_reference_data(Target(ADMIN, DB), SEED)
+    conn = await asyncpg.connect(dsn(db_url()))
+    try:
+        employer_ids = [r["id"] for r in await conn.fetch("SELECT id FROM employers ORDER BY id")]
+    finally:
+        await conn.close()
+    if not reference:
+        await _regions_and_employers(REGIONS)
+        employer_ids = list(range(1, EMPLOYERS + 1))
     conn = await asyncpg.connect(dsn(db_url()))
     try:
         # The seed is made consistent by construction: no foreign-key triggers while it goes in.
         await conn.execute("SET session_replication_role = replica")
-        await conn.copy_records_to_table(
-            "regions",
-            records=[
-                (
-                    r.admdvs,
-                    r.name,
-                    r.account_credit_rate_bp,
-                    r.retiree_monthly_credit_fen,
-                    r.deductible_fen,
-                    r.fund_ratio_bp,
-                    r.retiree_fund_ratio_bp,
-                    r.yearly_cap_fen,
-                    r.class_b_selfpay_bp,
-                    r.near_relatives_allowed,
-                    r.mutual_aid_scope,
-                    r.resident_contribution_fen,
-                )
-                for r in REGIONS
-            ],
-            columns=[
-                "admdvs",
-                "name",
-                "account_credit_rate_bp",
-                "retiree_monthly_credit_fen",
-                "deductible_fen",
-                "fund_ratio_bp",
-                "retiree_fund_ratio_bp",
-                "yearly_cap_fen",
-                "class_b_selfpay_bp",
-                "near_relatives_allowed",
-                "mutual_aid_scope",
-                "resident_contribution_fen",
-            ],
-        )
-        admdvs = [r.admdvs for r in REGIONS]
-        await conn.copy_records_to_table(
-            "employers",
-            records=[(e + 1, f"压测单位{e}", admdvs[e % len(admdvs)]) for e in range(EMPLOYERS)],
-            columns=["id", "name", "admdvs"],
-        )
         total = employees + retirees
         chunk = 100_000
         with csv_path.open("w", encoding="utf-8") as out:
@@ -141,6 +127,9 @@ async def seed(employees: int, retirees: int, csv_path: Path) -> None:
                     number = id_number(n, retired)
                     region = REGION_OF.get(number[:2], "310000")
                     person_id = n + 1
+                    sealed = (
+                        cipher.encrypt(number, purpose="id_number") if reference else placeholder
+                    )
                     persons.append(
                         (person_id, f"B{person_id:011d}", f"压测{n}", sealed,
                          cipher.lookup_hash(number, purpose="id_number"),
@@ -148,7 +137,8 @@ async def seed(employees: int, retirees: int, csv_path: Path) -> None:
                     )  # fmt: skip
                     enrolments.append(
                         (person_id, person_id, "310", "1201" if retired else "1101", "1", region,
-                         None if retired else 1 + n % EMPLOYERS, date(2020, 1, 1))
+                         None if retired else employer_ids[n % len(employer_ids)],
+                         date(2020, 1, 1))
                     )  # fmt: skip
                     accounts.append((person_id, person_id, 0, "active", now, now))
                     if not retired:
@@ -208,12 +198,60 @@ async def seed(employees: int, retirees: int, csv_path: Path) -> None:
         await conn.close()
 
 
+async def _regions_and_employers(regions: Any) -> None:
+    conn = await asyncpg.connect(dsn(db_url()))
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.copy_records_to_table(
+            "regions",
+            records=[
+                (
+                    r.admdvs,
+                    r.name,
+                    r.account_credit_rate_bp,
+                    r.retiree_monthly_credit_fen,
+                    r.deductible_fen,
+                    r.fund_ratio_bp,
+                    r.retiree_fund_ratio_bp,
+                    r.yearly_cap_fen,
+                    r.class_b_selfpay_bp,
+                    r.near_relatives_allowed,
+                    r.mutual_aid_scope,
+                    r.resident_contribution_fen,
+                )
+                for r in regions
+            ],
+            columns=[
+                "admdvs",
+                "name",
+                "account_credit_rate_bp",
+                "retiree_monthly_credit_fen",
+                "deductible_fen",
+                "fund_ratio_bp",
+                "retiree_fund_ratio_bp",
+                "yearly_cap_fen",
+                "class_b_selfpay_bp",
+                "near_relatives_allowed",
+                "mutual_aid_scope",
+                "resident_contribution_fen",
+            ],
+        )
+        admdvs = [r.admdvs for r in regions]
+        await conn.copy_records_to_table(
+            "employers",
+            records=[(e + 1, f"压测单位{e}", admdvs[e % len(admdvs)]) for e in range(EMPLOYERS)],
+            columns=["id", "name", "admdvs"],
+        )
+    finally:
+        await conn.close()
+
+
 def env() -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")}
     out.update(
         YIBAO_DATABASE_URL=db_url(),
-        YIBAO_DATA_KEY=DATA_KEY,
-        YIBAO_SECRET_KEY=SECRET_KEY,
+        YIBAO_DATA_KEY=keys()[0],
+        YIBAO_SECRET_KEY=keys()[1],
         YIBAO_ENVIRONMENT="production",
         YIBAO_LOG_LEVEL="warning",
         YIBAO_VAR_DIR=str(ROOT / "var"),
@@ -287,14 +325,113 @@ async def probe(
     }
 
 
+def settlement_windows(
+    base_url: str, persons: int, *, window: int, connections: int, until: Any, limit: int
+) -> list[dict[str, Any]]:
+    """wrk windows of signed 2207s (each pool made just before its window: the gateway allows
+    300 s of clock drift), until `until()` is false or `limit` windows have run."""
+    from yibao.kernel.pii import PersonalDataCipher
+    from yibao_bench import loadgen, pools
+
+    cipher = PersonalDataCipher(base64.b64decode(keys()[0]))
+    hospitals = pools.sign_in_hospitals(base_url, SEED)
+    work = ROOT / "var" / "bench-crediting" / "settle"
+    out: list[dict[str, Any]] = []
+    n = 0
+    while n < limit and until():
+        n += 1
+        pool_dir = work / f"w{n}"
+        made = asyncio.run(
+            pools.settlement_pool(
+                dsn(db_url()), cipher, hospitals, persons=persons, count=window * 400,
+                out_dir=pool_dir, threads=1, seed=SEED + n + int(time.time()),
+            )
+        )  # fmt: skip
+        started = time.monotonic()
+        process = loadgen.start_wrk(
+            base_url, loadgen.SETTLE_LUA, pool_dir, connections=connections, threads=1,
+            seconds=window,
+        )  # fmt: skip
+        result = loadgen.finish_wrk(process).as_dict()
+        result["pool"] = made
+        result["started_s"] = round(started - T0, 1)
+        out.append(result)
+    return out
+
+
+def settlement_summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    if not windows:
+        return {}
+    keep = ("requests", "throughput", "p50_ms", "p99_ms", "max_ms", "ok", "failed", "wrapped")
+    return {
+        "windows": [{k: w.get(k) for k in (*keep, "started_s")} for w in windows],
+        "settlements": sum(int(w["requests"]) for w in windows),
+        "failed": sum(int(w["failed"]) for w in windows),
+        "p99_ms_median_window": statistics.median(float(w["p99_ms"]) for w in windows),
+        "p99_ms_worst_window": max(float(w["p99_ms"]) for w in windows),
+        "p50_ms_median_window": statistics.median(float(w["p50_ms"]) for w in windows),
+    }
+
+
+def measure_settlement(args: argparse.Namespace, csv_path: Path, total: int) -> dict[str, Any]:
+    """Settlement p99 with no run (`--idle-windows` windows), then during the run."""
+    import threading
+
+    from yibao_bench import server
+    from yibao_bench.target import Target, server_environment
+
+    report: dict[str, Any] = {}
+    environment = server_environment(Target(ADMIN, DB), pool_size=4)
+    with server.running_server(environment, workers=1) as srv:
+        settlement_windows(
+            srv.url,
+            total,
+            window=5,
+            connections=args.settle_connections,
+            until=lambda: True,
+            limit=1,
+        )  # fmt: skip  (a warm-up window: the worker's first requests, caches)
+        idle = settlement_windows(
+            srv.url, total, window=args.window, connections=args.settle_connections,
+            until=lambda: True, limit=args.idle_windows,
+        )  # fmt: skip
+        report["settlement_without_run"] = settlement_summary(idle)
+        result: dict[str, Any] = {}
+
+        def crediting_run() -> None:
+            result.update(run_month(csv_path, args.batch))
+
+        thread = threading.Thread(target=crediting_run)
+        started = time.monotonic()
+        thread.start()
+        during = settlement_windows(
+            srv.url, total, window=args.window, connections=args.settle_connections,
+            until=thread.is_alive, limit=10_000,
+        )  # fmt: skip
+        thread.join()
+        result["started_s"] = round(started - T0, 1)
+        report["first_run"] = result
+        report["settlement_during_run"] = settlement_summary(during)
+    return report
+
+
+T0 = time.monotonic()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--employees", type=int, default=1_000_000)
     parser.add_argument("--retirees", type=int, default=300_000)
-    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--again", action="store_true", help="run the month a second time")
     parser.add_argument("--probe", action="store_true", help="account p99 with and without a run")
     parser.add_argument("--log-slow-ms", type=int, default=0)
+    parser.add_argument(
+        "--settlement", action="store_true", help="2207 p99 over HTTP with and without a run"
+    )
+    parser.add_argument("--settle-connections", type=int, default=2)
+    parser.add_argument("--window", type=int, default=20, help="seconds per settlement window")
+    parser.add_argument("--idle-windows", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from yibao.db.migrate import upgrade
@@ -310,7 +447,7 @@ def main() -> None:
         )
     upgrade(db_url())
     t = time.monotonic()
-    asyncio.run(seed(args.employees, args.retirees, csv_path))
+    asyncio.run(seed(args.employees, args.retirees, csv_path, reference=args.settlement))
     report: dict[str, Any] = {
         "employees": args.employees,
         "retirees": args.retirees,
@@ -318,7 +455,9 @@ def main() -> None:
         "load_average": os.getloadavg(),
     }
     total = args.employees + args.retirees
-    if args.probe:
+    if args.settlement:
+        report |= measure_settlement(args, csv_path, total)
+    elif args.probe:
         report["probe_idle"] = asyncio.run(probe(10, total))
 
         async def beside() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import getpass
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.cli.context import console, fail, print_json, run_in_session
 from yibao.crediting import service as crediting
 from yibao.crediting.domain import HEADER, STATE_NAMES, RunState
-from yibao.crediting.tables import CreditingRun
+from yibao.crediting.tables import CreditingRun, YearEndRun
+from yibao.crediting.year_end import YEAR_END_STATE_NAMES, YearEndState, format_rate
 from yibao.kernel.money import format_yuan
 from yibao.runtime import Runtime
 
-crediting_app = typer.Typer(help="划账: the monthly crediting run", no_args_is_help=True)
+crediting_app = typer.Typer(
+    help="划账: the monthly crediting run, and the year end", no_args_is_help=True
+)
 
 
 def _operator() -> str:
@@ -224,6 +228,88 @@ def runs(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     for r in found:
         _print(r, False)
+
+
+def _year_end_summary(run: YearEndRun) -> dict[str, object]:
+    return {
+        "year_end": run.id,
+        "year": run.year,
+        "state": run.state,
+        "rates": json.loads(run.rates),
+        "accounts": run.accounts_done,
+        "credited": run.credited_count,
+        "credited_amount": format_yuan(run.credited_fen),
+        "already": run.already_count,
+    }
+
+
+@crediting_app.command("close-year")
+def close_year(
+    year: int = typer.Argument(..., help="the year to close, e.g. 2026"),
+    batch: int = _BATCH,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Interest (年度结息) on every account of the regions with a rate, once. Killed and run
+    again, it carries on where it stopped; run again after it finished, it credits nothing."""
+
+    async def _work(runtime: Runtime, session: AsyncSession) -> YearEndRun:
+        found = await crediting.open_year_end(session)
+        if found is not None and found.year != year:
+            fail(f"年度结转 #{found.id}（{found.year}）尚未完成：先用 close-year {found.year} 续跑")
+        if found is None:
+            found = await crediting.start_year_end(
+                session, runtime.clock, year, by=_operator(), approved=True
+            )
+        return await crediting.close_year(session, runtime.clock, found.id, batch=batch)
+
+    run = run_in_session(_work)
+    if as_json:
+        print_json(_year_end_summary(run))
+        return
+    rates = json.loads(run.rates)
+    console.print(
+        f"年度结转 #{run.id} {run.year}（{YEAR_END_STATE_NAMES[YearEndState(run.state)]}）："
+        f"{len(rates)} 个统筹区有利率，{run.accounts_done} 个账户，"
+        f"结息 {run.credited_count} 笔共 {format_yuan(run.credited_fen)} 元，"
+        f"此前已结息 {run.already_count}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@crediting_app.command("interest-rate")
+def interest_rate(
+    region: str = typer.Argument(..., help="the region (admdvs)"),
+    rate: str | None = typer.Argument(None, help="yearly rate: 1.5% or 150bp"),
+    none: bool = typer.Option(False, "--none", help="the region pays no interest"),
+) -> None:
+    """Set a region's yearly interest rate on personal accounts (default: none)."""
+    if (rate is None) == (not none):
+        fail("给出利率（如 1.5%），或用 --none 取消")
+
+    async def _work(runtime: Runtime, session: AsyncSession) -> int | None:
+        return await crediting.set_interest_rate(
+            session, runtime.clock, region, None if none else rate, by=_operator()
+        )
+
+    found = run_in_session(_work)
+    shown = "不计息" if found is None else f"年利率 {format_rate(found)}"
+    console.print(f"统筹区 {region}：{shown}", highlight=False)
+
+
+@crediting_app.command("interest-rates")
+def interest_rates(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The regions that pay interest, and their rates."""
+
+    async def _work(runtime: Runtime, session: AsyncSession) -> list[tuple[str, int]]:
+        return [(r.admdvs, r.rate_bp) for r in await crediting.interest_rates(session)]
+
+    found = run_in_session(_work)
+    if as_json:
+        print_json([{"admdvs": a, "rate_bp": r, "rate": format_rate(r)} for a, r in found])
+        return
+    for admdvs, rate_bp in found:
+        console.print(f"{admdvs} 年利率 {format_rate(rate_bp)}", highlight=False)
 
 
 __all__ = ["REPORT_HEADER", "crediting_app"]

@@ -87,8 +87,8 @@ log = structlog.get_logger("yibao.worker")
 
 
 async def _carry_on_runs(runtime: Runtime, stop: asyncio.Event, idle: float = 5.0) -> None:
-    """An approved crediting run (划账, approved at the workbench) is carried on here, beside the
-    outbox; after a crash the next worker carries it on from its last commit."""
+    """An approved crediting run (划账, or a year end, approved at the workbench) is carried on
+    here, beside the outbox; after a crash the next worker carries it on from its last commit."""
     while not stop.is_set():
         wait = idle
         try:
@@ -96,6 +96,10 @@ async def _carry_on_runs(runtime: Runtime, stop: asyncio.Event, idle: float = 5.
                 found = await crediting.open_run(session)
                 if found is not None:
                     await crediting.execute(session, runtime.cipher, runtime.clock, found.id)
+                    wait = 0
+                year_end = await crediting.open_year_end(session)
+                if year_end is not None:
+                    await crediting.close_year(session, runtime.clock, year_end.id)
                     wait = 0
         except DomainError as exc:  # a run that cannot go on (its file moved): staff see it
             log.warning("crediting_run_stopped", code=exc.code)

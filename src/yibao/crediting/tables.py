@@ -110,3 +110,64 @@ class CreditingTotal(Base):
     credited_fen: Mapped[int] = mapped_column(BigInteger)
     unchanged_count: Mapped[int] = mapped_column(BigInteger)
     refused_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class InterestRate(Base):
+    """年度结息利率: the yearly interest rate a region's rules pay on personal accounts. A region
+    without a row pays none (the default)."""
+
+    __tablename__ = "crediting_interest_rates"
+
+    admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    # Basis points a year (1.5% = 150): exact, and every rate a region has published fits.
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("rate_bp > 0 AND rate_bp <= 10000", name="rate_bp"),)
+
+
+class YearEndRun(Base):
+    """A year-end run (年度结转): interest on every account of the regions with a rate, as a
+    durable job with its cursor (the last account id done), like the monthly run."""
+
+    __tablename__ = "crediting_year_ends"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12))
+    open_slot: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    # JSON {admdvs: rate_bp}: the rates as they stood when the run opened, kept for its whole
+    # life so a run resumed after a rate changed computes what it started with.
+    rates: Mapped[str] = mapped_column(Text, default="{}")
+    account_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    accounts_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    already_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('proposed', 'crediting', 'done', 'rejected')", name="state"),
+        CheckConstraint("open_slot IS NULL OR open_slot = 1", name="open_slot"),
+        CheckConstraint("approved_by IS NULL OR approved_by <> proposed_by", name="four_eyes"),
+    )
+
+
+class YearEndTotal(Base):
+    """Accounts, interest entries and their sum of a year-end run per region, moved with each
+    batch's commit."""
+
+    __tablename__ = "crediting_year_end_totals"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("crediting_year_ends.id"), primary_key=True)
+    admdvs: Mapped[str] = mapped_column(String(6), primary_key=True)
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    accounts: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited_fen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -208,3 +208,52 @@ async def _write(
     )
     keys = [r[4] for r in rows]
     return {key: found[0] for key, found in (await _posted(session, keys)).items()}
+
+
+# One statement per batch on PostgreSQL: each account's last entry before the moment, one probe
+# of (account_id, created_at, id) per account.
+_BALANCES_BEFORE = Sql(
+    """
+    SELECT a.id, (
+      SELECT e.balance_after_fen FROM ledger_entries e
+      WHERE e.account_id = a.id AND e.created_at < :moment::timestamptz
+      ORDER BY e.created_at DESC, e.id DESC LIMIT 1
+    ) AS balance
+    FROM unnest(:ids::bigint[]) AS a(id)
+    """
+)
+
+
+async def posted_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Those of `keys` already in the ledger (a job that runs again tells them apart)."""
+    return set(await _posted(session, list(keys)))
+
+
+async def balances_before(
+    session: AsyncSession, account_ids: Sequence[int], moment: datetime
+) -> dict[int, int]:
+    """account id → its balance just before `moment` (after its last entry made before then);
+    accounts with no entry before `moment` are left out. One index probe per account on
+    (account_id, created_at, id)."""
+    ids = sorted(set(account_ids))
+    db = await direct(session, transaction=True)
+    if db.postgres:
+        found = await db.fetch(_BALANCES_BEFORE, ids=ids, moment=moment)
+        return {r["id"]: int(r["balance"]) for r in found if r["balance"] is not None}
+    entries, accounts = _ENTRIES, _ACCOUNTS
+    last = (
+        select(entries.c.balance_after_fen)
+        .where(entries.c.account_id == accounts.c.id, entries.c.created_at < moment)
+        .order_by(entries.c.created_at.desc(), entries.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), _PER_LIST):
+        stmt = select(accounts.c.id, last.label("balance")).where(
+            accounts.c.id.in_(ids[start : start + _PER_LIST])
+        )
+        for r in (await session.execute(stmt)).all():
+            if r.balance is not None:
+                out[r.id] = int(r.balance)
+    return out

@@ -27,6 +27,7 @@ class EntryKind(StrEnum):
     REVERSAL = "reversal"  # 冲正 / 撤销
     STAFF_ADJUSTMENT = "staff_adjustment"  # 经办调整
     RELATIVE_CONTRIBUTION_DEBIT = "relative_contribution_debit"  # 代缴亲属居民医保
+    INTEREST_CREDIT = "interest_credit"  # 年度结息 (where the region's rules pay interest)
 
 
 ENTRY_KIND_NAMES = {
@@ -36,9 +37,10 @@ ENTRY_KIND_NAMES = {
     EntryKind.REVERSAL: "冲正退回",
     EntryKind.STAFF_ADJUSTMENT: "经办调整",
     EntryKind.RELATIVE_CONTRIBUTION_DEBIT: "代缴居民医保",
+    EntryKind.INTEREST_CREDIT: "年度结息",
 }
 
-CREDIT_KINDS = frozenset({EntryKind.CONTRIBUTION_CREDIT})
+CREDIT_KINDS = frozenset({EntryKind.CONTRIBUTION_CREDIT, EntryKind.INTEREST_CREDIT})
 DEBIT_KINDS = frozenset(
     {
         EntryKind.SETTLEMENT_DEBIT,

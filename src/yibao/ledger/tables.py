@@ -63,11 +63,11 @@ class LedgerEntry(Base):
         CheckConstraint("balance_after_fen >= 0", name="balance_after_non_negative"),
         CheckConstraint(
             "kind IN ('contribution_credit', 'settlement_debit', 'mutual_aid_debit', 'reversal',"
-            " 'staff_adjustment', 'relative_contribution_debit')",
+            " 'staff_adjustment', 'relative_contribution_debit', 'interest_credit')",
             name="kind",
         ),
         CheckConstraint(
-            "(kind <> 'contribution_credit' OR amount_fen > 0) AND"
+            "(kind NOT IN ('contribution_credit', 'interest_credit') OR amount_fen > 0) AND"
             " (kind NOT IN ('settlement_debit', 'mutual_aid_debit', 'relative_contribution_debit')"
             " OR amount_fen < 0)",
             name="amount_sign",

@@ -8,16 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.bulk import arrays, unnest
 from yibao.db.direct import Sql, direct
 from yibao.notifications.domain import Channel, OutboxStatus
-from yibao.notifications.tables import OutboxMessage
+from yibao.notifications.tables import NoticePreference, OutboxMessage
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_PREFERENCES = cast(Table, NoticePreference.__table__)
+_SMS_WANTED = Sql(
+    "SELECT person_id FROM notice_preferences WHERE person_id = ANY(:ids::bigint[]) AND credit_sms"
+)
+# Bound parameters per IN list on SQLite (its limit is 32766; asyncpg takes one array).
+_PER_LIST = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +81,31 @@ async def enqueue_many(
             for r in rows
         ],
     )
+
+
+async def credit_sms_wanted(session: AsyncSession, person_ids: Sequence[int]) -> set[int]:
+    """Those of `person_ids` who asked for an SMS of each credit (notice_preferences.credit_sms):
+    a province's run sends SMS only to them, so the gateway carries what people asked for."""
+    ids = sorted(set(person_ids))
+    db = await direct(session, transaction=True)
+    if db.postgres:
+        return {r["person_id"] for r in await db.fetch(_SMS_WANTED, ids=ids)}
+    found: set[int] = set()
+    table = _PREFERENCES
+    for start in range(0, len(ids), _PER_LIST):
+        stmt = select(table.c.person_id).where(
+            table.c.person_id.in_(ids[start : start + _PER_LIST]), table.c.credit_sms.is_(True)
+        )
+        found.update(r.person_id for r in (await session.execute(stmt)).all())
+    return found
+
+
+def with_sms(messages: Sequence[NewMessage], wanted: set[int]) -> list[NewMessage]:
+    """Each in-app notice, and beside it the same words by SMS for the persons in `wanted`."""
+    out = list(messages)
+    out.extend(
+        NewMessage(Channel.SMS, f"sms:{m.dedup_key}", m.person_id, m.subject, m.body)
+        for m in messages
+        if m.channel is Channel.INAPP and m.person_id in wanted
+    )
+    return out

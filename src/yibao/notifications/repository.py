@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yibao.db.direct import Step
 from yibao.db.engine import is_postgres
 from yibao.notifications.domain import Channel, OutboxStatus
-from yibao.notifications.tables import Notice, OutboxMessage
+from yibao.notifications.tables import Notice, NoticePreference, OutboxMessage
 
 
 async def enqueue(
@@ -198,3 +198,17 @@ async def mark_all_read(session: AsyncSession, person_id: int, now: datetime) ->
     )
     result = await session.execute(stmt)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def preference(session: AsyncSession, person_id: int) -> NoticePreference | None:
+    return await session.get(NoticePreference, person_id)
+
+
+async def set_credit_sms(session: AsyncSession, person_id: int, on: bool, now: datetime) -> None:
+    found = await session.get(NoticePreference, person_id, with_for_update=True)
+    if found is None:
+        session.add(NoticePreference(person_id=person_id, credit_sms=on, updated_at=now))
+    else:
+        found.credit_sms = on
+        found.updated_at = now
+    await session.flush()

@@ -128,3 +128,14 @@ async def mark_all_read(session: AsyncSession, clock: Clock, person_id: int) -> 
     marked = await repository.mark_all_read(session, person_id, clock.now())
     await session.commit()
     return marked
+
+
+async def credit_sms_wanted(session: AsyncSession, person_id: int) -> bool:
+    """Whether the person asked for an SMS of each credit to their account (default: no)."""
+    found = await repository.preference(session, person_id)
+    return bool(found and found.credit_sms)
+
+
+async def set_credit_sms(session: AsyncSession, clock: Clock, person_id: int, on: bool) -> None:
+    await repository.set_credit_sms(session, person_id, on, clock.now())
+    await session.commit()

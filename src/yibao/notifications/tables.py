@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base
@@ -56,3 +65,14 @@ class Notice(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (Index("ix_notices_person_created", "person_id", "created_at"),)
+
+
+class NoticePreference(Base):
+    """What a person asked to receive beyond the in-app notice: an SMS of each credit to their
+    account (划账短信提醒). No row: the defaults (off)."""
+
+    __tablename__ = "notice_preferences"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    credit_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

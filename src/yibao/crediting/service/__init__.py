@@ -1,4 +1,5 @@
-"""Use cases of crediting runs: start (or propose and approve), carry out, report."""
+"""Use cases of crediting runs (the month, the year end): start (or propose and approve),
+carry out, report."""
 
 from yibao.crediting.service.executing import CREDIT_BATCH, LOAD_BATCH, execute
 from yibao.crediting.service.report import RefusedLine, refused_report, run_totals
@@ -19,6 +20,19 @@ from yibao.crediting.service.runs import (
     report_for_staff,
     start_run,
 )
+from yibao.crediting.service.year_end import (
+    approve_year_end,
+    close_year,
+    find_year_end,
+    interest_rates,
+    open_year_end,
+    propose_year_end,
+    recent_year_ends,
+    reject_year_end,
+    set_interest_rate,
+    start_year_end,
+    year_end_totals,
+)
 
 __all__ = [
     "APPROVE_ROLES",
@@ -30,16 +44,27 @@ __all__ = [
     "SelfApproval",
     "approve_proposed_run",
     "approve_run",
+    "approve_year_end",
+    "close_year",
     "current_month",
     "execute",
     "find_run",
+    "find_year_end",
+    "interest_rates",
     "open_run",
+    "open_year_end",
     "propose_run",
+    "propose_year_end",
     "recent_runs",
+    "recent_year_ends",
     "refused_report",
     "reject_proposed_run",
     "reject_run",
+    "reject_year_end",
     "report_for_staff",
     "run_totals",
+    "set_interest_rate",
     "start_run",
+    "start_year_end",
+    "year_end_totals",
 ]

@@ -21,14 +21,15 @@ from yibao.statements.domain import LEDGER_KINDS, ConsumptionFilter, Consumption
 _DEBITS = "e.kind IN ('settlement_debit', 'mutual_aid_debit', 'relative_contribution_debit')"
 # A reversal with a positive amount gave back money a debit took: it belongs with 消费记录.
 CONSUMPTION = f"({_DEBITS} OR (e.kind = 'reversal' AND e.amount_fen > 0))"
-# Reversals net against what they undo: a returned debit lowers spending, a taken-back credit
+# Interest (年度结息) is credited to the account like a contribution. Reversals net against what
+# they undo: a returned debit lowers spending, a taken-back credit
 # lowers what was credited.
 _SPENT = (
     f"CASE WHEN {_DEBITS} THEN -e.amount_fen"
     " WHEN e.kind = 'reversal' AND e.amount_fen > 0 THEN -e.amount_fen ELSE 0 END"
 )
 _CREDITED = (
-    "CASE WHEN e.kind = 'contribution_credit' THEN e.amount_fen"
+    "CASE WHEN e.kind IN ('contribution_credit', 'interest_credit') THEN e.amount_fen"
     " WHEN e.kind = 'reversal' AND e.amount_fen < 0 THEN e.amount_fen ELSE 0 END"
 )
 CHART_MONTHS = 12

@@ -34,6 +34,7 @@ ENTRY_KIND = {
     "reversal": N_("冲正退回"),
     "staff_adjustment": N_("经办调整"),
     "relative_contribution_debit": N_("代缴居民医保"),
+    "interest_credit": N_("年度结息"),
 }
 SCOPE = {"all": N_("全部"), "self": N_("本人"), "family": N_("家庭")}
 MED_TYPE = {

@@ -6,7 +6,9 @@ payment they did not make, and the same text already went out by SMS.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from yibao.notifications import service as notices
@@ -29,6 +31,26 @@ async def inbox(
 ) -> HTMLResponse:
     box = await notices.inbox(session, person.person_id, limit=NOTICES_PAGE_SIZE, before_id=before)
     return render(request, "messages.html", box=box, paged=before is not None)
+
+
+@router.get("/messages/settings", response_class=HTMLResponse)
+async def settings(request: Request, person: PersonDep, session: SessionDep) -> HTMLResponse:
+    """消息设置: whether each credit to the account also comes by SMS (off unless asked for)."""
+    wanted = await notices.credit_sms_wanted(session, person.person_id)
+    return render(request, "message_settings.html", credit_sms=wanted, saved=False)
+
+
+@router.post("/messages/settings", response_class=HTMLResponse)
+async def save_settings(
+    request: Request,
+    person: PersonDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    credit_sms: Annotated[str | None, Form()] = None,
+) -> HTMLResponse:
+    on = credit_sms == "1"
+    await notices.set_credit_sms(session, runtime.clock, person.person_id, on)
+    return render(request, "message_settings.html", credit_sms=on, saved=True)
 
 
 @router.get("/messages/{notice_id}", response_class=HTMLResponse)

@@ -1,12 +1,14 @@
 """划账 at the workbench (/staff/crediting): one staff member proposes the month's run with its
 file, an administrator who is someone else approves it, and only then does money move (the
-worker carries the approved run on). Progress, totals and the refused lines (CSV) to download."""
+worker carries the approved run on). Progress, totals and the refused lines (CSV) to download.
+The year end (/staff/year-end: interest where a region pays it) goes the same way."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
+import json
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -18,6 +20,8 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from yibao.crediting import service as crediting
 from yibao.crediting.domain import STATE_NAMES, InvalidRun, RunState
+from yibao.crediting.year_end import YEAR_END_STATE_NAMES, InvalidYearEnd, format_rate
+from yibao.kernel.clock import china_today
 from yibao.kernel.money import format_yuan
 from yibao.web.auth import StaffDep
 from yibao.web.deps import RuntimeDep, SessionDep
@@ -32,13 +36,70 @@ _CHUNK = 1 << 20
 
 
 def _names() -> dict[str, Any]:
-    return {"state_names": {s.value: n for s, n in STATE_NAMES.items()}, "yuan": format_yuan}
+    return {
+        "state_names": {s.value: n for s, n in STATE_NAMES.items()},
+        "year_end_names": {s.value: n for s, n in YEAR_END_STATE_NAMES.items()},
+        "yuan": format_yuan,
+        "rate": format_rate,
+    }
 
 
 @router.get("/crediting", response_class=HTMLResponse)
-async def runs_page(request: Request, staff: StaffDep, session: SessionDep) -> HTMLResponse:
+async def runs_page(
+    request: Request, staff: StaffDep, session: SessionDep, runtime: RuntimeDep
+) -> HTMLResponse:
     runs = await crediting.recent_runs(session)
-    return page(request, "staff_crediting.html", staff, runs=runs, **_names())
+    year_ends = await crediting.recent_year_ends(session)
+    rates = await crediting.interest_rates(session)
+    last_year = china_today(runtime.clock).year - 1
+    return page(
+        request, "staff_crediting.html", staff, runs=runs, year_ends=year_ends, rates=rates,
+        last_year=last_year, **_names(),
+    )  # fmt: skip
+
+
+# -- the year end (年度结转): proposed by one, approved by another, carried on by the worker ----
+
+
+@router.post("/year-end")
+async def propose_year_end(
+    staff: StaffDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    year: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    if not year.isdigit():
+        raise InvalidYearEnd("结转年度应为四位数字，如 2026")
+    run = await crediting.propose_year_end(session, runtime.clock, actor(staff), int(year))
+    return see_other(f"/staff/year-end/{run.id}")
+
+
+@router.get("/year-end/{run_id}", response_class=HTMLResponse)
+async def year_end_page(
+    request: Request, run_id: RowId, staff: StaffDep, session: SessionDep
+) -> HTMLResponse:
+    run = await crediting.find_year_end(session, run_id)
+    totals = await crediting.year_end_totals(session, run)
+    return page(
+        request, "staff_crediting_year_end.html", staff, run=run, totals=totals,
+        rates=json.loads(run.rates), **_names(),
+    )  # fmt: skip
+
+
+@router.post("/year-end/{run_id}/approve")
+async def approve_year_end(
+    run_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    await crediting.approve_year_end(session, runtime.clock, actor(staff), run_id)
+    return see_other(f"/staff/year-end/{run_id}")
+
+
+@router.post("/year-end/{run_id}/reject")
+async def reject_year_end(
+    run_id: RowId, staff: StaffDep, runtime: RuntimeDep, session: SessionDep, note: Text = ""
+) -> Response:
+    await crediting.reject_year_end(session, runtime.clock, actor(staff), run_id, note)
+    return see_other(f"/staff/year-end/{run_id}")
 
 
 def _open(path: Path) -> BinaryIO:
