@@ -42,7 +42,10 @@ def test_selftest_passes_for_both_tiers(cli_env: Settings, tmp_path: Path) -> No
             assert shown.exit_code == 0, shown.output
             assert "失败" not in shown.output
             listed = len(report.listed)
-            assert f"必验交易（{tier}）：{listed} 项，已通过 {listed} 项，尚未实现 0 项" in shown.output
+            assert (
+                f"必验交易（{tier}）：{listed} 项，已通过 {listed} 项，尚未实现 0 项"
+                in shown.output
+            )
 
         # A wrong token: the gateway refuses every step, and the exit code says so.
         refused = CliRunner().invoke(
