@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.crediting.tables import InterestRate, YearEndRun, YearEndTotal
-from yibao.enrolment.tables import Enrolment
-from yibao.ledger.tables import PersonalAccount
+from yibao.ledger import repository as ledger_repository
 
 
 async def rates(session: AsyncSession) -> list[InterestRate]:
@@ -83,29 +80,6 @@ async def move_totals(
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RatedAccount:
-    account_id: int
-    person_id: int
-    admdvs: str
-
-
-async def next_accounts(
-    session: AsyncSession, regions: Iterable[str], after: int, limit: int
-) -> list[RatedAccount]:
-    """The next accounts by id after `after` whose holder's employee insurance (310) is in one
-    of `regions` (the regions with a rate)."""
-    wanted = sorted(regions)
-    if not wanted:
-        return []
-    stmt = (
-        select(PersonalAccount.id, PersonalAccount.person_id, Enrolment.admdvs)
-        .join(
-            Enrolment,
-            (Enrolment.person_id == PersonalAccount.person_id) & (Enrolment.insutype == "310"),
-        )
-        .where(PersonalAccount.id > after, Enrolment.admdvs.in_(wanted))
-        .order_by(PersonalAccount.id)
-        .limit(limit)
-    )
-    return [RatedAccount(r.id, r.person_id, r.admdvs) for r in (await session.execute(stmt)).all()]
+# The accounts a year end rates are the ledger's to read (rule 12: only ledger imports its tables).
+RatedAccount = ledger_repository.RegionAccount
+next_accounts = ledger_repository.employee_accounts_in_regions

@@ -3,13 +3,15 @@ sums, and what was paid for and by relatives. Never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from yibao.enrolment.tables import Enrolment
 from yibao.ledger.domain import EntryKind
 from yibao.ledger.tables import LedgerEntry, PersonalAccount
 
@@ -148,3 +150,31 @@ async def paid_for_others(
         stmt = stmt.where(LedgerEntry.created_at < until)
     stmt = stmt.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(limit)
     return [(entry, person_id) for entry, person_id in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionAccount:
+    account_id: int
+    person_id: int
+    admdvs: str
+
+
+async def employee_accounts_in_regions(
+    session: AsyncSession, regions: Iterable[str], after: int, limit: int
+) -> list[RegionAccount]:
+    """The next accounts by id after `after` whose holder's employee insurance (310) is in one
+    of `regions`: a keyset page for work over every account of some regions (the year end)."""
+    wanted = sorted(regions)
+    if not wanted:
+        return []
+    stmt = (
+        select(PersonalAccount.id, PersonalAccount.person_id, Enrolment.admdvs)
+        .join(
+            Enrolment,
+            (Enrolment.person_id == PersonalAccount.person_id) & (Enrolment.insutype == "310"),
+        )
+        .where(PersonalAccount.id > after, Enrolment.admdvs.in_(wanted))
+        .order_by(PersonalAccount.id)
+        .limit(limit)
+    )
+    return [RegionAccount(r.id, r.person_id, r.admdvs) for r in (await session.execute(stmt)).all()]
