@@ -45,6 +45,7 @@ TABLE_MODULES = [
     "yibao.calls.tables",
     "yibao.kiosks.tables",
     "yibao.partners.tables",
+    "yibao.filings.tables",
     "yibao.crossregion.tables",
 ]
 
