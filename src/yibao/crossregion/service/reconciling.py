@@ -4,12 +4,14 @@ B sends, per home region, every settle message id it holds as settled on the day
 (a settlement committed at A just before midnight and here just after is still found); A
 reverses what it holds for the day that B does not and names what B holds that A does not. The
 message id covers the list, so a rerun with the same list gets the same answer and a rerun after
-more settlements is a new reconciliation.
+more settlements is a new reconciliation. Each run has its own id (`run`): a run retried after
+a lost answer gets the first answer; a new run compares afresh.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -29,8 +31,9 @@ class Reconciled:
 
 
 async def reconcile(
-    runtime: Runtime, link: PeerLink, treatment_admdvs: str, day: date
+    runtime: Runtime, link: PeerLink, treatment_admdvs: str, day: date, run: str | None = None
 ) -> list[Reconciled]:
+    run = run or secrets.token_hex(6)
     async with runtime.sessions() as session:
         homes = [p for p in await repository.all_peers(session) if not p.local]
         lists: dict[str, list[str]] = {}
@@ -48,7 +51,7 @@ async def reconcile(
             home,
             "reconcile",
             {
-                "message_id": f"{link.deployment}:reconcile:{home.admdvs}:{day}:{digest}",
+                "message_id": f"{link.deployment}:reconcile:{home.admdvs}:{day}:{run}:{digest}",
                 "treatment_admdvs": treatment_admdvs,
                 "day": day.isoformat(),
                 "settled": settled,
