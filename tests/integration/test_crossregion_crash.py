@@ -36,6 +36,7 @@ from yibao.crossregion.signing import Signer
 from yibao.filings import service as filings
 from yibao.filings.domain import DocumentKind, FilingKind
 from yibao.kernel.clock import china_today
+from yibao.kernel.money import parse_yuan
 from yibao.runtime import build_runtime
 from yibao.settlement import service as settlement
 from yibao_bench.server import free_port
@@ -135,7 +136,7 @@ async def _build(a: Settings, b: Settings, directory: str) -> tuple[list[Holder]
 
 
 def _acct_pay(answer: dict[str, Any]) -> int:
-    return round(float(answer["output"]["setlinfo"]["acct_pay"]) * 100)
+    return parse_yuan(str(answer["output"]["setlinfo"]["acct_pay"]))
 
 
 async def _rows(url: str, sql: str) -> list[Any]:

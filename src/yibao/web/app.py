@@ -25,7 +25,7 @@ from yibao.web.kiosk import router as kiosk_router
 from yibao.web.open import api as open_api
 from yibao.web.open import consent, grants, tokens
 from yibao.web.pages import claims as claims_pages
-from yibao.web.pages import home, voucher
+from yibao.web.pages import home, region, voucher
 from yibao.web.peer import routes as peer_routes
 from yibao.web.staff import hotline as staff_hotline
 from yibao.web.staff import workbench as staff_workbench
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(peer_routes.router)
     app.include_router(account_routes.router)
     app.include_router(home.router)
+    app.include_router(region.router)
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
     app.include_router(staff_workbench.router)

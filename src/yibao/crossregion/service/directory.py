@@ -54,6 +54,8 @@ def read_directory(text: str, deployment: str) -> list[Peer]:
     for p in peers:
         if len(p.admdvs) != 6 or not p.admdvs.isdigit():
             raise BadPeerMessage(f"区划目录：admdvs 应为6位数字，收到 {p.admdvs!r}")
+        if not p.base_url.startswith(("https://", "http://")):
+            raise BadPeerMessage(f"区划目录：{p.admdvs} 的 base_url 应以 https:// 开头")
     return peers
 
 
@@ -73,6 +75,15 @@ async def load_directory(session: AsyncSession, runtime: Runtime, text: str) -> 
 
 async def directory(session: AsyncSession) -> list[Peer]:
     return await repository.all_peers(session)
+
+
+async def pages_of(session: AsyncSession, admdvs: str) -> str | None:
+    """Where a person insured in `admdvs` signs in: this deployment's /login, or the home
+    deployment's; None for a region the directory does not list."""
+    peer = await repository.peer_of(session, admdvs)
+    if peer is None:
+        return None
+    return "/login" if peer.local else f"{peer.base_url.rstrip('/')}/login"
 
 
 async def set_home_rule(session: AsyncSession, admdvs: str, rule: UnfiledRule, cut_bp: int) -> None:
