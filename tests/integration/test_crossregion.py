@@ -8,6 +8,8 @@ recorded is reversed by the day's reconciliation; the month's clearing adds up o
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from tests.support.two_regions import HOME, TREATMENT, Deployments, deployments, two_databases
 from yibao.crossregion import service as crossregion
 from yibao.crossregion.domain import UnfiledRule
+from yibao.crossregion.signing import Signer
 from yibao.filings import service as filings
 from yibao.filings.domain import DocumentKind, FilingKind
 from yibao.kernel.clock import china_today
@@ -263,6 +266,29 @@ async def test_refusals_and_reconciliation(databases: tuple[str, str], tmp_path:
         assert down["infcode"] == -1
         assert "无法连接" in down["err_msg"] and "未结算" in down["err_msg"]
         d.b.peer_link = working
+
+        # The peer API: a stranger's key, a replayed nonce and a stale timestamp are refused.
+        body = b'{"treatment_admdvs": "310000", "home_admdvs": "440300"}'
+        stranger = Signer("shanghai", secrets.token_bytes(32)).headers(
+            "policy", int(time.time()), body
+        )
+        bad = await d.a_http.post("/peer/v1/policy", content=body, headers=stranger)
+        assert bad.status_code == 401
+        signer = Signer("shanghai", d.b.settings.peer_key_bytes())
+        good = signer.headers("policy", int(time.time()), body)
+        assert (
+            await d.a_http.post("/peer/v1/policy", content=body, headers=good)
+        ).status_code == 200
+        replay = await d.a_http.post("/peer/v1/policy", content=body, headers=good)
+        assert replay.status_code == 401
+        stale = signer.headers("policy", int(time.time()) - 3600, body)
+        assert (
+            await d.a_http.post("/peer/v1/policy", content=body, headers=stale)
+        ).status_code == 401
+        other_kind = signer.headers("settle", int(time.time()), body)
+        assert (
+            await d.a_http.post("/peer/v1/policy", content=body, headers=other_kind)
+        ).status_code == 401
 
         # B "crashes" after A debited: A holds a claim B never recorded.
         link = crossregion.link_of(d.b)
