@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.support.family import employee, member, photo, world
+from yibao.config import Settings
 from yibao.filings import repository as filings_repository
 from yibao.filings import service as filings
 from yibao.filings.domain import (
@@ -23,7 +24,7 @@ from yibao.filings.domain import (
 from yibao.kernel.actors import StaffActor
 from yibao.kernel.clock import FixedClock, china_today
 from yibao.kernel.uploads import UploadRefused
-from yibao.runtime import Runtime
+from yibao.runtime import Runtime, build_runtime
 
 ADMIN = StaffActor(staff_id=1, name="管理员", roles=frozenset({"admin"}), office="测试经办中心")
 CLERK = StaffActor(staff_id=2, name="经办员乙", roles=frozenset({"clerk"}), office="测试经办中心")
@@ -223,3 +224,55 @@ async def test_region_rules_are_settings_with_defaults(rt: Runtime, clock: Fixed
         )
     today = china_today(clock)
     assert made.ends is not None and made.ends.year == today.year + 1
+
+
+def test_the_cli_shows_and_sets_a_regions_rules(cli_env: Settings) -> None:
+    import asyncio
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibao.cli.main import app
+
+    async def regions() -> None:
+        runtime = build_runtime(cli_env)
+        try:
+            await world(runtime)
+        finally:
+            await runtime.close()
+
+    asyncio.run(regions())
+    runner = CliRunner()
+    shown = runner.invoke(app, ["filings", "rules", "310000", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["change_after_months"] == 6
+    set_ = runner.invoke(
+        app,
+        ["filings", "rules", "310000", "--temporary-months", "12", "--kinds", "异地转诊,emergency"],
+    )
+    assert set_.exit_code == 0, set_.output
+    assert "异地转诊、异地急诊抢救" in set_.output and "临时备案 12 个月" in set_.output
+    refused = runner.invoke(app, ["filings", "rules", "310000", "--temporary-months", "3"])
+    assert refused.exit_code != 0 and "至少六个月" in refused.output
+
+
+async def test_two_filings_at_once_make_one(rt: Runtime, clock: FixedClock) -> None:
+    """A double tap (or the phone and the counter at the same moment): the person's row lock
+    makes the second see the first, and it is refused as a conflict."""
+    import asyncio
+
+    await world(rt)
+    m = await employee(rt)
+    actor = filings.person_actor(m.person_id, m.name)
+
+    async def attempt() -> str:
+        async with rt.sessions() as s:
+            try:
+                await filings.file(s, clock, actor, m.person_id, working_away(rt))
+            except FilingConflict:
+                return "conflict"
+            return "filed"
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(4)))
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "filed"]
+    assert await count(rt, "SELECT count(*) FROM filings") == 1

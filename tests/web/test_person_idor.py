@@ -27,7 +27,10 @@ from tests.support.principals import install_test_principals, with_csrf
 from tests.support.routes import app_routes, is_staff, methods
 from yibao.audit import repository as audit_repository
 from yibao.family import repository as family_repository
+from yibao.filings import service as filings
+from yibao.filings.domain import FilingKind
 from yibao.identity.tables import Passkey
+from yibao.kernel.clock import china_today
 from yibao.notifications.tables import Notice
 from yibao.partners.service import access as partner_access
 from yibao.runtime import Runtime
@@ -78,6 +81,10 @@ PERSON_ID_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/family/{authorisation_id}/revoke"): "path",
     ("POST", "/family/{authorisation_id}/contribution"): "path",
     ("POST", "/me/apps/{grant_id}/revoke"): "path",
+    ("GET", "/filings/{filing_id}"): "path",
+    ("POST", "/filings/{filing_id}/cancel"): "path",
+    ("GET", "/filings/{filing_id}/change"): "path",
+    ("POST", "/filings/{filing_id}/change"): "path+filing_form",
 }
 
 # Ids that only narrow the caller's own data (a keyset cursor, a filter on the relatives the
@@ -196,10 +203,25 @@ async def _owned_ids(
         row = await family_repository.authorisation(s, aid)
         document_id = (await family_repository.documents_of(s, aid))[0].id
         application_id = row.application_id
+    # 异地就医备案: the owner's, filed on the phone.
+    async with runtime.sessions() as s:
+        filing = await filings.file(
+            s,
+            runtime.clock,
+            filings.person_actor(owner, "王芳"),
+            owner,
+            filings.Application(
+                kind=FilingKind.OTHER_TEMPORARY,
+                treatment_admdvs="460200",
+                treatment_name="海南省三亚市",
+                begins=china_today(runtime.clock),
+            ),
+        )
     return (
         owner,
         intruder,
         {
+            "filing_id": filing.id,
             "claim_id": claim["id"],
             "attachment_id": attachment_id,
             "entry_id": entry_id,
@@ -242,6 +264,14 @@ def _request(
         "quota_form": {"data": {"quota": "1.00"}},
         "consent_json": {"json": {"agree": True}},
         "consent_form": {"data": {"answer": "agree"}},
+        "filing_form": {
+            "data": {
+                "kind": "other_temporary",
+                "treatment_name": "海南省三亚市",
+                "treatment_admdvs": "460200",
+                "begins": runtime.clock.now().date().isoformat(),
+            }
+        },
     }
     return [{"url": path, **bodies[extra]}]
 
@@ -283,6 +313,8 @@ async def test_another_persons_ids_find_nothing_and_answer_as_a_missing_id(
         assert row.status == "active"
         assert len(await family_repository.documents_of(s, ids["authorisation_id"])) == 2
         assert (await s.execute(select(Passkey.id))).scalars().all() == [ids["passkey_id"]]
+        mine_filed = await filings.filings_of(s, owner)
+        assert [f.state.value for f in mine_filed] == ["active"]
 
 
 def _words(html: str, url: str, ids: dict[str, Any]) -> str:

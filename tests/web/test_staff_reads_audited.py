@@ -37,6 +37,7 @@ READS: dict[str, tuple[dict[str, str], set[str]]] = {
     "/staff/family/applications/{application_id}": ({}, {"owner", "parent"}),
     "/staff/persons/{person_id}": ({"reason": "counter_visit"}, {"owner"}),
     "/staff/persons/{person_id}/statement.pdf": ({"reason": "counter_visit"}, {"owner"}),
+    "/staff/persons/{person_id}/filings": ({"reason": "counter_visit"}, {"owner"}),
 }
 
 # Staff GET pages that show no one person's data: forms, queues, the trail itself.

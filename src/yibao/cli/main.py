@@ -13,6 +13,7 @@ from yibao.cli import (
     demo,
     enrolment,
     family,
+    filings,
     fsi_client,
     hotline,
     identity,
@@ -53,6 +54,7 @@ app.add_typer(hotline.hotline_app, name="hotline")
 app.add_typer(kiosks.kiosks_app, name="kiosks")
 app.add_typer(partners.partners_app, name="partners")
 app.add_typer(crossregion.crossregion_app, name="crossregion")
+app.add_typer(filings.filings_app, name="filings")
 
 
 @app.callback()

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yibao.enrolment.tables import Person
 from yibao.filings.domain import (
     Channel,
     DocumentKind,
@@ -70,6 +71,13 @@ async def covering_filing(
         if filing.covers(treatment_admdvs, on):
             return filing
     return None
+
+
+async def lock_person(session: AsyncSession, person_id: int) -> bool:
+    """Serialises one person's 备案 changes (a double tap, the phone and the counter at once):
+    the conflict check and the insert that follows see every earlier one. False: no such person."""
+    stmt = select(Person.id).where(Person.id == person_id).with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
 async def filings_of(session: AsyncSession, person_id: int) -> list[Filing]:

@@ -1,8 +1,9 @@
 """Use cases of 异地就医备案: file, change, cancel, list; the region's rules. The only commits.
 
 Every change is on the audit trail (`filings.filed`, `filings.changed`, `filings.cancelled`,
-`filings.rules_set`), with the person as subject, so it shows on their 查询记录 when staff or an
-institution did it. Uploaded proofs go through `kernel.uploads` (type by content, images
+`filings.rules_set`), with the person as subject; the counter's read (`filings.view`) shows on
+their 查询记录. A change someone else made for them (the counter, an institution's 2501/2502)
+also reaches them as an in-app message (消息), written with the change. Uploaded proofs go through `kernel.uploads` (type by content, images
 re-encoded) into the same store as 家庭共济's documents.
 """
 
@@ -17,11 +18,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.audit import repository as audit_repository
-from yibao.audit.domain import ActorType
+from yibao.audit.domain import LOOKUP_REASONS, ActorType, LookupReasonRequired
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson, is_retired
 from yibao.filings import repository
 from yibao.filings.domain import (
+    KIND_NAMES,
     Channel,
     DocumentKind,
     Filing,
@@ -42,6 +44,9 @@ from yibao.filings.tables import FilingDocument, FilingRow
 from yibao.kernel import uploads
 from yibao.kernel.actors import StaffActor
 from yibao.kernel.clock import Clock, china_today
+from yibao.notifications import repository as notifications_repository
+from yibao.notifications.domain import Channel as NoticeChannel
+from yibao.notifications.repository import NewMessage
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 
@@ -61,6 +66,7 @@ class Actor:
     name: str
     role: str
     office: str = ""
+    reason: str = "filing"  # the audit record's reason; the counter's is a lookup reason
 
     @property
     def label(self) -> str:
@@ -71,7 +77,13 @@ def person_actor(person_id: int, name: str) -> Actor:
     return Actor(Channel.APP, ActorType.PERSON.value, str(person_id), name, "insured_person")
 
 
+COUNTER_ROLES = frozenset({"clerk", "admin"})
+
+
 def staff_actor(staff: StaffActor) -> Actor:
+    """A clerk filing for a person who came to the counter."""
+    if not staff.roles & COUNTER_ROLES:
+        raise FilingNotAllowed("只有经办人员可以在窗口办理异地就医备案")
     return Actor(
         Channel.COUNTER,
         ActorType.STAFF.value,
@@ -79,6 +91,7 @@ def staff_actor(staff: StaffActor) -> Actor:
         staff.name,
         staff.role,
         staff.office,
+        "counter_visit",
     )
 
 
@@ -121,7 +134,6 @@ async def _audit(
     person_id: int,
     detail: dict[str, Any],
     clock: Clock,
-    reason: str = "filing",
 ) -> None:
     await audit_repository.record(
         session,
@@ -132,7 +144,7 @@ async def _audit(
         office=actor.office,
         action=action,
         subject_person_id=person_id,
-        reason=reason,
+        reason=actor.reason,
         detail=detail,
         now=clock.now(),
     )
@@ -192,6 +204,8 @@ async def _new_filing(
     so a failed commit can remove it."""
     application = _check_application(application)
     today = china_today(clock)
+    if not await repository.lock_person(session, person_id):
+        raise UnknownPerson("没有这个参保人")
     insured_admdvs, retired = await _insured(session, person_id)
     rules = await repository.rules_of(session, insured_admdvs)
     ends = check_new_filing(
@@ -259,6 +273,25 @@ async def _new_filing(
     return filing, stored_name
 
 
+def _tell(actor: Actor, filing: Filing, verb: str, clock: Clock) -> list[NewMessage]:
+    """The in-app message for a change the person did not make themselves."""
+    if actor.channel is Channel.APP:
+        return []
+    by = "医保经办窗口" if actor.channel is Channel.COUNTER else actor.name
+    body = (
+        f"{by}已为您{verb}异地就医备案：{KIND_NAMES[filing.kind]}，就医地{filing.treatment_name}，"
+        f"{filing.begins.isoformat()}起"
+        + (f"至{filing.ends.isoformat()}。" if filing.ends else "长期有效。")
+        + "如有疑问请致电12393。"
+    )
+    key = f"filing:{filing.id}:{verb}:inapp"
+    return [
+        NewMessage(
+            NoticeChannel.INAPP, key, filing.person_id, f"异地就医备案已{verb}", body, clock.now()
+        )
+    ]
+
+
 def _detail(filing: Filing) -> dict[str, Any]:
     return {
         "filing": filing.id,
@@ -297,11 +330,43 @@ async def file(
             session, clock, store, actor, person_id, application
         )
         await _audit(session, actor, "filings.filed", person_id, _detail(filing), clock)
+        notifications_repository.add_new(session, _tell(actor, filing, "办理", clock))
     except BaseException:
         await session.rollback()
         raise
     await _commit_or_forget(session, store, stored_name)
     return filing
+
+
+async def _person_by_psn_no(session: AsyncSession, psn_no: str) -> int:
+    person = await enrolment_repository.person_by_psn_no(session, psn_no)
+    if person is None:
+        raise UnknownPerson("psn_no 没有这个参保人")
+    return person.id
+
+
+async def file_for_institution_in(
+    session: AsyncSession, clock: Clock, actor: Actor, psn_no: str, application: Application
+) -> Filing:
+    """A 转院备案 an institution files for its patient, on the message's session without
+    committing (the interface commits it with its answer, once per msgid)."""
+    person_id = await _person_by_psn_no(session, psn_no)
+    filing, _ = await _new_filing(session, clock, None, actor, person_id, application)
+    await _audit(session, actor, "filings.filed", person_id, _detail(filing), clock)
+    notifications_repository.add_new(session, _tell(actor, filing, "办理", clock))
+    return filing
+
+
+async def cancel_for_institution_in(
+    session: AsyncSession, clock: Clock, actor: Actor, psn_no: str, serial: str, reason: str
+) -> Filing:
+    """Cancels a 备案 the same institution filed, found by its serial; without committing.
+    Another institution's, another person's or an unknown serial answer alike: no such 备案."""
+    person_id = await _person_by_psn_no(session, psn_no)
+    row = await repository.filing_by_serial(session, serial, lock=True)
+    if row is None or row.person_id != person_id or row.created_by != actor.label:
+        raise UnknownFiling("没有这份备案（待遇申报明细流水号、人员编号或申报机构不符）")
+    return await _cancel_row(session, clock, actor, row, reason)
 
 
 async def _owned(session: AsyncSession, person_id: int, filing_id: int) -> FilingRow:
@@ -318,6 +383,27 @@ def _end(row: FilingRow, state: FilingState, actor: Actor, reason: str, clock: C
     row.end_reason = reason or None
 
 
+async def _cancel_row(
+    session: AsyncSession, clock: Clock, actor: Actor, row: FilingRow, reason: str
+) -> Filing:
+    reason = check_text(reason, "reason 撤销原因", 200, required=False)
+    filing = repository.to_filing(row)
+    rules = await repository.rules_of(session, row.insured_admdvs)
+    check_may_end(filing, china_today(clock), rules, "撤销")
+    _end(row, FilingState.CANCELLED, actor, reason, clock)
+    await session.flush()
+    await _audit(
+        session,
+        actor,
+        "filings.cancelled",
+        row.person_id,
+        {**_detail(filing), "reason": reason},
+        clock,
+    )
+    notifications_repository.add_new(session, _tell(actor, filing, "撤销", clock))
+    return repository.to_filing(row)
+
+
 async def cancel(
     session: AsyncSession,
     clock: Clock,
@@ -328,26 +414,13 @@ async def cancel(
 ) -> Filing:
     """撤销: ends an active 备案 (a long-term one only after the region's minimum)."""
     try:
-        reason = check_text(reason, "reason 撤销原因", 200, required=False)
         row = await _owned(session, person_id, filing_id)
-        filing = repository.to_filing(row)
-        rules = await repository.rules_of(session, row.insured_admdvs)
-        check_may_end(filing, china_today(clock), rules, "撤销")
-        _end(row, FilingState.CANCELLED, actor, reason, clock)
-        await session.flush()
-        await _audit(
-            session,
-            actor,
-            "filings.cancelled",
-            person_id,
-            {**_detail(filing), "reason": reason},
-            clock,
-        )
+        done = await _cancel_row(session, clock, actor, row, reason)
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    return repository.to_filing(row)
+    return done
 
 
 async def change(
@@ -379,6 +452,7 @@ async def change(
             {**_detail(new), "replaces": old.id},
             clock,
         )
+        notifications_repository.add_new(session, _tell(actor, new, "变更", clock))
     except BaseException:
         await session.rollback()
         raise
@@ -404,6 +478,34 @@ async def documents_of(
     return await repository.documents_of(session, filing_id)
 
 
+@dataclass(frozen=True, slots=True)
+class CounterView:
+    person_name: str
+    filings: list[Filing]
+    rules: RegionFilingRules | None  # None: not insured (nothing can be filed)
+
+
+async def filings_for_staff(
+    session: AsyncSession, clock: Clock, staff: StaffActor, person_id: int, reason: str
+) -> CounterView:
+    """The person's 备案 at the counter, recorded on their 查询记录 before it is shown."""
+    if not staff.roles & COUNTER_ROLES:
+        raise FilingNotAllowed("只有经办人员可以查看异地就医备案")
+    if reason not in LOOKUP_REASONS:
+        raise LookupReasonRequired("请先选择查询事由")
+    person = await enrolment_repository.person(session, person_id)
+    if person is None:
+        raise UnknownPerson("没有找到该参保人")
+    await audit_repository.record_staff_action(
+        session, staff, "filings.view", person_id, reason, {}, clock.now()
+    )
+    enrolment = await enrolment_repository.main_enrolment(session, person_id)
+    rules = await repository.rules_of(session, enrolment.admdvs) if enrolment else None
+    view = CounterView(person.name, await repository.filings_of(session, person_id), rules)
+    await session.commit()
+    return view
+
+
 async def rules_for_person(session: AsyncSession, person_id: int) -> RegionFilingRules:
     insured_admdvs, _ = await _insured(session, person_id)
     return await repository.rules_of(session, insured_admdvs)
@@ -414,31 +516,47 @@ async def rules_of(session: AsyncSession, admdvs: str) -> RegionFilingRules:
 
 
 async def set_rules(
-    session: AsyncSession, clock: Clock, staff: StaffActor, admdvs: str, rules: RegionFilingRules
+    session: AsyncSession,
+    clock: Clock,
+    staff: StaffActor | None,
+    admdvs: str,
+    rules: RegionFilingRules,
 ) -> None:
-    """A region's 备案 settings (admin only)."""
-    if "admin" not in staff.roles:
+    """A region's 备案 settings: an admin, or (`staff` None) the operator's CLI; audited either
+    way (the CLI as the system actor `cli`)."""
+    if staff is not None and "admin" not in staff.roles:
         raise FilingNotAllowed("只有管理员可以修改地区的备案规则")
     await enrolment_repository.region(session, admdvs)  # refuses an unknown region
     if not rules.allowed_kinds:
         raise InvalidFiling("allowed_kinds 至少要受理一种备案类型")
+    detail = {
+        "admdvs": admdvs,
+        "allowed_kinds": sorted(k.value for k in rules.allowed_kinds),
+        "change_after_months": rules.change_after_months,
+        "temporary_months": rules.temporary_months,
+        "emergency_backdate_days": rules.emergency_backdate_days,
+    }
+    by = f"staff:{staff.staff_id}" if staff else "cli"
     try:
-        await repository.put_rules(session, admdvs, rules, f"staff:{staff.staff_id}", clock.now())
-        await audit_repository.record_staff_action(
-            session,
-            staff,
-            "filings.rules_set",
-            None,
-            "filing_rules",
-            {
-                "admdvs": admdvs,
-                "allowed_kinds": sorted(k.value for k in rules.allowed_kinds),
-                "change_after_months": rules.change_after_months,
-                "temporary_months": rules.temporary_months,
-                "emergency_backdate_days": rules.emergency_backdate_days,
-            },
-            clock.now(),
-        )
+        await repository.put_rules(session, admdvs, rules, by, clock.now())
+        if staff is not None:
+            await audit_repository.record_staff_action(
+                session, staff, "filings.rules_set", None, "filing_rules", detail, clock.now()
+            )
+        else:
+            await audit_repository.record(
+                session,
+                actor_type=ActorType.SYSTEM.value,
+                actor_id="cli",
+                actor_name="命令行",
+                role="operator",
+                office="",
+                action="filings.rules_set",
+                subject_person_id=None,
+                reason="filing_rules",
+                detail=detail,
+                now=clock.now(),
+            )
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -451,9 +569,11 @@ __all__ = [
     "FilingConflict",
     "Upload",
     "cancel",
+    "cancel_for_institution_in",
     "change",
     "document_store",
     "file",
+    "file_for_institution_in",
     "filing_of",
     "filings_of",
     "institution_actor",

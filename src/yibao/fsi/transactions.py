@@ -27,6 +27,7 @@ from yibao.fsi.handlers import (
     crossregion,
     downloads,
     files,
+    filings,
     outpatient,
     pharmacy,
     records,
@@ -122,6 +123,16 @@ TRANSACTIONS: dict[str, Transaction] = {
         "药店结算撤销", outpatient.cancel, kinds="P", irreversible=CANCELS_ARE_FINAL
     ),
     "2601": Transaction("冲正交易", records.reverse, irreversible=CANCELS_ARE_FINAL),
+    # 人员备案 for 异地就医 (fsi/handlers/filings.py). 2502 is how a 2501 is undone, not 2601.
+    "2501": Transaction(
+        "转院备案",
+        filings.refer,
+        kinds="H",
+        irreversible="交易 {infno}（{name}）不能冲正，请用 2502 撤销转院备案",
+    ),
+    "2502": Transaction(
+        "转院备案撤销", filings.cancel_referral, kinds="H", irreversible=CANCELS_ARE_FINAL
+    ),
     "5203": Transaction(
         "结算信息查询", records.query_settlement, sign_in="optional", reverse=nothing_to_reverse
     ),

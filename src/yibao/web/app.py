@@ -25,8 +25,10 @@ from yibao.web.kiosk import router as kiosk_router
 from yibao.web.open import api as open_api
 from yibao.web.open import consent, grants, tokens
 from yibao.web.pages import claims as claims_pages
+from yibao.web.pages import filings as filing_pages
 from yibao.web.pages import home, region, voucher
 from yibao.web.peer import routes as peer_routes
+from yibao.web.staff import filings as staff_filings
 from yibao.web.staff import hotline as staff_hotline
 from yibao.web.staff import workbench as staff_workbench
 from yibao.web.templating import make_templates
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_identity(app)
     install_family(app)
     app.include_router(voucher.router)
+    app.include_router(filing_pages.router)
+    app.include_router(staff_filings.router)
     app.include_router(notice_routes.router)
     app.include_router(hotline_webhook.router)
     app.include_router(kiosk_router)

@@ -49,6 +49,8 @@ MORE = [
            ("消息", "通知", "提醒", "message", "notice")),
     Module("family-payments", N_("共济消费明细"), "/family/payments", "共",
            ("共济消费", "共济明细", "共济消费明细", "亲属消费")),
+    Module("filings", N_("异地就医备案"), "/filings", "异",
+           ("异地", "备案", "异地就医", "异地备案", "转诊", "外地看病", "filing")),
     Module("disputes", N_("这笔不是我"), "/disputes", "疑",
            ("不是我", "异议", "盗刷", "冻结", "dispute")),
     Module("security", N_("账户与安全"), "/security", "安",
