@@ -166,3 +166,41 @@ def clearing(
         console.print("双方一致" if statement.agrees else "双方不一致", highlight=False)
     if not statement.agrees:
         raise typer.Exit(code=1)
+
+
+@crossregion_app.command("demo-filing")
+def demo_filing(
+    to: str = typer.Option(..., "--to", help="就医地区划, e.g. 440300"),
+    to_name: str = typer.Option(..., "--to-name", help="就医地名称, e.g. 深圳市"),
+) -> None:
+    """Demo data: file the demo person's 异地长期居住 备案 to another region (scripts/run-two)."""
+    from yibao.cli.demo import DEMO_ID_NUMBER, DEMO_NAME
+    from yibao.enrolment import repository as enrolment_repository
+    from yibao.filings import service as filings
+    from yibao.filings.domain import DocumentKind, FilingKind
+
+    async def _work(runtime: Runtime, session: AsyncSession) -> str:
+        person = await enrolment_repository.person_by_id_number(
+            session, runtime.cipher, DEMO_ID_NUMBER
+        )
+        if person is None:
+            fail("没有演示参保人：先运行 yibao demo")
+        if await filings.filings_of(session, person.id):
+            return "演示参保人已有备案"
+        await filings.file(
+            session,
+            runtime.clock,
+            filings.person_actor(person.id, DEMO_NAME),
+            person.id,
+            filings.Application(
+                kind=FilingKind.LONG_TERM_RESIDENT,
+                treatment_admdvs=to,
+                treatment_name=to_name,
+                begins=china_today(runtime.clock),
+                document_kind=DocumentKind.DECLARATION,
+                document_note=f"演示：长期居住在{to_name}",
+            ),
+        )
+        return f"已为演示参保人 {DEMO_NAME} 办理到 {to_name}（{to}）的异地长期居住备案"
+
+    console.print(run_in_session(_work), highlight=False)
