@@ -1,4 +1,4 @@
-"""异地就医 between two deployments on two PostgreSQL databases (docs/cross-region.md).
+"""异地就医 between two deployments on two databases, PostgreSQL and SQLite (docs/cross-region.md).
 
 A person insured in A (深圳, 440300) with a 备案 to B (上海, 310000) buys at B's pharmacy and is
 treated at B's hospital; both show in A's 消费记录 with their place and region; a 2601 and a 2208
@@ -9,6 +9,7 @@ recorded is reversed by the day's reconciliation; the month's clearing adds up o
 from __future__ import annotations
 
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -31,8 +32,24 @@ from yibao.statements.domain import parse_consumption_filter
 
 
 @pytest.fixture(scope="module")
-def databases() -> Iterator[tuple[str, str]]:
+def pg_databases() -> Iterator[tuple[str, str]]:
     yield from two_databases()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Two databases, one per deployment: two PostgreSQL databases (emptied for each test), or
+    two copies of the migrated SQLite file."""
+    if request.param == "postgres":
+        found: tuple[str, str] = request.getfixturevalue("pg_databases")
+        return found
+    template: Path = request.getfixturevalue("sqlite_template")
+    urls = []
+    for side in ("a", "b"):
+        path = tmp_path / f"{side}.sqlite3"
+        shutil.copy(template, path)
+        urls.append(f"sqlite+aiosqlite:///{path}")
+    return urls[0], urls[1]
 
 
 async def balance(d: Deployments) -> int:

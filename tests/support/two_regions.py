@@ -164,8 +164,9 @@ class CrossInstitution(Institution):
 async def deployments(a_url: str, b_url: str, tmp: Path) -> AsyncIterator[Deployments]:
     from yibao.web.app import create_app
 
-    await truncate(a_url)
-    await truncate(b_url)
+    for url in (a_url, b_url):
+        if url.startswith("postgresql"):
+            await truncate(url)
     a_key, b_key = secrets.token_bytes(32), secrets.token_bytes(32)
     a_seed, b_seed = base64.b64encode(a_key).decode(), base64.b64encode(b_key).decode()
     a = build_runtime(settings_for(a_url, "shenzhen", a_seed, tmp / "a"))
