@@ -12,7 +12,6 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -353,13 +352,3 @@ async def test_refusals_and_reconciliation(databases: tuple[str, str], tmp_path:
 async def _peer(d: Deployments) -> Any:
     async with d.b.sessions() as session:
         return await crossregion.home_peer(session, HOME)
-
-
-def test_directory_file_is_checked() -> None:
-    with pytest.raises(Exception, match="admdvs"):
-        crossregion.read_directory(
-            '{"regions": [{"admdvs": "31", "region_name": "x", "deployment": "d",'
-            ' "base_url": "http://x", "public_key": "k"}]}',
-            "d",
-        )
-    assert date.today()  # the module imports date for the reconciliation day
