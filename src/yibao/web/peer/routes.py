@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from yibao.config import MissingSecret
 from yibao.crossregion import service
 from yibao.crossregion.link import answer_headers, dumps
 from yibao.runtime import Runtime
@@ -22,13 +23,20 @@ MAX_BODY = 2 * 1024 * 1024
 @router.post("/{kind}")
 async def peer_message(kind: str, request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    try:
+        signer = service.signer_of(runtime)
+    except MissingSecret:
+        # A production deployment without YIBAO_PEER_KEY takes part in no exchange; nothing is
+        # done for a message it could not sign the answer of.
+        refused = dumps({"ok": False, "code": "not_enabled", "err_msg": "本平台未启用异地就医"})
+        return Response(refused, status_code=503, media_type="application/json")
     body = await request.body()
     if len(body) > MAX_BODY:
         received = service.Received(413, {"ok": False, "code": "too_large", "err_msg": "报文过大"})
     else:
         received = await service.receive(runtime, service.HANDLERS, kind, request.headers, body)
     raw = dumps(received.answer)
-    headers = answer_headers(service.signer_of(runtime), kind, raw)
+    headers = answer_headers(signer, kind, raw)
     return Response(
         raw, status_code=received.status, media_type="application/json", headers=headers
     )
