@@ -412,6 +412,9 @@ async def reverse_claim_in(
     if claim.treatment_admdvs not in sender.regions:
         raise BadPeerMessage("该笔异地结算不属于发送方")
     assert claim.person_id is not None and claim.year is not None
+    # The year's row before the account, as a settlement locks them: no two use cases of one
+    # person wait on each other in a cycle.
+    so_far = await settlement_repository.lock_year(session, claim.person_id, claim.year)
     if claim.entry_id is not None:
         account = await ledger_repository.account_for_person(session, claim.person_id, lock=True)
         original = await ledger_repository.entry_by_key(session, f"xr:{message_id}")
@@ -425,7 +428,6 @@ async def reverse_claim_in(
             now=now,
         )
         claim.balc_fen = account.balance_fen
-    so_far = await settlement_repository.lock_year(session, claim.person_id, claim.year)
     await settlement_repository.move_year(
         session,
         settlement_repository.YearMove(
