@@ -47,6 +47,8 @@ TABLE_MODULES = [
     "yibao.partners.tables",
     "yibao.filings.tables",
     "yibao.crossregion.tables",
+    "yibao.settlement_vouchers.tables",
+    "yibao.prescriptions.tables",
 ]
 
 target_metadata = _metadata()

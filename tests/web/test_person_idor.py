@@ -57,6 +57,7 @@ PERSON_ID_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/disputes"): "json",
     ("GET", "/api/v1/consumption/{setl_id}"): "path",
     ("GET", "/account/consumption/{setl_id}"): "path",
+    ("GET", "/account/consumption/{setl_id}/voucher"): "path",
     ("POST", "/api/v1/notices/{notice_id}/read"): "path",
     ("GET", "/messages/{notice_id}"): "path",
     ("DELETE", "/api/v1/auth/passkeys/{passkey_id}"): "path",

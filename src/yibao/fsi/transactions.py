@@ -30,7 +30,9 @@ from yibao.fsi.handlers import (
     filings,
     outpatient,
     pharmacy,
+    prescriptions,
     records,
+    settlement_vouchers,
     signin,
     treatment,
     visits,
@@ -169,6 +171,29 @@ TRANSACTIONS: dict[str, Transaction] = {
     "9101": Transaction("文件上传", files.upload, **READ),
     # 9102 answers the file's bytes, not JSON; a retried msgid reads the file again.
     "9102": Transaction("文件下载", files.download, resend=files.resend, **READ),
+    # 电子结算凭证 (fsi/handlers/settlement_vouchers.py): 2601 withdraws the version a 4901 or
+    # 4905 kept, and the one before is current again.
+    "4901": Transaction(
+        "医疗机构上传电子结算凭证",
+        settlement_vouchers.upload,
+        reverse=settlement_vouchers.reverse_upload,
+    ),
+    "4905": Transaction(
+        "医疗机构重新上传电子结算凭证",
+        settlement_vouchers.upload_again,
+        reverse=settlement_vouchers.reverse_upload,
+    ),
+    "4902": Transaction(
+        "医疗机构电子结算凭证上传结果查询", settlement_vouchers.upload_result, **READ
+    ),
+    "5501": Transaction("查询电子结算凭证状态", settlement_vouchers.status, **READ),
+    # 2601 revokes the authorisation a 7201 made (fsi/handlers/prescriptions.py).
+    "7201": Transaction(
+        "电子处方线下流转授权",
+        prescriptions.authorise,
+        kinds="P",
+        reverse=prescriptions.reverse_authorisation,
+    ),
 }
 
 

@@ -1,4 +1,5 @@
-"""The person's account pages: 医保查询 (overview), 缴费记录, 消费记录 and its detail.
+"""The person's account pages: 医保查询 (overview), 缴费记录, 消费记录 and its detail (with the
+settlement's 电子结算凭证 and its download).
 
 Every route takes the person from the stepped-up principal, never from the URL.
 """
@@ -6,11 +7,13 @@ Every route takes the person from the stepped-up principal, never from the URL.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from yibao.kernel.clock import china_today
+from yibao.settlement_vouchers import service as vouchers
 from yibao.statements import service as statements
 from yibao.statements.domain import (
     EARLIEST_DAY,
@@ -121,4 +124,30 @@ async def consumption_detail(
     request: Request, setl_id: str, person: SteppedUpPersonDep, session: SessionDep
 ) -> HTMLResponse:
     detail = await statements.consumption_detail(session, person.person_id, setl_id)
-    return render(request, "account/consumption_detail.html", {"detail": detail})
+    voucher = await vouchers.persons_voucher(session, person.person_id, setl_id)
+    return render(
+        request, "account/consumption_detail.html", {"detail": detail, "voucher": voucher}
+    )
+
+
+@router.get("/account/consumption/{setl_id}/voucher")
+async def consumption_voucher(
+    setl_id: str, person: SteppedUpPersonDep, session: SessionDep
+) -> Response:
+    """The document of the person's own 电子结算凭证, as a download; anyone else's answers 404,
+    as a settlement without one does."""
+    document = await vouchers.persons_voucher_document(session, person.person_id, setl_id)
+    ascii_name = f"voucher-{quote(setl_id, safe='')}.{document.filename.rsplit('.', 1)[-1]}"
+    return Response(
+        document.content,
+        media_type=document.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": (
+                f'attachment; filename="{ascii_name}"; '
+                f"filename*=UTF-8''{quote(document.filename, safe='')}"
+            ),
+        },
+    )

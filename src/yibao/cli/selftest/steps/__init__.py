@@ -9,6 +9,7 @@ from yibao.cli.selftest.steps import (
     records,
     reference,
     session,
+    vouchers,
 )
 
-__all__ = ["counter", "outpatient", "pharmacy", "records", "reference", "session"]
+__all__ = ["counter", "outpatient", "pharmacy", "records", "reference", "session", "vouchers"]
