@@ -1,6 +1,8 @@
 """Cross-region money survives crashes: pharmacies of B (上海) sell to people insured in A (深圳)
-while A's server and then B's server are SIGKILLed and started again, each deployment a real
-uvicorn on its own PostgreSQL database. Afterwards, once the day's reconciliation has run:
+while A's server and then B's server are SIGKILLed and started again, and then A's database and
+B's database each end every connection (as a PostgreSQL restart does; the PostgreSQL process
+itself, shared with other tests, is not killed), each deployment a real uvicorn on its own
+PostgreSQL database. Afterwards, once the day's reconciliation has run:
 
 - every A balance equals its opening minus the account parts B acknowledged to its pharmacy
   (infcode 0) and did not reverse;
@@ -26,6 +28,7 @@ import httpx
 import pytest
 
 from tests.support import world
+from tests.support.connections import end_every_connection
 from tests.support.crash import Holder, Server, Till, dsn, fresh_database
 from tests.support.settlement_world import CATALOGUE
 from tests.support.two_regions import HOME, TREATMENT, CrossInstitution, directory_json
@@ -171,6 +174,7 @@ async def _scenario(a_url: str, b_url: str, tmp: Path) -> None:
         pharmacy = CrossInstitution(http, PHARMACY[0], PHARMACY[1], token, TREATMENT)
         await pharmacy.sign_in()
         till = Till(pharmacy)
+        ended: list[int] = []
 
         async def kills() -> None:
             await asyncio.sleep(3)
@@ -182,9 +186,16 @@ async def _scenario(a_url: str, b_url: str, tmp: Path) -> None:
             await asyncio.sleep(1)
             await asyncio.to_thread(b_server.start)
             await asyncio.sleep(3)
+            # Each database then ends every connection, as a PostgreSQL restart does to its
+            # clients (the servers' pools find out on their next statement).
+            ended.append(await end_every_connection(a_url))
+            await asyncio.sleep(2)
+            ended.append(await end_every_connection(b_url))
+            await asyncio.sleep(3)
 
         # The tills stop when the kills are done; a loaded machine starts a server slowly.
         await till.load(holders, clients=TILLS, seconds=240, during=kills)
+        assert all(ended), ended  # both databases had connections to end
         messages = list(till.messages.values())
         # Sent but never answered (B died under it): the pharmacy sends it again.
         unanswered = [m for m in messages if not m.answers]
