@@ -46,6 +46,7 @@ TABLE_MODULES = [
     "yibao.kiosks.tables",
     "yibao.partners.tables",
     "yibao.filings.tables",
+    "yibao.crossregion.tables",
     "yibao.settlement_vouchers.tables",
     "yibao.prescriptions.tables",
     "yibao.stock.tables",

@@ -91,6 +91,20 @@ class Settings(BaseSettings):
     hotline_sip_port: int = Field(5070, ge=1, le=65535)
     hotline_key_timeout_seconds: float = Field(8.0, gt=0)
     hotline_tts_command: str = ""
+    # 异地就医 between deployments (docs/cross-region.md): this deployment's name in the region
+    # directory and its Ed25519 signing key (base64 of the 32-byte seed; empty in development:
+    # var/peer.key is made); how long a peer's answer may take, how far a message's timestamp may
+    # be from now, and how long a home region's policy is kept before it is fetched again.
+    peer_id: str = ""
+    peer_key: str = ""
+    peer_timeout_seconds: float = Field(5.0, gt=0)
+    peer_window_seconds: int = Field(300, ge=10)
+    peer_policy_ttl_seconds: int = Field(300, ge=0)
+
+    def peer_key_bytes(self) -> bytes:
+        if self.peer_key:
+            return base64.b64decode(self.peer_key)
+        return self._var_secret("peer.key")
 
     @property
     def is_development(self) -> bool:

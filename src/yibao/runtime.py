@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,6 +26,9 @@ class Runtime:
     cipher: PersonalDataCipher
     ephemeral: EphemeralStore
     clock: Clock = field(default_factory=SystemClock)
+    # The link to other deployments (crossregion.link.PeerLink), built on first use by
+    # crossregion.service.link_of; tests and the demo hand in their own.
+    peer_link: Any = None
 
     async def close(self) -> None:
         from yibao.db.ephemeral import DatabaseEphemeralStore
@@ -34,6 +38,8 @@ class Runtime:
             and self.ephemeral.engine is not self.engine
         ):
             await self.ephemeral.engine.dispose()
+        if self.peer_link is not None and hasattr(self.peer_link, "close"):
+            await self.peer_link.close()
         await self.engine.dispose()
 
 

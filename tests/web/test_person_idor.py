@@ -99,6 +99,8 @@ OWN_DATA_FILTERS = {
     # The consent page's `client_id` names a partner app, not anyone's data.
     ("GET", "/oauth/authorize"),
     ("POST", "/oauth/authorize"),
+    # 地方专区: the path names a region of the directory, public, not anyone's data.
+    ("GET", "/region/{admdvs}"),
 }
 
 # A partner's token, not the person's session, names whose data /open/v1 reads: its IDOR test
@@ -143,8 +145,9 @@ def person_routes_with_ids(app: FastAPI) -> set[tuple[str, str]]:
         for route in app_routes(app)
         # The kiosk's routes take the person from its own session, not the person principal:
         # tests/web/test_kiosk.py checks their ids; the open API's, tests/web/test_open_api.py.
+        # /peer is another deployment's signed message (tests/integration/test_crossregion.py).
         if not is_staff(route)
-        and not route.path.startswith(("/fsi", "/kiosk", PARTNER_PREFIX))
+        and not route.path.startswith(("/fsi", "/kiosk", "/peer", PARTNER_PREFIX))
         and _takes_an_id(route)
         for method in methods(route)
     }

@@ -60,6 +60,8 @@ class FsiClient:
     token: str
     name: str = ""
     region: str = ""
+    # 异地就医: the patient's insured region when it is not the institution's (docs/cross-region.md)
+    insured_region: str = ""
     sign_no: str | None = None
     last_msgid: str = ""
     _sequence: int = field(default_factory=lambda: secrets.randbelow(9000))
@@ -117,7 +119,7 @@ class FsiClient:
             "infno": infno,
             "msgid": self.last_msgid,
             "mdtrtarea_admvs": self.region,
-            "insuplc_admdvs": self.region,
+            "insuplc_admdvs": self.insured_region or self.region,
             "recer_sys_code": "YIBAO_CLI",
             "infver": "V1.0",
             "opter_type": "1",
@@ -165,12 +167,17 @@ def connect(
     code: str = typer.Option("", envvar="YIBAO_FSI_CODE", help="fixmedins_code"),
     token: str = typer.Option("", envvar="YIBAO_FSI_TOKEN", help="paasToken"),
     region: str = typer.Option("", envvar="YIBAO_FSI_REGION", help="mdtrtarea_admvs"),
+    insured_in: str = typer.Option(
+        "", "--insured-in", envvar="YIBAO_FSI_INSURED_IN", help="insuplc_admdvs (异地就医)"
+    ),
 ) -> None:
     if ctx.invoked_subcommand == "selftest":  # its own --base/--paasid/--token, demo defaults
         return
     if not code or not token:
         fail("需要 --code 和 --token（或 YIBAO_FSI_CODE、YIBAO_FSI_TOKEN）")
-    ctx.obj = FsiClient(url=url, code=code.upper(), token=token, region=region)
+    ctx.obj = FsiClient(
+        url=url, code=code.upper(), token=token, region=region, insured_region=insured_in
+    )
 
 
 @fsi_app.command("sign-in")

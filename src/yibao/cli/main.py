@@ -9,6 +9,7 @@ from yibao.cli import (
     catalogue,
     contributions,
     crediting,
+    crossregion,
     demo,
     enrolment,
     family,
@@ -52,6 +53,7 @@ app.add_typer(fsi_client.fsi_app, name="fsi")
 app.add_typer(hotline.hotline_app, name="hotline")
 app.add_typer(kiosks.kiosks_app, name="kiosks")
 app.add_typer(partners.partners_app, name="partners")
+app.add_typer(crossregion.crossregion_app, name="crossregion")
 app.add_typer(filings.filings_app, name="filings")
 
 

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import Headers
 
+from yibao.crossregion import service as crossregion
 from yibao.fsi.call import Attachment, Call
 from yibao.fsi.envelope import (
     Envelope,
@@ -41,7 +42,7 @@ from yibao.fsi.envelope import (
     stamp,
 )
 from yibao.fsi.errors import FAILURE, INTERNAL_ERROR, SUCCESS
-from yibao.fsi.transactions import TRANSACTIONS, Transaction
+from yibao.fsi.transactions import CROSS_REGION, TRANSACTIONS, Transaction
 from yibao.kernel.errors import DomainError
 from yibao.runtime import Runtime
 from yibao.settlement import service
@@ -70,6 +71,8 @@ async def dispatch(
             raise InvalidMessage(
                 f"请求路径的交易编号 {path_infno} 与报文 infno {envelope.infno} 不一致"
             )
+        if table is TRANSACTIONS and await _insured_elsewhere(runtime, envelope):
+            table = CROSS_REGION
         transaction = table.get(envelope.infno)
         if transaction is None:
             raise UnknownTransaction(f"不支持的交易编号 infno={envelope.infno}")
@@ -112,6 +115,15 @@ async def dispatch(
             responded=clock.now(),
             err_msg=INTERNAL_ERROR,
         )
+
+
+async def _insured_elsewhere(runtime: Runtime, envelope: Envelope) -> bool:
+    """异地就医: the person's insured region is served by another deployment. A message naming no
+    other region (the usual one) costs nothing; one that does reads the cached directory."""
+    home = envelope.insuplc_admdvs
+    if not home or home == envelope.mdtrtarea_admvs:
+        return False
+    return await crossregion.served_elsewhere(runtime, home) is not None
 
 
 async def _answer(

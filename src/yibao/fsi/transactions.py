@@ -25,6 +25,7 @@ from yibao.fsi.handlers import (
     auditing,
     basics,
     catalogue,
+    crossregion,
     downloads,
     files,
     filings,
@@ -240,5 +241,51 @@ TRANSACTIONS: dict[str, Transaction] = {
     ),
     "3511": Transaction(
         "定点医药机构商品销售信息查询", stock.lister(("sale", "sale_return")), **READ
+    ),
+}
+
+
+# 异地就医 (docs/cross-region.md): a message whose insuplc_admdvs is a region another deployment
+# serves is routed by this table (fsi/router.py). Sign-in, reference data and files are the
+# usual rows; the person's transactions go through the home region; the others are refused.
+_ACROSS = "该交易暂不支持异地就医"
+CROSS_REGION: dict[str, Transaction] = {
+    **TRANSACTIONS,
+    **{
+        infno: Transaction(TRANSACTIONS[infno].name, crossregion.not_across_regions, **READ)
+        for infno in ("2001", "2202", "2203", "2203A", "2205", "5203")
+    },
+    "1101": Transaction(
+        "人员信息获取", crossregion.person_info, sign_in="optional", reverse=nothing_to_reverse
+    ),
+    "2201": Transaction("门诊挂号", crossregion.register, kinds="H", reverse=nothing_to_reverse),
+    "2204": Transaction(
+        "门诊费用明细信息上传", crossregion.upload_fees, kinds="H", irreversible=_ACROSS
+    ),
+    "2206": Transaction(
+        "门诊预结算",
+        crossregion.pre_settle,
+        kinds="H",
+        sign_in="optional",
+        reverse=nothing_to_reverse,
+    ),
+    "2207": Transaction(
+        "门诊结算", crossregion.settle, kinds="H", reverse=crossregion.reverse_settlement
+    ),
+    "2208": Transaction(
+        "门诊结算撤销", crossregion.cancel, kinds="H", irreversible=CANCELS_ARE_FINAL
+    ),
+    "2101": Transaction(
+        "药店预结算",
+        crossregion.pharmacy_pre_settle,
+        kinds="P",
+        sign_in="optional",
+        reverse=nothing_to_reverse,
+    ),
+    "2102": Transaction(
+        "药店结算", crossregion.pharmacy_settle, kinds="P", reverse=crossregion.reverse_settlement
+    ),
+    "2103": Transaction(
+        "药店结算撤销", crossregion.cancel, kinds="P", irreversible=CANCELS_ARE_FINAL
     ),
 }

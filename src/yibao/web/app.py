@@ -28,7 +28,8 @@ from yibao.web.open import api as open_api
 from yibao.web.open import consent, grants, tokens
 from yibao.web.pages import claims as claims_pages
 from yibao.web.pages import filings as filing_pages
-from yibao.web.pages import home, voucher
+from yibao.web.pages import home, region, voucher
+from yibao.web.peer import routes as peer_routes
 from yibao.web.staff import filings as staff_filings
 from yibao.web.staff import hotline as staff_hotline
 from yibao.web.staff import workbench as staff_workbench
@@ -83,8 +84,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Each channel adds its routers here, one line each. Routes are matched in this order, one by
     # one, so the busiest paths come first: the institution interface, then the account reads.
     app.include_router(fsi_router.router)
+    app.include_router(peer_routes.router)
     app.include_router(account_routes.router)
     app.include_router(home.router)
+    app.include_router(region.router)
     app.include_router(claims_api.router)
     app.include_router(claims_pages.router)
     app.include_router(staff_workbench.router)

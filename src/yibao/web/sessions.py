@@ -45,7 +45,14 @@ CSRF_HEADER = "x-csrf-token"
 _SKIP = ("/static/", "/healthz", "/favicon")
 # Institutions sign every message (fsi/router.py); partner apps and the OAuth endpoints they call
 # authenticate themselves (web/open/): none of them carries a person's cookie or a CSRF token.
-_GATEWAY_AUTHENTICATED = ("/fsi/", "/open/", "/oauth/token", "/oauth/revoke", "/oauth/introspect")
+_GATEWAY_AUTHENTICATED = (
+    "/fsi/",
+    "/peer/",
+    "/open/",
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+)
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _SAFE = {"GET", "HEAD"}
 

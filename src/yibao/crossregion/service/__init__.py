@@ -1,0 +1,61 @@
+"""Use cases of 异地就医 between deployments (the only functions of the feature that commit)."""
+
+from yibao.crossregion.service.directory import (
+    directory,
+    forget_directory,
+    link_of,
+    load_directory,
+    pages_of,
+    read_directory,
+    served_elsewhere,
+    set_home_rule,
+    signer_of,
+)
+from yibao.crossregion.service.home import HANDLERS
+from yibao.crossregion.service.inbound import Received, receive
+from yibao.crossregion.service.reconciling import Clearing, Reconciled, clearing, reconcile
+from yibao.crossregion.service.treatment import (
+    CrossBill,
+    CrossCancelled,
+    CrossSettled,
+    cancel_in,
+    forget_policies,
+    home_peer,
+    home_policy,
+    person_in,
+    register_in,
+    reverse_in,
+    settle_in,
+    upload_in,
+)
+
+__all__ = [
+    "HANDLERS",
+    "Clearing",
+    "CrossBill",
+    "CrossCancelled",
+    "CrossSettled",
+    "Received",
+    "Reconciled",
+    "cancel_in",
+    "clearing",
+    "directory",
+    "forget_directory",
+    "forget_policies",
+    "home_peer",
+    "home_policy",
+    "link_of",
+    "load_directory",
+    "pages_of",
+    "person_in",
+    "read_directory",
+    "receive",
+    "reconcile",
+    "register_in",
+    "reverse_in",
+    "served_elsewhere",
+    "set_home_rule",
+    "settle_in",
+    "signer_of",
+    "upload_in",
+]

@@ -1,0 +1,404 @@
+"""The treatment region's side (就医地, B): an institution here treats a person insured elsewhere.
+
+These run inside the institution message's one transaction (`settlement.service.answering`,
+which commits with the stored answer) and call the home region (A) on the way:
+
+- 1101: A says who the certificate belongs to.
+- 2201/2204: the visit and its fee lines are kept here; lines are priced on this region's
+  catalogue (就医地目录) with A's 乙类 share (参保地政策, fetched and cached for a TTL).
+- 2206/2101: A assesses without writing. 2207/2102: A takes the account part and records the fund
+  part under a message id derived from the institution's msgid, then this side records what it
+  owes the institution and is owed by A. A retried msgid reaches A under the same id and gets the
+  same figures; a crash between A's commit and ours is repaired by that retry, by 2601, or by
+  the day's reconciliation (A reverses what we never recorded).
+- 2208/2103/2601: A reverses first; only then is this side marked cancelled. A down: refused,
+  nothing changed here.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yibao.crossregion import repository
+from yibao.crossregion.domain import (
+    HomePolicy,
+    Peer,
+    UnfiledRule,
+    UnknownRegion,
+    settle_message_id,
+)
+from yibao.crossregion.link import PeerLink
+from yibao.kernel.clock import Clock, china_today, to_china
+from yibao.kernel.errors import InvalidInput
+from yibao.kernel.money import MAX_FEN, format_yuan
+from yibao.settlement import repository as settlement_repository
+from yibao.settlement.domain import (
+    Caller,
+    FeeLine,
+    InvalidBill,
+    LineSplit,
+    UnknownSettlement,
+    check_fee_line,
+    split_line,
+)
+
+
+def new_id(prefix: str, now: datetime) -> str:
+    return f"{prefix}{to_china(now):%Y%m%d%H%M%S}{secrets.randbelow(10**15):015d}"
+
+
+async def home_peer(session: AsyncSession, admdvs: str) -> Peer:
+    peer = await repository.peer_of(session, admdvs)
+    if peer is None:
+        raise UnknownRegion(f"insuplc_admdvs {admdvs} 不在区划目录中，无法异地结算")
+    return peer
+
+
+_policies: dict[tuple[str, str], tuple[float, HomePolicy]] = {}
+
+
+async def home_policy(
+    link: PeerLink, peer: Peer, treatment_admdvs: str, ttl_seconds: int
+) -> HomePolicy:
+    """参保地政策, fetched from the home deployment and kept `ttl_seconds` in this process."""
+    key = (peer.deployment, peer.admdvs)
+    kept = _policies.get(key)
+    if kept is not None and time.monotonic() - kept[0] < ttl_seconds:
+        return kept[1]
+    answer = await link.send(
+        peer, "policy", {"treatment_admdvs": treatment_admdvs, "home_admdvs": peer.admdvs}
+    )
+    p = answer["policy"]
+    found = HomePolicy(
+        admdvs=str(p["admdvs"]),
+        deductible_fen=int(p["deductible_fen"]),
+        fund_ratio_bp=int(p["fund_ratio_bp"]),
+        retiree_fund_ratio_bp=int(p["retiree_fund_ratio_bp"]),
+        yearly_cap_fen=int(p["yearly_cap_fen"]),
+        class_b_selfpay_bp=int(p["class_b_selfpay_bp"]),
+        unfiled_rule=UnfiledRule(p["unfiled_rule"]),
+        unfiled_ratio_cut_bp=int(p["unfiled_ratio_cut_bp"]),
+    )
+    _policies[key] = (time.monotonic(), found)
+    return found
+
+
+def forget_policies() -> None:
+    _policies.clear()
+
+
+async def person_in(
+    link: PeerLink, peer: Peer, caller: Caller, cert_type: str, cert_no: str, name: str | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "treatment_admdvs": caller.admdvs,
+        "mdtrt_cert_type": cert_type,
+        "mdtrt_cert_no": cert_no,
+    }
+    if name:
+        body["psn_name"] = name
+    return await link.send(peer, "person", body)
+
+
+async def priced(
+    session: AsyncSession, clock: Clock, lines: list[FeeLine], policy: HomePolicy
+) -> list[tuple[FeeLine, LineSplit, str]]:
+    """就医地目录, 参保地政策: this region's catalogue, the home region's 乙类 share."""
+    for line in lines:
+        check_fee_line(line)
+    rules = await settlement_repository.catalogue_rules(
+        session, (line.med_list_codg for line in lines), china_today(clock)
+    )
+    result = []
+    for line in lines:
+        rule = rules.get(line.med_list_codg)
+        result.append(
+            (
+                line,
+                split_line(line, rule, policy.class_b_selfpay_bp),
+                rule.name if rule else "目录外项目",
+            )
+        )
+    return result
+
+
+async def register_in(
+    session: AsyncSession,
+    clock: Clock,
+    caller: Caller,
+    peer: Peer,
+    *,
+    psn_no: str,
+    insutype: str,
+    med_type: str,
+    msgid: str,
+) -> repository.Visit:
+    now = clock.now()
+    visit = repository.Visit(
+        mdtrt_id=new_id("M", now),
+        fixmedins_code=caller.fixmedins_code,
+        psn_no=psn_no,
+        home_admdvs=peer.admdvs,
+        insutype=insutype,
+        med_type=med_type,
+        status="open",
+        msgid=msgid,
+        fees="[]",
+        begin_at=now,
+    )
+    session.add(visit)
+    await session.flush()
+    return visit
+
+
+def _line_json(line: FeeLine) -> dict[str, Any]:
+    return {
+        "feedetl_sn": line.feedetl_sn,
+        "med_list_codg": line.med_list_codg,
+        "pric_fen": line.pric_fen,
+        "cnt": str(line.cnt),
+        "det_item_fee_sumamt_fen": line.det_item_fee_sumamt_fen,
+    }
+
+
+def _line_of(row: dict[str, Any]) -> FeeLine:
+    return FeeLine(
+        feedetl_sn=row["feedetl_sn"],
+        med_list_codg=row["med_list_codg"],
+        pric_fen=int(row["pric_fen"]),
+        cnt=Decimal(row["cnt"]),
+        det_item_fee_sumamt_fen=int(row["det_item_fee_sumamt_fen"]),
+    )
+
+
+async def _open_visit(
+    session: AsyncSession, caller: Caller, mdtrt_id: str, psn_no: str
+) -> repository.Visit:
+    visit = await repository.visit(session, mdtrt_id, lock=True)
+    if (
+        visit is None
+        or visit.fixmedins_code != caller.fixmedins_code
+        or visit.psn_no != psn_no
+        or visit.status != "open"
+    ):
+        raise InvalidBill(f"本机构没有该参保人未结算的异地就诊 mdtrt_id={mdtrt_id}")
+    return visit
+
+
+async def upload_in(
+    link: PeerLink,
+    session: AsyncSession,
+    clock: Clock,
+    caller: Caller,
+    ttl_seconds: int,
+    *,
+    psn_no: str,
+    mdtrt_id: str,
+    lines: list[FeeLine],
+) -> list[tuple[FeeLine, LineSplit, str]]:
+    visit = await _open_visit(session, caller, mdtrt_id, psn_no)
+    peer = await home_peer(session, visit.home_admdvs)
+    policy = await home_policy(link, peer, caller.admdvs, ttl_seconds)
+    kept = [_line_of(r) for r in json.loads(visit.fees)]
+    known = {line.feedetl_sn for line in kept}
+    repeated = sorted({line.feedetl_sn for line in lines if line.feedetl_sn in known})
+    if repeated:
+        raise InvalidBill(f"费用明细流水号重复：{', '.join(repeated)}")
+    result = await priced(session, clock, lines, policy)
+    visit.fees = json.dumps([_line_json(x) for x in [*kept, *lines]])
+    await session.flush()
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class CrossBill:
+    psn_no: str
+    mdtrt_cert_type: str
+    mdtrt_cert_no: str
+    med_type: str
+    medfee_sumamt_fen: int
+    insutype: str | None
+    acct_used_flag: bool
+    msgid: str
+    mdtrt_id: str | None = None  # hospitals
+    lines: tuple[FeeLine, ...] | None = None  # pharmacies
+
+
+@dataclass(frozen=True, slots=True)
+class CrossSettled:
+    setl_id: str
+    mdtrt_id: str
+    figures: dict[str, Any]
+    lines: list[tuple[FeeLine, LineSplit, str]]
+    home: Peer
+    setl_time: datetime
+    psn_name: str
+
+
+async def settle_in(
+    link: PeerLink,
+    session: AsyncSession,
+    clock: Clock,
+    caller: Caller,
+    peer: Peer,
+    ttl_seconds: int,
+    bill: CrossBill,
+    *,
+    write: bool,
+) -> CrossSettled:
+    now = clock.now()
+    visit: repository.Visit | None = None
+    if bill.lines is None:
+        visit = await _open_visit(session, caller, bill.mdtrt_id or "", bill.psn_no)
+        lines = [_line_of(r) for r in json.loads(visit.fees)]
+        if not lines:
+            raise InvalidBill(f"就诊 {visit.mdtrt_id} 还没有上传费用明细（2204）")
+        if visit.home_admdvs != peer.admdvs:
+            raise InvalidInput("insuplc_admdvs 与挂号时的参保地不符")
+    else:
+        lines = list(bill.lines)
+        if not lines:
+            raise InvalidBill("drugdetail 不能为空")
+    policy = await home_policy(link, peer, caller.admdvs, ttl_seconds)
+    split = await priced(session, clock, lines, policy)
+    total = sum(line.det_item_fee_sumamt_fen for line in lines)
+    if total > MAX_FEN:
+        raise InvalidBill(f"费用明细合计 {format_yuan(total)} 超过金额上限（最多13位整数）")
+    if total != bill.medfee_sumamt_fen:
+        raise InvalidBill(
+            f"medfee_sumamt {bill.medfee_sumamt_fen / 100:.2f} 与费用明细合计 {total / 100:.2f} 不符"
+        )
+    mdtrt_id = visit.mdtrt_id if visit else (bill.mdtrt_id or new_id("M", now))
+    message_id = settle_message_id(link.deployment, bill.msgid)
+    body: dict[str, Any] = {
+        "message_id": message_id,
+        "dry_run": not write,
+        "treatment_admdvs": caller.admdvs,
+        "setl_id": new_id("S", now),
+        "psn_no": bill.psn_no,
+        "mdtrt_cert_type": bill.mdtrt_cert_type,
+        "mdtrt_cert_no": bill.mdtrt_cert_no,
+        "insutype": bill.insutype or "",
+        "med_type": bill.med_type,
+        "acct_used_flag": bill.acct_used_flag,
+        "fixmedins_code": caller.fixmedins_code,
+        "fixmedins_name": caller.name,
+        "lines": [
+            {
+                "chrgitm_lv": s.chrgitm_lv.value,
+                "fulamt_ownpay_fen": s.fulamt_ownpay_fen,
+                "overlmt_selfpay_fen": s.overlmt_selfpay_fen,
+                "preselfpay_fen": s.preselfpay_fen,
+                "inscp_scp_fen": s.inscp_scp_fen,
+            }
+            for _, s, _ in split
+        ],
+    }
+    answer = await link.send(peer, "settle", body)
+    figures: dict[str, Any] = answer["figures"]
+    setl_id = str(figures["setl_id"])  # a retry after a crash: the first attempt's setl_id
+    psn_name = str(answer.get("psn_name") or "")
+    if write:
+        session.add(
+            repository.Settlement(
+                setl_id=setl_id,
+                msgid=bill.msgid,
+                message_id=message_id,
+                status="settled",
+                fixmedins_code=caller.fixmedins_code,
+                home_admdvs=peer.admdvs,
+                psn_no=bill.psn_no,
+                psn_name=psn_name[:50],
+                mdtrt_id=mdtrt_id,
+                med_type=bill.med_type,
+                insutype=str(figures["insutype"]),
+                medfee_sumamt_fen=int(figures["medfee_sumamt_fen"]),
+                fund_pay_fen=int(figures["fund_pay_fen"]),
+                acct_pay_fen=int(figures["acct_pay_fen"]),
+                cash_pay_fen=int(figures["cash_pay_fen"]),
+                answer=json.dumps(figures),
+                settled_on=china_today(clock),
+                created_at=now,
+            )
+        )
+        if visit is not None:
+            visit.status = "settled"
+        await session.flush()
+    return CrossSettled(setl_id, mdtrt_id, figures, split, peer, now, psn_name)
+
+
+@dataclass(frozen=True, slots=True)
+class CrossCancelled:
+    settlement: repository.Settlement
+    figures: dict[str, Any]
+
+
+async def cancel_in(
+    link: PeerLink,
+    session: AsyncSession,
+    clock: Clock,
+    caller: Caller,
+    *,
+    setl_id: str,
+    psn_no: str,
+    reason: str,
+) -> CrossCancelled:
+    """2208/2103: A reverses first (it is idempotent by the settle message's id); then ours."""
+    found = await repository.settlement_by_setl_id(session, setl_id, lock=True)
+    if found is None or found.fixmedins_code != caller.fixmedins_code or found.psn_no != psn_no:
+        raise UnknownSettlement(f"本机构没有该参保人的异地结算 setl_id={setl_id}")
+    if found.status != "settled":
+        raise UnknownSettlement(f"异地结算 {setl_id} 已撤销")
+    peer = await home_peer(session, found.home_admdvs)
+    answer = await link.send(
+        peer,
+        "reverse",
+        {"message_id": found.message_id, "treatment_admdvs": caller.admdvs, "reason": reason},
+    )
+    found.status = "cancelled"
+    found.cancelled_at = clock.now()
+    await session.flush()
+    figures: dict[str, Any] = answer["figures"]
+    return CrossCancelled(found, figures)
+
+
+async def reverse_in(
+    link: PeerLink,
+    session: AsyncSession,
+    clock: Clock,
+    caller: Caller,
+    *,
+    home_admdvs: str,
+    msgid: str,
+    reason: str,
+) -> CrossCancelled | None:
+    """2601 of a cross-region 2207/2102, whatever state it reached: A reverses the message id
+    (or keeps it refused if it never arrived), and our record, if any, is cancelled."""
+    found = await repository.settlement_by_msgid(session, msgid)
+    if found is not None:
+        if found.fixmedins_code != caller.fixmedins_code:
+            return None
+        if found.status != "settled":
+            return None
+        return await cancel_in(
+            link, session, clock, caller, setl_id=found.setl_id, psn_no=found.psn_no, reason=reason
+        )
+    peer = await home_peer(session, home_admdvs)
+    await link.send(
+        peer,
+        "reverse",
+        {
+            "message_id": settle_message_id(link.deployment, msgid),
+            "treatment_admdvs": caller.admdvs,
+            "reason": reason,
+        },
+    )
+    return None
