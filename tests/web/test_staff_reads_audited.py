@@ -57,6 +57,7 @@ NOT_ONE_PERSON = {
     "/staff/crediting",
     "/staff/crediting/{run_id}",
     "/staff/crediting/{run_id}/report.csv",
+    "/staff/year-end/{run_id}",  # a year end: counts and sums per region, no person
     "/staff/kiosks",  # devices, not people
     "/staff/hotline",  # the queue: call numbers and whether each caller is identified, no names
     "/staff/partners",
