@@ -282,7 +282,8 @@ class Till:
             rng = random.Random(n)
             deadline = time.monotonic() + seconds
             while not stop.is_set() and time.monotonic() < deadline:
-                if await self.send(self.new_message(rng.choice(holders), rng)) is None:
+                answer = await self.send(self.new_message(rng.choice(holders), rng))
+                if answer is None and pause_after_lost:
                     await asyncio.sleep(pause_after_lost)
 
         tills = [asyncio.create_task(till(n)) for n in range(clients)]
