@@ -20,6 +20,9 @@ ensure_test_packages() {
   # Browser tests drive Debian's Chromium (never a browser download) with CJK fonts; the
   # benchmark's smoke test drives wrk and pgbench.
   need_packages "browser and benchmark tests" chromium fonts-noto-cjk wrk postgresql-client
+  # The cross-region tests run each deployment on a PostgreSQL 15 cluster of their own
+  # (pg_createcluster) and kill those clusters in the crash test (tests/support/clusters.py).
+  need_packages "the two-cluster cross-region tests" postgresql-15 postgresql-common
   # The hotline's SIP test calls `yibao hotline serve` with Debian's baresip softphone; the menu
   # speaks through espeak-ng (Mandarin voice) resampled to 8 kHz telephone audio by sox.
   need_packages "the SIP call test" baresip espeak-ng sox

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.clusters import Cluster, two_clusters
 from yibao.config import Settings, get_settings
 
 
@@ -19,3 +20,10 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Set
     get_settings.cache_clear()
     yield settings
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_clusters() -> Iterator[tuple[Cluster, Cluster]]:
+    """Two PostgreSQL clusters of the tests' own, one per deployment (tests/support/clusters.py)."""
+    with two_clusters() as found:
+        yield found

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.clusters import Cluster
 from tests.support.two_regions import HOME, TREATMENT, Deployments, deployments, two_databases
 from yibao.crossregion import service as crossregion
 from yibao.crossregion.domain import UnfiledRule
@@ -31,13 +32,16 @@ from yibao.statements.domain import parse_consumption_filter
 
 
 @pytest.fixture(scope="module")
-def pg_databases() -> Iterator[tuple[str, str]]:
-    yield from two_databases()
+def pg_databases(pg_clusters: tuple[Cluster, Cluster]) -> Iterator[tuple[str, str]]:
+    """A's database on one PostgreSQL cluster, B's on another."""
+    a, b = pg_clusters
+    yield from two_databases((a.admin_url, b.admin_url))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def databases(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """Two databases, one per deployment: two PostgreSQL databases (emptied for each test), or
+    """Two databases, one per deployment: two PostgreSQL databases on two clusters (emptied for
+    each test), or
     two copies of the migrated SQLite file."""
     if request.param == "postgres":
         found: tuple[str, str] = request.getfixturevalue("pg_databases")

@@ -1,8 +1,9 @@
 """Cross-region money survives crashes: pharmacies of B (上海) sell to people insured in A (深圳)
-while A's server and then B's server are SIGKILLed and started again, and then A's database and
-B's database each end every connection (as a PostgreSQL restart does; the PostgreSQL process
-itself, shared with other tests, is not killed), each deployment a real uvicorn on its own
-PostgreSQL database. Afterwards, once the day's reconciliation has run:
+while A's server and then B's server are SIGKILLed and started again, and then A's PostgreSQL and
+B's PostgreSQL are each killed (an immediate shutdown: postmaster and backends gone without a
+checkpoint, as after kill -9) and started again; each deployment is a real uvicorn on a database
+of its own PostgreSQL 15 cluster (tests/support/clusters.py). Afterwards, once the day's
+reconciliation has run:
 
 - every A balance equals its opening minus the account parts B acknowledged to its pharmacy
   (infcode 0) and did not reverse;
@@ -28,8 +29,8 @@ import httpx
 import pytest
 
 from tests.support import world
-from tests.support.connections import end_every_connection
-from tests.support.crash import Holder, Server, Till, dsn, fresh_database
+from tests.support.clusters import Cluster
+from tests.support.crash import Holder, Message, Server, Till, dsn, fresh_database
 from tests.support.settlement_world import CATALOGUE
 from tests.support.two_regions import HOME, TREATMENT, CrossInstitution, directory_json
 from yibao.config import Settings
@@ -150,12 +151,18 @@ async def _rows(url: str, sql: str) -> list[Any]:
         await conn.close()
 
 
-def test_kills_on_both_sides(tmp_path: Path) -> None:
-    with fresh_database() as a_url, fresh_database() as b_url:
-        asyncio.run(_scenario(a_url, b_url, tmp_path))
+def test_kills_on_both_sides(tmp_path: Path, pg_clusters: tuple[Cluster, Cluster]) -> None:
+    a_cluster, b_cluster = pg_clusters
+    with (
+        fresh_database(a_cluster.admin_url) as a_url,
+        fresh_database(b_cluster.admin_url) as b_url,
+    ):
+        asyncio.run(_scenario(a_url, b_url, a_cluster, b_cluster, tmp_path))
 
 
-async def _scenario(a_url: str, b_url: str, tmp: Path) -> None:
+async def _scenario(
+    a_url: str, b_url: str, a_cluster: Cluster, b_cluster: Cluster, tmp: Path
+) -> None:
     a_seed = base64.b64encode(secrets.token_bytes(32)).decode()
     b_seed = base64.b64encode(secrets.token_bytes(32)).decode()
     a_port, b_port = free_port(), free_port()
@@ -174,7 +181,17 @@ async def _scenario(a_url: str, b_url: str, tmp: Path) -> None:
         pharmacy = CrossInstitution(http, PHARMACY[0], PHARMACY[1], token, TREATMENT)
         await pharmacy.sign_in()
         till = Till(pharmacy)
-        ended: list[int] = []
+        during_crash: dict[str, int] = {}
+        restarted: dict[str, int] = {}
+
+        async def crash(cluster: Cluster, side: str) -> None:
+            # The PostgreSQL goes down under the tills, stays down a moment, recovers.
+            before = len(till.messages)
+            await asyncio.to_thread(cluster.crash)
+            await asyncio.sleep(2)
+            await asyncio.to_thread(cluster.start)  # waits until it accepts connections
+            during_crash[side] = len(till.messages) - before
+            restarted[side] = len(till.messages)
 
         async def kills() -> None:
             await asyncio.sleep(3)
@@ -186,22 +203,29 @@ async def _scenario(a_url: str, b_url: str, tmp: Path) -> None:
             await asyncio.sleep(1)
             await asyncio.to_thread(b_server.start)
             await asyncio.sleep(3)
-            # Each database then ends every connection, as a PostgreSQL restart does to its
-            # clients (the servers' pools find out on their next statement).
-            ended.append(await end_every_connection(a_url))
-            await asyncio.sleep(2)
-            ended.append(await end_every_connection(b_url))
+            await crash(a_cluster, "a")
+            await asyncio.sleep(3)
+            await crash(b_cluster, "b")
             await asyncio.sleep(3)
 
         # The tills stop when the kills are done; a loaded machine starts a server slowly.
-        await till.load(holders, clients=TILLS, seconds=240, during=kills)
-        assert all(ended), ended  # both databases had connections to end
+        await till.load(holders, clients=TILLS, seconds=240, during=kills, pause_after_lost=0.5)
+        # The tills kept sending while each PostgreSQL was down and restarting.
+        assert all(during_crash.get(side) for side in "ab"), during_crash
         messages = list(till.messages.values())
+        # Both deployments settle again once B's PostgreSQL, the last one killed, is back.
+        assert any(m.settled for m in messages[restarted["b"] :]), restarted
         # Sent but never answered (B died under it): the pharmacy sends it again.
         unanswered = [m for m in messages if not m.answers]
-        for _ in range(3):
-            for m in [m for m in unanswered if not m.answers]:
-                await till.send(m)
+        gate = asyncio.Semaphore(TILLS)
+
+        async def send_again(message: Message) -> None:
+            async with gate:
+                for _ in range(3):
+                    if await till.send(message) is not None:
+                        return
+
+        await asyncio.gather(*(send_again(m) for m in unanswered))
         assert all(m.answers for m in messages)
         failures = {a["err_msg"] for m in messages for a in m.answers if a["infcode"] != 0}
         assert any("无法连接" in f for f in failures), failures  # A was down for a while

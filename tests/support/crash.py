@@ -46,8 +46,8 @@ def dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(dsn(PG_ADMIN_URL), timeout=10)
+async def _admin(sql: str, url: str = PG_ADMIN_URL) -> None:
+    conn = await asyncpg.connect(dsn(url), timeout=10)
     try:
         await conn.execute(sql)
     finally:
@@ -55,21 +55,22 @@ async def _admin(sql: str) -> None:
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
-    """A database of its own, migrated by the project's migrations, dropped afterwards."""
+def fresh_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
+    """A database of its own on the server of `admin_url` (by default the tests' server),
+    migrated by the project's migrations, dropped afterwards."""
     name = f"yibao_crash_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"', admin_url))
     except (OSError, asyncpg.PostgresError) as exc:
         if IN_CI:
-            pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL} under CI=true: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+            pytest.fail(f"PostgreSQL unreachable at {admin_url} under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {admin_url}: {exc}")
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     try:
         upgrade(url)
         yield url
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin_url))
 
 
 @dataclass(frozen=True)
@@ -269,16 +270,21 @@ class Till:
         clients: int,
         seconds: float,
         during: Callable[[], Awaitable[None]],
+        pause_after_lost: float = 0,
     ) -> None:
         """`clients` tills sending one sale after another; `during` runs beside them and the
-        tills stop when it returns (or after `seconds`)."""
+        tills stop when it returns (or after `seconds`). With `pause_after_lost`, a till whose
+        sale got no answer (the server is down) waits that long before the next one, as a
+        cashier does, instead of piling up unanswered sales."""
         stop = asyncio.Event()
 
         async def till(n: int) -> None:
             rng = random.Random(n)
             deadline = time.monotonic() + seconds
             while not stop.is_set() and time.monotonic() < deadline:
-                await self.send(self.new_message(rng.choice(holders), rng))
+                answer = await self.send(self.new_message(rng.choice(holders), rng))
+                if answer is None and pause_after_lost:
+                    await asyncio.sleep(pause_after_lost)
 
         tills = [asyncio.create_task(till(n)) for n in range(clients)]
         try:

@@ -52,26 +52,29 @@ async def _admin(sql: str, url: str = PG_ADMIN_URL) -> None:
         await engine.dispose()
 
 
-def two_databases() -> Iterator[tuple[str, str]]:
-    """Two migrated databases (dropped afterwards); skips when PostgreSQL is unreachable,
-    fails under CI=true."""
+def two_databases(
+    admins: tuple[str, str] = (PG_ADMIN_URL, PG_ADMIN_URL),
+) -> Iterator[tuple[str, str]]:
+    """Two migrated databases (dropped afterwards), A's on the server of `admins[0]` and B's on
+    that of `admins[1]` (by default both on the tests' server); skips when PostgreSQL is
+    unreachable, fails under CI=true."""
     tag = f"{os.getpid()}_{secrets.token_hex(3)}"
     names = [f"yibao_xr_a_{tag}", f"yibao_xr_b_{tag}"]
     try:
-        for name in names:
-            asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        for name, admin in zip(names, admins, strict=True):
+            asyncio.run(_admin(f'CREATE DATABASE "{name}"', admin))
     except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL
         if IN_CI:
-            pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL} under CI=true: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}")
-    urls = [PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}" for name in names]
+            pytest.fail(f"PostgreSQL unreachable at {admins} under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {admins}: {exc}")
+    urls = [admin.rsplit("/", 1)[0] + f"/{name}" for name, admin in zip(names, admins, strict=True)]
     for url in urls:
         upgrade(url)
     try:
         yield urls[0], urls[1]
     finally:
-        for name in names:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name, admin in zip(names, admins, strict=True):
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', admin))
 
 
 async def truncate(url: str) -> None:
