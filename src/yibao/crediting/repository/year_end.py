@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.crediting.tables import InterestRate, YearEndRun, YearEndTotal
-from yibao.ledger import repository as ledger_repository
+from yibao.ledger.repository.reads import RegionAccount, employee_accounts_in_regions
 
 
 async def rates(session: AsyncSession) -> list[InterestRate]:
@@ -81,5 +81,5 @@ async def move_totals(
 
 
 # The accounts a year end rates are the ledger's to read (rule 12: only ledger imports its tables).
-RatedAccount = ledger_repository.RegionAccount
-next_accounts = ledger_repository.employee_accounts_in_regions
+RatedAccount = RegionAccount
+next_accounts = employee_accounts_in_regions

@@ -22,13 +22,7 @@ from yibao.ledger.domain import (
     reversal_amount,
 )
 from yibao.ledger.repository.reads import (
-    RegionAccount as RegionAccount,
-)
-from yibao.ledger.repository.reads import (
     balance_before as balance_before,
-)
-from yibao.ledger.repository.reads import (
-    employee_accounts_in_regions as employee_accounts_in_regions,
 )
 from yibao.ledger.repository.reads import (
     entries_between as entries_between,
