@@ -13,13 +13,15 @@ which commits with the stored answer) and call the home region (A) on the way:
   the day's reconciliation (A reverses what we never recorded).
 - 2208/2103/2601: A reverses first; only then is this side marked cancelled. A down: refused,
   nothing changed here.
+
+The questions to A that carry no bill (home_peer, home_policy and its cache, person_in) live in
+`asking` and are re-exported here under their old path.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,11 +33,13 @@ from yibao.crossregion import repository
 from yibao.crossregion.domain import (
     HomePolicy,
     Peer,
-    UnfiledRule,
-    UnknownRegion,
     settle_message_id,
 )
 from yibao.crossregion.link import PeerLink
+from yibao.crossregion.service.asking import forget_policies as forget_policies
+from yibao.crossregion.service.asking import home_peer as home_peer
+from yibao.crossregion.service.asking import home_policy as home_policy
+from yibao.crossregion.service.asking import person_in as person_in
 from yibao.kernel.clock import Clock, china_today, to_china
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import MAX_FEN, format_yuan
@@ -53,59 +57,6 @@ from yibao.settlement.domain import (
 
 def new_id(prefix: str, now: datetime) -> str:
     return f"{prefix}{to_china(now):%Y%m%d%H%M%S}{secrets.randbelow(10**15):015d}"
-
-
-async def home_peer(session: AsyncSession, admdvs: str) -> Peer:
-    peer = await repository.peer_of(session, admdvs)
-    if peer is None:
-        raise UnknownRegion(f"insuplc_admdvs {admdvs} 不在区划目录中，无法异地结算")
-    return peer
-
-
-_policies: dict[tuple[str, str], tuple[float, HomePolicy]] = {}
-
-
-async def home_policy(
-    link: PeerLink, peer: Peer, treatment_admdvs: str, ttl_seconds: int
-) -> HomePolicy:
-    """参保地政策, fetched from the home deployment and kept `ttl_seconds` in this process."""
-    key = (peer.deployment, peer.admdvs)
-    kept = _policies.get(key)
-    if kept is not None and time.monotonic() - kept[0] < ttl_seconds:
-        return kept[1]
-    answer = await link.send(
-        peer, "policy", {"treatment_admdvs": treatment_admdvs, "home_admdvs": peer.admdvs}
-    )
-    p = answer["policy"]
-    found = HomePolicy(
-        admdvs=str(p["admdvs"]),
-        deductible_fen=int(p["deductible_fen"]),
-        fund_ratio_bp=int(p["fund_ratio_bp"]),
-        retiree_fund_ratio_bp=int(p["retiree_fund_ratio_bp"]),
-        yearly_cap_fen=int(p["yearly_cap_fen"]),
-        class_b_selfpay_bp=int(p["class_b_selfpay_bp"]),
-        unfiled_rule=UnfiledRule(p["unfiled_rule"]),
-        unfiled_ratio_cut_bp=int(p["unfiled_ratio_cut_bp"]),
-    )
-    _policies[key] = (time.monotonic(), found)
-    return found
-
-
-def forget_policies() -> None:
-    _policies.clear()
-
-
-async def person_in(
-    link: PeerLink, peer: Peer, caller: Caller, cert_type: str, cert_no: str, name: str | None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "treatment_admdvs": caller.admdvs,
-        "mdtrt_cert_type": cert_type,
-        "mdtrt_cert_no": cert_no,
-    }
-    if name:
-        body["psn_name"] = name
-    return await link.send(peer, "person", body)
 
 
 async def priced(

@@ -1,20 +1,15 @@
-"""The home region's side (参保地, A): what a treatment region (B) may ask of it.
+"""The home region's claims (参保地, A): settle and reverse what B's institutions bill.
 
-person: who presents this certificate (1101 at B). policy: 参保地政策. settle: assess the bill B
-priced on its catalogue against the person's year and this region's policy, take the account
-part from the ledger, record the fund part (a claim) — or, `dry_run`, only answer the figures
-(2206/2101 at B). reverse: undo a settle message, whatever state it reached (2208/2103/2601 at B,
-reconciliation). reconcile: B's list of a day against the claims. clearing: a month's totals.
-
-Each use case commits once; a settle message's claim is its idempotency record (unique
-`message_id`), and a reversal that arrives before its settle message leaves a reversed claim
-with no money, so the late settle message is refused instead of debiting.
+settle: assess the bill B priced on its catalogue against the person's year and this region's
+policy, take the account part from the ledger, record the fund part (a claim) — or, `dry_run`,
+only answer the figures (2206/2101 at B). reverse: undo a settle message, whatever state it
+reached (2208/2103/2601 at B, reconciliation). Each use case commits once; a settle message's
+claim is its idempotency record (unique `message_id`), and a reversal that arrives before its
+settle message leaves a reversed claim with no money, so the late settle message is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from typing import Any
 
@@ -26,17 +21,16 @@ from yibao.crossregion.domain import (
     BadPeerMessage,
     ClaimReversed,
     ClaimStatus,
-    Difference,
     FilingRequired,
     UnfiledRule,
     unfiled_ratio,
 )
-from yibao.crossregion.service.inbound import Handler, Sender, int_field, text_field
+from yibao.crossregion.service.home.answers import _check_certificate, _treatment_region
+from yibao.crossregion.service.inbound import Sender, int_field, text_field
 from yibao.enrolment import repository as enrolment_repository
-from yibao.enrolment.domain import EnrolmentStatus, InsuredPerson, UnknownPerson, is_retired
+from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson, is_retired
 from yibao.filings import repository as filings_repository
 from yibao.kernel.clock import china_today, to_china
-from yibao.kernel.errors import InvalidInput
 from yibao.ledger import repository as ledger_repository
 from yibao.ledger.domain import AccountFrozen, AccountStatus, EntryKind
 from yibao.runtime import Runtime
@@ -51,111 +45,6 @@ from yibao.settlement.domain import (
     plan_payment,
     year_after,
 )
-
-
-def _treatment_region(sender: Sender, payload: dict[str, Any]) -> str:
-    admdvs = text_field(payload, "treatment_admdvs", 6)
-    if admdvs not in sender.regions:
-        raise BadPeerMessage(f"就医地 {admdvs} 不由发送方 {sender.deployment} 服务")
-    return admdvs
-
-
-async def _person_by_certificate(
-    runtime: Runtime, session: AsyncSession, cert_type: str, cert_no: str
-) -> InsuredPerson:
-    cert_no = cert_no.strip()
-    if cert_type == "02":
-        person = await enrolment_repository.person_by_id_number(
-            session, runtime.cipher, cert_no.upper()
-        )
-    elif cert_type == "03":
-        person = await enrolment_repository.person_by_card_no(session, cert_no)
-    else:
-        # An ecToken (01) is spent where it was issued; across regions the national 电子凭证
-        # platform would answer for it. Here: ID number or card.
-        raise InvalidInput("异地就医请使用身份证件（02）或社会保障卡（03）：mdtrt_cert_type")
-    if person is None:
-        raise UnknownPerson("参保地未找到该凭证对应的参保人")
-    found = await enrolment_repository.insured_with_cover(session, person.psn_no)
-    if found is None:
-        raise UnknownPerson("参保地未找到该凭证对应的参保人")
-    return found[0]
-
-
-def _check_certificate(
-    runtime: Runtime, person: InsuredPerson, cert_type: str, cert_no: str
-) -> None:
-    """钱可以共济，卡不能共用: the certificate B saw must be this person's."""
-    if cert_type == "02":
-        digest = runtime.cipher.lookup_hash(
-            cert_no.strip().upper(), purpose=enrolment_repository.ID_PURPOSE
-        )
-        if digest != person.id_number_hash:
-            raise NotInsured("身份证号与参保人不符")
-    elif cert_type == "03":
-        if not person.card_no or person.card_no != cert_no.strip():
-            raise NotInsured("社会保障卡号与参保人不符")
-    else:
-        raise InvalidInput("异地就医请使用身份证件（02）或社会保障卡（03）：mdtrt_cert_type")
-
-
-async def person(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> dict[str, Any]:
-    _treatment_region(sender, payload)
-    cert_type = text_field(payload, "mdtrt_cert_type", 2)
-    async with runtime.sessions() as session:
-        found = await _person_by_certificate(
-            runtime, session, cert_type, text_field(payload, "mdtrt_cert_no", 200)
-        )
-        _, covers = await enrolment_repository.insured_with_cover(session, found.psn_no) or (
-            found,
-            [],
-        )
-        account = await ledger_repository.account_state_of_person(session, found.id)
-        name = payload.get("psn_name")
-        if isinstance(name, str) and name and name != found.name:
-            raise UnknownPerson("psn_name 与凭证对应的参保人姓名不符")
-        return {
-            "psn_no": found.psn_no,
-            "psn_name": found.name,
-            "gend": found.gender,
-            "brdy": found.birth_date.isoformat(),
-            "certno_masked": found.id_number_masked,
-            "insuinfo": [
-                {
-                    "insutype": c.insutype,
-                    "psn_type": c.psn_type,
-                    "psn_insu_stas": c.status,
-                    "insuplc_admdvs": c.admdvs,
-                    "balc_fen": account.balance_fen
-                    if account is not None and c.insutype == "310"
-                    else 0,
-                    "acct_stas": account.status if account is not None else "",
-                }
-                for c in covers
-            ],
-        }
-
-
-async def policy(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> dict[str, Any]:
-    _treatment_region(sender, payload)
-    admdvs = text_field(payload, "home_admdvs", 6)
-    async with runtime.sessions() as session:
-        peer = await repository.peer_of(session, admdvs)
-        if peer is None or not peer.local:
-            raise BadPeerMessage(f"本平台不服务参保地 {admdvs}")
-        found = await repository.home_policy(session, admdvs)
-    return {
-        "policy": {
-            "admdvs": found.admdvs,
-            "deductible_fen": found.deductible_fen,
-            "fund_ratio_bp": found.fund_ratio_bp,
-            "retiree_fund_ratio_bp": found.retiree_fund_ratio_bp,
-            "yearly_cap_fen": found.yearly_cap_fen,
-            "class_b_selfpay_bp": found.class_b_selfpay_bp,
-            "unfiled_rule": found.unfiled_rule.value,
-            "unfiled_ratio_cut_bp": found.unfiled_ratio_cut_bp,
-        }
-    }
 
 
 def _splits(payload: dict[str, Any]) -> list[LineSplit]:
@@ -467,97 +356,3 @@ async def reverse(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> 
                 if attempt == 2:
                     raise
     raise AssertionError("unreachable")
-
-
-async def reconcile(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> dict[str, Any]:
-    """B's list of the day is what institutions were told: a claim B does not hold as settled
-    is reversed here; one B holds that this side does not (or holds reversed) is reported."""
-    treatment = _treatment_region(sender, payload)
-    message_id = text_field(payload, "message_id", 80)
-    day = date.fromisoformat(text_field(payload, "day", 10))
-    items = payload.get("settled")
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise BadPeerMessage("报文字段 settled 应为结算报文编号的列表")
-    settled_at_b = set(items)
-    digest = json.dumps(sorted(settled_at_b))
-    async with runtime.sessions() as session:
-        kept = await repository.inbox(session, message_id)
-        if kept is not None:
-            if kept.digest != _hash(digest):
-                raise BadPeerMessage(f"对账报文 {message_id} 已用于另一份清单")
-            stored: dict[str, Any] = json.loads(kept.answer)
-            return stored
-        differences: list[Difference] = []
-        for claim in await repository.claims_of_day(session, treatment, day):
-            if claim.status == ClaimStatus.SETTLED and claim.message_id not in settled_at_b:
-                await reverse_claim_in(
-                    runtime,
-                    session,
-                    sender,
-                    treatment,
-                    claim.message_id,
-                    f"{day} 对账：就医地无此结算",
-                )
-                differences.append(
-                    Difference(claim.message_id, "settled", None, "reversed_at_home")
-                )
-            elif claim.status == ClaimStatus.REVERSED and claim.message_id in settled_at_b:
-                differences.append(Difference(claim.message_id, "reversed", "settled", "reported"))
-            settled_at_b.discard(claim.message_id)
-        for missing in sorted(settled_at_b):
-            other = await repository.claim_by_message(session, missing)
-            if other is None or other.status != ClaimStatus.SETTLED:
-                differences.append(
-                    Difference(missing, other.status if other else None, "settled", "reported")
-                )
-        answer = {
-            "day": day.isoformat(),
-            "differences": [
-                {
-                    "message_id": d.message_id,
-                    "home": d.home,
-                    "treatment": d.treatment,
-                    "action": d.action,
-                }
-                for d in differences
-            ],
-        }
-        session.add(
-            repository.InboxMessage(
-                message_id=message_id,
-                kind="reconcile",
-                sender=sender.deployment,
-                digest=_hash(digest),
-                answer=json.dumps(answer, ensure_ascii=False),
-                created_at=runtime.clock.now(),
-            )
-        )
-        await session.commit()
-    return answer
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-async def clearing(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> dict[str, Any]:
-    treatment = _treatment_region(sender, payload)
-    month = text_field(payload, "month", 7)
-    home = text_field(payload, "home_admdvs", 6)
-    try:
-        date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise BadPeerMessage("报文字段 month 应为 yyyy-MM") from None
-    async with runtime.sessions() as session:
-        totals = await repository.clearing_at_home(session, month, home, treatment)
-    return {"totals": totals.as_dict()}
-
-
-HANDLERS: dict[str, Handler] = {
-    "person": person,
-    "policy": policy,
-    "settle": settle,
-    "reverse": reverse,
-    "reconcile": reconcile,
-    "clearing": clearing,
-}
