@@ -8,7 +8,8 @@ Where a region's rules pay interest on personal accounts once a year, the year-e
 `crediting` posts it as `interest_credit` (a credit: amount > 0), never as a contribution. The
 kind and sign CHECK constraints of ledger_entries take the new kind.
 
-PostgreSQL drops and adds the two constraints (the new ones are checked against every row).
+PostgreSQL drops the two constraints and adds the new ones NOT VALID, then validates them in a
+transaction of their own, so a large ledger is never scanned under an exclusive lock.
 SQLite has no ALTER for a CHECK constraint. Rebuilding the table (copy, drop, rename) is not
 possible with foreign keys on (the tables that name an entry see it dropped) and would copy the
 whole ledger; instead the stored CREATE TABLE is changed in place, the procedure SQLite documents
@@ -65,12 +66,21 @@ def downgrade() -> None:
 
 def _change(*, kinds: tuple[str, str], sign: tuple[str, str]) -> None:
     if op.get_bind().dialect.name == "postgresql":
+        # NOT VALID first: new rows are checked at once and the exclusive lock is held only for
+        # the catalogue change, not for a scan of the whole ledger. VALIDATE then reads every
+        # row under a lock that lets settlements go on (SHARE UPDATE EXCLUSIVE), in its own
+        # transaction so the exclusive lock above is released before the scan.
         for name, (_, after) in (("kind", kinds), ("amount_sign", sign)):
             op.execute(f"ALTER TABLE ledger_entries DROP CONSTRAINT ck_ledger_entries_{name}")
             op.execute(
                 f"ALTER TABLE ledger_entries ADD CONSTRAINT ck_ledger_entries_{name}"
-                f" CHECK ({after})"
+                f" CHECK ({after}) NOT VALID"
             )
+        with op.get_context().autocommit_block():
+            for name in ("kind", "amount_sign"):
+                op.execute(
+                    f"ALTER TABLE ledger_entries VALIDATE CONSTRAINT ck_ledger_entries_{name}"
+                )
         return
     _rebuild_sqlite([kinds, sign])
 
