@@ -1,7 +1,8 @@
 """异地就医 between two deployments on two databases, PostgreSQL and SQLite (docs/cross-region.md).
 
 A person insured in A (深圳, 440300) with a 备案 to B (上海, 310000) buys at B's pharmacy and is
-treated at B's hospital; both show in A's 消费记录 with their place and region; a 2601 and a 2208
+treated at B's hospital through its whole outpatient flow (2001, 2201, 2203, 2204, 2206, 2207,
+5203; a 2205 and a 2202 on another visit, a 2601 of a third's 2201); both settlements show in A's 消费记录 with their place and region; a 2601 and a 2208
 at B give A's account back; a retried msgid pays once; A down is a clear refusal; a debit B never
 recorded is reversed by the day's reconciliation; the month's clearing adds up on both sides.
 """
@@ -9,101 +10,31 @@ recorded is reversed by the day's reconciliation; the month's clearing adds up o
 from __future__ import annotations
 
 import secrets
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.support.clusters import Cluster
-from tests.support.two_regions import HOME, TREATMENT, Deployments, deployments, two_databases
+from tests.support.two_regions import (
+    HOME,
+    TREATMENT,
+    Deployments,
+    balance,
+    deployments,
+    drug_sale,
+    fee_lines,
+    file_filing,
+    hospital_bill,
+    registration,
+    visit_info,
+)
 from yibao.crossregion import service as crossregion
 from yibao.crossregion.domain import UnfiledRule
 from yibao.crossregion.signing import Signer
-from yibao.filings import service as filings
-from yibao.filings.domain import DocumentKind, FilingKind
 from yibao.kernel.clock import china_today
-from yibao.ledger import repository as ledger_repository
 from yibao.statements import service as statements
 from yibao.statements.domain import parse_consumption_filter
-
-
-@pytest.fixture(scope="module")
-def pg_databases(pg_clusters: tuple[Cluster, Cluster]) -> Iterator[tuple[str, str]]:
-    """A's database on one PostgreSQL cluster, B's on another."""
-    a, b = pg_clusters
-    yield from two_databases((a.admin_url, b.admin_url))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def databases(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """Two databases, one per deployment: two PostgreSQL databases on two clusters (emptied for
-    each test), or
-    two copies of the migrated SQLite file."""
-    if request.param == "postgres":
-        found: tuple[str, str] = request.getfixturevalue("pg_databases")
-        return found
-    template: Path = request.getfixturevalue("sqlite_template")
-    urls = []
-    for side in ("a", "b"):
-        path = tmp_path / f"{side}.sqlite3"
-        shutil.copy(template, path)
-        urls.append(f"sqlite+aiosqlite:///{path}")
-    return urls[0], urls[1]
-
-
-async def balance(d: Deployments) -> int:
-    async with d.a.sessions() as session:
-        account = await ledger_repository.account_for_person(session, d.person.person.id)
-        assert account is not None
-        return account.balance_fen
-
-
-async def file_filing(d: Deployments) -> None:
-    async with d.a.sessions() as session:
-        await filings.file(
-            session,
-            d.a.clock,
-            filings.person_actor(d.person.person.id, "张伟"),
-            d.person.person.id,
-            filings.Application(
-                kind=FilingKind.LONG_TERM_RESIDENT,
-                treatment_admdvs=TREATMENT,
-                treatment_name="上海市",
-                begins=china_today(d.a.clock),
-                document_kind=DocumentKind.DECLARATION,
-                document_note="本人长期居住在上海市徐汇区",
-            ),
-        )
-
-
-def drug_sale(d: Deployments, *, lines: int = 1) -> dict[str, Any]:
-    detail = [
-        {
-            "feedetl_sn": f"D{n}",
-            "med_list_codg": "XA01ABD075A002010100483",
-            "medins_list_codg": "AMX",
-            "pric": "12.50",
-            "cnt": "2",
-            "det_item_fee_sumamt": "25.00",
-        }
-        for n in range(lines)
-    ]
-    return {
-        "druginfo": {
-            "psn_no": d.person.person.psn_no,
-            "mdtrt_cert_type": "02",
-            "mdtrt_cert_no": d.id_number,
-            "med_type": "41",
-            "medfee_sumamt": f"{25 * lines:.2f}",
-            "insutype": "310",
-            "acct_used_flag": "1",
-        },
-        "drugdetail": detail,
-    }
 
 
 async def test_settles_at_b_and_is_undone(databases: tuple[str, str], tmp_path: Path) -> None:
@@ -121,6 +52,7 @@ async def test_settles_at_b_and_is_undone(databases: tuple[str, str], tmp_path: 
         assert info["output"]["insuinfo"][0]["insuplc_admdvs"] == HOME
         assert info["output"]["insuinfo"][0]["balc"] == "500.00"
         assert "123" not in info["output"]["baseinfo"]["certno"][3:-4]  # masked
+        certno = info["output"]["baseinfo"]["certno"]
 
         # 2101 pre-settles (A assesses, nothing moves), 2102 settles.
         pre = await pharmacy.call("2101", drug_sale(d))
@@ -142,54 +74,35 @@ async def test_settles_at_b_and_is_undone(databases: tuple[str, str], tmp_path: 
         assert again["output"]["setlinfo"]["setl_id"] == info_sold["setl_id"]
         assert await balance(d) == opening - 250
 
-        # The hospital: 2201, 2204, 2206, 2207.
+        # The hospital's outpatient flow: 2001 before, 2201, 2203, 2204, 2206, 2207, 5203 after.
         await hospital.sign_in()
-        visit = await hospital.call(
-            "2201",
+        psn_no = d.person.person.psn_no
+        checked = await hospital.call(
+            "2001",
             {
                 "data": {
-                    "psn_no": d.person.person.psn_no,
+                    "psn_no": psn_no,
                     "insutype": "310",
                     "med_type": "11",
-                    "mdtrt_cert_type": "02",
-                    "mdtrt_cert_no": d.id_number,
+                    "begntime": "2026-12-07 09:00:00",
                 }
             },
         )
+        assert checked["infcode"] == 0, checked
+        trtinfo = checked["output"]["trtinfo"]
+        assert [(r["fund_pay_type"], r["trt_enjymnt_flag"]) for r in trtinfo] == [
+            ("310100", "1"),
+            ("310200", "1"),
+        ]
+        visit = await hospital.call("2201", registration(d))
         assert visit["infcode"] == 0, visit
         mdtrt_id = visit["output"]["data"]["mdtrt_id"]
-        fees = await hospital.call(
-            "2204",
-            {
-                "feedetail": [
-                    {
-                        "feedetl_sn": "F1",
-                        "mdtrt_id": mdtrt_id,
-                        "psn_no": d.person.person.psn_no,
-                        "med_list_codg": "001102000010000",
-                        "medins_list_codg": "ZC",
-                        "pric": "30.00",
-                        "cnt": "1",
-                        "det_item_fee_sumamt": "30.00",
-                        "fee_ocur_time": "2026-12-07 10:00:00",
-                    }
-                ]
-            },
-        )
+        info = await hospital.call("2203", visit_info(d, mdtrt_id, 1, 2))
+        assert info["infcode"] == 0, info
+        fees = await hospital.call("2204", fee_lines(d, mdtrt_id, ("F1", "B1")))
         assert fees["infcode"] == 0, fees
         assert fees["output"]["result"][0]["overlmt_amt"] == "10.00"  # B's cap of 20.00
-        bill = {
-            "data": {
-                "psn_no": d.person.person.psn_no,
-                "mdtrt_cert_type": "02",
-                "mdtrt_cert_no": d.id_number,
-                "med_type": "11",
-                "medfee_sumamt": "30.00",
-                "mdtrt_id": mdtrt_id,
-                "insutype": "310",
-                "acct_used_flag": "1",
-            }
-        }
+        bill = hospital_bill(d, mdtrt_id, "30.00")
         pre = await hospital.call("2206", bill)
         assert pre["infcode"] == 0, pre
         settled = await hospital.call("2207", bill)
@@ -198,6 +111,59 @@ async def test_settles_at_b_and_is_undone(databases: tuple[str, str], tmp_path: 
         # 20.00 in scope at 90 %, 10.00 over the cap: account pays 12.00.
         assert hospital_setl["fund_pay_sumamt"] == "18.00"
         assert hospital_setl["acct_pay"] == "12.00"
+        assert await balance(d) == opening - 250 - 1200
+
+        # 5203 at B answers from B's own record, with the in-region answer's fields.
+        queried = await hospital.call(
+            "5203", {"data": {"setl_id": hospital_setl["setl_id"], "psn_no": psn_no}}
+        )
+        assert queried["infcode"] == 0, queried
+        found = queried["output"]
+        assert found["setlinfo"]["setl_stas"] == "1"
+        assert found["setlinfo"]["mdtrt_id"] == mdtrt_id
+        assert found["setlinfo"]["certno"] == certno
+        assert found["setlinfo"]["gend"] and found["setlinfo"]["brdy"]
+        for name in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "balc"):
+            assert found["setlinfo"][name] == hospital_setl[name], name
+        assert [r["fund_pay_type"] for r in found["setldetail"]] == ["310100", "310200"]
+        assert [(r["feedetl_sn"], r["overlmt_amt"]) for r in found["feedetail"]] == [
+            ("F1", "10.00")
+        ]
+        sale = await pharmacy.call(
+            "5203", {"data": {"setl_id": info_sold["setl_id"], "psn_no": psn_no}}
+        )
+        assert sale["infcode"] == 0, sale
+        assert sale["output"]["setlinfo"]["acct_pay"] == "2.50"
+
+        # Another visit, and the patient changes their mind: one charge batch is withdrawn
+        # (2205), then the registration (2202). Nothing reaches A.
+        other = await hospital.call("2201", registration(d))
+        other_id = other["output"]["data"]["mdtrt_id"]
+        uploaded = await hospital.call("2204", fee_lines(d, other_id, ("G1", "B1"), ("G2", "B2")))
+        assert uploaded["infcode"] == 0, uploaded
+        withdrawn = await hospital.call(
+            "2205", {"data": {"mdtrt_id": other_id, "chrg_bchno": "B1", "psn_no": psn_no}}
+        )
+        assert withdrawn["infcode"] == 0, withdrawn
+        assert withdrawn["output"]["data"]["cnt"] == 1
+        gone = await hospital.call(
+            "2202", {"data": {"mdtrt_id": other_id, "psn_no": psn_no, "ipt_otp_no": "O2"}}
+        )
+        assert gone["infcode"] == 0, gone
+        late_bill = await hospital.call("2207", hospital_bill(d, other_id, "30.00"))
+        assert late_bill["infcode"] == -1 and "已撤销" in late_bill["err_msg"]
+
+        # A third, registered by mistake: 2601 of its 2201 cancels it as 2202 does.
+        mistaken = hospital.new_msgid()
+        third = await hospital.call("2201", registration(d), msgid=mistaken)
+        third_id = third["output"]["data"]["mdtrt_id"]
+        reversed_visit = await hospital.call(
+            "2601", {"data": {"psn_no": psn_no, "omsgid": mistaken, "oinfno": "2201"}}
+        )
+        assert reversed_visit["infcode"] == 0, reversed_visit
+        assert reversed_visit["output"]["data"]["rever_result"] == "visit"
+        closed = await hospital.call("2204", fee_lines(d, third_id, ("H1", "B1")))
+        assert closed["infcode"] == -1 and "已撤销" in closed["err_msg"]
         assert await balance(d) == opening - 250 - 1200
 
         # A's 消费记录 shows both, with B's place and region.

@@ -29,6 +29,10 @@ from yibao.crossregion.signing import Signer, public_key_of
 from yibao.db.engine import make_engine
 from yibao.db.migrate import upgrade
 from yibao.enrolment.service import EnrolledPerson
+from yibao.filings import service as filings
+from yibao.filings.domain import DocumentKind, FilingKind
+from yibao.kernel.clock import china_today
+from yibao.ledger import repository as ledger_repository
 from yibao.runtime import Runtime, build_runtime
 from yibao.settlement import service as settlement
 
@@ -224,3 +228,134 @@ async def deployments(a_url: str, b_url: str, tmp: Path) -> AsyncIterator[Deploy
         await a_http.aclose()
         await a.close()
         await b.close()
+
+
+async def balance(d: Deployments) -> int:
+    async with d.a.sessions() as session:
+        account = await ledger_repository.account_for_person(session, d.person.person.id)
+        assert account is not None
+        return account.balance_fen
+
+
+async def file_filing(d: Deployments) -> None:
+    async with d.a.sessions() as session:
+        await filings.file(
+            session,
+            d.a.clock,
+            filings.person_actor(d.person.person.id, "张伟"),
+            d.person.person.id,
+            filings.Application(
+                kind=FilingKind.LONG_TERM_RESIDENT,
+                treatment_admdvs=TREATMENT,
+                treatment_name="上海市",
+                begins=china_today(d.a.clock),
+                document_kind=DocumentKind.DECLARATION,
+                document_note="本人长期居住在上海市徐汇区",
+            ),
+        )
+
+
+def drug_sale(d: Deployments, *, lines: int = 1) -> dict[str, Any]:
+    detail = [
+        {
+            "feedetl_sn": f"D{n}",
+            "med_list_codg": "XA01ABD075A002010100483",
+            "medins_list_codg": "AMX",
+            "pric": "12.50",
+            "cnt": "2",
+            "det_item_fee_sumamt": "25.00",
+        }
+        for n in range(lines)
+    ]
+    return {
+        "druginfo": {
+            "psn_no": d.person.person.psn_no,
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": d.id_number,
+            "med_type": "41",
+            "medfee_sumamt": f"{25 * lines:.2f}",
+            "insutype": "310",
+            "acct_used_flag": "1",
+        },
+        "drugdetail": detail,
+    }
+
+
+def registration(d: Deployments) -> dict[str, Any]:
+    """A 2201 at B's hospital for the person insured at A."""
+    return {
+        "data": {
+            "psn_no": d.person.person.psn_no,
+            "insutype": "310",
+            "med_type": "11",
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": d.id_number,
+        }
+    }
+
+
+def fee_lines(
+    d: Deployments, mdtrt_id: str, *batches: tuple[str, str], price: str = "30.00"
+) -> dict[str, Any]:
+    """A 2204 of one line per (feedetl_sn, chrg_bchno): 诊察费 at `price` (B caps it at 20.00)."""
+    return {
+        "feedetail": [
+            {
+                "feedetl_sn": sn,
+                "chrg_bchno": batch,
+                "mdtrt_id": mdtrt_id,
+                "psn_no": d.person.person.psn_no,
+                "med_list_codg": "001102000010000",
+                "medins_list_codg": "ZC",
+                "pric": price,
+                "cnt": "1",
+                "det_item_fee_sumamt": price,
+                "fee_ocur_time": "2026-12-07 10:00:00",
+            }
+            for sn, batch in batches
+        ]
+    }
+
+
+def visit_info(d: Deployments, mdtrt_id: str, *numbers: int) -> dict[str, Any]:
+    """A 2203 with one diagnosis per 排序号 in `numbers`."""
+    return {
+        "mdtrtinfo": {
+            "mdtrt_id": mdtrt_id,
+            "psn_no": d.person.person.psn_no,
+            "med_type": "11",
+            "main_cond_dscr": "咳嗽三天",
+            "dise_codg": "J06.900",
+            "dise_name": "急性上呼吸道感染",
+        },
+        "diseinfo": [
+            {
+                "diag_type": "1",
+                "diag_srt_no": str(n),
+                "diag_code": "J06.900",
+                "diag_name": "急性上呼吸道感染",
+                "diag_dept": "呼吸内科",
+                "dise_dor_no": "D001",
+                "dise_dor_name": "王医生",
+                "diag_time": "2026-12-07 09:30:00",
+                "vali_flag": "1",
+            }
+            for n in numbers
+        ],
+    }
+
+
+def hospital_bill(d: Deployments, mdtrt_id: str, total: str) -> dict[str, Any]:
+    """A 2206/2207 of the visit, the account paying first."""
+    return {
+        "data": {
+            "psn_no": d.person.person.psn_no,
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": d.id_number,
+            "med_type": "11",
+            "medfee_sumamt": total,
+            "mdtrt_id": mdtrt_id,
+            "insutype": "310",
+            "acct_used_flag": "1",
+        }
+    }

@@ -142,8 +142,21 @@ async def visit(session: AsyncSession, mdtrt_id: str, *, lock: bool = False) -> 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def visit_by_msgid(session: AsyncSession, msgid: str) -> Visit | None:
-    return (await session.execute(select(Visit).where(Visit.msgid == msgid))).scalar_one_or_none()
+async def visit_by_msgid(session: AsyncSession, msgid: str, *, lock: bool = False) -> Visit | None:
+    stmt = select(Visit).where(Visit.msgid == msgid)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def visit_by_info_msgid(
+    session: AsyncSession, fixmedins_code: str, msgid: str, *, lock: bool = False
+) -> Visit | None:
+    """The visit whose visit information the 2203 `msgid` (still) holds."""
+    stmt = select(Visit).where(Visit.fixmedins_code == fixmedins_code, Visit.info_msgid == msgid)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalars().first()
 
 
 async def inbox(session: AsyncSession, message_id: str) -> InboxMessage | None:

@@ -106,10 +106,15 @@ class Visit(Base):
     home_admdvs: Mapped[str] = mapped_column(String(6))
     insutype: Mapped[str] = mapped_column(String(3))
     med_type: Mapped[str] = mapped_column(String(4))
-    status: Mapped[str] = mapped_column(String(10))  # open | settled | withdrawn
+    # open | settled | cancelled (2202, or 2601 of its 2201)
+    status: Mapped[str] = mapped_column(String(10))
     msgid: Mapped[str] = mapped_column(String(30), unique=True)
     fees: Mapped[str] = mapped_column(Text, default="[]")  # the 2204 lines, JSON
     begin_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The last 2203's visit information and diagnoses (JSON) and its msgid, for its 2601.
+    info: Mapped[str | None] = mapped_column(Text, nullable=True)
+    info_msgid: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Settlement(Base):
@@ -133,6 +138,9 @@ class Settlement(Base):
     acct_pay_fen: Mapped[int] = mapped_column(BigInteger)
     cash_pay_fen: Mapped[int] = mapped_column(BigInteger)
     answer: Mapped[str] = mapped_column(Text)  # A's figures, JSON, for 2208's reply
+    # For 5203: the lines as priced here (JSON) and the person as A named them (masked ID).
+    items: Mapped[str | None] = mapped_column(Text, nullable=True)
+    person: Mapped[str | None] = mapped_column(Text, nullable=True)
     settled_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -247,18 +247,41 @@ TRANSACTIONS: dict[str, Transaction] = {
 
 # 异地就医 (docs/cross-region.md): a message whose insuplc_admdvs is a region another deployment
 # serves is routed by this table (fsi/router.py). Sign-in, reference data and files are the
-# usual rows; the person's transactions go through the home region; the others are refused.
+# usual rows; the person's transactions go through the home region (the bill, 2001) or this
+# side's own record of the visit and the settlement (2202, 2203, 2205, 5203).
 _ACROSS = "该交易暂不支持异地就医"
 CROSS_REGION: dict[str, Transaction] = {
     **TRANSACTIONS,
+    "2001": Transaction(
+        "人员待遇享受检查", crossregion.check, sign_in="optional", reverse=nothing_to_reverse
+    ),
+    "2202": Transaction(
+        "门诊挂号撤销", crossregion.cancel_registration, kinds="H", irreversible=CANCELS_ARE_FINAL
+    ),
     **{
-        infno: Transaction(TRANSACTIONS[infno].name, crossregion.not_across_regions, **READ)
-        for infno in ("2001", "2202", "2203", "2203A", "2205", "5203")
+        infno: Transaction(
+            "门诊就诊信息上传",
+            crossregion.upload_visit_info,
+            kinds="H",
+            reverse=crossregion.reverse_visit_info,
+        )
+        for infno in ("2203", "2203A")
     },
+    "2205": Transaction(
+        "门诊费用明细信息撤销", crossregion.withdraw_fees, kinds="H", irreversible=CANCELS_ARE_FINAL
+    ),
+    "5203": Transaction(
+        "结算信息查询",
+        crossregion.query_settlement,
+        sign_in="optional",
+        reverse=nothing_to_reverse,
+    ),
     "1101": Transaction(
         "人员信息获取", crossregion.person_info, sign_in="optional", reverse=nothing_to_reverse
     ),
-    "2201": Transaction("门诊挂号", crossregion.register, kinds="H", reverse=nothing_to_reverse),
+    "2201": Transaction(
+        "门诊挂号", crossregion.register, kinds="H", reverse=crossregion.reverse_registration
+    ),
     "2204": Transaction(
         "门诊费用明细信息上传", crossregion.upload_fees, kinds="H", irreversible=_ACROSS
     ),

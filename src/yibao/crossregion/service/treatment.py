@@ -13,6 +13,8 @@ which commits with the stored answer) and call the home region (A) on the way:
   the day's reconciliation (A reverses what we never recorded).
 - 2208/2103/2601: A reverses first; only then is this side marked cancelled. A down: refused,
   nothing changed here.
+- 2203, 2205, 2202, 2601 of a 2201 and 5203 change or read only this side's record of the visit
+  and settlement (`visiting`); 2001 asks A (`visiting.check_in`).
 
 The questions to A that carry no bill (home_peer, home_policy and its cache, person_in) live in
 `asking` and are re-exported here under their old path.
@@ -53,6 +55,7 @@ from yibao.settlement.domain import (
     check_fee_line,
     split_line,
 )
+from yibao.settlement.visit_rules import check_open, no_such_visit
 
 
 def new_id(prefix: str, now: datetime) -> str:
@@ -110,14 +113,36 @@ async def register_in(
     return visit
 
 
-def _line_json(line: FeeLine) -> dict[str, Any]:
-    return {
+def _line_json(line: FeeLine, batch: str | None = None) -> dict[str, Any]:
+    kept: dict[str, Any] = {
         "feedetl_sn": line.feedetl_sn,
         "med_list_codg": line.med_list_codg,
         "pric_fen": line.pric_fen,
         "cnt": str(line.cnt),
         "det_item_fee_sumamt_fen": line.det_item_fee_sumamt_fen,
     }
+    if batch:
+        kept["chrg_bchno"] = batch  # 收费批次: what a 2205 withdraws
+    return kept
+
+
+def priced_json(priced: list[tuple[FeeLine, LineSplit, str]]) -> str:
+    """The lines as priced here, kept with the settlement for 5203's feedetail."""
+    return json.dumps(
+        [
+            _line_json(line)
+            | {
+                "med_list_name": name,
+                "chrgitm_lv": split.chrgitm_lv.value,
+                "fulamt_ownpay_fen": split.fulamt_ownpay_fen,
+                "overlmt_selfpay_fen": split.overlmt_selfpay_fen,
+                "preselfpay_fen": split.preselfpay_fen,
+                "inscp_scp_fen": split.inscp_scp_fen,
+            }
+            for line, split, name in priced
+        ],
+        ensure_ascii=False,
+    )
 
 
 def _line_of(row: dict[str, Any]) -> FeeLine:
@@ -130,17 +155,15 @@ def _line_of(row: dict[str, Any]) -> FeeLine:
     )
 
 
-async def _open_visit(
-    session: AsyncSession, caller: Caller, mdtrt_id: str, psn_no: str
+async def open_visit(
+    session: AsyncSession, caller: Caller, mdtrt_id: str, psn_no: str, *, doing: str
 ) -> repository.Visit:
-    visit = await repository.visit(session, mdtrt_id, lock=True)
-    if (
-        visit is None
-        or visit.fixmedins_code != caller.fixmedins_code
-        or visit.psn_no != psn_no
-        or visit.status != "open"
-    ):
-        raise InvalidBill(f"本机构没有该参保人未结算的异地就诊 mdtrt_id={mdtrt_id}")
+    """The institution's visit of the person, locked and still open; refused as an in-region
+    visit would be (`settlement.visit_rules`)."""
+    visit = await repository.visit(session, mdtrt_id.strip(), lock=True)
+    if visit is None or visit.fixmedins_code != caller.fixmedins_code or visit.psn_no != psn_no:
+        raise no_such_visit(mdtrt_id)
+    check_open(visit.status, mdtrt_id, doing=doing)
     return visit
 
 
@@ -154,17 +177,19 @@ async def upload_in(
     psn_no: str,
     mdtrt_id: str,
     lines: list[FeeLine],
+    batches: list[str | None] | None = None,
 ) -> list[tuple[FeeLine, LineSplit, str]]:
-    visit = await _open_visit(session, caller, mdtrt_id, psn_no)
+    visit = await open_visit(session, caller, mdtrt_id, psn_no, doing="上传费用明细")
     peer = await home_peer(session, visit.home_admdvs)
     policy = await home_policy(link, peer, caller.admdvs, ttl_seconds)
-    kept = [_line_of(r) for r in json.loads(visit.fees)]
-    known = {line.feedetl_sn for line in kept}
+    kept: list[dict[str, Any]] = json.loads(visit.fees)
+    known = {str(r["feedetl_sn"]) for r in kept}
     repeated = sorted({line.feedetl_sn for line in lines if line.feedetl_sn in known})
     if repeated:
         raise InvalidBill(f"费用明细流水号重复：{', '.join(repeated)}")
     result = await priced(session, clock, lines, policy)
-    visit.fees = json.dumps([_line_json(x) for x in [*kept, *lines]])
+    added = [_line_json(x, b) for x, b in zip(lines, batches or [None] * len(lines), strict=True)]
+    visit.fees = json.dumps([*kept, *added])
     await session.flush()
     return result
 
@@ -208,7 +233,7 @@ async def settle_in(
     now = clock.now()
     visit: repository.Visit | None = None
     if bill.lines is None:
-        visit = await _open_visit(session, caller, bill.mdtrt_id or "", bill.psn_no)
+        visit = await open_visit(session, caller, bill.mdtrt_id or "", bill.psn_no, doing="结算")
         lines = [_line_of(r) for r in json.loads(visit.fees)]
         if not lines:
             raise InvalidBill(f"就诊 {visit.mdtrt_id} 还没有上传费用明细（2204）")
@@ -276,6 +301,11 @@ async def settle_in(
                 acct_pay_fen=int(figures["acct_pay_fen"]),
                 cash_pay_fen=int(figures["cash_pay_fen"]),
                 answer=json.dumps(figures),
+                items=priced_json(split),
+                person=json.dumps(
+                    {k: answer.get(k) for k in ("gend", "brdy", "certno_masked")},
+                    ensure_ascii=False,
+                ),
                 settled_on=china_today(clock),
                 created_at=now,
             )

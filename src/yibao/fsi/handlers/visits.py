@@ -11,7 +11,7 @@ from yibao.settlement.domain import MED_TYPE_NAMES
 DIAG_TYPES = {"1": "西医诊断", "2": "中医主病诊断", "3": "中医主证诊断"}
 
 
-def _diagnosis(row: Fields) -> service.Diagnosis:
+def diagnosis(row: Fields) -> service.Diagnosis:
     number = row.count("diag_srt_no")
     if number != number.to_integral_value() or not 1 <= number <= 99:
         raise InvalidMessage(f"{row.where}.diag_srt_no 应为 1 到 99 的整数，收到 {number}")
@@ -29,23 +29,25 @@ def _diagnosis(row: Fields) -> service.Diagnosis:
     )
 
 
-async def upload_visit_info(call: Call) -> Reply:
-    """2203: `{"mdtrtinfo": {…}, "diseinfo": [ … ]}`; answers nothing but success."""
+def visit_info(call: Call) -> service.VisitInfo:
+    """2203's input: `{"mdtrtinfo": {…}, "diseinfo": [ … ]}` (异地就医 reads it the same way)."""
     body = call.input()
     info = body.object("mdtrtinfo")
+    return service.VisitInfo(
+        mdtrt_id=info.code("mdtrt_id", max_len=30),
+        psn_no=info.code("psn_no", max_len=30),
+        med_type=info.choice("med_type", MED_TYPE_NAMES),
+        main_cond_dscr=info.text("main_cond_dscr", required=False, max_len=1000) or None,
+        dise_codg=info.code("dise_codg", required=False, max_len=30) or None,
+        dise_name=info.text("dise_name", required=False, max_len=500) or None,
+        diagnoses=tuple(diagnosis(row) for row in body.rows("diseinfo")),
+    )
+
+
+async def upload_visit_info(call: Call) -> Reply:
+    """2203: answers nothing but success."""
     visit = await service.record_visit_info_in(
-        call.session,
-        call.caller,
-        service.VisitInfo(
-            mdtrt_id=info.code("mdtrt_id", max_len=30),
-            psn_no=info.code("psn_no", max_len=30),
-            med_type=info.choice("med_type", MED_TYPE_NAMES),
-            main_cond_dscr=info.text("main_cond_dscr", required=False, max_len=1000) or None,
-            dise_codg=info.code("dise_codg", required=False, max_len=30) or None,
-            dise_name=info.text("dise_name", required=False, max_len=500) or None,
-            diagnoses=tuple(_diagnosis(row) for row in body.rows("diseinfo")),
-        ),
-        msgid=call.envelope.msgid,
+        call.session, call.caller, visit_info(call), msgid=call.envelope.msgid
     )
     return Reply({"data": {"mdtrt_id": visit.mdtrt_id}})
 

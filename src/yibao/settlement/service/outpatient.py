@@ -7,44 +7,32 @@ commits them with the answer).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.kernel.errors import InvalidInput
 from yibao.settlement import repository
-from yibao.settlement.domain import Caller, InvalidBill, UnknownVisit, VisitSettled
+from yibao.settlement.domain import Caller, InvalidBill, VisitSettled
 from yibao.settlement.repository import visit_info
 from yibao.settlement.service.visits import open_visit, person_by_psn_no
 from yibao.settlement.tables import Visit, VisitDiagnosis
+from yibao.settlement.visit_rules import (
+    ALL_BATCHES,
+    Diagnosis,
+    VisitInfo,
+    check_diagnoses,
+    check_med_type,
+    check_open,
+    no_such_visit,
+)
 
-ALL_BATCHES = "0000"  # chrg_bchno of a 2205 that withdraws every unsettled line of the visit
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    diag_type: str  # 1 西医诊断, 2 中医主病诊断, 3 中医主证诊断
-    diag_srt_no: int
-    diag_code: str
-    diag_name: str
-    diag_dept: str | None = None
-    dise_dor_no: str | None = None
-    dise_dor_name: str | None = None
-    diag_time: str | None = None
-    vali_flag: str = "1"
-
-
-@dataclass(frozen=True, slots=True)
-class VisitInfo:
-    """What a 2203 says of a visit: its condition, its disease and its diagnoses."""
-
-    mdtrt_id: str
-    psn_no: str
-    med_type: str
-    main_cond_dscr: str | None
-    dise_codg: str | None
-    dise_name: str | None
-    diagnoses: tuple[Diagnosis, ...]
+__all__ = [
+    "ALL_BATCHES",
+    "Diagnosis",
+    "VisitInfo",
+    "cancel_registration_in",
+    "record_visit_info_in",
+    "withdraw_fee_batch_in",
+    "withdraw_visit_info",
+]
 
 
 async def record_visit_info_in(
@@ -52,17 +40,10 @@ async def record_visit_info_in(
 ) -> Visit:
     """2203: the visit's information and diagnoses, replacing what an earlier 2203 sent (an HIS
     sends the corrected whole again). The visit must be open: a settled visit's record is kept."""
-    if not info.diagnoses:
-        raise InvalidInput("diseinfo 不能为空：至少上传一条诊断")
-    numbers = [d.diag_srt_no for d in info.diagnoses]
-    if len(set(numbers)) != len(numbers):
-        raise InvalidInput("diseinfo 的 diag_srt_no（诊断排序号）重复")
+    check_diagnoses(info)
     person = await person_by_psn_no(session, info.psn_no)
     visit = await open_visit(session, institution, info.mdtrt_id, person)
-    if info.med_type != visit.med_type:
-        raise InvalidInput(
-            f"med_type {info.med_type} 与就诊 {visit.mdtrt_id} 挂号时的医疗类别 {visit.med_type} 不符"
-        )
+    check_med_type(info, visit.med_type)
     await visit_info.drop_diagnoses(session, visit.id)
     visit.main_cond_dscr = info.main_cond_dscr
     visit.dise_codg = info.dise_codg
@@ -120,11 +101,8 @@ async def _own_visit(
         or visit.fixmedins_code != institution.fixmedins_code
         or visit.person_id != person_id
     ):
-        raise UnknownVisit(f"本机构没有该参保人的就诊 mdtrt_id={mdtrt_id}")
-    if visit.status == "cancelled":
-        raise UnknownVisit(f"就诊 {mdtrt_id} 已撤销")
-    if visit.status == "settled":
-        raise VisitSettled(f"就诊 {mdtrt_id} 已结算，请先撤销结算（2208）再{doing}")
+        raise no_such_visit(mdtrt_id)
+    check_open(visit.status, mdtrt_id, doing=doing)
     return visit
 
 

@@ -1,6 +1,6 @@
 """The home region's side (参保地, A): what a treatment region (B) may ask of it.
 
-person: who presents this certificate (1101 at B). policy: 参保地政策. settle: assess the bill B
+person: who presents this certificate (1101 at B). policy: 参保地政策. treatment: 2001 at B. settle: assess the bill B
 priced on its catalogue against the person's year and this region's policy, take the account
 part from the ledger, record the fund part (a claim) — or, `dry_run`, only answer the figures
 (2206/2101 at B). reverse: undo a settle message, whatever state it reached (2208/2103/2601 at B,
@@ -17,7 +17,7 @@ the one import path for them and for `HANDLERS`, the peer API's table of kinds.
 
 from __future__ import annotations
 
-from yibao.crossregion.service.home.answers import person, policy
+from yibao.crossregion.service.home.answers import person, policy, treatment
 from yibao.crossregion.service.home.reconciliation import clearing, reconcile
 from yibao.crossregion.service.home.settling import reverse, reverse_claim_in, settle
 from yibao.crossregion.service.inbound import Handler
@@ -25,6 +25,7 @@ from yibao.crossregion.service.inbound import Handler
 HANDLERS: dict[str, Handler] = {
     "person": person,
     "policy": policy,
+    "treatment": treatment,
     "settle": settle,
     "reverse": reverse,
     "reconcile": reconcile,
@@ -40,4 +41,5 @@ __all__ = [
     "reverse",
     "reverse_claim_in",
     "settle",
+    "treatment",
 ]

@@ -1,7 +1,9 @@
-"""The home region's answers that carry no bill: person and policy (参保地, A).
+"""The home region's answers that carry no bill: person, policy and treatment (参保地, A).
 
 person: who presents this certificate (1101 at B), with the covers and the account balance;
-policy: 参保地政策 for B to price a bill with. Also the checks every home handler shares: the
+policy: 参保地政策 for B to price a bill with; treatment: 2001 at B, what the person may receive
+there today, by the same rules as an institution here (`settlement.entitlements`) and, first, the
+备案 this region requires for treatment in B. Also the checks every home handler shares: the
 treatment region named in a message must be one the sender serves, and the certificate B saw must
 belong to the person it names. Nothing here writes.
 """
@@ -13,14 +15,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.crossregion import repository
-from yibao.crossregion.domain import BadPeerMessage
+from yibao.crossregion.domain import BadPeerMessage, UnfiledRule
 from yibao.crossregion.service.inbound import Sender, text_field
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import InsuredPerson, UnknownPerson
+from yibao.filings import repository as filings_repository
+from yibao.kernel.clock import china_today
 from yibao.kernel.errors import InvalidInput
 from yibao.ledger import repository as ledger_repository
 from yibao.runtime import Runtime
-from yibao.settlement.domain import NotInsured
+from yibao.settlement import repository as settlement_repository
+from yibao.settlement.domain import NotInsured, YearToDate
+from yibao.settlement.entitlements import entitlements
 
 
 def _treatment_region(sender: Sender, payload: dict[str, Any]) -> str:
@@ -125,4 +131,70 @@ async def policy(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> d
             "unfiled_rule": found.unfiled_rule.value,
             "unfiled_ratio_cut_bp": found.unfiled_ratio_cut_bp,
         }
+    }
+
+
+async def treatment(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> dict[str, Any]:
+    """2001 at B: each fund with the reasons it would not pay (none: it pays)."""
+    treatment_admdvs = _treatment_region(sender, payload)
+    psn_no = text_field(payload, "psn_no", 30)
+    insutype = text_field(payload, "insutype", 3)
+    kind = text_field(payload, "fixmedins_kind", 1)
+    if kind not in {"H", "P"}:
+        raise BadPeerMessage("报文字段 fixmedins_kind 应为 H 或 P")
+    today = china_today(runtime.clock)
+    async with runtime.sessions() as session:
+        found = await enrolment_repository.insured_with_cover(session, psn_no)
+        if found is None:
+            raise UnknownPerson(f"参保地未找到人员编号 psn_no={psn_no} 的参保人")
+        insured, covers = found
+        cover = next((c for c in covers if c.insutype == insutype), None)
+        general: list[str] = []
+        cap, so_far, filed = 0, YearToDate(), False
+        if cover is not None:
+            rules = await repository.home_policy(session, cover.admdvs)
+            cap = rules.yearly_cap_fen
+            so_far = (
+                await settlement_repository.year_to_date(session, insured.id, today.year)
+                or YearToDate()
+            )
+            filed = (
+                await filings_repository.covering_filing(
+                    session, insured.id, treatment_admdvs, today
+                )
+                is not None
+            )
+            if not filed and rules.unfiled_rule == UnfiledRule.REFUSE:
+                general.append(
+                    f"未办理到就医地 {treatment_admdvs} 的异地就医备案，参保地不予直接结算"
+                )
+        account = (
+            await ledger_repository.account_state_of_person(session, insured.id)
+            if insutype == "310"
+            else None
+        )
+    funds = entitlements(
+        insutype=insutype,
+        cover=cover,
+        institution_kind=kind,
+        med_type=text_field(payload, "med_type", 4),
+        yearly_cap_fen=cap,
+        so_far=so_far,
+        account=account,
+        today=today,
+        general=tuple(general),
+    )
+    return {
+        "psn_no": insured.psn_no,
+        "filed": filed,
+        "trtinfo": [
+            {
+                "fund_pay_type": e.fund_pay_type,
+                "fund_pay_type_name": e.fund_name,
+                "trt_chk_type": e.check,
+                "begndate": e.begndate.isoformat(),
+                "reasons": list(e.reasons),
+            }
+            for e in funds
+        ],
     }

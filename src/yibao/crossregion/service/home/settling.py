@@ -28,7 +28,7 @@ from yibao.crossregion.domain import (
 from yibao.crossregion.service.home.answers import _check_certificate, _treatment_region
 from yibao.crossregion.service.inbound import Sender, int_field, text_field
 from yibao.enrolment import repository as enrolment_repository
-from yibao.enrolment.domain import EnrolmentStatus, UnknownPerson, is_retired
+from yibao.enrolment.domain import EnrolmentStatus, InsuredPerson, UnknownPerson, is_retired
 from yibao.filings import repository as filings_repository
 from yibao.kernel.clock import china_today, to_china
 from yibao.ledger import repository as ledger_repository
@@ -96,6 +96,16 @@ def _figures_of(claim: repository.Claim) -> dict[str, Any]:
     }
 
 
+def _named(insured: InsuredPerson) -> dict[str, Any]:
+    """Who was settled, as B keeps it for its 5203 (the ID number masked, as shown everywhere)."""
+    return {
+        "psn_name": insured.name,
+        "gend": insured.gender,
+        "brdy": insured.birth_date.isoformat(),
+        "certno_masked": insured.id_number_masked,
+    }
+
+
 async def settle(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> dict[str, Any]:
     treatment = _treatment_region(sender, payload)
     message_id = text_field(payload, "message_id", 80)
@@ -111,7 +121,7 @@ async def settle(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -> d
                     found = await enrolment_repository.insured_with_cover(
                         session, claim.psn_no or ""
                     )
-                    return answer | {"psn_name": found[0].name if found else ""}
+                    return answer | (_named(found[0]) if found else {"psn_name": ""})
             try:
                 answer = await _settle_in(runtime, session, sender, treatment, payload, dry_run)
                 if not dry_run:
@@ -207,7 +217,7 @@ async def _settle_in(
         "filed": filed,
     }
     if dry_run:
-        return {"figures": figures, "psn_name": insured.name}
+        return {"figures": figures, **_named(insured)}
     fixmedins_code = text_field(payload, "fixmedins_code", 12)
     fixmedins_name = text_field(payload, "fixmedins_name", 100)
     region = await repository.peer_of(session, treatment)
@@ -265,7 +275,7 @@ async def _settle_in(
         )
     )
     await session.flush()
-    return {"figures": figures, "psn_name": insured.name}
+    return {"figures": figures, **_named(insured)}
 
 
 async def reverse_claim_in(

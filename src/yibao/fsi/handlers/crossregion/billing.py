@@ -1,10 +1,7 @@
-"""异地就医 at this deployment's institutions: the messages whose `insuplc_admdvs` is a region
-another deployment serves (fsi/router.py routes them by `CROSS_REGION`, fsi/transactions.py).
-
-1101, 2201, 2204, 2206, 2207, 2208, 2101, 2102, 2103 and 2601 are answered with the home
-region's help (crossregion.service.treatment); the other person transactions are refused with a
-clear err_msg. Each runs in the institution message's one transaction, so the stored answer and
-this side's record commit together.
+"""异地就医 at this deployment's institutions, the person and the bill: 1101, 2201, 2204,
+2206/2207, 2101/2102, 2208/2103 and the 2601 of a settlement, answered with the home region's
+help (crossregion.service.treatment). Each runs in the institution message's one transaction, so
+the stored answer and this side's record commit together.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from yibao.settlement.domain import CERT_TYPE_NAMES, MED_TYPE_NAMES
 from yibao.settlement.figures import BillFigures
 
 
-async def _peer(call: Call) -> Peer:
+async def home_of(call: Call) -> Peer:
     return await crossregion.home_peer(call.session, call.envelope.insuplc_admdvs)
 
 
@@ -38,7 +35,7 @@ async def person_info(call: Call) -> Reply:
     )
     if not cert_no:
         data.code("mdtrt_cert_no", max_len=200)
-    peer = await _peer(call)
+    peer = await home_of(call)
     found = await crossregion.person_in(
         crossregion.link_of(call.runtime),
         peer,
@@ -82,7 +79,7 @@ async def person_info(call: Call) -> Reply:
 
 async def register(call: Call) -> Reply:
     data = call.data()
-    peer = await _peer(call)
+    peer = await home_of(call)
     visit = await crossregion.register_in(
         call.session,
         call.runtime.clock,
@@ -120,6 +117,7 @@ async def upload_fees(call: Call) -> Reply:
         psn_no=psn_nos.pop(),
         mdtrt_id=mdtrt_ids.pop(),
         lines=[fee_line(row) for row in rows],
+        batches=[row.code("chrg_bchno", required=False, max_len=30) or None for row in rows],
     )
     return Reply(
         {
@@ -139,7 +137,8 @@ async def upload_fees(call: Call) -> Reply:
     )
 
 
-def _figures(f: dict[str, Any]) -> BillFigures:
+def figures_of(f: dict[str, Any]) -> BillFigures:
+    """A's figures (fen, as the settle message answered them) as the bill's one value."""
     fund = int(f["fund_pay_fen"])
     total = int(f["medfee_sumamt_fen"])
     return BillFigures(
@@ -179,7 +178,7 @@ async def _assess(call: Call, *, write: bool, pharmacy: bool) -> Reply:
         mdtrt_id=None if pharmacy else data.code("mdtrt_id", max_len=30),
         lines=lines,
     )
-    peer = await _peer(call)
+    peer = await home_of(call)
     done = await crossregion.settle_in(
         crossregion.link_of(call.runtime),
         call.session,
@@ -191,7 +190,7 @@ async def _assess(call: Call, *, write: bool, pharmacy: bool) -> Reply:
         write=write,
     )
     f = done.figures
-    figures = _figures(f)
+    figures = figures_of(f)
     setlinfo: dict[str, Any] = {
         "psn_no": bill.psn_no,
         "psn_name": done.psn_name,
@@ -233,7 +232,7 @@ async def pharmacy_settle(call: Call) -> Reply:
 
 def _cancellation(done: crossregion.CrossCancelled) -> Reply:
     row = done.settlement
-    back = _figures(done.figures).refund(int(done.figures["balc_fen"]))
+    back = figures_of(done.figures).refund(int(done.figures["balc_fen"]))
     return Reply(
         {
             "setlinfo": {
@@ -282,10 +281,3 @@ async def reverse_settlement(call: Call, original: Original) -> Reversed:
     if done is None:
         return NOTHING
     return Reversed("settlement", done.settlement.setl_id, int(done.figures["balc_fen"]))
-
-
-async def not_across_regions(call: Call) -> Reply:
-    raise InvalidMessage(
-        f"交易 {call.envelope.infno} 暂不支持异地就医（insuplc_admdvs="
-        f"{call.envelope.insuplc_admdvs}）；请按本地参保人办理或联系医保经办机构"
-    )
