@@ -27,7 +27,7 @@ POSTGRES_2207 = [
     "BEGIN",  # begun by SQLAlchemy's adapter, so the session's commit ends it
     "INSERT INTO ephemeral_entries",  # the gateway nonce, on the adapter's cursor after its BEGIN
     "WITH visit",  # the visit, locked, with its fee lines; the person with their enrolments
-    "INSERT INTO yearly_accumulations",  # the year's accumulations, made or locked
+    "SELECT yearly_accumulations",  # the year's accumulations, locked (made on first use)
     "SELECT mutual_aid_authorisations",  # 家庭共济: who may pay for this person (none here)
     "SELECT personal_accounts",  # the account, locked
     "WITH new_settlement",  # every write of the settlement
