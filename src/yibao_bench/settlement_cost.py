@@ -91,7 +91,10 @@ async def seed(persons: int) -> dict[str, Any]:
             account = await ledger.account_for_person(session, enrolled.person.id, lock=True)
             assert account is not None
             posting = ledger.Posting(
-                EntryKind.CONTRIBUTION_CREDIT, 100_000_000, f"bench:{enrolled.person.id}", "压测划入"
+                EntryKind.CONTRIBUTION_CREDIT,
+                100_000_000,
+                f"bench:{enrolled.person.id}",
+                "压测划入",
             )
             await ledger.post(session, account, posting, runtime.clock.now())
             people.append(
@@ -169,7 +172,9 @@ async def _open_visits(
                 for i in range(n)
             ],
         )
-        found = await session.execute(select(Visit.mdtrt_id, Visit.id).where(Visit.mdtrt_id.in_(ids)))
+        found = await session.execute(
+            select(Visit.mdtrt_id, Visit.id).where(Visit.mdtrt_id.in_(ids))
+        )
         visit_ids = {mdtrt_id: visit_id for mdtrt_id, visit_id in found}
         await session.execute(
             insert(FeeDetail),
@@ -271,7 +276,9 @@ async def measure(infno: str, count: int, state: dict[str, Any]) -> dict[str, An
     app = create_app(runtime=runtime)
     admin = await asyncpg.connect(_dsn())
     statements = bool(
-        await admin.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        await admin.fetchval(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"
+        )
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
