@@ -15,6 +15,14 @@ argued in docs/tuning.md ("What a settlement writes"):
   never deleted. Each key check is a look-up per row (four per 2207) and the first one a row lock
   on persons, itself a WAL record. PostgreSQL only: on SQLite dropping a key rebuilds the table,
   and its keys cost no WAL.
+- `fk_outbox_messages_person_id_persons`: the notice's person is the one the writing use case
+  read in its transaction, and persons are never deleted; with the settlement's key gone this one
+  alone still took the row lock on persons (a WAL record, and on a large world often a full page
+  image of a cold persons page).
+- `ephemeral_entries` UNLOGGED: nonces, SMS codes, counters and step-up windows live minutes; the
+  nonce's claim was 4 WAL records per message. A crash empties the table: a nonce seen before it
+  can be replayed once, and the replayed msgid gets its stored answer (fsi_messages stays logged),
+  so nothing acts twice. Not replicated to a standby either: after a failover the same holds.
 - fillfactor 80 on the rows every settlement updates (personal_accounts, yearly_accumulations,
   visits): room on the page for the new version, so the update is HOT (no index entries) even on
   pages loaded full. Applies to pages written from now on (a VACUUM FULL or the bench's load
@@ -44,12 +52,24 @@ def upgrade() -> None:
     op.drop_constraint(
         "fk_settlement_items_settlement_id_settlements", "settlement_items", type_="foreignkey"
     )
+    op.drop_constraint(
+        "fk_outbox_messages_person_id_persons", "outbox_messages", type_="foreignkey"
+    )
     for table in _UPDATED:
         op.execute(sa.text(f"ALTER TABLE {table} SET (fillfactor = 80)"))
+    op.execute(sa.text("ALTER TABLE ephemeral_entries SET UNLOGGED"))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(sa.text("ALTER TABLE ephemeral_entries SET LOGGED"))
+        op.create_foreign_key(
+            "fk_outbox_messages_person_id_persons",
+            "outbox_messages",
+            "persons",
+            ["person_id"],
+            ["id"],
+        )
         for table in _UPDATED:
             op.execute(sa.text(f"ALTER TABLE {table} RESET (fillfactor)"))
         op.create_foreign_key(
