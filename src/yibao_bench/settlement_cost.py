@@ -4,6 +4,10 @@ In process and sequential (httpx's ASGI transport, no server, no wrk), so that t
 PostgreSQL's per settlement and nothing else's. Meant for a PostgreSQL cluster of its own: the
 WAL counters (`pg_stat_wal`) are the cluster's, so any other database's writes would count too.
 
+    pg_createcluster 15 walcut --port 5447 -- --auth-local=trust --auth-host=trust
+    echo "shared_preload_libraries = 'pg_stat_statements'" >> /etc/postgresql/15/walcut/postgresql.conf
+    pg_ctlcluster 15 walcut start && createdb -h 127.0.0.1 -p 5447 -U postgres walcut_perf
+    psql -h 127.0.0.1 -p 5447 -U postgres walcut_perf -c 'CREATE EXTENSION pg_stat_statements'
     export YIBAO_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5447/walcut_perf
     export YIBAO_DATA_KEY=...  YIBAO_ENVIRONMENT=production
     .venv/bin/yibao migrate
