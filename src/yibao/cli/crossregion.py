@@ -65,6 +65,7 @@ def directory(
             "deployment": p.deployment,
             "base_url": p.base_url,
             "local": p.local,
+            "when_unreachable": p.when_unreachable.value,
         }
         for p in peers
     ]
@@ -73,8 +74,10 @@ def directory(
         return
     for r in rows:
         where = "本部署" if r["local"] else r["base_url"]
+        down = "平台无法连接时全额自付" if r["when_unreachable"] == "cash" else "平台无法连接时拒绝"
         console.print(
-            f"{r['admdvs']} {r['region_name']}  {r['deployment']}  {where}", highlight=False
+            f"{r['admdvs']} {r['region_name']}  {r['deployment']}  {where}  {down}",
+            highlight=False,
         )
 
 
