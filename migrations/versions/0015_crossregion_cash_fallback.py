@@ -1,6 +1,7 @@
 """crossregion: settle in cash when the home region is unreachable (全额垫付) — the home region's
 choice in the directory, cash settlements at the treatment region as the outbox of the record
-owed to the home region, and claims paid elsewhere at the home region
+owed to the home region, and claims paid elsewhere at the home region; and a second public
+key per deployment in the directory (key rotation)
 
 Revision ID: 0015_crossregion_cash_fallback
 Revises: 0014_crossregion
@@ -32,6 +33,8 @@ def upgrade() -> None:
         batch.create_check_constraint(
             op.f("ck_crossregion_peers_when_unreachable"), "when_unreachable IN ('refuse', 'cash')"
         )
+        # Key rotation: the key a deployment is rolling to, accepted beside the current one.
+        batch.add_column(sa.Column("next_public_key", sa.String(64), nullable=True))
     with op.batch_alter_table("crossregion_claims") as batch:
         batch.drop_constraint(op.f("ck_crossregion_claims_status"), type_="check")
         batch.create_check_constraint(
@@ -86,3 +89,4 @@ def downgrade() -> None:
     with op.batch_alter_table("crossregion_peers") as batch:
         batch.drop_constraint(op.f("ck_crossregion_peers_when_unreachable"), type_="check")
         batch.drop_column("when_unreachable")
+        batch.drop_column("next_public_key")

@@ -26,7 +26,9 @@ crossregion_app = typer.Typer(
 @crossregion_app.command("keygen")
 def keygen() -> None:
     """A new Ed25519 key: set the seed as YIBAO_PEER_KEY here, give the public key to the
-    other deployments' directory files."""
+    other deployments' directory files. To roll a key without a flag day: publish the new one
+    as `next_public_key` of this deployment's rows everywhere, then switch YIBAO_PEER_KEY and
+    restart, then publish it as `public_key` without `next_public_key`."""
     seed = new_seed()
     console.print(f"YIBAO_PEER_KEY={seed}", highlight=False)
     console.print(f"public_key: {public_key_of(seed)}", highlight=False)

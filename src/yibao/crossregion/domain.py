@@ -100,6 +100,13 @@ class Peer:
     public_key: str  # base64 of the raw 32-byte Ed25519 key
     local: bool
     when_unreachable: WhenUnreachable = WhenUnreachable.REFUSE
+    # The key the deployment is rolling to (None when not rolling): a message or an answer
+    # signed with either verifies, so a deployment changes its key without a flag day.
+    next_public_key: str | None = None
+
+    @property
+    def public_keys(self) -> tuple[str, ...]:
+        return (self.public_key,) + ((self.next_public_key,) if self.next_public_key else ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ def _peer(row: Peer) -> PeerRow:
         row.public_key,
         row.local,
         WhenUnreachable(row.when_unreachable or WhenUnreachable.REFUSE.value),
+        row.next_public_key or None,
     )
 
 
@@ -78,6 +79,7 @@ async def put_peer(session: AsyncSession, peer: PeerRow) -> None:
                 public_key=peer.public_key,
                 local=peer.local,
                 when_unreachable=peer.when_unreachable.value,
+                next_public_key=peer.next_public_key,
             )
         )
     else:
@@ -87,6 +89,7 @@ async def put_peer(session: AsyncSession, peer: PeerRow) -> None:
         row.public_key = peer.public_key
         row.local = peer.local
         row.when_unreachable = peer.when_unreachable.value
+        row.next_public_key = peer.next_public_key
     await session.flush()
 
 

@@ -45,6 +45,8 @@ class Peer(Base):
     local: Mapped[bool] = mapped_column(Boolean, default=False)
     # The home region's choice when a treatment region cannot reach it: refuse | cash.
     when_unreachable: Mapped[str] = mapped_column(String(8), default="refuse")
+    # The key the deployment is rolling to, accepted beside `public_key` (docs: key rotation).
+    next_public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         CheckConstraint("when_unreachable IN ('refuse', 'cash')", name="when_unreachable"),

@@ -36,7 +36,8 @@ def read_directory(text: str, deployment: str) -> list[Peer]:
     """`{"regions": [{"admdvs", "region_name", "deployment", "base_url", "public_key",
     "when_unreachable"?}]}`; a region is local when its deployment is this one.
     `when_unreachable` (refuse, the default, or cash) is the region's own choice of what another
-    deployment does for its insured when it cannot be reached."""
+    deployment does for its insured when it cannot be reached; `next_public_key` the key its
+    deployment is rolling to, accepted beside `public_key` while it rolls."""
     try:
         data: Any = json.loads(text)
         rows = data["regions"]
@@ -49,6 +50,7 @@ def read_directory(text: str, deployment: str) -> list[Peer]:
                 public_key=str(r["public_key"]),
                 local=str(r["deployment"]) == deployment,
                 when_unreachable=WhenUnreachable(str(r.get("when_unreachable", "refuse"))),
+                next_public_key=str(r["next_public_key"]) if r.get("next_public_key") else None,
             )
             for r in rows
         ]
