@@ -12,6 +12,8 @@ databases (SQLite, and PostgreSQL on two clusters), the deployments in one proce
 from __future__ import annotations
 
 import base64
+import html
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from sqlalchemy import select
 
 from tests.integration.test_crossregion import balance, drug_sale, file_filing
 from tests.support.clusters import Cluster
+from tests.support.principal import install_test_principal
 from tests.support.two_regions import (
     HOME,
     TREATMENT,
@@ -171,6 +174,18 @@ async def test_refused_or_paid_in_full_and_delivered_once(
         ]
         assert shown[0].claim_form["not_settled_reason"] == "home_unreachable"
         assert shown[0].claim_form["medfee_sumamt"] == "25.00"
+        # The page itself, and its button into the claims feature's 零星报销 form, filled in.
+        install_test_principal(d.a_app)
+        me = {"x-test-person": str(d.person.person.id)}
+        page = await d.a_http.get("/account/consumption", headers=me)
+        assert page.status_code == 200
+        assert "异地全额自付" in page.text and "上海徐汇大药房（异地·上海市）" in page.text
+        button = re.search(r'href="(/claims/new\?[^"]+)"', page.text)
+        assert button is not None
+        form = await d.a_http.get(html.unescape(button.group(1)), headers=me)
+        assert form.status_code == 200
+        assert 'value="25.00"' in form.text and 'value="P31010400631"' in form.text
+        assert 'value="home_unreachable" selected' in form.text
 
         # A late copy of the settle message never debits.
         late = await pharmacy.call("2102", drug_sale(d), msgid=msgid)
