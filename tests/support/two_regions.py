@@ -98,7 +98,16 @@ async def truncate(url: str) -> None:
         await engine.dispose()
 
 
-def directory_json(a_key: str, b_key: str, a_url: str = A_URL, b_url: str = B_URL) -> str:
+def directory_json(
+    a_key: str,
+    b_key: str,
+    a_url: str = A_URL,
+    b_url: str = B_URL,
+    *,
+    when_unreachable: str = "refuse",
+) -> str:
+    """The directory of the two deployments; `when_unreachable` is A's region's choice (refuse
+    or cash) of what B does when it cannot reach A."""
     return json.dumps(
         {
             "regions": [
@@ -108,6 +117,7 @@ def directory_json(a_key: str, b_key: str, a_url: str = A_URL, b_url: str = B_UR
                     "deployment": "shenzhen",
                     "base_url": a_url,
                     "public_key": public_key_of(a_key),
+                    "when_unreachable": when_unreachable,
                 },
                 {
                     "admdvs": TREATMENT,

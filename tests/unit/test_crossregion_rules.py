@@ -10,6 +10,9 @@ import pytest
 
 from yibao.crossregion.domain import (
     BadPeerMessage,
+    WhenUnreachable,
+    delivery_backoff_seconds,
+    paid_in_full,
     settle_message_id,
     signing_text,
     unfiled_ratio,
@@ -86,3 +89,33 @@ def test_directory_file() -> None:
         read_directory(text.replace("https://sh.example", "ftp://sh"), "shenzhen")
     with pytest.raises(BadPeerMessage, match="格式"):
         read_directory('{"regions": [{}]}', "shenzhen")
+
+
+def test_when_unreachable_is_the_home_regions_choice_refuse_by_default() -> None:
+    key = public_key_of(base64.b64encode(secrets.token_bytes(32)).decode())
+    row = (
+        '{"admdvs": "440300", "region_name": "深圳市", "deployment": "shenzhen",'
+        f' "base_url": "https://sz.example", "public_key": "{key}"'
+    )
+    (plain,) = read_directory(f'{{"regions": [{row}}}]}}', "shanghai")
+    assert plain.when_unreachable == WhenUnreachable.REFUSE
+    (cash,) = read_directory(f'{{"regions": [{row}, "when_unreachable": "cash"}}]}}', "shanghai")
+    assert cash.when_unreachable == WhenUnreachable.CASH
+    with pytest.raises(BadPeerMessage, match="格式"):
+        read_directory(f'{{"regions": [{row}, "when_unreachable": "later"}}]}}', "shanghai")
+
+
+def test_paid_in_full_is_the_whole_bill_in_cash() -> None:
+    assert paid_in_full(6700) == {
+        "act_pay_dedc_fen": 0,
+        "fund_pay_fen": 0,
+        "acct_pay_fen": 0,
+        "cash_pay_fen": 6700,
+        "balc_fen": 0,
+    }
+
+
+def test_a_record_is_offered_again_ever_more_slowly_but_at_least_every_ten_minutes() -> None:
+    waits = [delivery_backoff_seconds(n) for n in range(1, 12)]
+    assert waits[:3] == [15, 30, 60]
+    assert waits == sorted(waits) and max(waits) == 600

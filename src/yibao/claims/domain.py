@@ -155,6 +155,9 @@ NOT_SETTLED_REASONS = {
     "out_of_area_emergency": "异地急诊未能直接结算",
     "no_card": "就医时未带医保卡或电子凭证",
     "system_failure": "医院系统故障未能结算",
+    # 异地就医 settled in cash because the home region's platform could not be reached
+    # (crossregion: the treatment region's 全额垫付); the person claims it back here.
+    "home_unreachable": "异地就医时参保地平台无法连接，已全额自付",
     "other": "其他",
 }
 

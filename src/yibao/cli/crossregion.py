@@ -26,7 +26,9 @@ crossregion_app = typer.Typer(
 @crossregion_app.command("keygen")
 def keygen() -> None:
     """A new Ed25519 key: set the seed as YIBAO_PEER_KEY here, give the public key to the
-    other deployments' directory files."""
+    other deployments' directory files. To roll a key without a flag day: publish the new one
+    as `next_public_key` of this deployment's rows everywhere, then switch YIBAO_PEER_KEY and
+    restart, then publish it as `public_key` without `next_public_key`."""
     seed = new_seed()
     console.print(f"YIBAO_PEER_KEY={seed}", highlight=False)
     console.print(f"public_key: {public_key_of(seed)}", highlight=False)
@@ -65,6 +67,7 @@ def directory(
             "deployment": p.deployment,
             "base_url": p.base_url,
             "local": p.local,
+            "when_unreachable": p.when_unreachable.value,
         }
         for p in peers
     ]
@@ -73,8 +76,10 @@ def directory(
         return
     for r in rows:
         where = "本部署" if r["local"] else r["base_url"]
+        down = "平台无法连接时全额自付" if r["when_unreachable"] == "cash" else "平台无法连接时拒绝"
         console.print(
-            f"{r['admdvs']} {r['region_name']}  {r['deployment']}  {where}", highlight=False
+            f"{r['admdvs']} {r['region_name']}  {r['deployment']}  {where}  {down}",
+            highlight=False,
         )
 
 

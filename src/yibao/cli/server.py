@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from yibao.cli.context import console, fail, run
 from yibao.config import MissingSecret, get_settings
 from yibao.crediting import service as crediting
+from yibao.crossregion import service as crossregion
 from yibao.db.ephemeral import DatabaseEphemeralStore
 from yibao.db.migrate import upgrade
 from yibao.kernel.errors import DomainError
@@ -108,6 +109,16 @@ async def _carry_on_runs(runtime: Runtime, stop: asyncio.Event, idle: float = 5.
             await asyncio.wait_for(stop.wait(), timeout=wait or 0.01)
 
 
+async def _deliver_cash_records(runtime: Runtime) -> int:
+    """异地就医 bills settled in cash while their home region was unreachable: the record goes to
+    the home deployment after commit, retried with backoff until it is taken."""
+    try:
+        return await crossregion.deliver_records(runtime)
+    except (DomainError, MissingSecret, SQLAlchemyError, OSError) as exc:
+        log.warning("crossregion_delivery_failed", error=type(exc).__name__)
+        return 0
+
+
 GRANT_SWEEP_EVERY = 15 * 60.0  # seconds; a grant already stops working the moment it goes idle
 
 
@@ -137,8 +148,9 @@ def worker(
     once: bool = typer.Option(False, "--once", help="Deliver what is due now, then stop"),
     interval: float = typer.Option(1.0, help="Seconds between polls when idle"),
 ) -> None:
-    """Deliver the outbox (SMS, in-app notices) after commit, with retries and backoff; carry on
-    approved crediting runs; end open-API grants unused for 180 days."""
+    """Deliver the outbox (SMS, in-app notices) after commit, with retries and backoff; offer
+    the home regions the records of 异地 bills settled in cash while they were unreachable; carry
+    on approved crediting runs; end open-API grants unused for 180 days."""
 
     async def _loop(runtime: Runtime) -> int:
         sender = make_sms_sender(runtime)
@@ -159,6 +171,7 @@ def worker(
                     session, runtime.clock, runtime.cipher, sender
                 )
             total += handled
+            handled += await _deliver_cash_records(runtime)
             if isinstance(runtime.ephemeral, DatabaseEphemeralStore):
                 await runtime.ephemeral.purge_expired()
             if once:

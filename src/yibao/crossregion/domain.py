@@ -17,6 +17,13 @@
   of what institutions were told; A reverses what it holds and B does not (B never answered it),
   and names what B holds that A does not (left to staff: it means a message B recorded without A).
 - Clearing (清算) per month and pair of regions: both sides add up the same settled claims.
+- When the home region cannot be reached, B refuses (`WhenUnreachable.REFUSE`, the default) or,
+  where the home region allows it in the directory (`CASH`), settles the bill with no fund and
+  no account part: the person pays the whole amount (全额垫付) and claims it back at home
+  (零星报销). B delivers a record of it to A afterwards (retried until A takes it); A keeps it as
+  a claim paid elsewhere (`ClaimStatus.CASH`), and a debit A had made under the same message id
+  (B timed out after A committed) is reversed when the record or the day's reconciliation
+  arrives, so the person never pays twice.
 """
 
 from __future__ import annotations
@@ -61,9 +68,25 @@ class UnfiledRule(StrEnum):
     LOWER_RATIO = "lower_ratio"  # settles, the fund ratio cut by `unfiled_ratio_cut_bp`
 
 
+class WhenUnreachable(StrEnum):
+    """What a treatment region does for this home region's insured when it cannot reach the
+    home deployment (the home region's choice, published in the directory)."""
+
+    REFUSE = "refuse"  # 本笔未结算，请稍后重试
+    CASH = "cash"  # 全额垫付: settled with no fund and no account part, claimed back at home
+
+
 class ClaimStatus(StrEnum):
     SETTLED = "settled"
     REVERSED = "reversed"
+    CASH = "cash"  # paid in full elsewhere (A unreachable); 零星报销 at home
+
+
+class SettlementMode(StrEnum):
+    """How B settled a bill of another region's insured."""
+
+    DIRECT = "direct"  # the home region took its part
+    CASH = "cash"  # the home region unreachable: the person paid everything
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +99,14 @@ class Peer:
     base_url: str
     public_key: str  # base64 of the raw 32-byte Ed25519 key
     local: bool
+    when_unreachable: WhenUnreachable = WhenUnreachable.REFUSE
+    # The key the deployment is rolling to (None when not rolling): a message or an answer
+    # signed with either verifies, so a deployment changes its key without a flag day.
+    next_public_key: str | None = None
+
+    @property
+    def public_keys(self) -> tuple[str, ...]:
+        return (self.public_key,) + ((self.next_public_key,) if self.next_public_key else ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +145,23 @@ def settle_message_id(deployment: str, msgid: str) -> str:
     return f"{deployment}:{msgid}"
 
 
+def paid_in_full(medfee_sumamt_fen: int) -> dict[str, int]:
+    """A cash settlement's money: no fund, no account, the whole bill the person's cash."""
+    return {
+        "act_pay_dedc_fen": 0,
+        "fund_pay_fen": 0,
+        "acct_pay_fen": 0,
+        "cash_pay_fen": medfee_sumamt_fen,
+        "balc_fen": 0,  # unknown here: the account is at home
+    }
+
+
+def delivery_backoff_seconds(attempts: int) -> int:
+    """A record A has not taken yet is offered again after 15 s, 30 s … at most every 10 min,
+    for as long as it takes: it is money the person is owed a record of."""
+    return int(min(15 * 2 ** max(attempts - 1, 0), 600))
+
+
 @dataclass(frozen=True, slots=True)
 class Difference:
     """One line of a reconciliation: a settle message id, what each side holds, what was done."""
@@ -121,7 +169,7 @@ class Difference:
     message_id: str
     home: str | None  # A's status, None when A holds nothing
     treatment: str | None  # B's status, None when B holds nothing
-    action: str  # "reversed_at_home" | "reported"
+    action: str  # "reversed_at_home" | "to_cash" | "reported"
 
 
 @dataclass(frozen=True, slots=True)

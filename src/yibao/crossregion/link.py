@@ -94,7 +94,9 @@ class HttpPeerLink:
             or not within_window(
                 h.get("x-yibao-timestamp", ""), int(time.time()), self.window_seconds
             )
-            or not verify(peer.public_key, h.get("x-yibao-signature", ""), text)
+            or not any(
+                verify(key, h.get("x-yibao-signature", ""), text) for key in peer.public_keys
+            )
         ):
             raise PeerUnavailable(
                 f"参保地 {peer.region_name}（{peer.admdvs}）的应答签名无效，本笔未结算"

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.crossregion.domain import ClearingTotals, HomePolicy, UnfiledRule
+from yibao.crossregion.domain import (
+    ClaimStatus,
+    ClearingTotals,
+    HomePolicy,
+    SettlementMode,
+    UnfiledRule,
+    WhenUnreachable,
+)
 from yibao.crossregion.domain import Peer as PeerRow
 from yibao.crossregion.tables import Claim, HomeRule, InboxMessage, Peer, Settlement, Visit
 from yibao.enrolment import repository as enrolment_repository
@@ -20,6 +27,7 @@ __all__ = [
     "all_peers",
     "claim_by_message",
     "claims_of_day",
+    "claims_paid_elsewhere",
     "clearing_at_home",
     "clearing_at_treatment",
     "home_policy",
@@ -27,12 +35,20 @@ __all__ = [
     "peers_of_deployment",
     "settlement_by_msgid",
     "settlements_of_day",
+    "undelivered_cash",
 ]
 
 
 def _peer(row: Peer) -> PeerRow:
     return PeerRow(
-        row.admdvs, row.region_name, row.deployment, row.base_url, row.public_key, row.local
+        row.admdvs,
+        row.region_name,
+        row.deployment,
+        row.base_url,
+        row.public_key,
+        row.local,
+        WhenUnreachable(row.when_unreachable or WhenUnreachable.REFUSE.value),
+        row.next_public_key or None,
     )
 
 
@@ -62,6 +78,8 @@ async def put_peer(session: AsyncSession, peer: PeerRow) -> None:
                 base_url=peer.base_url,
                 public_key=peer.public_key,
                 local=peer.local,
+                when_unreachable=peer.when_unreachable.value,
+                next_public_key=peer.next_public_key,
             )
         )
     else:
@@ -70,6 +88,8 @@ async def put_peer(session: AsyncSession, peer: PeerRow) -> None:
         row.base_url = peer.base_url
         row.public_key = peer.public_key
         row.local = peer.local
+        row.when_unreachable = peer.when_unreachable.value
+        row.next_public_key = peer.next_public_key
     await session.flush()
 
 
@@ -110,6 +130,36 @@ async def claim_by_message(
 async def claims_of_day(session: AsyncSession, treatment_admdvs: str, day: date) -> list[Claim]:
     stmt = select(Claim).where(Claim.treatment_admdvs == treatment_admdvs, Claim.settled_on == day)
     return list((await session.execute(stmt.order_by(Claim.id))).scalars())
+
+
+async def claims_paid_elsewhere(
+    session: AsyncSession, person_id: int, *, limit: int = 50
+) -> list[Claim]:
+    """A person's bills paid in full in another region while this deployment was unreachable
+    (零星报销 candidates), newest first."""
+    stmt = (
+        select(Claim)
+        .where(Claim.person_id == person_id, Claim.status == ClaimStatus.CASH.value)
+        .order_by(Claim.created_at.desc(), Claim.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def undelivered_cash(session: AsyncSession, now: datetime, limit: int) -> list[Settlement]:
+    """Cash records due for delivery to their home region, locked; another worker skips them."""
+    stmt = (
+        select(Settlement)
+        .where(
+            Settlement.mode == SettlementMode.CASH.value,
+            Settlement.delivered_at.is_(None),
+            Settlement.next_delivery_at <= now,
+        )
+        .order_by(Settlement.next_delivery_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(stmt)).scalars())
 
 
 async def settlement_by_msgid(session: AsyncSession, msgid: str) -> Settlement | None:
@@ -205,6 +255,8 @@ async def clearing_at_treatment(
     ).where(
         Settlement.home_admdvs == home_admdvs,
         Settlement.status == "settled",
+        # A cash settlement moved no money between the regions (A answers its claims `cash`).
+        Settlement.mode == SettlementMode.DIRECT.value,
         Settlement.settled_on >= start,
         Settlement.settled_on < end,
     )

@@ -7,7 +7,8 @@
 - `crossregion_visits` (at the treatment region, B): a hospital visit of a person insured
   elsewhere (2201), its fee lines (2204) as JSON until settled.
 - `crossregion_settlements` (at B): what B settled for another region — what it owes its
-  institution and is owed by the home region.
+  institution and is owed by the home region; a cash settlement (home unreachable) is also the
+  outbox entry of the record B owes A.
 - `crossregion_inbox` (either side): the answer kept per message id for the messages that are
   not claims (reconciliation), so a retried message gets the same answer.
 """
@@ -16,7 +17,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yibao.db.base import Base
@@ -32,6 +43,14 @@ class Peer(Base):
     base_url: Mapped[str] = mapped_column(String(200))
     public_key: Mapped[str] = mapped_column(String(64))
     local: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The home region's choice when a treatment region cannot reach it: refuse | cash.
+    when_unreachable: Mapped[str] = mapped_column(String(8), default="refuse")
+    # The key the deployment is rolling to, accepted beside `public_key` (docs: key rotation).
+    next_public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("when_unreachable IN ('refuse', 'cash')", name="when_unreachable"),
+    )
 
 
 class HomeRule(Base):
@@ -87,11 +106,18 @@ class Claim(Base):
     reversed_why: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     __table_args__ = (
-        CheckConstraint("status IN ('settled', 'reversed')", name="status"),
+        CheckConstraint("status IN ('settled', 'reversed', 'cash')", name="status"),
         CheckConstraint(
             "acct_pay_fen >= 0 AND fund_pay_fen >= 0 AND cash_pay_fen >= 0", name="parts"
         ),
         Index("ix_crossregion_claims_day", "treatment_admdvs", "settled_on"),
+        # 消费记录 at home reads a person's bills paid in full elsewhere.
+        Index(
+            "ix_crossregion_claims_cash_person",
+            "person_id",
+            postgresql_where=text("status = 'cash'"),
+            sqlite_where=text("status = 'cash'"),
+        ),
     )
 
 
@@ -144,10 +170,25 @@ class Settlement(Base):
     settled_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # direct: A took its part. cash: A unreachable, the person paid everything; the row is then
+    # also B's outbox entry for the record A must receive (delivered_at None until A takes it).
+    mode: Mapped[str] = mapped_column(String(8), default="direct")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_delivery_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     __table_args__ = (
         CheckConstraint("status IN ('settled', 'cancelled')", name="status"),
+        CheckConstraint("mode IN ('direct', 'cash')", name="mode"),
         Index("ix_crossregion_settlements_day", "home_admdvs", "settled_on"),
+        # The worker's queue: only undelivered cash records are in it.
+        Index(
+            "ix_crossregion_settlements_undelivered",
+            "next_delivery_at",
+            postgresql_where=text("mode = 'cash' AND delivered_at IS NULL"),
+            sqlite_where=text("mode = 'cash' AND delivered_at IS NULL"),
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from yibao.crossregion.service.directory import (
     signer_of,
 )
 from yibao.crossregion.service.home import HANDLERS
+from yibao.crossregion.service.home.elsewhere import PaidElsewhere, paid_elsewhere
 from yibao.crossregion.service.inbound import Received, receive
 from yibao.crossregion.service.reconciling import Clearing, Reconciled, clearing, reconcile
 from yibao.crossregion.service.treatment import (
@@ -28,6 +29,7 @@ from yibao.crossregion.service.treatment import (
     settle_in,
     upload_in,
 )
+from yibao.crossregion.service.unreachable import cash_note, deliver_records
 from yibao.crossregion.service.visiting import (
     CrossCheck,
     CrossSettlementDetail,
@@ -48,12 +50,15 @@ __all__ = [
     "CrossCheck",
     "CrossSettled",
     "CrossSettlementDetail",
+    "PaidElsewhere",
     "Received",
     "Reconciled",
     "cancel_in",
     "cancel_registration_in",
+    "cash_note",
     "check_in",
     "clearing",
+    "deliver_records",
     "directory",
     "forget_directory",
     "forget_policies",
@@ -62,6 +67,7 @@ __all__ = [
     "link_of",
     "load_directory",
     "pages_of",
+    "paid_elsewhere",
     "person_in",
     "read_directory",
     "receive",

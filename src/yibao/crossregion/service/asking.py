@@ -2,7 +2,7 @@
 
 home_peer: which deployment serves a 参保地 (refused if the region is not in the directory).
 home_policy: 参保地政策, fetched from the home deployment and kept for a TTL in this process
-(forget_policies empties that cache). person_in: who a certificate belongs to (1101). They are
+(forget_policies empties that cache; last_policy reads it whatever its age). person_in: who a certificate belongs to (1101). They are
 used by `treatment`, which re-exports them under its own name as before.
 """
 
@@ -53,6 +53,14 @@ async def home_policy(
     )
     _policies[key] = (time.monotonic(), found)
     return found
+
+
+def last_policy(peer: Peer) -> HomePolicy | None:
+    """The policy last fetched from `peer` by this process, however old: what prices a bill
+    settled in cash while the home deployment cannot be asked (the fund pays nothing then, so
+    only the 乙类 share of the informational split depends on it)."""
+    kept = _policies.get((peer.deployment, peer.admdvs))
+    return None if kept is None else kept[1]
 
 
 def forget_policies() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.crossregion import repository
-from yibao.crossregion.domain import BadPeerMessage, Peer, UnfiledRule
+from yibao.crossregion.domain import BadPeerMessage, Peer, UnfiledRule, WhenUnreachable
 from yibao.crossregion.link import HttpPeerLink, PeerLink
 from yibao.crossregion.signing import Signer
 from yibao.runtime import Runtime
@@ -33,8 +33,11 @@ def link_of(runtime: Runtime) -> PeerLink:
 
 
 def read_directory(text: str, deployment: str) -> list[Peer]:
-    """`{"regions": [{"admdvs", "region_name", "deployment", "base_url", "public_key"}]}`; a
-    region is local when its deployment is this one."""
+    """`{"regions": [{"admdvs", "region_name", "deployment", "base_url", "public_key",
+    "when_unreachable"?}]}`; a region is local when its deployment is this one.
+    `when_unreachable` (refuse, the default, or cash) is the region's own choice of what another
+    deployment does for its insured when it cannot be reached; `next_public_key` the key its
+    deployment is rolling to, accepted beside `public_key` while it rolls."""
     try:
         data: Any = json.loads(text)
         rows = data["regions"]
@@ -46,10 +49,12 @@ def read_directory(text: str, deployment: str) -> list[Peer]:
                 base_url=str(r["base_url"]),
                 public_key=str(r["public_key"]),
                 local=str(r["deployment"]) == deployment,
+                when_unreachable=WhenUnreachable(str(r.get("when_unreachable", "refuse"))),
+                next_public_key=str(r["next_public_key"]) if r.get("next_public_key") else None,
             )
             for r in rows
         ]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadPeerMessage(f"区划目录文件格式不对：{type(exc).__name__}") from None
     for p in peers:
         if len(p.admdvs) != 6 or not p.admdvs.isdigit():

@@ -62,7 +62,8 @@ async def authenticate(
     if not within_window(timestamp, int(time.time()), runtime.settings.peer_window_seconds):
         return None
     text = signing_text(kind, deployment, timestamp, nonce, body)
-    if not verify(peers[0].public_key, signature, text):
+    # During a key rotation either of the sender's keys (the directory's current or next) signs.
+    if not any(verify(key, signature, text) for key in peers[0].public_keys):
         return None
     window = timedelta(seconds=2 * runtime.settings.peer_window_seconds)
     if not await runtime.ephemeral.add(f"peer-nonce:{deployment}:{nonce}", "1", window):

@@ -6,6 +6,10 @@ reverses what it holds for the day that B does not and names what B holds that A
 message id covers the list, so a rerun with the same list gets the same answer and a rerun after
 more settlements is a new reconciliation. Each run has its own id (`run`): a run retried after
 a lost answer gets the first answer; a new run compares afresh.
+
+Bills settled in cash while A was unreachable are listed apart (`cash`): A holds no debit for
+them, and reverses one it made under such an id (B timed out after A committed) — the person
+paid B in full, so it must not be paid from the account as well.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from yibao.crossregion import repository
-from yibao.crossregion.domain import ClearingTotals, Peer
+from yibao.crossregion.domain import ClearingTotals, Peer, SettlementMode
 from yibao.crossregion.link import PeerLink
 from yibao.runtime import Runtime
 
@@ -36,17 +40,21 @@ async def reconcile(
     run = run or secrets.token_hex(6)
     async with runtime.sessions() as session:
         homes = [p for p in await repository.all_peers(session) if not p.local]
-        lists: dict[str, list[str]] = {}
+        lists: dict[str, tuple[list[str], list[str]]] = {}
         for home in homes:
             rows = [
                 *await repository.settlements_of_day(session, home.admdvs, day),
                 *await repository.settlements_of_day(session, home.admdvs, day + timedelta(days=1)),
             ]
-            lists[home.admdvs] = sorted(r.message_id for r in rows if r.status == "settled")
+            held = [r for r in rows if r.status == "settled"]
+            lists[home.admdvs] = (
+                sorted(r.message_id for r in held if r.mode == SettlementMode.DIRECT),
+                sorted(r.message_id for r in held if r.mode == SettlementMode.CASH),
+            )
     done = []
     for home in homes:
-        settled = lists[home.admdvs]
-        digest = hashlib.sha256("\n".join(settled).encode()).hexdigest()[:16]
+        settled, cash = lists[home.admdvs]
+        digest = hashlib.sha256("\n".join([*settled, "", *cash]).encode()).hexdigest()[:16]
         answer = await link.send(
             home,
             "reconcile",
@@ -55,6 +63,7 @@ async def reconcile(
                 "treatment_admdvs": treatment_admdvs,
                 "day": day.isoformat(),
                 "settled": settled,
+                "cash": cash,
             },
         )
         done.append(Reconciled(home, day, len(settled), list(answer["differences"])))

@@ -15,6 +15,8 @@ which commits with the stored answer) and call the home region (A) on the way:
   nothing changed here.
 - 2203, 2205, 2202, 2601 of a 2201 and 5203 change or read only this side's record of the visit
   and settlement (`visiting`); 2001 asks A (`visiting.check_in`).
+- A unreachable on 2206/2207/2101/2102 and the home region allows it (`unreachable`): settled
+  in cash (全额垫付) and the record delivered to A later.
 
 The questions to A that carry no bill (home_peer, home_policy and its cache, person_in) live in
 `asking` and are re-exported here under their old path.
@@ -35,13 +37,16 @@ from yibao.crossregion import repository
 from yibao.crossregion.domain import (
     HomePolicy,
     Peer,
+    PeerUnavailable,
     settle_message_id,
 )
 from yibao.crossregion.link import PeerLink
 from yibao.crossregion.service.asking import forget_policies as forget_policies
 from yibao.crossregion.service.asking import home_peer as home_peer
 from yibao.crossregion.service.asking import home_policy as home_policy
+from yibao.crossregion.service.asking import last_policy
 from yibao.crossregion.service.asking import person_in as person_in
+from yibao.crossregion.service.unreachable import cash_note, is_unreachable, settle_in_cash
 from yibao.kernel.clock import Clock, china_today, to_china
 from yibao.kernel.errors import InvalidInput
 from yibao.kernel.money import MAX_FEN, format_yuan
@@ -63,9 +68,10 @@ def new_id(prefix: str, now: datetime) -> str:
 
 
 async def priced(
-    session: AsyncSession, clock: Clock, lines: list[FeeLine], policy: HomePolicy
+    session: AsyncSession, clock: Clock, lines: list[FeeLine], policy: HomePolicy | None
 ) -> list[tuple[FeeLine, LineSplit, str]]:
-    """就医地目录, 参保地政策: this region's catalogue, the home region's 乙类 share."""
+    """就医地目录, 参保地政策: this region's catalogue, the home region's 乙类 share (none known:
+    a bill settled in cash before any policy was fetched, where the fund pays nothing anyway)."""
     for line in lines:
         check_fee_line(line)
     rules = await settlement_repository.catalogue_rules(
@@ -77,7 +83,7 @@ async def priced(
         result.append(
             (
                 line,
-                split_line(line, rule, policy.class_b_selfpay_bp),
+                split_line(line, rule, policy.class_b_selfpay_bp if policy else 0),
                 rule.name if rule else "目录外项目",
             )
         )
@@ -243,7 +249,13 @@ async def settle_in(
         lines = list(bill.lines)
         if not lines:
             raise InvalidBill("drugdetail 不能为空")
-    policy = await home_policy(link, peer, caller.admdvs, ttl_seconds)
+    unreachable = False
+    try:
+        policy: HomePolicy | None = await home_policy(link, peer, caller.admdvs, ttl_seconds)
+    except PeerUnavailable as exc:
+        if not is_unreachable(exc, peer):
+            raise
+        policy, unreachable = last_policy(peer), True
     split = await priced(session, clock, lines, policy)
     total = sum(line.det_item_fee_sumamt_fen for line in lines)
     if total > MAX_FEN:
@@ -278,7 +290,21 @@ async def settle_in(
             for _, s, _ in split
         ],
     }
-    answer = await link.send(peer, "settle", body)
+    try:
+        if unreachable:
+            raise PeerUnavailable(cash_note(peer))
+        answer = await link.send(peer, "settle", body)
+    except PeerUnavailable as exc:
+        if not is_unreachable(exc, peer):
+            raise
+        # 全额垫付 (the home region allows it): see `unreachable`.
+        cash = await settle_in_cash(
+            session, clock, caller, peer, body, split, total, bill.msgid, mdtrt_id, write=write
+        )
+        if write and visit is not None:
+            visit.status = "settled"
+            await session.flush()
+        return CrossSettled(body["setl_id"], mdtrt_id, cash, split, peer, now, "")
     figures: dict[str, Any] = answer["figures"]
     setl_id = str(figures["setl_id"])  # a retry after a crash: the first attempt's setl_id
     psn_name = str(answer.get("psn_name") or "")
@@ -347,7 +373,10 @@ async def cancel_in(
     found.status = "cancelled"
     found.cancelled_at = clock.now()
     await session.flush()
-    figures: dict[str, Any] = answer["figures"]
+    # A cash settlement's money is ours (A may never have received its record).
+    figures: dict[str, Any] = (
+        json.loads(found.answer) if found.mode == "cash" else answer["figures"]
+    )
     return CrossCancelled(found, figures)
 
 

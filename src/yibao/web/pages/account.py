@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from yibao.crossregion import service as crossregion
 from yibao.kernel.clock import china_today
 from yibao.settlement_vouchers import service as vouchers
 from yibao.statements import service as statements
@@ -113,6 +114,12 @@ async def consumption(
             "kinds": list(ConsumptionKind),
             "scopes": list(Scope),
             "first_page": cursor is None,
+            # 异地全额自付 (a treatment region could not reach us): shown above the entries.
+            "paid_elsewhere": (
+                await crossregion.paid_elsewhere(session, person.person_id)
+                if cursor is None
+                else []
+            ),
             "narrowed": "、".join(gettext_for(request, name) for name in page.narrowed),
             "widen_since": EARLIEST_DAY.isoformat(),
         },

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,10 +168,38 @@ def _posted_claim(
 PostedClaim = Annotated[_PostedClaim, Depends(_posted_claim)]
 
 
+Prefill = Annotated[str, Query(max_length=200)]
+
+
 @router.get("/claims/new", response_class=HTMLResponse)
-async def new_claim_page(request: Request, person: PersonDep) -> HTMLResponse:
+async def new_claim_page(
+    request: Request,
+    person: PersonDep,
+    fixmedins_name: Prefill = "",
+    fixmedins_code: Prefill = "",
+    med_type: Prefill = "",
+    begin_date: Prefill = "",
+    end_date: Prefill = "",
+    medfee_sumamt: Prefill = "",
+    not_settled_reason: Prefill = "",
+) -> HTMLResponse:
+    # The form may come filled in from a record that leads here (消费记录's 异地全额自付: the
+    # bill's place, day and amount); the person still checks it and adds the documents.
+    form = {
+        name: value
+        for name, value in {
+            "fixmedins_name": fixmedins_name,
+            "fixmedins_code": fixmedins_code,
+            "med_type": med_type,
+            "begin_date": begin_date,
+            "end_date": end_date,
+            "medfee_sumamt": medfee_sumamt,
+            "not_settled_reason": not_settled_reason,
+        }.items()
+        if value
+    }
     # One key per form shown: a double tap or a retried post of this form makes one claim.
-    return _form_page(request, {}, "/claims", request_key=new_token(16))
+    return _form_page(request, form, "/claims", request_key=new_token(16))
 
 
 @router.post("/claims", response_class=HTMLResponse)

@@ -5,6 +5,7 @@ priced on its catalogue against the person's year and this region's policy, take
 part from the ledger, record the fund part (a claim) — or, `dry_run`, only answer the figures
 (2206/2101 at B). reverse: undo a settle message, whatever state it reached (2208/2103/2601 at B,
 reconciliation). reconcile: B's list of a day against the claims. clearing: a month's totals.
+cash: the record of a bill B settled in cash while it could not reach us (`elsewhere`).
 
 Each use case commits once; a settle message's claim is its idempotency record (unique
 `message_id`), and a reversal that arrives before its settle message leaves a reversed claim
@@ -18,6 +19,7 @@ the one import path for them and for `HANDLERS`, the peer API's table of kinds.
 from __future__ import annotations
 
 from yibao.crossregion.service.home.answers import person, policy, treatment
+from yibao.crossregion.service.home.elsewhere import record_cash
 from yibao.crossregion.service.home.reconciliation import clearing, reconcile
 from yibao.crossregion.service.home.settling import reverse, reverse_claim_in, settle
 from yibao.crossregion.service.inbound import Handler
@@ -30,6 +32,7 @@ HANDLERS: dict[str, Handler] = {
     "reverse": reverse,
     "reconcile": reconcile,
     "clearing": clearing,
+    "cash": record_cash,
 }
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "person",
     "policy",
     "reconcile",
+    "record_cash",
     "reverse",
     "reverse_claim_in",
     "settle",

@@ -1,8 +1,9 @@
 """The home region's reconciliation and clearing (参保地, A): B's day list and a month's totals.
 
 reconcile: B's list of a day against the claims here — a claim B does not hold as settled is
-reversed (through the settling use case's reversal), one B holds that this side does not is
-reported; the answer is kept under the message id so a repeated list gets the same answer and a
+reversed (through the settling use case's reversal), one B settled in cash (`cash`: we were
+unreachable) becomes a claim paid elsewhere with its debit reversed, one B holds that this side
+does not is reported; the answer is kept under the message id so a repeated list gets the same answer and a
 different list under the same id is refused. clearing: a month's totals between the two regions,
 read only.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from yibao.crossregion import repository
 from yibao.crossregion.domain import BadPeerMessage, ClaimStatus, Difference
 from yibao.crossregion.service.home.answers import _treatment_region
+from yibao.crossregion.service.home.elsewhere import to_cash_in
 from yibao.crossregion.service.home.settling import reverse_claim_in
 from yibao.crossregion.service.inbound import Sender, text_field
 from yibao.runtime import Runtime
@@ -32,7 +34,11 @@ async def reconcile(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise BadPeerMessage("报文字段 settled 应为结算报文编号的列表")
     settled_at_b = set(items)
-    digest = json.dumps(sorted(settled_at_b))
+    cash = payload.get("cash", [])
+    if not isinstance(cash, list) or not all(isinstance(i, str) for i in cash):
+        raise BadPeerMessage("报文字段 cash 应为全额自付结算报文编号的列表")
+    cash_at_b = set(cash)
+    digest = json.dumps(sorted(settled_at_b)) + (json.dumps(sorted(cash_at_b)) if cash else "")
     async with runtime.sessions() as session:
         kept = await repository.inbox(session, message_id)
         if kept is not None:
@@ -42,7 +48,18 @@ async def reconcile(runtime: Runtime, sender: Sender, payload: dict[str, Any]) -
             return stored
         differences: list[Difference] = []
         for claim in await repository.claims_of_day(session, treatment, day):
-            if claim.status == ClaimStatus.SETTLED and claim.message_id not in settled_at_b:
+            if claim.status == ClaimStatus.SETTLED and claim.message_id in cash_at_b:
+                # B settled it in cash after timing out on us: our debit must not stand.
+                await to_cash_in(
+                    runtime,
+                    session,
+                    sender,
+                    treatment,
+                    claim,
+                    f"{day} 对账：就医地已按全额自付结算",
+                )
+                differences.append(Difference(claim.message_id, "settled", "cash", "to_cash"))
+            elif claim.status == ClaimStatus.SETTLED and claim.message_id not in settled_at_b:
                 await reverse_claim_in(
                     runtime,
                     session,

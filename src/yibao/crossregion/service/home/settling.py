@@ -74,6 +74,9 @@ def _splits(payload: dict[str, Any]) -> list[LineSplit]:
 def _claim_answer(claim: repository.Claim) -> dict[str, Any]:
     if claim.status == ClaimStatus.REVERSED:
         raise ClaimReversed(f"该笔异地结算（{claim.message_id}）已在参保地冲正，不能再结算")
+    if claim.status == ClaimStatus.CASH:
+        # A settle message arriving after the record of its cash settlement: never a debit.
+        raise ClaimReversed(f"该笔异地结算（{claim.message_id}）已在就医地按全额自付结算")
     return {"figures": _figures_of(claim)}
 
 
@@ -310,6 +313,14 @@ async def reverse_claim_in(
         return claim
     if claim.treatment_admdvs not in sender.regions:
         raise BadPeerMessage("该笔异地结算不属于发送方")
+    if claim.status == ClaimStatus.CASH:
+        # Paid in full elsewhere: no money of ours moved (a debit made first was reversed when
+        # it became cash); cancelled there, it is no longer a 零星报销 candidate.
+        claim.status = ClaimStatus.REVERSED.value
+        claim.reversed_at = now
+        claim.reversed_why = why[:200]
+        await session.flush()
+        return claim
     assert claim.person_id is not None and claim.year is not None
     # The year's row before the account, as a settlement locks them: no two use cases of one
     # person wait on each other in a cycle.

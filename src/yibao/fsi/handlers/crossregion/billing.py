@@ -209,6 +209,8 @@ async def _assess(call: Call, *, write: bool, pharmacy: bool) -> Reply:
     warnings = [s.warning for _, s, _ in done.lines if s.warning]
     if not f.get("filed", True):
         warnings.append("未办理异地就医备案：按参保地规定降低统筹基金支付比例")
+    if f.get("paid_in_full"):
+        warnings.append(crossregion.cash_note(peer))
     return Reply(
         {"setlinfo": setlinfo, "setldetail": setldetail(str(f["insutype"]), figures)}, warnings
     )
