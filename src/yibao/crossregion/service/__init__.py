@@ -1,5 +1,6 @@
 """Use cases of 异地就医 between deployments (the only functions of the feature that commit)."""
 
+from yibao.crossregion.service.cancelling import CrossCancelled, cancel_in, reverse_in
 from yibao.crossregion.service.directory import (
     directory,
     forget_directory,
@@ -17,15 +18,12 @@ from yibao.crossregion.service.inbound import Received, receive
 from yibao.crossregion.service.reconciling import Clearing, Reconciled, clearing, reconcile
 from yibao.crossregion.service.treatment import (
     CrossBill,
-    CrossCancelled,
     CrossSettled,
-    cancel_in,
     forget_policies,
     home_peer,
     home_policy,
     person_in,
     register_in,
-    reverse_in,
     settle_in,
     upload_in,
 )

@@ -11,8 +11,8 @@ which commits with the stored answer) and call the home region (A) on the way:
   owes the institution and is owed by A. A retried msgid reaches A under the same id and gets the
   same figures; a crash between A's commit and ours is repaired by that retry, by 2601, or by
   the day's reconciliation (A reverses what we never recorded).
-- 2208/2103/2601: A reverses first; only then is this side marked cancelled. A down: refused,
-  nothing changed here.
+- 2208/2103/2601: A reverses first; only then is this side marked cancelled (`cancelling`). A
+  down: refused, nothing changed here.
 - 2203, 2205, 2202, 2601 of a 2201 and 5203 change or read only this side's record of the visit
   and settlement (`visiting`); 2001 asks A (`visiting.check_in`).
 - A unreachable on 2206/2207/2101/2102 and the home region allows it (`unreachable`): settled
@@ -56,7 +56,6 @@ from yibao.settlement.domain import (
     FeeLine,
     InvalidBill,
     LineSplit,
-    UnknownSettlement,
     check_fee_line,
     split_line,
 )
@@ -340,75 +339,3 @@ async def settle_in(
             visit.status = "settled"
         await session.flush()
     return CrossSettled(setl_id, mdtrt_id, figures, split, peer, now, psn_name)
-
-
-@dataclass(frozen=True, slots=True)
-class CrossCancelled:
-    settlement: repository.Settlement
-    figures: dict[str, Any]
-
-
-async def cancel_in(
-    link: PeerLink,
-    session: AsyncSession,
-    clock: Clock,
-    caller: Caller,
-    *,
-    setl_id: str,
-    psn_no: str,
-    reason: str,
-) -> CrossCancelled:
-    """2208/2103: A reverses first (it is idempotent by the settle message's id); then ours."""
-    found = await repository.settlement_by_setl_id(session, setl_id, lock=True)
-    if found is None or found.fixmedins_code != caller.fixmedins_code or found.psn_no != psn_no:
-        raise UnknownSettlement(f"本机构没有该参保人的异地结算 setl_id={setl_id}")
-    if found.status != "settled":
-        raise UnknownSettlement(f"异地结算 {setl_id} 已撤销")
-    peer = await home_peer(session, found.home_admdvs)
-    answer = await link.send(
-        peer,
-        "reverse",
-        {"message_id": found.message_id, "treatment_admdvs": caller.admdvs, "reason": reason},
-    )
-    found.status = "cancelled"
-    found.cancelled_at = clock.now()
-    await session.flush()
-    # A cash settlement's money is ours (A may never have received its record).
-    figures: dict[str, Any] = (
-        json.loads(found.answer) if found.mode == "cash" else answer["figures"]
-    )
-    return CrossCancelled(found, figures)
-
-
-async def reverse_in(
-    link: PeerLink,
-    session: AsyncSession,
-    clock: Clock,
-    caller: Caller,
-    *,
-    home_admdvs: str,
-    msgid: str,
-    reason: str,
-) -> CrossCancelled | None:
-    """2601 of a cross-region 2207/2102, whatever state it reached: A reverses the message id
-    (or keeps it refused if it never arrived), and our record, if any, is cancelled."""
-    found = await repository.settlement_by_msgid(session, msgid)
-    if found is not None:
-        if found.fixmedins_code != caller.fixmedins_code:
-            return None
-        if found.status != "settled":
-            return None
-        return await cancel_in(
-            link, session, clock, caller, setl_id=found.setl_id, psn_no=found.psn_no, reason=reason
-        )
-    peer = await home_peer(session, home_admdvs)
-    await link.send(
-        peer,
-        "reverse",
-        {
-            "message_id": settle_message_id(link.deployment, msgid),
-            "treatment_admdvs": caller.admdvs,
-            "reason": reason,
-        },
-    )
-    return None
