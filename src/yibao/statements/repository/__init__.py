@@ -19,9 +19,11 @@ from yibao.statements.repository.pages import (
     EntryDetail,
     OverviewRow,
     consumption_page,
+    consumption_page_for_caller,
     consumption_page_sql,
     entries_for_source,
     overview,
+    overview_for_caller,
 )
 
 __all__ = [
@@ -29,9 +31,11 @@ __all__ = [
     "EntryDetail",
     "OverviewRow",
     "consumption_page",
+    "consumption_page_for_caller",
     "consumption_page_sql",
     "entries_for_source",
     "overview",
+    "overview_for_caller",
     "person_names",
     "settlement_by_setl_id",
     "settlement_items_of",
