@@ -14,16 +14,14 @@ from yibao.statements.repository.ledger_reads import (
     settlement_shares_of,
     settlements_by_setl_id,
 )
+from yibao.statements.repository.overview import OverviewRow, overview, overview_for_caller
 from yibao.statements.repository.pages import (
     ConsumptionRows,
     EntryDetail,
-    OverviewRow,
     consumption_page,
     consumption_page_for_caller,
     consumption_page_sql,
     entries_for_source,
-    overview,
-    overview_for_caller,
 )
 
 __all__ = [

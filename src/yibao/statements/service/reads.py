@@ -1,4 +1,5 @@
-"""Read models of the person's own account: overview, 缴费记录, 消费记录, the statement.
+"""Read models of the person's own account: overview, 消费记录, the statement (缴费记录 is in
+`contributions.py`).
 
 Read-only use cases: each takes the person id from the caller's principal, never from a URL, so
 one person never reads another's records. Nothing here writes, so nothing commits.
@@ -7,19 +8,11 @@ one person never reads another's records. Nothing here writes, so nothing commit
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.contributions import repository as contributions_repository
-from yibao.contributions.domain import (
-    InvalidContribution,
-    gap_months,
-    month_index,
-    month_of_index,
-    parse_month,
-)
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import INSUTYPE_NAMES, UnknownPerson
 from yibao.enrolment.tables import Region
@@ -34,7 +27,6 @@ from yibao.statements.domain import (
     MAX_STATEMENT_DAYS,
     ConsumptionFilter,
     ConsumptionKind,
-    ContributionMonth,
     Cursor,
     DayRange,
     InvalidFilter,
@@ -115,16 +107,6 @@ class ConsumptionDetail:
     shares: list[tuple[str, str, int]]  # (payer name, beneficiary name, fen)
     entries: list[ConsumptionRecord]
     patient_name: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ContributionHistory:
-    months: list[ContributionMonth]  # newest first, gaps included
-    hidden: int
-    since: str
-    until: str
-    credited_fen: int
-    owing_months: list[str] = field(default_factory=list)
 
 
 async def _account(session: AsyncSession, person_id: int) -> ledger_repository.PersonalAccount:
@@ -349,54 +331,6 @@ async def consumption_detail(
         shares=shares,
         entries=[_record(entry, person_id) for entry in entries],
         patient_name=patient_name,
-    )
-
-
-def _month_bounds(since: str | None, until: str | None, today: date) -> tuple[str, str]:
-    try:
-        last = parse_month(until) if until else f"{today:%Y-%m}"
-        first = parse_month(since) if since else month_of_index(month_index(last) - 11)
-    except InvalidContribution as exc:
-        raise InvalidFilter("月份应为 YYYY-MM，例如 2025-01") from exc
-    if first > last:
-        raise InvalidFilter("开始月份不能晚于结束月份")
-    return first, last
-
-
-async def contribution_history(
-    session: AsyncSession,
-    clock: Clock,
-    person_id: int,
-    *,
-    since: str | None = None,
-    until: str | None = None,
-) -> ContributionHistory:
-    first, last = _month_bounds(since, until, china_today(clock))
-    every = await contributions_repository.for_person(session, person_id)
-    # Gaps are judged on the whole history, so a window that starts inside a gap still shows it.
-    gaps = set(gap_months([c.month for c in every]))
-    months = [
-        ContributionMonth(
-            month=c.month,
-            status=c.status,
-            base_fen=c.base_fen,
-            employer_fen=c.employer_fen,
-            personal_fen=c.personal_fen,
-            credited_fen=c.credited_fen,
-            arrived_on=c.arrived_on,
-        )
-        for c in every
-    ]
-    months += [ContributionMonth(month=m, status="gap") for m in gaps]
-    months.sort(key=lambda m: m.month, reverse=True)
-    shown = [m for m in months if first <= m.month <= last]
-    return ContributionHistory(
-        months=shown,
-        hidden=len(months) - len(shown),
-        since=first,
-        until=last,
-        credited_fen=sum(m.credited_fen or 0 for m in shown),
-        owing_months=sorted(m.month for m in shown if m.owing),
     )
 
 
