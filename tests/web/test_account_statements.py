@@ -51,6 +51,20 @@ async def test_a_warm_account_query_is_one_statement(
             assert [h for h in seen.heads() if h not in {"BEGIN", "ROLLBACK"}] == [head]
     page = answer.json()
     assert page["matching"] == 1 and page["items"][0]["setl_id"] == "SETLME0001"
+    # Every filter takes the same one statement, the scopes naming the caller in it.
+    for query, matching in (
+        ("scope=self", 1),
+        ("scope=family", 0),
+        ("kind=settlement&institution=SETL", 0),
+        ("kind=refund", 0),
+        ("limit=1", 1),
+    ):
+        with counting(runtime) as seen:
+            answer = await client.get(f"/api/v1/consumption?{query}", headers=bearer)
+        assert answer.status_code == 200, (query, answer.text)
+        assert answer.json()["matching"] == matching, (query, answer.json())
+        if backend == "postgres":
+            assert seen.heads() == ["WITH caller"], (query, seen.heads())
 
 
 async def test_what_the_one_statement_does_not_let_through_gets_the_full_check(

@@ -250,7 +250,8 @@ async def consumption_page_for_caller(
     """`consumption_page` (counted) of the person behind a bearer session, checked in the same
     statement; None when the session is not one `CALLER_CTE` lets through."""
     conditions, params = _filter(0, wanted)
-    conditions = [c.replace(":person_id", "caller.person_id") for c in conditions]
+    # The page and the counts are CTEs of their own: they name the caller through a subquery.
+    conditions = [c.replace(":person_id", "(SELECT person_id FROM caller)") for c in conditions]
     params.pop("person_id", None)
     text = _consumption_text(
         conditions, params, after=after, limit=limit, counted=True, caller=True
