@@ -25,9 +25,7 @@ def _without_fastapis_fsi_routes(runtime: Runtime) -> httpx.AsyncClient:
 
 
 @pytest.mark.parametrize("path", ["/fsi/api/rsfComIfsService/callService", "/fsi/api/2207"])
-async def test_both_paths_are_answered_without_fastapis_routes(
-    runtime: Runtime, path: str
-) -> None:
+async def test_both_paths_are_answered_without_fastapis_routes(runtime: Runtime, path: str) -> None:
     async with _without_fastapis_fsi_routes(runtime) as web:
         answer = await web.post(path, content=b"{not json")
     assert answer.status_code == 200
