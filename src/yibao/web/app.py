@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 def create_served_app() -> ASGIApp:
     """What `yibao serve` runs (granian's factory): the app behind the proxy-headers wrapper, so a
     request forwarded by a trusted proxy (FORWARDED_ALLOW_IPS, comma-separated, default
-    127.0.0.1) has the client's address and scheme, as uvicorn's `--proxy-headers` gave it."""
-    trusted = os.environ.get(FORWARDED_ALLOW_IPS, "127.0.0.1")
+    127.0.0.1,::1) has the client's address and scheme, as uvicorn's `--proxy-headers` gave it."""
+    trusted = os.environ.get(FORWARDED_ALLOW_IPS, "127.0.0.1,::1")
     served: ASGIApp = wrap_asgi_with_proxy_headers(create_app(), trusted_hosts=trusted)
     return served
