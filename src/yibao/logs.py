@@ -169,17 +169,9 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # The server (granian; uvicorn in tests) configures its own handlers before the app factory
-    # runs: route its lines (access log and errors, which carry paths, query strings and
-    # exceptions) through ours.
-    for name in (
-        "_granian",
-        "granian.access",
-        "uvicorn",
-        "uvicorn.error",
-        "uvicorn.access",
-        "uvicorn.asgi",
-    ):
+    # uvicorn configures its own handlers before the app factory runs: route its lines (access
+    # log and errors, which carry paths, query strings and exceptions) through ours.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         named = logging.getLogger(name)
         named.handlers.clear()
         named.propagate = True

@@ -1,6 +1,6 @@
 """The stack's own floor: pgbench's work served over HTTP by the stack yibao runs on.
 
-The same granian workers and uvloop (bench server.py's `server_command`), FastAPI and asyncpg, and the same wrk, but no
+The same uvicorn workers, uvloop and httptools, FastAPI and asyncpg, and the same wrk, but no
 yibao code: `POST /floor/tpcb` runs the transaction pgbench's TPC-B runs (BEGIN, three updates,
 a read, an insert, COMMIT; seven round trips, as `pgbench -M prepared` sends them) on the
 yardstick's own database, and `GET /floor/read` one keyed read. What these serve on the machine

@@ -41,7 +41,7 @@ def versions(admin_dsn: str) -> dict[str, str]:
     for package in (
         "fastapi",
         "starlette",
-        "granian",
+        "uvicorn",
         "sqlalchemy",
         "asyncpg",
         "pydantic",

@@ -82,7 +82,7 @@ def _floor_lines(floor: dict[str, Any], results: dict[str, Any]) -> list[str]:
     if tpcb.get("throughput") and tps:
         lines.append(
             "The stack's floor: pgbench's own TPC-B transaction, served over HTTP by the same"
-            " granian workers, FastAPI and asyncpg with no yibao code, reached"
+            " uvicorn workers, FastAPI and asyncpg with no yibao code, reached"
             f" {tpcb['throughput'] / tps:.3f} of pgbench ({tpcb['throughput']:,.0f} TPS): the"
             " most a service on this stack and machine could reach while doing at least"
             " TPC-B's work per request."
@@ -173,13 +173,13 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         f"- Python {m['python']}, PostgreSQL {v.get('postgresql')}, "
         + ", ".join(
             f"{k} {v[k]}"
-            for k in ("fastapi", "granian", "sqlalchemy", "asyncpg", "pydantic")
+            for k in ("fastapi", "uvicorn", "sqlalchemy", "asyncpg", "pydantic")
             if k in v
         ),
         f"- {v.get('wrk', 'wrk ?')}; {v.get('pgbench', 'pgbench ?')}; {v.get('py-spy', 'py-spy not installed')}",
-        f"- server: granian, {opts.get('workers')} workers (one per core),"
-        f" {results.get('server', {}).get('pool_size', '?')} database connections each, uvloop,"
-        " no access log, YIBAO_ENVIRONMENT=production; load: wrk "
+        f"- server: uvicorn, {opts.get('workers')} workers (one per core),"
+        f" {results.get('server', {}).get('pool_size', '?')} database connections each, uvloop +"
+        " httptools, no access log, YIBAO_ENVIRONMENT=production; load: wrk "
         f"-c{opts.get('connections')} -t{opts.get('threads')}, {opts.get('seconds')} s measured after"
         f" each sampled person's first touch and {opts.get('warmup')} s of warm-up",
         *(

@@ -187,7 +187,7 @@ def _yardstick(target: Target, opts: RunOptions) -> dict[str, Any]:
 
 def _floor(target: Target, opts: RunOptions, work: Path, pool: int) -> dict[str, Any]:
     """The stack's floor (floor.py): pgbench's transaction and a keyed read served over HTTP by
-    granian, FastAPI and asyncpg with no yibao code, on the yardstick's database."""
+    uvicorn, FastAPI and asyncpg with no yibao code, on the yardstick's database."""
     dsn = target.admin_dsn.rsplit("/", 1)[0] + f"/{opts.pgbench_database}"
     env = {**server_environment(target, pool_size=pool), floor.DSN_VARIABLE: dsn}
     env[floor.POOL_VARIABLE] = str(pool)
@@ -263,7 +263,7 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
     results["server"] = {"workers": opts.workers, "pool_size": pool}
     with tempfile.TemporaryDirectory(prefix="yibao-bench-") as tmp:
         work = Path(tmp)
-        console.print(f"[bold]server[/]: granian × {opts.workers} → {target.database}")
+        console.print(f"[bold]server[/]: uvicorn × {opts.workers} → {target.database}")
         with server.running_server(server_environment(target, pool_size=pool), opts.workers) as srv:
             results["settlement"] = _settlement(srv, target, opts, cipher, work, int(world["seed"]))
             console.print(f"  结算: {results['settlement'].get('throughput', 0):.0f} TPS")

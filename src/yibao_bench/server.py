@@ -1,7 +1,7 @@
 """The real server under test, and what it costs while it works.
 
-granian is started as `yibao serve` starts it in production (YIBAO_ENVIRONMENT=production, one
-worker process per core, uvloop, no access log, the proxy-headers wrapper), against the bench database. While
+uvicorn is started as the user would start it in production (YIBAO_ENVIRONMENT=production, one
+worker process per core, uvloop and httptools, no access log), against the bench database. While
 a workload runs we sample each worker's resident memory and, at both ends, the CPU time of the
 server workers, of PostgreSQL and of the load generator, read from /proc.
 """
@@ -88,18 +88,17 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-APP = "yibao.web.app:create_served_app"
+APP = "yibao.web.app:create_app"
 
 
-def server_command(port: int, *, workers: int, app: str = APP) -> list[str]:
-    """granian as `yibao serve` runs it in production (uvloop, no access log, no websockets) on
-    127.0.0.1:`port`; the bench, the floor and the crash tests all start the server this way."""
+def uvicorn_command(port: int, *, workers: int, app: str = APP) -> list[str]:
+    """uvicorn as production runs it (uvloop, httptools, no access log) on 127.0.0.1:`port`; the
+    bench, the crash test and the browser tests all start the server this way."""
     return [
         sys.executable,
         "-m",
-        "granian",
-        "--interface",
-        "asgi",
+        "uvicorn",
+        app,
         "--factory",
         "--host",
         "127.0.0.1",
@@ -109,17 +108,18 @@ def server_command(port: int, *, workers: int, app: str = APP) -> list[str]:
         str(workers),
         "--loop",
         "uvloop",
-        "--no-ws",
+        "--http",
+        "httptools",
+        "--no-access-log",
         "--log-level",
         "warning",
-        app,
     ]
 
 
 @contextmanager
 def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterator[Server]:
     port = free_port()
-    command = server_command(port, workers=workers, app=app)
+    command = uvicorn_command(port, workers=workers, app=app)
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         command, cwd=ROOT, env=env, stderr=subprocess.PIPE
     )
@@ -137,8 +137,8 @@ def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterato
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not answer /healthz within 90 s")
             time.sleep(0.3)
-        # granian's main process spawns the workers (and, for some, multiprocessing's resource
-        # tracker); each worker's CPU includes its HTTP threads (Rust), read with the process.
+        # uvicorn's supervisor spawns the workers (and multiprocessing's resource tracker); with
+        # one worker it serves in its own process.
         pids = [
             p
             for p in _children(process.pid)
@@ -232,8 +232,8 @@ class UsageMeter:
 
 
 def busiest(workers: list[int], *, over: float) -> int:
-    """The worker that used the most CPU in the next `over` seconds: the listening socket is
-    shared, and one worker can take most of a workload's connections."""
+    """The worker that used the most CPU in the next `over` seconds: uvicorn's listening socket
+    is shared, and one worker can take most of a workload's connections."""
     started = {pid: cpu_seconds(pid) for pid in workers}
     time.sleep(over)
     return max(workers, key=lambda pid: cpu_seconds(pid) - started[pid])
@@ -277,7 +277,6 @@ _AREAS = [
     ("pydantic", "pydantic (validation, serialisation)"),
     ("fastapi", "FastAPI (routing, dependencies, encoding)"),
     ("starlette", "Starlette (middleware, responses)"),
-    ("granian", "granian (HTTP)"),
     ("uvicorn", "uvicorn (HTTP)"),
     ("httptools", "uvicorn (HTTP)"),
     ("cryptography", "cryptography (AES-GCM, HMAC)"),

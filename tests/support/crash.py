@@ -1,5 +1,5 @@
 """What the crash test needs around a real server: a fresh PostgreSQL database, a small world
-on it, granian in its own process group (so SIGKILL reaches every worker), and institutions'
+on it, uvicorn in its own process group (so SIGKILL reaches every worker), and institutions'
 clients that keep every message they sent and every answer they got."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from yibao.db.migrate import upgrade
 from yibao.kernel.money import format_yuan
 from yibao.runtime import build_runtime
 from yibao.settlement import service
-from yibao_bench.server import server_command
+from yibao_bench.server import uvicorn_command
 
 PG_ADMIN_URL = os.environ.get(
     "YIBAO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -145,7 +145,7 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
 
     def start(self, timeout: float = 45) -> None:
-        command = server_command(self.port, workers=2)
+        command = uvicorn_command(self.port, workers=2)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                 command,

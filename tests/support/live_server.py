@@ -16,7 +16,7 @@ import httpx
 from tests.support.leaks import find_leaks
 from yibao.config import Settings
 from yibao.db.migrate import upgrade
-from yibao_bench.server import free_port, server_command
+from yibao_bench.server import free_port, uvicorn_command
 
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -62,7 +62,7 @@ def live_server(
     )
     log = (tmp / "server.log").open("w")
     process = subprocess.Popen(
-        server_command(port, workers=1),
+        uvicorn_command(port, workers=1),
         env={**os.environ, **variables},
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -46,33 +46,29 @@ def serve(
         help="A log line per request (default: on, except with YIBAO_ENVIRONMENT=production)",
     ),
 ) -> None:
-    """Serve the web app, the API and the institution interface (granian: its HTTP in Rust cost
-    a request less of the worker than uvicorn's, docs/benchmarks-settlement-notes.md)."""
-    from granian.constants import Interfaces, Loops
-    from granian.log import LogLevels
-    from granian.server import Server
+    """Serve the web app, the API and the institution interface."""
+    import uvicorn
 
     settings = get_settings()
     try:
         settings.require_secrets()
     except MissingSecret as exc:
         fail(str(exc))
-    Server(
-        # The app behind the proxy-headers wrapper (FORWARDED_ALLOW_IPS, as uvicorn's was).
-        "yibao.web.app:create_served_app",
+    uvicorn.run(
+        "yibao.web.app:create_app",
         factory=True,
-        address=host or settings.host,
+        host=host or settings.host,
         port=port or settings.port,
-        interface=Interfaces.ASGI,
         workers=workers,
-        loop=Loops.auto,  # uvloop when installed (it is, with the product's lock)
-        websockets=False,
         reload=reload,
-        log_level=LogLevels(settings.log_level.lower()),
+        log_level=settings.log_level,
+        proxy_headers=True,
+        # Logging is ours (yibao.logs, set up by the CLI): JSON lines, redacted, no locals.
+        log_config=None,
         # In production a line per request costs the server more than the line is worth; the
-        # benchmark measured the server with it off. Lines go through yibao.logs (JSON, redacted).
-        log_access=access_log if access_log is not None else settings.environment != "production",
-    ).serve()
+        # benchmark measured the server with it off.
+        access_log=access_log if access_log is not None else settings.environment != "production",
+    )
 
 
 def make_sms_sender(runtime: Runtime) -> SmsSender:

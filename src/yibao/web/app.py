@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,8 +9,6 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from granian.utils.proxies import wrap_asgi_with_proxy_headers
-from starlette.types import ASGIApp
 
 from yibao import __version__
 from yibao.config import Settings, get_settings
@@ -39,9 +36,6 @@ from yibao.web.staff import workbench as staff_workbench
 from yibao.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
-# Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (uvicorn's variable and
-# default, which `yibao serve` used before granian): the address rate limits key on, https.
-FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
 
 
 async def end_kiosk_sessions_left_open(runtime: Runtime) -> None:
@@ -115,12 +109,3 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(fsi_router.DirectRoute)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
-
-
-def create_served_app() -> ASGIApp:
-    """What `yibao serve` runs (granian's factory): the app behind the proxy-headers wrapper, so a
-    request forwarded by a trusted proxy (FORWARDED_ALLOW_IPS, comma-separated, default
-    127.0.0.1,::1) has the client's address and scheme, as uvicorn's `--proxy-headers` gave it."""
-    trusted = os.environ.get(FORWARDED_ALLOW_IPS, "127.0.0.1,::1")
-    served: ASGIApp = wrap_asgi_with_proxy_headers(create_app(), trusted_hosts=trusted)
-    return served
