@@ -67,13 +67,16 @@ async def test_a_pharmacy_is_authorised_once_and_2601_revokes_it(
     runtime: Runtime, w: settlement_world.World
 ) -> None:
     msgid = w.pharmacy.new_msgid()
-    first = await w.pharmacy.call("7201", _request(runtime, w), msgid=msgid)
+    # One body for the message and its resend: the same msgid with other content (a prsc_time
+    # a second later) is a different message, which the gateway refuses.
+    request = _request(runtime, w)
+    first = await w.pharmacy.call("7201", request, msgid=msgid)
     assert first["infcode"] == 0, first
     answer = first["output"]["data"]
     assert answer["auth_stas"] == "1" and answer["hi_rxno"] == "RX440305202612070001"
     assert answer["auth_no"].startswith("RA") and answer["fixmedins_code"] == w.pharmacy.code
     assert answer["auth_endtime"] > answer["auth_time"]
-    assert await w.pharmacy.call("7201", _request(runtime, w), msgid=msgid) == first
+    assert await w.pharmacy.call("7201", request, msgid=msgid) == first
     # Asked again (a new msgid): the authorisation it holds, not a second one.
     again = await w.pharmacy.call("7201", _request(runtime, w))
     assert again["output"]["data"]["auth_no"] == answer["auth_no"]
