@@ -4,7 +4,8 @@ enrolment, with `yibao crediting run` as an operator runs it.
     .venv/bin/python scripts/bench_crediting.py --employees 1000000 --retirees 300000
     scripts/bench crediting --employees 50000 --retirees 15000        # the same through scripts/bench
 
-Each run makes a database of its own (`yibao_bench_crediting`, dropped and made again), migrated
+Each run makes a database of its own (`--db`, `yibao_bench_crediting` by default, dropped and made
+again: helpers sharing a PostgreSQL give each their own name), migrated
 by the project's migrations, with the regions of the demo, 2,000 employers and the persons,
 enrolments and accounts written by COPY (the seeding is not measured). It writes the month's CSV,
 then runs `yibao crediting run` in a subprocess and reports the wall time, lines per second and
@@ -419,6 +420,7 @@ T0 = time.monotonic()
 
 
 def main() -> None:
+    global DB  # the module's functions name the bench's database through it
     parser = argparse.ArgumentParser()
     parser.add_argument("--employees", type=int, default=1_000_000)
     parser.add_argument("--retirees", type=int, default=300_000)
@@ -432,7 +434,9 @@ def main() -> None:
     parser.add_argument("--settle-connections", type=int, default=2)
     parser.add_argument("--window", type=int, default=20, help="seconds per settlement window")
     parser.add_argument("--idle-windows", type=int, default=3)
+    parser.add_argument("--db", default=DB, help="the bench's database (dropped and made again)")
     args = parser.parse_args()
+    DB = args.db
     sys.path.insert(0, str(ROOT / "src"))
     from yibao.db.migrate import upgrade
 

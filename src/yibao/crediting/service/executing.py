@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from yibao.crediting.domain import (
     check_line,
     decide,
 )
+from yibao.crediting.repository import staging
 from yibao.crediting.source import Chunk, files_of, fingerprint, read
 from yibao.crediting.tables import CreditingRun
 from yibao.enrolment import repository as enrolment_repository
@@ -138,16 +140,14 @@ async def _load(
         await session.rollback()
         raise InvalidRun(f"划账 #{run.id} 开始后文件被改动或移走，不能续跑；请驳回后重新提交")
     cursor = (run.file_index, run.file_offset, run.file_line)
+    hasher = partial(cipher.lookup_hash, purpose=enrolment_repository.ID_PURPOSE)
     for chunk in read(files, *cursor, batch):
         if (run.file_index, run.file_offset, run.file_line) != cursor:
             # Another process carried the run on meanwhile: start again from its cursor.
             await session.rollback()
             return
-        await repository.add_lines(
-            session, [_line_record(run, cipher, chunk, n) for n in range(len(chunk.lines))]
-        )
-        run.line_cursor = await repository.resolve_new_lines(
-            session, run.id, run.line_cursor, run.region
+        run.line_cursor = await staging.load(
+            session, run.id, _staged(run.month, hasher, chunk), run.region, run.line_cursor
         )
         run.file_index, run.file_offset, run.file_line = (
             chunk.file_index,
@@ -165,49 +165,44 @@ async def _load(
     await session.commit()
 
 
-def _line_record(
-    run: CreditingRun, cipher: PersonalDataCipher, chunk: Chunk, n: int
-) -> tuple[Any, ...]:
-    raw = chunk.lines[n]
-    refused: tuple[Refusal, str | None] | None = None
-    masked = None
-    if isinstance(raw.fields, Refusal):
-        refused = (raw.fields, raw.detail)
-    else:
-        assert chunk.columns is not None
-        checked = check_line(raw.fields, chunk.columns, run.month)
-        if isinstance(checked, Refusal):
-            refused = (checked, None)
-            given = (
-                raw.fields[chunk.columns["id_number"]].strip()
-                if len(raw.fields) > chunk.columns["id_number"]
-                else ""
+def _staged(month: str, hasher: Callable[[str], str], chunk: Chunk) -> list[tuple[Any, ...]]:
+    """The chunk's lines as `staging.STAGING_COLUMNS`, each checked on its own: its ID number
+    kept only as the keyed hash and the mask (a million lines a run: plain tuples, no more)."""
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    columns = chunk.columns
+    for raw in chunk.lines:
+        fields = raw.fields
+        if isinstance(fields, Refusal):
+            append(
+                (raw.file_index, raw.line_no, None, None, None, 0, 0, 0, fields.value, raw.detail)
             )
+            continue
+        assert columns is not None
+        checked = check_line(fields, columns, month)
+        if isinstance(checked, Refusal):
+            index = columns["id_number"]
+            given = fields[index].strip() if len(fields) > index else ""
             # Never the number itself in the report: at most what a mask shows.
             masked = mask_id_number(given)[:18] if len(given) >= 8 else None
-    if refused is not None:
-        return (
-            run.id, Origin.FILE.value, raw.file_index, raw.line_no, None, masked, None,
-            0, 0, 0, Outcome.REFUSED.value, refused[0].value, refused[1], 0,
-        )  # fmt: skip
-    assert not isinstance(raw.fields, Refusal) and not isinstance(checked, Refusal)
-    amounts = checked.amounts
-    return (
-        run.id,
-        Origin.FILE.value,
-        raw.file_index,
-        raw.line_no,
-        cipher.lookup_hash(checked.id_number, purpose=enrolment_repository.ID_PURPOSE),
-        mask_id_number(checked.id_number),
-        checked.month,
-        amounts.base_fen,
-        amounts.employer_fen,
-        amounts.personal_fen,
-        Outcome.NEW.value,
-        None,
-        None,
-        0,
-    )
+            append((raw.file_index, raw.line_no, None, masked, None, 0, 0, 0, checked.value, None))
+            continue
+        number, amounts = checked.id_number, checked.amounts
+        append(
+            (
+                raw.file_index,
+                raw.line_no,
+                hasher(number),
+                mask_id_number(number),
+                checked.month,
+                amounts.base_fen,
+                amounts.employer_fen,
+                amounts.personal_fen,
+                None,
+                None,
+            )
+        )
+    return out
 
 
 # -- crediting -------------------------------------------------------------------------------
