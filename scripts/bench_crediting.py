@@ -270,6 +270,32 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
+def _backend_cpu(pids: dict[int, float]) -> None:
+    """CPU seconds (user + system) of each PostgreSQL backend connected to the bench's database
+    now, by pid (the last value read stays when a backend has gone)."""
+    try:
+        found = subprocess.run(  # noqa: S603 - psql on our own query
+            ["psql", dsn(ADMIN), "-Atc",  # noqa: S607
+             f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB}'"],  # noqa: S608
+            capture_output=True, text=True, check=False,
+        ).stdout.split()  # fmt: skip
+    except OSError:
+        return
+    for pid in (int(p) for p in found):
+        seconds = _cpu_s(pid)
+        if seconds is not None:
+            pids[pid] = seconds
+
+
+def _cpu_s(pid: int) -> float | None:
+    """user + system CPU seconds of a process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_month(csv_path: Path, batch: int) -> dict[str, Any]:
     argv = [sys.executable, "-c", "from yibao.cli.main import main; main()", "crediting", "run",
             "--month", MONTH, "--file", str(csv_path), "--batch", str(batch), "--json"]  # fmt: skip
@@ -278,8 +304,15 @@ def run_month(csv_path: Path, batch: int) -> dict[str, Any]:
         argv, env=env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     peak_kb = 0
+    backends: dict[int, float] = {}
+    polled = 0.0
+    worker_cpu = 0.0
     while process.poll() is None:
+        worker_cpu = _cpu_s(process.pid) or worker_cpu
         peak_kb = max(peak_kb, _status_kb(process.pid, "VmHWM"), _status_kb(process.pid, "VmRSS"))
+        if time.monotonic() - polled >= 1.0:
+            _backend_cpu(backends)
+            polled = time.monotonic()
         time.sleep(0.2)
     seconds = time.monotonic() - started
     out, err = process.communicate()
@@ -289,6 +322,10 @@ def run_month(csv_path: Path, batch: int) -> dict[str, Any]:
     summary["seconds"] = round(seconds, 1)
     summary["lines_per_second"] = round(int(summary["lines"]) / seconds)
     summary["peak_rss_mb"] = round(peak_kb / 1024, 1)
+    # Both read from /proc while the run goes (the worker every 0.2 s, its backends every
+    # second): the last fraction of a second of each is not counted.
+    summary["worker_cpu_s"] = round(worker_cpu, 1)
+    summary["backend_cpu_s"] = round(sum(backends.values()), 1)
     return summary
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.crediting.domain import OPEN_STATES, Outcome, Refusal
 from yibao.crediting.tables import CreditingLine, CreditingRun, CreditingTotal
-from yibao.db.bulk import arrays, copy_rows, unnest
+from yibao.db.bulk import Together, arrays, copy_rows, unnest
 from yibao.db.direct import Row, Sql, direct
 
 LINE_COLUMNS = (
@@ -223,7 +223,10 @@ class LineOutcome:
     credited_fen: int
 
 
-async def set_outcomes(session: AsyncSession, outcomes: Sequence[LineOutcome]) -> None:
+async def set_outcomes(
+    session: AsyncSession, outcomes: Sequence[LineOutcome], *, together: Together | None = None
+) -> None:
+    """Each line's outcome (with `together` on PostgreSQL: in the batch's one statement)."""
     if not outcomes:
         return
     rows = [
@@ -238,7 +241,11 @@ async def set_outcomes(session: AsyncSession, outcomes: Sequence[LineOutcome]) -
     ]
     db = await direct(session, transaction=True)
     if db.postgres:
-        await db.execute(_SET_OUTCOMES, **arrays([n for n, _ in _OUTCOME_COLUMNS], rows))
+        params = arrays([n for n, _ in _OUTCOME_COLUMNS], rows)
+        if together is not None:
+            together.add(_SET_OUTCOMES.text, params)
+        else:
+            await db.execute(_SET_OUTCOMES, **params)
         return
     table = _LINES
     await session.execute(

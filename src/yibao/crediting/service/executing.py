@@ -35,6 +35,7 @@ from yibao.crediting.domain import (
 from yibao.crediting.repository import staging
 from yibao.crediting.source import Chunk, files_of, fingerprint, read
 from yibao.crediting.tables import CreditingRun
+from yibao.db.bulk import Together
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import RegionRules
 from yibao.kernel.clock import Clock, china_today
@@ -313,21 +314,23 @@ async def _credit_batch(
         outcomes.append(
             repository.LineOutcome(line.id, credit.outcome, None, None, credit.delta_fen)
         )
-    await contributions_bulk.write(session, records, now)
-    await enqueue_notices(session, notices, now)
-    await repository.set_outcomes(session, outcomes)
+    # The month's records, the notices and the lines' outcomes: one statement on PostgreSQL.
+    together = Together()
+    await contributions_bulk.write(session, records, now, together=together)
+    await enqueue_notices(session, notices, now, together=together)
+    await repository.set_outcomes(session, outcomes, together=together)
+    await together.run(session)
 
 
 async def enqueue_notices(
-    session: AsyncSession, notices: list[notifications_bulk.NewMessage], now: datetime
+    session: AsyncSession,
+    notices: list[notifications_bulk.NewMessage],
+    now: datetime,
+    *,
+    together: Together | None = None,
 ) -> None:
     """One in-app notice per credit; an SMS too only for those who asked for it."""
-    if not notices:
-        return
-    wanted = await notifications_bulk.credit_sms_wanted(session, [n.person_id for n in notices])
-    await notifications_bulk.enqueue_many(
-        session, notifications_bulk.with_sms(notices, wanted), now
-    )
+    await notifications_bulk.enqueue_credit_notices(session, notices, now, together=together)
 
 
 def _posting(line: repository.CheckedLine, credit: Credit) -> Posting:
