@@ -11,42 +11,30 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.contributions import bulk as contributions_bulk
-from yibao.contributions.domain import ContributionAmounts, status_of
 from yibao.crediting import repository
 from yibao.crediting.domain import (
-    Credit,
     InvalidRun,
-    Origin,
-    Outcome,
     Refusal,
     RunState,
     UnknownRun,
     check_line,
-    decide,
 )
 from yibao.crediting.repository import staging
+from yibao.crediting.service import batches
+from yibao.crediting.service.batches import enqueue_notices
 from yibao.crediting.source import Chunk, files_of, fingerprint, read
 from yibao.crediting.tables import CreditingRun
-from yibao.db.bulk import Together
 from yibao.enrolment import repository as enrolment_repository
-from yibao.enrolment.domain import RegionRules
-from yibao.kernel.clock import Clock, china_today
+from yibao.kernel.clock import Clock
 from yibao.kernel.idnumber import mask_id_number
-from yibao.kernel.money import format_yuan
 from yibao.kernel.pii import PersonalDataCipher
-from yibao.ledger import bulk as ledger_bulk
-from yibao.ledger.domain import EntryKind
-from yibao.ledger.repository import Posting
-from yibao.notifications import bulk as notifications_bulk
-from yibao.notifications.domain import Channel
 
 LOAD_BATCH = 20_000
 # A batch holds its accounts' locks from its first statement to its commit, and a settlement on
@@ -66,8 +54,11 @@ async def execute(
     load_batch: int = LOAD_BATCH,
     credit_batch: int = CREDIT_BATCH,
     progress: Progress | None = None,
+    beside: AsyncSession | None = None,
 ) -> CreditingRun:
-    """Carry the run on from its last commit to the end (a finished run is returned as it is)."""
+    """Carry the run on from its last commit to the end (a finished run is returned as it is).
+    `beside`: a second session, on PostgreSQL to prepare each batch of credits while the one
+    before it commits (`batches.credit`)."""
     while True:
         run = await _locked(session, run_id)
         state = RunState(run.state)
@@ -91,7 +82,7 @@ async def execute(
             _move(run, clock, RunState.CREDITING)
             await session.commit()
         elif state is RunState.CREDITING:
-            await _credit(session, clock, run, credit_batch, progress)
+            await batches.credit(session, clock, run, credit_batch, progress, beside)
         elif state is RunState.TOTALS:
             sums = await repository.write_totals(session, run.id)
             run.lines_total = int(sums["lines"])
@@ -204,159 +195,6 @@ def _staged(month: str, hasher: Callable[[str], str], chunk: Chunk) -> list[tupl
             )
         )
     return out
-
-
-# -- crediting -------------------------------------------------------------------------------
-
-
-async def _credit(
-    session: AsyncSession, clock: Clock, run: CreditingRun, batch: int, progress: Progress | None
-) -> None:
-    rules = {
-        r.admdvs: enrolment_repository.rules_of(r)
-        for r in await enrolment_repository.all_regions(session)
-    }
-    while True:
-        lines = await repository.checked_lines(session, run.id, run.line_cursor, batch)
-        if not lines:
-            _move(run, clock, RunState.TOTALS)
-            await session.commit()
-            return
-        await _credit_batch(session, clock, run, lines, rules)
-        run.line_cursor = lines[-1].id
-        run.lines_done += len(lines)
-        run.updated_at = clock.now()
-        await session.commit()
-        if progress:
-            progress(run)
-        run = await _locked(session, run.id)
-        if RunState(run.state) is not RunState.CREDITING:
-            await session.rollback()
-            return
-
-
-async def _credit_batch(
-    session: AsyncSession,
-    clock: Clock,
-    run: CreditingRun,
-    lines: list[repository.CheckedLine],
-    rules: dict[str, RegionRules],
-) -> None:
-    now = clock.now()
-    today = china_today(clock)
-    # Accounts first, in id order (as every writer locks them), then what is recorded for them.
-    locked = await ledger_bulk.lock_accounts(session, [line.account_id for line in lines])
-    recorded = await contributions_bulk.recorded(session, [(x.person_id, x.month) for x in lines])
-    plans: list[tuple[repository.CheckedLine, ContributionAmounts, Credit, bool]] = []
-    for line in lines:
-        retired = line.origin == Origin.RETIREE
-        amounts = ContributionAmounts(line.base_fen, line.employer_fen, line.personal_fen)
-        before = recorded.get((line.person_id, line.month))
-        region = rules[line.admdvs]
-        credit = decide(
-            run_id=run.id,
-            person_id=line.person_id,
-            month=line.month,
-            amounts=amounts,
-            retired=retired,
-            credit_rate_bp=region.account_credit_rate_bp,
-            retiree_monthly_credit_fen=region.retiree_monthly_credit_fen,
-            recorded_fen=None if before is None else before.credited_fen,
-        )
-        changed = before is None or (
-            not retired
-            and (before.base_fen, before.employer_fen, before.personal_fen)
-            != (amounts.base_fen, amounts.employer_fen, amounts.personal_fen)
-        )
-        plans.append((line, amounts, credit, changed))
-    postings = [
-        ledger_bulk.AccountPosting(line.account_id, _posting(line, credit))
-        for line, _, credit, _ in plans
-        if credit.key is not None
-    ]
-    posted = iter(await ledger_bulk.post_many(session, postings, now, locked=locked))
-    outcomes: list[repository.LineOutcome] = []
-    records: list[contributions_bulk.MonthRecord] = []
-    notices: list[notifications_bulk.NewMessage] = []
-    for line, amounts, credit, changed in plans:
-        entry_id: int | None = None
-        if credit.key is not None:
-            result = next(posted)
-            if not isinstance(result, int):
-                outcomes.append(
-                    repository.LineOutcome(
-                        line.id, Outcome.REFUSED, Refusal.LEDGER, result.message, 0
-                    )
-                )
-                continue
-            entry_id = result
-            notices.append(_notice(line, credit))
-        if credit.outcome is Outcome.REFUSED:
-            outcomes.append(
-                repository.LineOutcome(line.id, Outcome.REFUSED, credit.refusal, None, 0)
-            )
-            continue
-        if credit.key is not None or changed:
-            retired = line.origin == Origin.RETIREE
-            records.append(
-                contributions_bulk.MonthRecord(
-                    person_id=line.person_id,
-                    month=line.month,
-                    base_fen=amounts.base_fen,
-                    employer_fen=amounts.employer_fen,
-                    personal_fen=amounts.personal_fen,
-                    credited_fen=credit.target_fen,
-                    arrived_on=today,
-                    status=status_of(amounts, line.month, today, retired=retired),
-                    ledger_entry_id=entry_id,
-                )
-            )
-        outcomes.append(
-            repository.LineOutcome(line.id, credit.outcome, None, None, credit.delta_fen)
-        )
-    # The month's records, the notices and the lines' outcomes: one statement on PostgreSQL.
-    together = Together()
-    await contributions_bulk.write(session, records, now, together=together)
-    await enqueue_notices(session, notices, now, together=together)
-    await repository.set_outcomes(session, outcomes, together=together)
-    await together.run(session)
-
-
-async def enqueue_notices(
-    session: AsyncSession,
-    notices: list[notifications_bulk.NewMessage],
-    now: datetime,
-    *,
-    together: Together | None = None,
-) -> None:
-    """One in-app notice per credit; an SMS too only for those who asked for it."""
-    await notifications_bulk.enqueue_credit_notices(session, notices, now, together=together)
-
-
-def _posting(line: repository.CheckedLine, credit: Credit) -> Posting:
-    assert credit.key is not None
-    return Posting(
-        kind=EntryKind.CONTRIBUTION_CREDIT,
-        amount_fen=credit.delta_fen,
-        idempotency_key=credit.key,
-        counterparty="医保经办机构" if line.origin == Origin.RETIREE else "个人缴费划入",
-        source_type="contribution",
-        source_id=line.month,
-    )
-
-
-def _notice(line: repository.CheckedLine, credit: Credit) -> notifications_bulk.NewMessage:
-    assert credit.key is not None
-    what = "退休人员定额划入" if line.origin == Origin.RETIREE else "缴费划入"
-    if credit.delta_fen != credit.target_fen:
-        what = "补缴差额划入"
-    return notifications_bulk.NewMessage(
-        channel=Channel.INAPP,
-        dedup_key=f"credit:{credit.key}",
-        person_id=line.person_id,
-        subject="个人账户划入",
-        body=f"您的医保个人账户已划入 {line.month} {what} {format_yuan(credit.delta_fen)} 元。",
-    )
 
 
 __all__ = ["CREDIT_BATCH", "LOAD_BATCH", "enqueue_notices", "execute"]
