@@ -4,7 +4,8 @@ enrolment, with `yibao crediting run` as an operator runs it.
     .venv/bin/python scripts/bench_crediting.py --employees 1000000 --retirees 300000
     scripts/bench crediting --employees 50000 --retirees 15000        # the same through scripts/bench
 
-Each run makes a database of its own (`yibao_bench_crediting`, dropped and made again), migrated
+Each run makes a database of its own (`--db`, `yibao_bench_crediting` by default, dropped and made
+again: helpers sharing a PostgreSQL give each their own name), migrated
 by the project's migrations, with the regions of the demo, 2,000 employers and the persons,
 enrolments and accounts written by COPY (the seeding is not measured). It writes the month's CSV,
 then runs `yibao crediting run` in a subprocess and reports the wall time, lines per second and
@@ -269,6 +270,32 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
+def _backend_cpu(pids: dict[int, float]) -> None:
+    """CPU seconds (user + system) of each PostgreSQL backend connected to the bench's database
+    now, by pid (the last value read stays when a backend has gone)."""
+    try:
+        found = subprocess.run(  # noqa: S603 - psql on our own query
+            ["psql", dsn(ADMIN), "-Atc",  # noqa: S607
+             f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB}'"],  # noqa: S608
+            capture_output=True, text=True, check=False,
+        ).stdout.split()  # fmt: skip
+    except OSError:
+        return
+    for pid in (int(p) for p in found):
+        seconds = _cpu_s(pid)
+        if seconds is not None:
+            pids[pid] = seconds
+
+
+def _cpu_s(pid: int) -> float | None:
+    """user + system CPU seconds of a process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_month(csv_path: Path, batch: int) -> dict[str, Any]:
     argv = [sys.executable, "-c", "from yibao.cli.main import main; main()", "crediting", "run",
             "--month", MONTH, "--file", str(csv_path), "--batch", str(batch), "--json"]  # fmt: skip
@@ -277,8 +304,15 @@ def run_month(csv_path: Path, batch: int) -> dict[str, Any]:
         argv, env=env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     peak_kb = 0
+    backends: dict[int, float] = {}
+    polled = 0.0
+    worker_cpu = 0.0
     while process.poll() is None:
+        worker_cpu = _cpu_s(process.pid) or worker_cpu
         peak_kb = max(peak_kb, _status_kb(process.pid, "VmHWM"), _status_kb(process.pid, "VmRSS"))
+        if time.monotonic() - polled >= 1.0:
+            _backend_cpu(backends)
+            polled = time.monotonic()
         time.sleep(0.2)
     seconds = time.monotonic() - started
     out, err = process.communicate()
@@ -288,6 +322,10 @@ def run_month(csv_path: Path, batch: int) -> dict[str, Any]:
     summary["seconds"] = round(seconds, 1)
     summary["lines_per_second"] = round(int(summary["lines"]) / seconds)
     summary["peak_rss_mb"] = round(peak_kb / 1024, 1)
+    # Both read from /proc while the run goes (the worker every 0.2 s, its backends every
+    # second): the last fraction of a second of each is not counted.
+    summary["worker_cpu_s"] = round(worker_cpu, 1)
+    summary["backend_cpu_s"] = round(sum(backends.values()), 1)
     return summary
 
 
@@ -419,6 +457,7 @@ T0 = time.monotonic()
 
 
 def main() -> None:
+    global DB  # the module's functions name the bench's database through it
     parser = argparse.ArgumentParser()
     parser.add_argument("--employees", type=int, default=1_000_000)
     parser.add_argument("--retirees", type=int, default=300_000)
@@ -432,7 +471,9 @@ def main() -> None:
     parser.add_argument("--settle-connections", type=int, default=2)
     parser.add_argument("--window", type=int, default=20, help="seconds per settlement window")
     parser.add_argument("--idle-windows", type=int, default=3)
+    parser.add_argument("--db", default=DB, help="the bench's database (dropped and made again)")
     args = parser.parse_args()
+    DB = args.db
     sys.path.insert(0, str(ROOT / "src"))
     from yibao.db.migrate import upgrade
 

@@ -63,9 +63,17 @@ def _print(run: CreditingRun, as_json: bool) -> None:
 async def _carry_on(
     runtime: Runtime, session: AsyncSession, run_id: int, batch: int, load_batch: int
 ) -> CreditingRun:
-    return await crediting.execute(
-        session, runtime.cipher, runtime.clock, run_id, credit_batch=batch, load_batch=load_batch
-    )
+    # A second connection: each batch of credits is prepared while the one before it commits.
+    async with runtime.sessions() as beside:
+        return await crediting.execute(
+            session,
+            runtime.cipher,
+            runtime.clock,
+            run_id,
+            credit_batch=batch,
+            load_batch=load_batch,
+            beside=beside,
+        )
 
 
 _BATCH = typer.Option(

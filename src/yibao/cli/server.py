@@ -93,10 +93,12 @@ async def _carry_on_runs(runtime: Runtime, stop: asyncio.Event, idle: float = 5.
     while not stop.is_set():
         wait = idle
         try:
-            async with runtime.sessions() as session:
+            async with runtime.sessions() as session, runtime.sessions() as beside:
                 found = await crediting.open_run(session)
                 if found is not None:
-                    await crediting.execute(session, runtime.cipher, runtime.clock, found.id)
+                    await crediting.execute(
+                        session, runtime.cipher, runtime.clock, found.id, beside=beside
+                    )
                     wait = 0
                 year_end = await crediting.open_year_end(session)
                 if year_end is not None:

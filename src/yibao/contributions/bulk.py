@@ -4,7 +4,7 @@ person-months in a statement or two. Never commits."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import cast
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.contributions.tables import Contribution
-from yibao.db.bulk import arrays, unnest
+from yibao.db.bulk import Together, arrays, unnest
 from yibao.db.direct import Sql, direct
 
 _CONTRIBUTIONS = cast(Table, Contribution.__table__)
@@ -105,14 +105,26 @@ async def recorded(
     return out
 
 
-async def write(session: AsyncSession, records: Sequence[MonthRecord], now: datetime) -> None:
+async def write(
+    session: AsyncSession,
+    records: Sequence[MonthRecord],
+    now: datetime,
+    *,
+    together: Together | None = None,
+) -> None:
     """New records, or the month's record replaced by its correction (the first entry it was
-    credited by stays named)."""
+    credited by stays named). With `together` on PostgreSQL the write joins the batch's one
+    statement instead of going at once."""
     if not records:
         return
     db = await direct(session, transaction=True)
+    rows = [_row(r) for r in records]
     if db.postgres:
-        await db.execute(_WRITE, now=now, **arrays(_NAMES, [astuple(r) for r in records]))
+        params = {"now": now, **arrays(_NAMES, rows)}
+        if together is not None:
+            together.add(_WRITE.text, params)
+        else:
+            await db.execute(_WRITE, **params)
         return
     stmt = sqlite.insert(_CONTRIBUTIONS)
     stmt = stmt.on_conflict_do_update(
@@ -130,5 +142,20 @@ async def write(session: AsyncSession, records: Sequence[MonthRecord], now: date
         },
     )
     await session.execute(
-        stmt, [dict(zip(_NAMES, astuple(r), strict=True)) | {"created_at": now} for r in records]
+        stmt, [dict(zip(_NAMES, r, strict=True)) | {"created_at": now} for r in rows]
+    )
+
+
+def _row(r: MonthRecord) -> tuple[object, ...]:
+    # By hand: dataclasses.astuple copies each value deeply, a quarter of a batch's Python time.
+    return (
+        r.person_id,
+        r.month,
+        r.base_fen,
+        r.employer_fen,
+        r.personal_fen,
+        r.credited_fen,
+        r.arrived_on,
+        r.status,
+        r.ledger_entry_id,
     )

@@ -7,6 +7,7 @@ character computed over the first 17 digits with the weights below, sum mod 11 i
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -51,7 +52,7 @@ class IdNumber:
 
 
 def check_character(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK[total % 11]
 
 

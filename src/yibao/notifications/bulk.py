@@ -12,7 +12,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.bulk import arrays, unnest
+from yibao.db.bulk import Together, arrays, unnest
 from yibao.db.direct import Sql, direct
 from yibao.notifications.domain import Channel, OutboxStatus
 from yibao.notifications.tables import NoticePreference, OutboxMessage
@@ -81,6 +81,52 @@ async def enqueue_many(
             for r in rows
         ],
     )
+
+
+# In-app notices, and beside each the same words by SMS for the persons who asked for an SMS of
+# each credit (notice_preferences.credit_sms): one statement, no lookup first.
+_ENQUEUE_CREDITS = Sql(
+    f"""
+    INSERT INTO outbox_messages ({", ".join(_NAMES)}, status, attempts, next_attempt_at,
+                                 created_at)
+    SELECT m.channel, m.dedup_key, m.person_id, m.subject, m.body, :status, 0,
+           :now::timestamptz, :now::timestamptz
+    FROM (
+      SELECT {", ".join(f"u.{n}" for n in _NAMES)} FROM {unnest(_COLUMNS)}
+      UNION ALL
+      SELECT 'sms', 'sms:' || u.dedup_key, u.person_id, u.subject, u.body
+      FROM {unnest(_COLUMNS)}
+      JOIN notice_preferences np ON np.person_id = u.person_id AND np.credit_sms
+      WHERE u.channel = 'inapp'
+    ) AS m
+    ON CONFLICT (dedup_key) DO NOTHING
+    """  # noqa: S608 - fixed fragments; values bound
+)
+
+
+async def enqueue_credit_notices(
+    session: AsyncSession,
+    messages: Sequence[NewMessage],
+    now: datetime,
+    *,
+    together: Together | None = None,
+) -> None:
+    """Each in-app notice of a credit, and its SMS for those who asked for it (`with_sms`): one
+    statement on PostgreSQL (joining `together`'s when given), a lookup then the writes
+    elsewhere."""
+    if not messages:
+        return
+    db = await direct(session, transaction=True)
+    if not db.postgres:
+        wanted = await credit_sms_wanted(session, [m.person_id for m in messages])
+        await enqueue_many(session, with_sms(messages, wanted), now)
+        return
+    rows = [(m.channel.value, m.dedup_key, m.person_id, m.subject, m.body) for m in messages]
+    params = {"status": OutboxStatus.PENDING.value, "now": now, **arrays(_NAMES, rows)}
+    if together is not None:
+        together.add(_ENQUEUE_CREDITS.text, params)
+    else:
+        await db.execute(_ENQUEUE_CREDITS, **params)
 
 
 async def credit_sms_wanted(session: AsyncSession, person_ids: Sequence[int]) -> set[int]:

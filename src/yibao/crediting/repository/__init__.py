@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.crediting.domain import OPEN_STATES, Outcome, Refusal
 from yibao.crediting.tables import CreditingLine, CreditingRun, CreditingTotal
-from yibao.db.bulk import arrays, copy_rows, unnest
+from yibao.db.bulk import Together, arrays, copy_rows, unnest
 from yibao.db.direct import Row, Sql, direct
 
 LINE_COLUMNS = (
@@ -62,7 +62,7 @@ async def add_lines(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -
     await copy_rows(session, _LINES, LINE_COLUMNS, records)
 
 
-_REFUSAL_CASE = """CASE
+REFUSAL_CASE = """CASE
       WHEN r.person_id IS NULL THEN 'not_enrolled'
       WHEN r.insutype IS NULL THEN 'not_employee'
       WHEN r.status <> '1' THEN 'not_active'
@@ -78,8 +78,8 @@ _RESOLVE = Sql(
     UPDATE crediting_lines AS l SET
       person_id = r.person_id, account_id = r.account_id, admdvs = r.admdvs,
       employer_id = r.employer_id,
-      refusal = {_REFUSAL_CASE},
-      outcome = CASE WHEN ({_REFUSAL_CASE}) IS NULL THEN 'checked' ELSE 'refused' END
+      refusal = {REFUSAL_CASE},
+      outcome = CASE WHEN ({REFUSAL_CASE}) IS NULL THEN 'checked' ELSE 'refused' END
     FROM (
       SELECT n.id AS line_id, p.id AS person_id, e.insutype, e.psn_type, e.status, e.admdvs,
              e.employer_id, a.id AS account_id
@@ -92,7 +92,7 @@ _RESOLVE = Sql(
     WHERE l.id = r.line_id
     """  # noqa: S608 - fixed fragments; values bound
 )
-_LAST_LINE = Sql("SELECT COALESCE(MAX(id), 0) AS last FROM crediting_lines WHERE run_id = :run")
+LAST_LINE = Sql("SELECT COALESCE(MAX(id), 0) AS last FROM crediting_lines WHERE run_id = :run")
 
 
 async def resolve_new_lines(
@@ -101,7 +101,7 @@ async def resolve_new_lines(
     """Check the lines loaded after line id `after`; returns the run's last line id."""
     db = await direct(session, transaction=True)
     await db.execute(_RESOLVE, run=run_id, after=after, region=region)
-    found = await db.fetchrow(_LAST_LINE, run=run_id)
+    found = await db.fetchrow(LAST_LINE, run=run_id)
     return int(found["last"]) if found else after
 
 
@@ -223,7 +223,10 @@ class LineOutcome:
     credited_fen: int
 
 
-async def set_outcomes(session: AsyncSession, outcomes: Sequence[LineOutcome]) -> None:
+async def set_outcomes(
+    session: AsyncSession, outcomes: Sequence[LineOutcome], *, together: Together | None = None
+) -> None:
+    """Each line's outcome (with `together` on PostgreSQL: in the batch's one statement)."""
     if not outcomes:
         return
     rows = [
@@ -238,7 +241,11 @@ async def set_outcomes(session: AsyncSession, outcomes: Sequence[LineOutcome]) -
     ]
     db = await direct(session, transaction=True)
     if db.postgres:
-        await db.execute(_SET_OUTCOMES, **arrays([n for n, _ in _OUTCOME_COLUMNS], rows))
+        params = arrays([n for n, _ in _OUTCOME_COLUMNS], rows)
+        if together is not None:
+            together.add(_SET_OUTCOMES.text, params)
+        else:
+            await db.execute(_SET_OUTCOMES, **params)
         return
     table = _LINES
     await session.execute(

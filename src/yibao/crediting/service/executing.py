@@ -11,39 +11,30 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.contributions import bulk as contributions_bulk
-from yibao.contributions.domain import ContributionAmounts, status_of
 from yibao.crediting import repository
 from yibao.crediting.domain import (
-    Credit,
     InvalidRun,
-    Origin,
-    Outcome,
     Refusal,
     RunState,
     UnknownRun,
     check_line,
-    decide,
 )
+from yibao.crediting.repository import staging
+from yibao.crediting.service import batches
+from yibao.crediting.service.batches import enqueue_notices
 from yibao.crediting.source import Chunk, files_of, fingerprint, read
 from yibao.crediting.tables import CreditingRun
 from yibao.enrolment import repository as enrolment_repository
-from yibao.enrolment.domain import RegionRules
-from yibao.kernel.clock import Clock, china_today
+from yibao.kernel.clock import Clock
 from yibao.kernel.idnumber import mask_id_number
-from yibao.kernel.money import format_yuan
 from yibao.kernel.pii import PersonalDataCipher
-from yibao.ledger import bulk as ledger_bulk
-from yibao.ledger.domain import EntryKind
-from yibao.ledger.repository import Posting
-from yibao.notifications import bulk as notifications_bulk
-from yibao.notifications.domain import Channel
 
 LOAD_BATCH = 20_000
 # A batch holds its accounts' locks from its first statement to its commit, and a settlement on
@@ -63,8 +54,11 @@ async def execute(
     load_batch: int = LOAD_BATCH,
     credit_batch: int = CREDIT_BATCH,
     progress: Progress | None = None,
+    beside: AsyncSession | None = None,
 ) -> CreditingRun:
-    """Carry the run on from its last commit to the end (a finished run is returned as it is)."""
+    """Carry the run on from its last commit to the end (a finished run is returned as it is).
+    `beside`: a second session, on PostgreSQL to prepare each batch of credits while the one
+    before it commits (`batches.credit`)."""
     while True:
         run = await _locked(session, run_id)
         state = RunState(run.state)
@@ -88,7 +82,7 @@ async def execute(
             _move(run, clock, RunState.CREDITING)
             await session.commit()
         elif state is RunState.CREDITING:
-            await _credit(session, clock, run, credit_batch, progress)
+            await batches.credit(session, clock, run, credit_batch, progress, beside)
         elif state is RunState.TOTALS:
             sums = await repository.write_totals(session, run.id)
             run.lines_total = int(sums["lines"])
@@ -138,16 +132,14 @@ async def _load(
         await session.rollback()
         raise InvalidRun(f"划账 #{run.id} 开始后文件被改动或移走，不能续跑；请驳回后重新提交")
     cursor = (run.file_index, run.file_offset, run.file_line)
+    hasher = partial(cipher.lookup_hash, purpose=enrolment_repository.ID_PURPOSE)
     for chunk in read(files, *cursor, batch):
         if (run.file_index, run.file_offset, run.file_line) != cursor:
             # Another process carried the run on meanwhile: start again from its cursor.
             await session.rollback()
             return
-        await repository.add_lines(
-            session, [_line_record(run, cipher, chunk, n) for n in range(len(chunk.lines))]
-        )
-        run.line_cursor = await repository.resolve_new_lines(
-            session, run.id, run.line_cursor, run.region
+        run.line_cursor = await staging.load(
+            session, run.id, _staged(run.month, hasher, chunk), run.region, run.line_cursor
         )
         run.file_index, run.file_offset, run.file_line = (
             chunk.file_index,
@@ -165,200 +157,44 @@ async def _load(
     await session.commit()
 
 
-def _line_record(
-    run: CreditingRun, cipher: PersonalDataCipher, chunk: Chunk, n: int
-) -> tuple[Any, ...]:
-    raw = chunk.lines[n]
-    refused: tuple[Refusal, str | None] | None = None
-    masked = None
-    if isinstance(raw.fields, Refusal):
-        refused = (raw.fields, raw.detail)
-    else:
-        assert chunk.columns is not None
-        checked = check_line(raw.fields, chunk.columns, run.month)
-        if isinstance(checked, Refusal):
-            refused = (checked, None)
-            given = (
-                raw.fields[chunk.columns["id_number"]].strip()
-                if len(raw.fields) > chunk.columns["id_number"]
-                else ""
-            )
-            # Never the number itself in the report: at most what a mask shows.
-            masked = mask_id_number(given)[:18] if len(given) >= 8 else None
-    if refused is not None:
-        return (
-            run.id, Origin.FILE.value, raw.file_index, raw.line_no, None, masked, None,
-            0, 0, 0, Outcome.REFUSED.value, refused[0].value, refused[1], 0,
-        )  # fmt: skip
-    assert not isinstance(raw.fields, Refusal) and not isinstance(checked, Refusal)
-    amounts = checked.amounts
-    return (
-        run.id,
-        Origin.FILE.value,
-        raw.file_index,
-        raw.line_no,
-        cipher.lookup_hash(checked.id_number, purpose=enrolment_repository.ID_PURPOSE),
-        mask_id_number(checked.id_number),
-        checked.month,
-        amounts.base_fen,
-        amounts.employer_fen,
-        amounts.personal_fen,
-        Outcome.NEW.value,
-        None,
-        None,
-        0,
-    )
-
-
-# -- crediting -------------------------------------------------------------------------------
-
-
-async def _credit(
-    session: AsyncSession, clock: Clock, run: CreditingRun, batch: int, progress: Progress | None
-) -> None:
-    rules = {
-        r.admdvs: enrolment_repository.rules_of(r)
-        for r in await enrolment_repository.all_regions(session)
-    }
-    while True:
-        lines = await repository.checked_lines(session, run.id, run.line_cursor, batch)
-        if not lines:
-            _move(run, clock, RunState.TOTALS)
-            await session.commit()
-            return
-        await _credit_batch(session, clock, run, lines, rules)
-        run.line_cursor = lines[-1].id
-        run.lines_done += len(lines)
-        run.updated_at = clock.now()
-        await session.commit()
-        if progress:
-            progress(run)
-        run = await _locked(session, run.id)
-        if RunState(run.state) is not RunState.CREDITING:
-            await session.rollback()
-            return
-
-
-async def _credit_batch(
-    session: AsyncSession,
-    clock: Clock,
-    run: CreditingRun,
-    lines: list[repository.CheckedLine],
-    rules: dict[str, RegionRules],
-) -> None:
-    now = clock.now()
-    today = china_today(clock)
-    # Accounts first, in id order (as every writer locks them), then what is recorded for them.
-    locked = await ledger_bulk.lock_accounts(session, [line.account_id for line in lines])
-    recorded = await contributions_bulk.recorded(session, [(x.person_id, x.month) for x in lines])
-    plans: list[tuple[repository.CheckedLine, ContributionAmounts, Credit, bool]] = []
-    for line in lines:
-        retired = line.origin == Origin.RETIREE
-        amounts = ContributionAmounts(line.base_fen, line.employer_fen, line.personal_fen)
-        before = recorded.get((line.person_id, line.month))
-        region = rules[line.admdvs]
-        credit = decide(
-            run_id=run.id,
-            person_id=line.person_id,
-            month=line.month,
-            amounts=amounts,
-            retired=retired,
-            credit_rate_bp=region.account_credit_rate_bp,
-            retiree_monthly_credit_fen=region.retiree_monthly_credit_fen,
-            recorded_fen=None if before is None else before.credited_fen,
-        )
-        changed = before is None or (
-            not retired
-            and (before.base_fen, before.employer_fen, before.personal_fen)
-            != (amounts.base_fen, amounts.employer_fen, amounts.personal_fen)
-        )
-        plans.append((line, amounts, credit, changed))
-    postings = [
-        ledger_bulk.AccountPosting(line.account_id, _posting(line, credit))
-        for line, _, credit, _ in plans
-        if credit.key is not None
-    ]
-    posted = iter(await ledger_bulk.post_many(session, postings, now, locked=locked))
-    outcomes: list[repository.LineOutcome] = []
-    records: list[contributions_bulk.MonthRecord] = []
-    notices: list[notifications_bulk.NewMessage] = []
-    for line, amounts, credit, changed in plans:
-        entry_id: int | None = None
-        if credit.key is not None:
-            result = next(posted)
-            if not isinstance(result, int):
-                outcomes.append(
-                    repository.LineOutcome(
-                        line.id, Outcome.REFUSED, Refusal.LEDGER, result.message, 0
-                    )
-                )
-                continue
-            entry_id = result
-            notices.append(_notice(line, credit))
-        if credit.outcome is Outcome.REFUSED:
-            outcomes.append(
-                repository.LineOutcome(line.id, Outcome.REFUSED, credit.refusal, None, 0)
+def _staged(month: str, hasher: Callable[[str], str], chunk: Chunk) -> list[tuple[Any, ...]]:
+    """The chunk's lines as `staging.STAGING_COLUMNS`, each checked on its own: its ID number
+    kept only as the keyed hash and the mask (a million lines a run: plain tuples, no more)."""
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    columns = chunk.columns
+    for raw in chunk.lines:
+        fields = raw.fields
+        if isinstance(fields, Refusal):
+            append(
+                (raw.file_index, raw.line_no, None, None, None, 0, 0, 0, fields.value, raw.detail)
             )
             continue
-        if credit.key is not None or changed:
-            retired = line.origin == Origin.RETIREE
-            records.append(
-                contributions_bulk.MonthRecord(
-                    person_id=line.person_id,
-                    month=line.month,
-                    base_fen=amounts.base_fen,
-                    employer_fen=amounts.employer_fen,
-                    personal_fen=amounts.personal_fen,
-                    credited_fen=credit.target_fen,
-                    arrived_on=today,
-                    status=status_of(amounts, line.month, today, retired=retired),
-                    ledger_entry_id=entry_id,
-                )
+        assert columns is not None
+        checked = check_line(fields, columns, month)
+        if isinstance(checked, Refusal):
+            index = columns["id_number"]
+            given = fields[index].strip() if len(fields) > index else ""
+            # Never the number itself in the report: at most what a mask shows.
+            masked = mask_id_number(given)[:18] if len(given) >= 8 else None
+            append((raw.file_index, raw.line_no, None, masked, None, 0, 0, 0, checked.value, None))
+            continue
+        number, amounts = checked.id_number, checked.amounts
+        append(
+            (
+                raw.file_index,
+                raw.line_no,
+                hasher(number),
+                mask_id_number(number),
+                checked.month,
+                amounts.base_fen,
+                amounts.employer_fen,
+                amounts.personal_fen,
+                None,
+                None,
             )
-        outcomes.append(
-            repository.LineOutcome(line.id, credit.outcome, None, None, credit.delta_fen)
         )
-    await contributions_bulk.write(session, records, now)
-    await enqueue_notices(session, notices, now)
-    await repository.set_outcomes(session, outcomes)
-
-
-async def enqueue_notices(
-    session: AsyncSession, notices: list[notifications_bulk.NewMessage], now: datetime
-) -> None:
-    """One in-app notice per credit; an SMS too only for those who asked for it."""
-    if not notices:
-        return
-    wanted = await notifications_bulk.credit_sms_wanted(session, [n.person_id for n in notices])
-    await notifications_bulk.enqueue_many(
-        session, notifications_bulk.with_sms(notices, wanted), now
-    )
-
-
-def _posting(line: repository.CheckedLine, credit: Credit) -> Posting:
-    assert credit.key is not None
-    return Posting(
-        kind=EntryKind.CONTRIBUTION_CREDIT,
-        amount_fen=credit.delta_fen,
-        idempotency_key=credit.key,
-        counterparty="医保经办机构" if line.origin == Origin.RETIREE else "个人缴费划入",
-        source_type="contribution",
-        source_id=line.month,
-    )
-
-
-def _notice(line: repository.CheckedLine, credit: Credit) -> notifications_bulk.NewMessage:
-    assert credit.key is not None
-    what = "退休人员定额划入" if line.origin == Origin.RETIREE else "缴费划入"
-    if credit.delta_fen != credit.target_fen:
-        what = "补缴差额划入"
-    return notifications_bulk.NewMessage(
-        channel=Channel.INAPP,
-        dedup_key=f"credit:{credit.key}",
-        person_id=line.person_id,
-        subject="个人账户划入",
-        body=f"您的医保个人账户已划入 {line.month} {what} {format_yuan(credit.delta_fen)} 元。",
-    )
+    return out
 
 
 __all__ = ["CREDIT_BATCH", "LOAD_BATCH", "enqueue_notices", "execute"]
