@@ -14,6 +14,7 @@ from typing import Any
 from yibao_bench.report.tables import (
     FLOOR_ROWS,
     cpu_table,
+    limits,
     ms,
     neighbours_table,
     pgbench_row,
@@ -181,6 +182,8 @@ def render(results: dict[str, Any], notes: str = "") -> str:
                 f" {done.get('seconds')} s, {done.get('at')})."
             )
     out += ["", "## What limits each workload", ""]
+    found = limits(results, int(m.get("cores") or 2))
+    out += [*found, ""] if found else []
     out += profile("Settlement (2207)", setl.get("profile"))
     out += profile("Settlement (2102)", setl_2102.get("profile"))
     out += profile("Account query", query.get("profile"))

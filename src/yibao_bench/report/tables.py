@@ -187,3 +187,62 @@ def profile(title: str, found: dict[str, Any] | None) -> list[str]:
     lines += [f"| `{name}` | {share}% |" for name, share in found["yibao_inclusive"][:10]]
     lines.append("")
     return lines
+
+
+def _costs(w: dict[str, Any]) -> dict[str, float | None]:
+    if "tps" in w and "throughput" not in w:
+        w = {**w, "throughput": w["tps"]}
+    return {
+        "worker": per_request(w, "cpu_server"),
+        "postgres": per_request(w, "cpu_postgres"),
+        "loadgen": per_request(w, "cpu_loadgen"),
+        "records": per_request(w, "wal_records"),
+    }
+
+
+def _times(a: float | None, b: float | None) -> str:
+    return f"{a / b:.1f}×" if a is not None and b else "—"
+
+
+def limits(results: dict[str, Any], cores: int) -> list[str]:
+    """What the run's own numbers say limits each workload: its CPU per request on each side
+    against the yardstick's, the throughput those costs allow on the machine's cores, and the
+    share of the cores others took meanwhile."""
+    floor = _usable(results.get("floor"))
+    tpcb, read = _usable(floor.get("tpcb")), _usable(floor.get("read"))
+    pg = _usable(results.get("pgbench"))
+    rows = [
+        ("Settlement 2207", _usable(results.get("settlement")), tpcb, "the floor's TPC-B"),
+        ("Settlement 2102", _usable(results.get("settlement_2102")), tpcb, "the floor's TPC-B"),
+        ("Account query", _usable(results.get("query")), read, "the floor's keyed read"),
+    ]
+    lines = []
+    for name, w, ref, ref_name in rows:
+        if not w.get("throughput"):
+            continue
+        c, r, p = _costs(w), _costs(ref), _costs(pg)
+        spent = sum(v for k, v in c.items() if k != "records" and v is not None)
+        ceiling = f"{cores * 1000 / spent:,.0f}" if spent else "—"
+        others = w.get("cores_others")
+        text = (
+            f"- **{name}**: {w['throughput']:,.0f}/s. Per request the workers spent"
+            f" {_fmt(c['worker'])} ms of CPU ({_times(c['worker'], r['worker'])} {ref_name}'s"
+            f" {_fmt(r['worker'])} ms) and PostgreSQL {_fmt(c['postgres'])} ms"
+            f" ({_times(c['postgres'], r['postgres'])} {ref_name}'s {_fmt(r['postgres'])} ms"
+        )
+        if name.startswith("Settlement"):
+            text += (
+                f", {_times(c['postgres'], p['postgres'])} pgbench TPC-B's"
+                f" {_fmt(p['postgres'])} ms); {_fmt(c['records'], 1)} WAL records"
+                f" ({_fmt(p['records'], 1)} for TPC-B)"
+            )
+        else:
+            text += f"); buffer hits {w.get('buffer_hit_pct', '—')}%"
+        text += (
+            f". With every core on this workload alone, those costs (wrk's included) would allow"
+            f" about {ceiling}/s; other processes took {others if others is not None else '—'}"
+            f" of the {cores} cores during the pass (load average"
+            f" {' → '.join(f'{v:.1f}' for v in w.get('load_average') or []) or '—'})."
+        )
+        lines.append(text)
+    return lines
