@@ -4,8 +4,10 @@ Loading 1,000,000 persons takes a quarter of an hour or more; a migration that a
 drops an index or reshapes a table usually takes seconds to minutes on the same data. So when a
 complete world's recorded schema is not the code's (`target.schema_fingerprint`), and every
 revision the world is at is one the code knows (the code is ahead of it), the world is brought up
-to date with `alembic upgrade heads`, as a deployment would be, then analysed, and its record
-says so (`upgrades`). A world that cannot be migrated — its revision unknown to the code (loaded
+to date with `alembic upgrade heads`, as a deployment would be; a table whose storage options a
+migration changed (a fillfactor) is rewritten (`VACUUM FULL`, up to REWRITE_LIMIT), as the load
+would have laid it out under them; everything is analysed, and the world's record says so
+(`upgrades`). A world that cannot be migrated — its revision unknown to the code (loaded
 by another branch), a migration edited in place since (the revisions match, the text does not),
 or an upgrade that fails — is reported and left to `yibao-bench load` to make again.
 """
@@ -46,12 +48,41 @@ async def _revisions(target: Target) -> list[str]:
     return [str(r["version_num"]) for r in rows]
 
 
-async def _analyse(target: Target) -> None:
+# A table whose storage options a migration changed (a fillfactor, say) is rewritten, as the
+# load would have laid it out under them — up to this size; a larger one is left as it is and
+# the upgrade's record says so.
+REWRITE_LIMIT = 4 * 2**30
+
+
+async def storage_options(target: Target) -> dict[str, tuple[list[str], int]]:
     conn = await asyncpg.connect(target.dsn)
     try:
+        rows = await conn.fetch(
+            "SELECT relname, coalesce(reloptions, '{}') AS options,"
+            " pg_total_relation_size(oid) AS size FROM pg_class"
+            " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+        )
+    finally:
+        await conn.close()
+    return {r["relname"]: (sorted(r["options"]), int(r["size"])) for r in rows}
+
+
+async def settle_after_upgrade(
+    target: Target, before: dict[str, tuple[list[str], int]]
+) -> tuple[list[str], list[str]]:
+    """Rewrite the tables whose storage options changed (within REWRITE_LIMIT), then ANALYZE
+    everything; returns the tables rewritten and those left as they were."""
+    after = await storage_options(target)
+    changed = [t for t, (options, _) in after.items() if t in before and before[t][0] != options]
+    rewritten = [t for t in changed if after[t][1] <= REWRITE_LIMIT]
+    conn = await asyncpg.connect(target.dsn)
+    try:
+        for table in rewritten:
+            await conn.execute(f'VACUUM (FULL) "{table}"')
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
+    return rewritten, [t for t in changed if t not in rewritten]
 
 
 def upgrade_plan(world_revisions: list[str], script: ScriptDirectory) -> str | None:
@@ -87,8 +118,9 @@ def bring_up_to_date(target: Target) -> Found:
         return Found(None, f"loaded under other migrations and {refused}")
     began = time.perf_counter()
     try:
+        before = asyncio.run(storage_options(target))
         upgrade(target.url)
-        asyncio.run(_analyse(target))
+        rewritten, left = asyncio.run(settle_after_upgrade(target, before))
     except Exception as exc:  # any failure means: load the world again
         return Found(None, f"alembic upgrade failed: {str(exc)[:400]}")
     heads = asyncio.run(_revisions(target))
@@ -97,6 +129,8 @@ def bring_up_to_date(target: Target) -> Found:
         "from": revisions,
         "to": heads,
         "seconds": round(time.perf_counter() - began, 1),
+        "rewritten": rewritten,
+        "not_rewritten": left,
     }
     facts = {**facts, "schema": fingerprint, "upgrades": [*facts.get("upgrades", []), done]}
     asyncio.run(target.record(facts))

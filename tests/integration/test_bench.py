@@ -24,7 +24,7 @@ from yibao_bench.load import load_world
 from yibao_bench.report import render
 from yibao_bench.run import RunOptions, run_bench
 from yibao_bench.target import Target
-from yibao_bench.worlds import bring_up_to_date
+from yibao_bench.worlds import bring_up_to_date, settle_after_upgrade, storage_options
 
 pytestmark = pytest.mark.postgres
 
@@ -276,6 +276,13 @@ def test_a_world_behind_the_migrations_is_migrated_not_reloaded(
     assert persons == PERSONS
     assert asyncio.run(target.describe()) == found.facts
     assert bring_up_to_date(target).note == "current"
+    # A table whose storage options a migration changes is rewritten as a load lays it out.
+    before = asyncio.run(storage_options(target))
+    asyncio.run(_admin_on(target, "ALTER TABLE personal_accounts SET (fillfactor = 80)"))
+    try:
+        assert asyncio.run(settle_after_upgrade(target, before)) == (["personal_accounts"], [])
+    finally:
+        asyncio.run(_admin_on(target, "ALTER TABLE personal_accounts RESET (fillfactor)"))
     # A revision the code does not know (a world loaded by another branch) is not migrated.
     asyncio.run(target.record({**found.facts, "schema": "elsewhere"}))
     asyncio.run(

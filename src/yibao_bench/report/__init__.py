@@ -178,8 +178,16 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         for done in w.get("upgrades", []):
             out.append(
                 f"  Migrated since its load, not reloaded: {', '.join(done.get('from', []))} →"
-                f" {', '.join(done.get('to', []))} (`alembic upgrade heads` and ANALYZE,"
-                f" {done.get('seconds')} s, {done.get('at')})."
+                f" {', '.join(done.get('to', []))} (`alembic upgrade heads`"
+                + "".join(
+                    f", {what} {', '.join(done[key])}"
+                    for key, what in (
+                        ("rewritten", "rewritten under their new storage options:"),
+                        ("not_rewritten", "too large to rewrite, left as loaded:"),
+                    )
+                    if done.get(key)
+                )
+                + f", ANALYZE; {done.get('seconds')} s, {done.get('at')})."
             )
     out += ["", "## What limits each workload", ""]
     found = limits(results, int(m.get("cores") or 2))
