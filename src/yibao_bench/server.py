@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -140,15 +141,22 @@ def uvicorn_command(port: int, *, workers: int, app: str = APP) -> list[str]:
 def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterator[Server]:
     port = free_port()
     command = uvicorn_command(port, workers=workers, app=app)
+    # The server's stderr goes to a file: a pipe nobody reads during the run fills up and then
+    # blocks the server's writes to it.
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        command, cwd=ROOT, env=env, stderr=subprocess.PIPE
+        command, cwd=ROOT, env=env, stderr=errors
     )
+
+    def stderr_tail() -> str:
+        errors.seek(0)
+        return errors.read().decode(errors="replace")[-1500:]
+
     try:
         deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                err = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"the server stopped at start: {err[-1500:]}")
+                raise RuntimeError(f"the server stopped at start: {stderr_tail()}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                     break
@@ -166,6 +174,8 @@ def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterato
             not in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
         ] or [process.pid]
         yield Server(process, port, pids)
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped during the run: {stderr_tail()}")
     finally:
         process.terminate()
         try:
@@ -173,6 +183,7 @@ def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        errors.close()
 
 
 @dataclass
