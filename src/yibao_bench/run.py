@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -299,6 +300,7 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
         console.print(f"{growth_target.database}: {growth_found.note}")
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         "machine": readings.machine(),
         "versions": readings.versions(target.admin_dsn),
         "options": {k: str(v) for k, v in opts.__dict__.items()},
@@ -342,6 +344,7 @@ def run_bench(opts: RunOptions) -> dict[str, Any]:
                     lambda: _query(srv, growth_target, small, opts, work, profile=False)
                 )
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     results["verdict"] = verdict(results)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")

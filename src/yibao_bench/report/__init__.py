@@ -71,6 +71,7 @@ def render(results: dict[str, Any], notes: str = "") -> str:
         "",
         f"Run {results['started_at']} → {results.get('finished_at', '?')} (UTC).",
         "",
+        *_load_line(results),
         "## Machine and versions",
         "",
         f"- {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB memory, Linux {m['kernel']}",
@@ -198,6 +199,23 @@ def render(results: dict[str, Any], notes: str = "") -> str:
     if notes:
         out += [notes.strip(), ""]
     return "\n".join(out) + "\n"
+
+
+def _load_line(results: dict[str, Any]) -> list[str]:
+    """The machine's load average over the run: its neighbours weigh on every absolute number."""
+    start, end = results.get("load_average_at_start"), results.get("load_average_at_end")
+    if not start or not end:
+        return []
+
+    def shown(v: list[float]) -> str:
+        return " / ".join(f"{x:.1f}" for x in v)
+
+    return [
+        f"Load average (1 / 5 / 15 min) at the start {shown(start)}, at the end {shown(end)},"
+        f" on {results['machine'].get('cores')} cores; each pass's own is in the last table"
+        " of the workloads.",
+        "",
+    ]
 
 
 def _headline(results: dict[str, Any]) -> str:
