@@ -15,7 +15,7 @@ import pytest
 from yibao.kernel.idnumber import parse_id_number
 from yibao_bench import copybin as cb
 from yibao_bench import history, shape
-from yibao_bench.report import kept_sections, render
+from yibao_bench.report import KEPT_MARKER, kept_sections, render, write_report
 from yibao_bench.server import summarise_profile
 from yibao_bench.verdict import verdict
 from yibao_bench.walmeter import count_database
@@ -273,6 +273,22 @@ def test_the_report_keeps_the_sections_it_does_not_make() -> None:
     assert kept.startswith("## Monthly crediting\n\nkept\n\n### a table\n\nkept too")
     assert kept.rstrip().endswith("## Reconciliation\n\nalso")
     assert "old" not in kept
+    # Once written, the marker decides: all that follows it, whatever its headings.
+    marked = new + "\n" + KEPT_MARKER + "\n\n## Method\n\nan appended method of another bench\n"
+    assert kept_sections(marked, new) == "## Method\n\nan appended method of another bench"
+
+
+def test_write_report_keeps_what_follows_the_marker(tmp_path: Path) -> None:
+    path = tmp_path / "benchmarks.md"
+    path.write_text("# Benchmarks\n\n## Verdict\n\nold\n\n## Monthly crediting\n\nkept\n")
+    results = _results()
+    results["verdict"] = verdict(results)
+    write_report(results, path)
+    write_report(results, path)  # twice: the kept part neither doubles nor goes
+    text = path.read_text()
+    assert text.count(KEPT_MARKER) == 1
+    assert text.count("## Monthly crediting") == 1
+    assert text.rstrip().endswith("## Monthly crediting\n\nkept")
 
 
 _WALDUMP = """\

@@ -1,8 +1,8 @@
 """docs/benchmarks.md, written from one run's results (the command regenerates it).
 
 What the run measured comes first (render), then docs/benchmarks-notes.md (method, reading,
-what was tried); sections of the existing report that neither makes — reports of other
-benchmarks appended by hand, such as monthly crediting's — are kept, in their order, at the end.
+what was tried), then KEPT_MARKER: what follows it in the existing report — reports of other
+benchmarks added by hand, such as monthly crediting's — is kept as it is.
 """
 
 from __future__ import annotations
@@ -250,8 +250,18 @@ def sections(text: str) -> list[tuple[str, str]]:
     ]
 
 
+# Ends what the run writes; whatever follows it in the report is kept as it is, run after run.
+KEPT_MARKER = (
+    "<!-- Not regenerated below this line: scripts/bench keeps what follows as it is."
+    " Add sections of other benchmarks here. -->"
+)
+
+
 def kept_sections(old: str, new: str) -> str:
-    """The sections of the old report that the new one does not make, in their order."""
+    """What of the old report the new one keeps: everything after KEPT_MARKER; in a report
+    written before the marker existed, the sections the new one does not make, in order."""
+    if KEPT_MARKER in old:
+        return old.split(KEPT_MARKER, 1)[1].strip()
     made = {heading for heading, _ in sections(new)}
     return "".join(body.rstrip() + "\n\n" for heading, body in sections(old) if heading not in made)
 
@@ -261,4 +271,6 @@ def write_report(results: dict[str, Any], path: Path) -> None:
     notes = notes_file.read_text() if notes_file.exists() else ""
     text = render(results, notes)
     kept = kept_sections(path.read_text(), text) if path.exists() else ""
-    path.write_text(text + ("\n" + kept.rstrip() + "\n" if kept else ""))
+    path.write_text(
+        text + "\n" + KEPT_MARKER + "\n" + ("\n" + kept.rstrip() + "\n" if kept else "")
+    )
