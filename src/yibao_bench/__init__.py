@@ -52,10 +52,17 @@ def run_command(
     floor: bool = typer.Option(
         True, "--floor/--no-floor", help="Also measure the stack's floor (pgbench's work over HTTP)"
     ),
+    tuned: bool = typer.Option(
+        False,
+        "--tuned",
+        help="Run on docs/tuning.md's reloadable settings (ALTER SYSTEM), then put back the old",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Measure settlement and account queries against pgbench TPC-B; write the report."""
+    from yibao_bench import readings
     from yibao_bench.run import RunOptions, run_bench
+    from yibao_bench.target import Target
 
     if seconds < 1 or connections < 1 or threads < 1:
         fail("--seconds、--connections、--threads 至少为 1")
@@ -76,10 +83,15 @@ def run_command(
         pool_size=pool_size,
         floor=floor,
     )
+    admin = Target.for_persons(persons, database).admin_dsn
+    before = readings.tune(admin, readings.TUNING) if tuned else None
     try:
         results = run_bench(opts)
     except RuntimeError as exc:
         fail(str(exc))
+    finally:
+        if before is not None:
+            readings.untune(admin, before)
     if as_json:
         print_json(results)
         return

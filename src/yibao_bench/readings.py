@@ -84,6 +84,45 @@ PG_SETTINGS = (
     "synchronous_commit",
     "full_page_writes",
 )
+# docs/tuning.md's settings that reload without a restart; `yibao-bench run --tuned` sets them on
+# the server for the run (pgbench and yibao alike, so the ratio stays fair) and puts back what was
+# there. shared_buffers needs a restart: set it by hand, the report shows it.
+TUNING = {"wal_compression": "lz4", "checkpoint_timeout": "15min", "max_wal_size": "4GB"}
+
+
+def tune(dsn: str, wanted: dict[str, str]) -> dict[str, str]:
+    """Set `wanted` with ALTER SYSTEM and reload; the values they replace (for `untune`).
+    wal_compression falls back to pglz on a server built without lz4."""
+
+    async def run() -> dict[str, str]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            before = {
+                r["name"]: r["value"]
+                for r in await conn.fetch(
+                    "SELECT name, current_setting(name) AS value FROM unnest($1::text[]) AS name",
+                    list(wanted),
+                )
+            }
+            for name, value in wanted.items():
+                try:
+                    await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                except asyncpg.PostgresError:
+                    if name != "wal_compression":
+                        raise
+                    await conn.execute("ALTER SYSTEM SET wal_compression = 'pglz'")
+            await conn.execute("SELECT pg_reload_conf()")
+            return before
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def untune(dsn: str, before: dict[str, str]) -> None:
+    tune(dsn, before)
+
+
 # WAL is the server's, not one database's: the other databases are idle during a run.
 _WAL = (
     "SELECT w.wal_records, w.wal_fpi, w.wal_bytes::bigint AS wal_bytes,"

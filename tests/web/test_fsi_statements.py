@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import settlement_world
@@ -27,13 +27,57 @@ POSTGRES_2207 = [
     "BEGIN",  # begun by SQLAlchemy's adapter, so the session's commit ends it
     "INSERT INTO ephemeral_entries",  # the gateway nonce, on the adapter's cursor after its BEGIN
     "WITH visit",  # the visit, locked, with its fee lines; the person with their enrolments
-    "INSERT INTO yearly_accumulations",  # the year's accumulations, made or locked
+    "SELECT yearly_accumulations",  # the year's accumulations, locked (made on first use)
     "SELECT mutual_aid_authorisations",  # 家庭共济: who may pay for this person (none here)
     "SELECT personal_accounts",  # the account, locked
     "WITH new_settlement",  # every write of the settlement
     "INSERT INTO fsi_messages",  # the msgid's claim and its answer
     "COMMIT",
 ]
+
+
+# The rows a 2207 adds (a bill of three lines, paid from the person's own account, with its
+# in-app and SMS notices), and every index those tables keep: each row and each index entry is a
+# WAL record on PostgreSQL (docs/tuning.md, "What a settlement writes"). Updated rows (the visit,
+# the year, the account) add none.
+ROWS_2207 = {
+    "settlements": 1,
+    "settlement_items": 3,
+    "ledger_entries": 1,
+    "outbox_messages": 2,
+    "fsi_messages": 1,
+    "ephemeral_entries": 1,  # the gateway nonce: an UNLOGGED table on PostgreSQL, no WAL
+}
+INDEXES_2207 = {
+    "settlements": {
+        "pk_settlements",
+        "uq_settlements_setl_id",
+        "ix_settlements_msgid",
+        "ix_settlements_person_time",
+        "ix_settlements_institution_time",
+    },
+    "settlement_items": {"pk_settlement_items", "ix_settlement_items_settlement_id"},
+    "ledger_entries": {
+        "pk_ledger_entries",
+        "uq_ledger_entries_idempotency_key",
+        "ix_ledger_entries_account_created",
+        "uq_ledger_entries_reverses_entry_id",
+    },
+    "outbox_messages": {
+        "pk_outbox_messages",
+        "uq_outbox_messages_dedup_key",
+        "ix_outbox_messages_due",
+    },
+    "fsi_messages": {"pk_fsi_messages"},
+}
+
+
+async def _rows(runtime: Runtime) -> dict[str, int]:
+    async with runtime.sessions() as session:
+        return {
+            table: int((await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+            for table in ROWS_2207
+        }
 
 
 class Statements:
@@ -163,8 +207,9 @@ async def test_a_warm_2207_sends_the_fewest_statements(
     await session.close()
     await w.hospital.sign_in()
 
-    async def settle() -> tuple[dict[str, Any], Statements]:
+    async def settle() -> tuple[dict[str, Any], Statements, dict[str, int]]:
         mdtrt_id = await _visit(w.hospital, psn_no, id_number)
+        before = await _rows(runtime)
         bill = {
             "psn_no": psn_no,
             "mdtrt_cert_type": "02",
@@ -178,15 +223,38 @@ async def test_a_warm_2207_sends_the_fewest_statements(
         with counting(runtime) as seen:
             answer = await w.hospital.call("2207", {"data": bill})
         assert answer["infcode"] == 0, answer
-        return answer, seen
+        after = await _rows(runtime)
+        return answer, seen, {table: after[table] - before[table] for table in ROWS_2207}
 
     await settle()  # the first one fills this process's reference cache
-    answer, seen = await settle()
+    answer, seen, written = await settle()
     assert answer["output"]["setlinfo"]["acct_pay"] != "0.00"
     assert seen.checkouts == 1  # gateway, nonce and message share one connection
+    # SQLite keeps the nonces in a file of its own beside the database (db/ephemeral.py).
+    assert written == {**ROWS_2207, **({} if backend == "postgres" else {"ephemeral_entries": 0})}
     if backend == "postgres":
         assert seen.heads() == POSTGRES_2207, seen.heads()
         assert seen.through_sqlalchemy == 0
+        async with runtime.sessions() as db:
+            found = await db.execute(
+                text(
+                    "SELECT tablename, indexname FROM pg_indexes"
+                    " WHERE schemaname = current_schema() AND tablename = ANY(:tables)"
+                ),
+                {"tables": list(INDEXES_2207)},
+            )
+            indexes: dict[str, set[str]] = {}
+            for table, index in found:
+                indexes.setdefault(table, set()).add(index)
+            unlogged = (
+                await db.execute(
+                    text(
+                        "SELECT relpersistence::text FROM pg_class WHERE relname = 'ephemeral_entries'"
+                    )
+                )
+            ).scalar_one()
+        assert indexes == INDEXES_2207, indexes
+        assert unlogged == "u"  # the nonces write no WAL
     else:
         # SQLite (in-process, no round trips) keeps the nonce in a file of its own, and writes
         # one statement per table (it has no data-modifying CTEs): BEGIN IMMEDIATE and 12.

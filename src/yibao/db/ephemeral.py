@@ -28,6 +28,11 @@ from yibao.db.types import UTCDateTime
 
 
 class EphemeralEntry(Base):
+    """On PostgreSQL an UNLOGGED table (migration 0015_settlement_write_cost): nothing here
+    outlives its minutes, so none of it is worth a WAL record. A crash empties it: nonces seen
+    before it may be replayed once, which finds the message's answer already stored
+    (fsi_messages, logged) and acts no twice; SMS codes and counters start again."""
+
     __tablename__ = "ephemeral_entries"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)

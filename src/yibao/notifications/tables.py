@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -26,7 +27,10 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(10))
     dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), nullable=True)
+    # No foreign key (migration 0015_settlement_write_cost): the person is read in the writing
+    # use case's own transaction and persons are never deleted; the key's check took a row lock
+    # on persons, a WAL record on every settlement.
+    person_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # SMS can go to a phone that belongs to nobody yet (registration): kept encrypted.
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     phone_masked: Mapped[str | None] = mapped_column(String(11), nullable=True)

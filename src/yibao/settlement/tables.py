@@ -149,8 +149,12 @@ class Settlement(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     setl_id: Mapped[str] = mapped_column(String(30), unique=True)
-    mdtrt_id: Mapped[str] = mapped_column(String(30), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    # No index on mdtrt_id (nothing reads settlements by it: 2208/2601 find them by setl_id or
+    # msgid) and no foreign key on person_id (the person is read in the settlement's own
+    # transaction, and persons are never deleted): each cost every settlement a WAL record, the
+    # key also a look-up and a row lock on persons (migration 0015_settlement_write_cost).
+    mdtrt_id: Mapped[str] = mapped_column(String(30))
+    person_id: Mapped[int] = mapped_column(BigInteger)
     psn_no: Mapped[str] = mapped_column(String(30))
     fixmedins_code: Mapped[str] = mapped_column(String(12))
     fixmedins_name: Mapped[str] = mapped_column(String(100))
@@ -203,7 +207,9 @@ class SettlementItem(Base):
     __tablename__ = "settlement_items"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), index=True)
+    # No foreign key: items are written only in the statement that writes their settlement,
+    # with the id it returned, and settlements are never deleted (0015_settlement_write_cost).
+    settlement_id: Mapped[int] = mapped_column(BigInteger, index=True)
     feedetl_sn: Mapped[str] = mapped_column(String(30))
     med_list_codg: Mapped[str] = mapped_column(String(50))
     med_list_name: Mapped[str] = mapped_column(String(200))

@@ -195,7 +195,13 @@ async def lock_year(session: AsyncSession, person_id: int, year: int) -> YearToD
     transaction); made on first use without a race. `move_year` (or the settlement's own
     statement) writes them back."""
     db = await direct(session, transaction=True)
-    row = await db.fetchrow(_LOCK_YEAR, person_id=person_id, year=year)
+    # The row exists for every settlement but a person's first of the year: locking it is one
+    # WAL record, where the upsert's no-op update writes a new version of the row as well (and
+    # the settlement's UPDATE then a third). The upsert stays for the first of the year, where two
+    # messages at once must not both insert (docs/tuning.md, "What a settlement writes").
+    row = await db.fetchrow(_LOCKED_YEAR, person_id=person_id, year=year)
+    if row is None:
+        row = await db.fetchrow(_LOCK_YEAR, person_id=person_id, year=year)
     assert row is not None
     return YearToDate(row["deductible_used_fen"], row["fund_paid_fen"])
 
@@ -206,6 +212,10 @@ async def year_to_date(session: AsyncSession, person_id: int, year: int) -> Year
     return None if row is None else YearToDate(row["deductible_used_fen"], row["fund_paid_fen"])
 
 
+_LOCKED_YEAR = Sql(
+    "SELECT deductible_used_fen, fund_paid_fen FROM yearly_accumulations"
+    " WHERE person_id = :person_id AND year = :year FOR UPDATE"
+)
 # The upsert's no-op update takes the row lock and returns the row (PostgreSQL and SQLite).
 _LOCK_YEAR = Sql(
     """
