@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -332,8 +333,40 @@ def pgbench(seconds: int) -> float:
     return float(found.group(1))
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid: int | None) -> tuple[float, float]:
+    """CPU seconds (user, system) of the server process `pid` and all its descendants."""
+    if pid is None:
+        return (0.0, 0.0)
+    parents: dict[int, int] = {}
+    times: dict[int, tuple[float, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) / _TICK, int(fields[12]) / _TICK)
+    tree, grown = {pid}, True
+    while grown:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        grown = bool(more)
+        tree |= more
+    found = [times[p] for p in tree if p in times]
+    return (sum(u for u, _ in found), sum(s for _, s in found))
+
+
 def run(
-    url: str, infno: str, seconds: int, rate_guess: int, state: dict[str, Any]
+    url: str,
+    infno: str,
+    seconds: int,
+    rate_guess: int,
+    state: dict[str, Any],
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     people = state["people"]
     kind = "H" if infno == "2207" else "P"
@@ -357,6 +390,7 @@ def run(
             Path(pool_dir, f"pool-{t}.txt").write_text("\n".join(lines) + "\n")
         script = Path(pool_dir, "settle.lua")
         script.write_text(LUA)
+        cpu_before = server_cpu(server_pid)
         out = subprocess.run(
             [
                 "wrk",
@@ -377,10 +411,19 @@ def run(
             capture_output=True,
             text=True,
         )
+    cpu_after = server_cpu(server_pid)
     found = re.search(r"^BENCH (\{.*\})$", out.stdout, re.MULTILINE)
     assert found, out.stdout + out.stderr
     result: dict[str, Any] = json.loads(found.group(1))
     result["tps"] = round(result["ok"] / result["seconds"], 1)
+    if server_pid is not None and result["requests"]:
+        # the server's processes (its workers) over the wrk pass only: ms of CPU per request
+        user, system = (
+            (after - before) * 1000 / result["requests"]
+            for before, after in zip(cpu_before, cpu_after, strict=True)
+        )
+        result["worker_cpu_ms"] = round(user + system, 3)
+        result["worker_cpu_ms_user_system"] = [round(user, 3), round(system, 3)]
     if out.stderr.strip():
         result["stderr"] = out.stderr.strip()[:600]
     if result["requests"] > total:
@@ -397,6 +440,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--rate-guess", type=int, default=1500, help="requests/s to pre-sign for")
     parser.add_argument("--pgbench", action="store_true")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        help="the server's pid: report its (and its workers') CPU ms per request over the pass",
+    )
     args = parser.parse_args()
     if args.seed:
         STATE.parent.mkdir(exist_ok=True)
@@ -406,7 +454,12 @@ def main() -> None:
     if args.pgbench:
         report["pgbench_tps"] = pgbench(args.seconds)
     report[args.infno] = run(
-        args.url, args.infno, args.seconds, args.rate_guess, json.loads(STATE.read_text())
+        args.url,
+        args.infno,
+        args.seconds,
+        args.rate_guess,
+        json.loads(STATE.read_text()),
+        args.server_pid,
     )
     if "pgbench_tps" in report:
         report["ratio"] = round(report[args.infno]["tps"] / report["pgbench_tps"], 3)

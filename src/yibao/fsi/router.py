@@ -16,6 +16,12 @@ A row whose handler answers a file (`Reply.attachment`, 9102) is sent as the fil
 (`application/octet-stream`) instead of JSON, while the small JSON `output` naming the file is what
 is kept for the msgid; a retried msgid gets the file again through the row's `resend`, on a
 session of its own that only reads. Failures are JSON whatever the row.
+
+`DirectRoute` serves both paths as plain ASGI, ahead of FastAPI's routing and dependency chain
+and of the middleware inside it (the account pages' identity check, which steps aside for `/fsi/`
+anyway): a message costs the server process what `dispatch` costs and little more. The FastAPI
+routes below stay for the OpenAPI document and behave the same; what `DirectRoute` does not
+take (another method, a deeper path) falls through to them and answers 405 or 404 as before.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yibao.crossregion import service as crossregion
 from yibao.fsi.call import Attachment, Call
@@ -197,3 +204,45 @@ async def call_service(request: Request) -> Response:
 async def call_by_code(infno: str, request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     return respond(await dispatch(runtime, await request.body(), request.headers, infno))
+
+
+_PREFIX = "/fsi/api/"
+_CALL_SERVICE = "rsfComIfsService/callService"
+
+
+class DirectRoute:
+    """`POST /fsi/api/rsfComIfsService/callService` and `POST /fsi/api/{infno}` as plain ASGI
+    (mounted by the app factory inside the security headers, which every answer still gets);
+    every other request goes on to `app`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            if path.startswith(_PREFIX):
+                rest = path[len(_PREFIX) :]
+                if rest == _CALL_SERVICE:
+                    await self._serve(scope, receive, send, None)
+                    return
+                if rest and "/" not in rest:
+                    await self._serve(scope, receive, send, rest)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, infno: str | None) -> None:
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the institution went away before its message arrived: nothing to do
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        runtime: Runtime = scope["app"].state.runtime
+        answered = await dispatch(runtime, b"".join(chunks), Headers(scope=scope), infno)
+        await respond(answered)(scope, receive, send)

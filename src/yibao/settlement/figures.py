@@ -7,7 +7,7 @@ The field names are the settlement table's columns; the interface's names are th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 from yibao.kernel.money import Fen
 from yibao.settlement.domain import Bill, Payment
@@ -54,14 +54,19 @@ class BillFigures:
         return cls(**{f.name: int(getattr(row, f.name)) for f in fields(cls)})
 
     def columns(self) -> dict[str, Fen]:
-        """By the settlement table's column names."""
-        return asdict(self)
+        """By the settlement table's column names. (Not `dataclasses.asdict`, which deep-copies
+        every int and cost a settlement more than the rest of this module.)"""
+        return {name: getattr(self, name) for name in _COLUMNS}
 
     def answer_fields(self) -> dict[str, Fen]:
         """By the interface's field names (in fen still; the answer writes them as yuan)."""
-        return {name.removesuffix("_fen"): amount for name, amount in asdict(self).items()}
+        return {field: getattr(self, name) for name, field in _ANSWER_FIELDS}
 
     def refund(self, balc_fen: Fen) -> BillFigures:
         """The figures of the bill's cancellation: every amount back, and the balance after."""
-        back = {name: -amount for name, amount in asdict(self).items()}
+        back = {name: -getattr(self, name) for name in _COLUMNS}
         return replace(BillFigures(**back), balc_fen=balc_fen)
+
+
+_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(BillFigures))
+_ANSWER_FIELDS = tuple((name, name.removesuffix("_fen")) for name in _COLUMNS)

@@ -104,5 +104,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(open_api.router, include_in_schema=False)
     for open_router in (open_api.docs, tokens.router, consent.router, grants.router):
         app.include_router(open_router)
+    # The institution interface's two routes as plain ASGI, inside the security headers and ahead
+    # of everything else (fsi/router.py, DirectRoute).
+    app.add_middleware(fsi_router.DirectRoute)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
