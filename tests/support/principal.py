@@ -8,12 +8,14 @@ the app runs, and raises the same errors they do.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
 
 from yibao.identity.domain import StepUpRequired, Unauthenticated
 from yibao.web.auth import PersonPrincipal, current_person, stepped_up_person
+from yibao.web.caller import Caller, bearer_caller
 
 
 def _named(request: Request) -> tuple[int, bool] | None:
@@ -46,6 +48,19 @@ def _stepped_up(request: Request) -> PersonPrincipal:
     return principal
 
 
+async def _caller(request: Request) -> AsyncIterator[Caller]:
+    """The API's reads that check their caller in their own statement (web/caller.py) take the
+    full check, which here is the stand-in's."""
+    runtime = request.app.state.runtime
+
+    async def full_check() -> PersonPrincipal:
+        return _stepped_up(request)
+
+    async with runtime.sessions() as session:
+        yield Caller(session, runtime, None, full_check)
+
+
 def install_test_principal(app: FastAPI) -> None:
     app.dependency_overrides[current_person] = _principal
     app.dependency_overrides[stepped_up_person] = _stepped_up
+    app.dependency_overrides[bearer_caller] = _caller

@@ -7,6 +7,7 @@ the identity feature installs: `X-Test-Person: <id>[;stepped]`, or `X-Test-Staff
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import quote, unquote
 
@@ -21,6 +22,7 @@ from yibao.web.auth import (
     current_staff,
     stepped_up_person,
 )
+from yibao.web.caller import Caller, bearer_caller
 from yibao.web.sessions import CSRF_COOKIE, CSRF_HEADER
 
 
@@ -59,8 +61,20 @@ def install_test_principals(app: FastAPI) -> None:
             session_id="test",
         )
 
+    async def caller(request: Request) -> AsyncIterator[Caller]:
+        # The API's reads that check their caller in their own statement (web/caller.py)
+        # take the full check, which here is `stepped`.
+        runtime = request.app.state.runtime
+
+        async def full_check() -> PersonPrincipal:
+            return stepped(request)
+
+        async with runtime.sessions() as session:
+            yield Caller(session, runtime, None, full_check)
+
     app.dependency_overrides[current_person] = person
     app.dependency_overrides[stepped_up_person] = stepped
+    app.dependency_overrides[bearer_caller] = caller
     app.dependency_overrides[current_staff] = staff
 
 

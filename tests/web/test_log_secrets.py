@@ -132,7 +132,8 @@ async def test_bearer_request_failure_logs_no_token(
     li = await member(runtime, session)
     headers = await stepped_up_bearer(client, li.phone)
     token = headers["Authorization"].split()[1]
-    monkeypatch.setattr(statements, "account_overview", failing(token))
+    # The overview checks its caller in its own statement (web/caller.py): that read fails.
+    monkeypatch.setattr(statements, "caller_account_overview", failing(token))
     answer = await client.get("/api/v1/account", headers=headers)
     assert answer.status_code == 500
     assert_logged_without(log_window, token, li.id_number, li.phone, CARD_PASSWORD)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.db.direct import Sql, direct
+from yibao.db.direct import Row, Sql, direct
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.tables import Person
 from yibao.identity.domain import IdentifierKind, LockState, SecurityEventKind
@@ -107,6 +107,60 @@ _TOUCH_SESSION = Sql("UPDATE sign_in_sessions SET last_seen_at = :now WHERE id =
 _EXPIRE_SESSION = Sql(
     "UPDATE sign_in_sessions SET ended_at = :now WHERE id = :session_id AND ended_at IS NULL"
 )
+
+
+# The bearer session behind a read of the person's own data (issue #16: the check and the
+# page in one round trip). Identity hands it out as a CTE named `caller`, as ledger hands out
+# its writes as steps; a read that starts with it keys itself on `caller.person_id` and returns
+# `caller`'s columns, and finds no row at all unless the session is one the API lets through
+# without writing anything first: a live, stepped-up person's bearer session, used recently.
+# Anything else (unknown, ended, idle, not stepped up) takes the full check (`resolve_session`).
+CALLER_CTE = """caller AS (
+        SELECT s.id AS caller_session_id, s.last_seen_at AS caller_seen_at,
+               s.step_up_until AS caller_step_up_until, a.id AS caller_account_id,
+               a.person_id AS person_id
+        FROM sign_in_sessions s JOIN online_accounts a ON a.id = s.account_id
+        WHERE s.id = :caller_session_id AND s.kind = 'person' AND s.via = 'bearer'
+          AND s.ended_at IS NULL AND s.last_seen_at > :caller_idle_since
+          AND s.step_up_until > :caller_now)"""
+CALLER_DATETIMES = ("caller_seen_at", "caller_step_up_until")
+
+
+@dataclass(frozen=True, slots=True)
+class CallerCheck:
+    """The parameters of `CALLER_CTE` for one request."""
+
+    session_id: str  # the token's digest
+    now: datetime
+    idle_since: datetime
+
+    def params(self) -> dict[str, object]:
+        return {
+            "caller_session_id": self.session_id,
+            "caller_now": self.now,
+            "caller_idle_since": self.idle_since,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedCaller:
+    """`caller`'s columns as a read that started with `CALLER_CTE` returned them."""
+
+    session_id: str
+    last_seen_at: datetime
+    step_up_until: datetime
+    account_id: int
+    person_id: int
+
+
+def checked_caller(row: Row) -> CheckedCaller:
+    return CheckedCaller(
+        row["caller_session_id"],
+        row["caller_seen_at"],
+        row["caller_step_up_until"],
+        row["caller_account_id"],
+        row["person_id"],
+    )
 
 
 @dataclass(frozen=True, slots=True)

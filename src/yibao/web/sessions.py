@@ -165,36 +165,54 @@ class IdentityMiddleware:
             return None
         session = runtime.sessions()
         setattr(request.state, REQUEST_SESSION, session)
+        if path in CALLER_CHECKED and request.method == "GET":
+            # The route checks the session in its own statement (web/caller.py): one round trip.
+            request.state.deferred_token = token
+            return session
         try:
-            resolved = await identity.resolve_session(runtime, session, token, kind=kind)
-            if not is_postgres(session):
-                # On SQLite every transaction holds the write lock, which a use case's own
-                # session would then wait for: end the check's before the route runs.
-                await session.rollback()
+            await resolve_principal(request, session, token, kind=kind, via=via)
         except BaseException:
             await session.close()
             raise
-        if resolved is None or resolved.via != via:
-            return session
-        request.state.display_name = resolved.display_name
-        if resolved.kind == "person":
-            request.state.principal = PersonPrincipal(
-                person_id=resolved.person_id,
-                account_id=resolved.account_id,
-                session_id=resolved.session_id,
-                step_up_until=resolved.step_up_until,
-                via=via,
-            )
-        else:
-            request.state.principal = StaffPrincipal(
-                staff_id=resolved.staff_id,
-                username=resolved.username,
-                name=resolved.display_name,
-                roles=resolved.roles,
-                office=resolved.office,
-                session_id=resolved.session_id,
-            )
         return session
+
+
+# The API reads that check their bearer session in the statement that reads their data
+# (identity's `CALLER_CTE`; web/caller.py): the middleware leaves the check to the route.
+CALLER_CHECKED = frozenset({"/api/v1/account", "/api/v1/consumption"})
+
+
+async def resolve_principal(
+    request: Request, session: AsyncSession, token: str, *, kind: str, via: str
+) -> None:
+    """identity's full check of a session token; sets `request.state.principal` (None: not
+    signed in) and `display_name`."""
+    runtime: Runtime = request.app.state.runtime
+    resolved = await identity.resolve_session(runtime, session, token, kind=kind)
+    if not is_postgres(session):
+        # On SQLite every transaction holds the write lock, which a use case's own
+        # session would then wait for: end the check's before the route runs.
+        await session.rollback()
+    if resolved is None or resolved.via != via:
+        return
+    request.state.display_name = resolved.display_name
+    if resolved.kind == "person":
+        request.state.principal = PersonPrincipal(
+            person_id=resolved.person_id,
+            account_id=resolved.account_id,
+            session_id=resolved.session_id,
+            step_up_until=resolved.step_up_until,
+            via=via,
+        )
+    else:
+        request.state.principal = StaffPrincipal(
+            staff_id=resolved.staff_id,
+            username=resolved.username,
+            name=resolved.display_name,
+            roles=resolved.roles,
+            office=resolved.office,
+            session_id=resolved.session_id,
+        )
 
 
 def is_https(request: Request) -> bool:

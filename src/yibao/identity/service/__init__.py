@@ -24,6 +24,8 @@ from yibao.identity.service.passkeys import (
     step_up_with_passkey,
 )
 from yibao.identity.service.signin import (
+    caller_check,
+    confirm_caller,
     resolve_session,
     sign_in_with_code,
     sign_in_with_password,
@@ -40,7 +42,9 @@ __all__ = [
     "Resolved",
     "account_overview",
     "add_passkey",
+    "caller_check",
     "complete_registration",
+    "confirm_caller",
     "create_staff",
     "open_account_at_counter",
     "passkey_options",

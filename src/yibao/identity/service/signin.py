@@ -291,6 +291,24 @@ async def resolve_session(
     )
 
 
+def caller_check(rt: Runtime, token: str) -> repo.CallerCheck | None:
+    """What a read of the person's own data checks of its bearer session in its own statement
+    (`repo.CALLER_CTE`); None for a token no session can have."""
+    if not token or len(token) > 200:
+        return None
+    now = rt.clock.now()
+    return repo.CallerCheck(token_digest(token), now, now - policy_of(rt.settings).idle_timeout)
+
+
+async def confirm_caller(rt: Runtime, session: AsyncSession, caller: repo.CheckedCaller) -> None:
+    """After a read that found its caller through `caller_check`: marks the session's use, as
+    `resolve_session` does (at most once per touch interval, so nearly always nothing)."""
+    now = rt.clock.now()
+    if now - caller.last_seen_at >= touch_interval(policy_of(rt.settings).idle_timeout):
+        await repo.touch_session(session, caller.session_id, now)
+        await session.commit()
+
+
 async def sign_out(rt: Runtime, session: AsyncSession, session_id: str, *, via: str) -> None:
     row = await repo.sign_in_session(session, session_id)
     if row is None or row.ended_at is not None:

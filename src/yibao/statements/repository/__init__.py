@@ -14,14 +14,14 @@ from yibao.statements.repository.ledger_reads import (
     settlement_shares_of,
     settlements_by_setl_id,
 )
+from yibao.statements.repository.overview import OverviewRow, overview, overview_for_caller
 from yibao.statements.repository.pages import (
     ConsumptionRows,
     EntryDetail,
-    OverviewRow,
     consumption_page,
+    consumption_page_for_caller,
     consumption_page_sql,
     entries_for_source,
-    overview,
 )
 
 __all__ = [
@@ -29,9 +29,11 @@ __all__ = [
     "EntryDetail",
     "OverviewRow",
     "consumption_page",
+    "consumption_page_for_caller",
     "consumption_page_sql",
     "entries_for_source",
     "overview",
+    "overview_for_caller",
     "person_names",
     "settlement_by_setl_id",
     "settlement_items_of",

@@ -1,9 +1,7 @@
-"""The statements every account page view and `/api/v1` read runs: hand-written SQL on the driver.
-
-A view of the overview is one statement (person, enrolment, region, employer, account, the year's
-totals, the latest entry and the 12-month series, from one snapshot); a page of 消费记录 is one too
-(the account, both counts, and the page with each entry's settlement and beneficiary joined in). See
-db/direct/ for why these bypass SQLAlchemy, and docs/benchmarks.md for what it bought.
+"""A page of 消费记录 as every page view and `GET /api/v1/consumption` reads it: one statement (the
+account, both counts, and the page with each entry's settlement and beneficiary joined in),
+hand-written SQL on the driver. See db/direct/ for why these bypass SQLAlchemy, and
+docs/benchmarks.md for what it bought; the overview is in `overview.py`.
 """
 
 from __future__ import annotations
@@ -16,127 +14,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yibao.db.direct import Row, Sql, direct
+from yibao.identity import repository as identity_repository
 from yibao.statements.domain import LEDGER_KINDS, ConsumptionFilter, ConsumptionKind, Cursor, Scope
-
-_DEBITS = "e.kind IN ('settlement_debit', 'mutual_aid_debit', 'relative_contribution_debit')"
-# A reversal with a positive amount gave back money a debit took: it belongs with 消费记录.
-CONSUMPTION = f"({_DEBITS} OR (e.kind = 'reversal' AND e.amount_fen > 0))"
-# Interest (年度结息) is credited to the account like a contribution. Reversals net against what
-# they undo: a returned debit lowers spending, a taken-back credit
-# lowers what was credited.
-_SPENT = (
-    f"CASE WHEN {_DEBITS} THEN -e.amount_fen"
-    " WHEN e.kind = 'reversal' AND e.amount_fen > 0 THEN -e.amount_fen ELSE 0 END"
-)
-_CREDITED = (
-    "CASE WHEN e.kind IN ('contribution_credit', 'interest_credit') THEN e.amount_fen"
-    " WHEN e.kind = 'reversal' AND e.amount_fen < 0 THEN e.amount_fen ELSE 0 END"
-)
-CHART_MONTHS = 12
-
-
-def _total(expression: str, low: str, high: str) -> str:
-    return (
-        f"CAST(COALESCE(SUM(CASE WHEN e.created_at >= :{low} AND e.created_at < :{high}"
-        f" THEN {expression} ELSE 0 END), 0) AS BIGINT)"
-    )
-
-
-_MONTH_COLUMNS = ",\n           ".join(
-    f"{_total(_SPENT, f'b{i}', f'b{i + 1}')} AS m{i}" for i in range(CHART_MONTHS)
-)
-_MONTH_NAMES = ", ".join(f"t.m{i}" for i in range(CHART_MONTHS))
-_OVERVIEW = Sql(
-    f"""
-    SELECT p.name AS person_name, p.psn_no,
-           e.insutype, e.psn_type, e.status AS enrolment_status, e.admdvs,
-           r.name AS region_name, em.name AS employer_name,
-           a.id AS account_id, a.balance_fen, a.status AS account_status,
-           (SELECT MAX(l.created_at) FROM ledger_entries l WHERE l.account_id = a.id)
-               AS last_entry_at,
-           t.year_credited, t.year_spent, {_MONTH_NAMES}
-    FROM persons p
-    LEFT JOIN enrolments e ON e.id = (
-        SELECT x.id FROM enrolments x
-        WHERE x.person_id = p.id AND x.insutype IN ('310', '390')
-        ORDER BY x.insutype LIMIT 1)
-    LEFT JOIN regions r ON r.admdvs = e.admdvs
-    LEFT JOIN employers em ON em.id = e.employer_id
-    LEFT JOIN personal_accounts a ON a.person_id = p.id
-    LEFT JOIN (
-        SELECT e.account_id,
-           {_total(_CREDITED, "year_start", "year_end")} AS year_credited,
-           {_total(_SPENT, "year_start", "year_end")} AS year_spent,
-           {_MONTH_COLUMNS}
-        FROM ledger_entries e
-        WHERE e.account_id = (SELECT id FROM personal_accounts WHERE person_id = :person_id)
-          AND e.created_at >= :since AND e.created_at < :year_end
-        GROUP BY e.account_id
-    ) t ON t.account_id = a.id
-    WHERE p.id = :person_id
-    """,
-    datetimes=("last_entry_at",),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class OverviewRow:
-    person_name: str
-    psn_no: str
-    insutype: str | None
-    psn_type: str | None
-    enrolment_status: str | None
-    admdvs: str | None
-    region_name: str | None
-    employer_name: str | None
-    account_id: int | None
-    balance_fen: int
-    account_status: str | None
-    last_entry_at: datetime | None
-    year_credited_fen: int
-    year_spent_fen: int
-    spent_by_month: list[int]
-
-
-async def overview(
-    session: AsyncSession,
-    person_id: int,
-    *,
-    year: tuple[datetime, datetime],
-    month_bounds: Sequence[datetime],
-) -> OverviewRow | None:
-    """`month_bounds`: the CHART_MONTHS + 1 instants that delimit the chart's months."""
-    if len(month_bounds) != CHART_MONTHS + 1:
-        raise ValueError(f"{CHART_MONTHS} months need {CHART_MONTHS + 1} bounds")
-    bounds = {f"b{i}": at for i, at in enumerate(month_bounds)}
-    row = await (await direct(session)).fetchrow(
-        _OVERVIEW,
-        person_id=person_id,
-        year_start=year[0],
-        year_end=year[1],
-        since=min(year[0], month_bounds[0]),
-        **bounds,
-    )
-    if row is None:
-        return None
-    return OverviewRow(
-        person_name=row["person_name"],
-        psn_no=row["psn_no"],
-        insutype=row["insutype"],
-        psn_type=row["psn_type"],
-        enrolment_status=row["enrolment_status"],
-        admdvs=row["admdvs"],
-        region_name=row["region_name"],
-        employer_name=row["employer_name"],
-        account_id=row["account_id"],
-        balance_fen=int(row["balance_fen"] or 0),
-        account_status=row["account_status"],
-        last_entry_at=row["last_entry_at"],
-        year_credited_fen=int(row["year_credited"] or 0),
-        year_spent_fen=int(row["year_spent"] or 0),
-        spent_by_month=[int(row[f"m{i}"] or 0) for i in range(CHART_MONTHS)],
-    )
-
+from yibao.statements.repository.overview import CONSUMPTION
 
 # --- 消费记录 ------------------------------------------------------------------------------------
 
@@ -163,6 +43,15 @@ def _shape(text: str) -> Sql:
     found = _SHAPES.get(text)
     if found is None:
         found = _SHAPES[text] = Sql(text, datetimes=_ENTRY_DATETIMES)
+    return found
+
+
+def _caller_shape(text: str) -> Sql:
+    found = _SHAPES.get(text)
+    if found is None:
+        found = _SHAPES[text] = Sql(
+            text, datetimes=(*_ENTRY_DATETIMES, *identity_repository.CALLER_DATETIMES)
+        )
     return found
 
 
@@ -281,6 +170,55 @@ class ConsumptionRows:
     rows: list[EntryDetail]  # the page, newest first, with one row more when a next page exists
 
 
+def _consumption_text(
+    conditions: list[str],
+    params: dict[str, Any],
+    *,
+    after: Cursor | None,
+    limit: int,
+    counted: bool,
+    caller: bool,
+) -> str:
+    page = _page("(SELECT id FROM acct)", conditions, params, after=after, limit=limit)
+    counts = "0 AS everything, 0 AS matching FROM acct"
+    if counted:  # conditions[0] is CONSUMPTION, which the join already applies
+        matched = f"CASE WHEN {' AND '.join(conditions[1:])} THEN 1 ELSE 0 END"
+        counts = f"""COUNT(e.id) AS everything,
+                CAST(COALESCE(SUM({matched}), 0) AS BIGINT) AS matching
+            FROM acct LEFT JOIN ledger_entries e ON e.account_id = acct.id AND {CONSUMPTION}
+            GROUP BY acct.id"""
+    if caller:
+        # No row at all: no caller. A row with no `acct_id`: the caller has no account.
+        head = f"{identity_repository.CALLER_CTE},\n        acct AS (SELECT a.id FROM caller"
+        head += " JOIN personal_accounts a ON a.person_id = caller.person_id)"
+        select = "caller.*, counts.account_id AS acct_id"
+        source = "caller LEFT JOIN counts ON 1 = 1"
+    else:
+        head = "acct AS (SELECT a.id FROM personal_accounts a WHERE a.person_id = :owner)"
+        select = "counts.account_id AS acct_id"
+        source = "counts"
+    return f"""
+        WITH {head},
+        counts AS (SELECT acct.id AS account_id, {counts}),
+        page AS ({page})
+        SELECT {select}, counts.everything, counts.matching, page.*
+        FROM {source} LEFT JOIN page ON 1 = 1
+        ORDER BY page.created_at DESC, page.id DESC
+    """
+
+
+def _consumption_rows(found: Sequence[Row]) -> ConsumptionRows | None:
+    first = found[0]
+    if first["acct_id"] is None:
+        return None
+    return ConsumptionRows(
+        account_id=int(first["acct_id"]),
+        matching=int(first["matching"]),
+        everything=int(first["everything"]),
+        rows=[_detail(row) for row in found if row["id"] is not None],  # none: an empty page
+    )
+
+
 async def consumption_page(
     session: AsyncSession,
     person_id: int,
@@ -293,33 +231,35 @@ async def consumption_page(
     """The person's account, both counts (when `counted`) and a page, in one statement, so the
     counts and the page come from one snapshot; None without an account."""
     conditions, params = _filter(person_id, wanted)
-    page = _page("(SELECT id FROM acct)", conditions, params, after=after, limit=limit)
-    counts = "0 AS everything, 0 AS matching FROM acct"
-    if counted:  # conditions[0] is CONSUMPTION, which the join already applies
-        matched = f"CASE WHEN {' AND '.join(conditions[1:])} THEN 1 ELSE 0 END"
-        counts = f"""COUNT(e.id) AS everything,
-                CAST(COALESCE(SUM({matched}), 0) AS BIGINT) AS matching
-            FROM acct LEFT JOIN ledger_entries e ON e.account_id = acct.id AND {CONSUMPTION}
-            GROUP BY acct.id"""
-    text = f"""
-        WITH acct AS (SELECT a.id FROM personal_accounts a WHERE a.person_id = :owner),
-        counts AS (SELECT acct.id AS account_id, {counts}),
-        page AS ({page})
-        SELECT counts.account_id AS acct_id, counts.everything, counts.matching, page.*
-        FROM counts LEFT JOIN page ON 1 = 1
-        ORDER BY page.created_at DESC, page.id DESC
-    """
+    text = _consumption_text(
+        conditions, params, after=after, limit=limit, counted=counted, caller=False
+    )
     params["owner"] = person_id
     found = await (await direct(session)).fetch(_shape(text), **params)
+    return _consumption_rows(found) if found else None
+
+
+async def consumption_page_for_caller(
+    session: AsyncSession,
+    caller: identity_repository.CallerCheck,
+    wanted: ConsumptionFilter,
+    *,
+    after: Cursor | None,
+    limit: int,
+) -> tuple[identity_repository.CheckedCaller, ConsumptionRows | None] | None:
+    """`consumption_page` (counted) of the person behind a bearer session, checked in the same
+    statement; None when the session is not one `CALLER_CTE` lets through."""
+    conditions, params = _filter(0, wanted)
+    # The page and the counts are CTEs of their own: they name the caller through a subquery.
+    conditions = [c.replace(":person_id", "(SELECT person_id FROM caller)") for c in conditions]
+    params.pop("person_id", None)
+    text = _consumption_text(
+        conditions, params, after=after, limit=limit, counted=True, caller=True
+    )
+    found = await (await direct(session)).fetch(_caller_shape(text), **params, **caller.params())
     if not found:
         return None
-    first = found[0]
-    return ConsumptionRows(
-        account_id=int(first["acct_id"]),
-        matching=int(first["matching"]),
-        everything=int(first["everything"]),
-        rows=[_detail(row) for row in found if row["id"] is not None],  # none: an empty page
-    )
+    return identity_repository.checked_caller(found[0]), _consumption_rows(found)
 
 
 _FOR_SOURCE = Sql(

@@ -1,4 +1,5 @@
-"""Read models of the person's own account: overview, 缴费记录, 消费记录, the statement.
+"""Read models of the person's own account: overview, 消费记录, the statement (缴费记录 is in
+`contributions.py`).
 
 Read-only use cases: each takes the person id from the caller's principal, never from a URL, so
 one person never reads another's records. Nothing here writes, so nothing commits.
@@ -7,22 +8,15 @@ one person never reads another's records. Nothing here writes, so nothing commit
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yibao.contributions import repository as contributions_repository
-from yibao.contributions.domain import (
-    InvalidContribution,
-    gap_months,
-    month_index,
-    month_of_index,
-    parse_month,
-)
 from yibao.enrolment import repository as enrolment_repository
 from yibao.enrolment.domain import INSUTYPE_NAMES, UnknownPerson
 from yibao.enrolment.tables import Region
+from yibao.identity.repository import CallerCheck, CheckedCaller
 from yibao.kernel.clock import Clock, china_today
 from yibao.kernel.errors import NotFound
 from yibao.ledger import repository as ledger_repository
@@ -33,7 +27,6 @@ from yibao.statements.domain import (
     MAX_STATEMENT_DAYS,
     ConsumptionFilter,
     ConsumptionKind,
-    ContributionMonth,
     Cursor,
     DayRange,
     InvalidFilter,
@@ -116,16 +109,6 @@ class ConsumptionDetail:
     patient_name: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class ContributionHistory:
-    months: list[ContributionMonth]  # newest first, gaps included
-    hidden: int
-    since: str
-    until: str
-    credited_fen: int
-    owing_months: list[str] = field(default_factory=list)
-
-
 async def _account(session: AsyncSession, person_id: int) -> ledger_repository.PersonalAccount:
     account = await ledger_repository.account_for_person(session, person_id)
     if account is None:
@@ -133,24 +116,20 @@ async def _account(session: AsyncSession, person_id: int) -> ledger_repository.P
     return account
 
 
-async def account_overview(session: AsyncSession, clock: Clock, person_id: int) -> Overview:
-    now = clock.now()
-    today = china_today(clock)
+def _overview_bounds(
+    today: date,
+) -> tuple[list[str], tuple[datetime, datetime], list[datetime]]:
     months = last_months(today, CHART_MONTHS)
-    # The account row's balance is the ledger's running sum, written in the same transaction as
-    # every entry (the database refuses anything else), so reading it costs one row, not a scan
-    # of the whole history; the rest comes from the same statement, so it agrees with it.
-    row = await repository.overview(
-        session,
-        person_id,
-        year=(
-            month_start_utc(f"{today.year:04d}-01"),
-            month_start_utc(f"{today.year + 1:04d}-01"),
-        ),
-        month_bounds=[month_start_utc(m) for m in [*months, next_month(months[-1])]],
+    year = (
+        month_start_utc(f"{today.year:04d}-01"),
+        month_start_utc(f"{today.year + 1:04d}-01"),
     )
-    if row is None:
-        raise UnknownPerson("没有找到参保信息")
+    return months, year, [month_start_utc(m) for m in [*months, next_month(months[-1])]]
+
+
+def _overview(
+    row: repository.OverviewRow, months: list[str], today: date, now: datetime
+) -> Overview:
     return Overview(
         person_name=row.person_name,
         psn_no=row.psn_no,
@@ -172,6 +151,37 @@ async def account_overview(session: AsyncSession, clock: Clock, person_id: int) 
             MonthlyTotal(m, spent) for m, spent in zip(months, row.spent_by_month, strict=True)
         ],
     )
+
+
+async def account_overview(session: AsyncSession, clock: Clock, person_id: int) -> Overview:
+    now = clock.now()
+    today = china_today(clock)
+    months, year, bounds = _overview_bounds(today)
+    # The account row's balance is the ledger's running sum, written in the same transaction as
+    # every entry (the database refuses anything else), so reading it costs one row, not a scan
+    # of the whole history; the rest comes from the same statement, so it agrees with it.
+    row = await repository.overview(session, person_id, year=year, month_bounds=bounds)
+    if row is None:
+        raise UnknownPerson("没有找到参保信息")
+    return _overview(row, months, today, now)
+
+
+async def caller_account_overview(
+    session: AsyncSession, clock: Clock, caller: CallerCheck | None
+) -> tuple[CheckedCaller, Overview] | None:
+    """`account_overview` of the person behind a bearer session, the session checked in the same
+    statement (one round trip); None when it is not one `CALLER_CTE` lets through (the caller
+    then takes identity's full check)."""
+    if caller is None:
+        return None
+    now = clock.now()
+    today = china_today(clock)
+    months, year, bounds = _overview_bounds(today)
+    found = await repository.overview_for_caller(session, caller, year=year, month_bounds=bounds)
+    if found is None:
+        return None
+    checked, row = found
+    return checked, _overview(row, months, today, now)
 
 
 def _record(entry: repository.EntryDetail, person_id: int) -> ConsumptionRecord:
@@ -200,6 +210,30 @@ def _record(entry: repository.EntryDetail, person_id: int) -> ConsumptionRecord:
     )
 
 
+def _page(
+    found: repository.ConsumptionRows,
+    person_id: int,
+    clock: Clock,
+    wanted: ConsumptionFilter,
+    limit: int,
+    *,
+    counted: bool,
+) -> ConsumptionPage:
+    has_more = len(found.rows) > limit
+    rows = found.rows[:limit]
+    default_days = day_range(None, None, china_today(clock))
+    next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if has_more else None
+    matching = found.matching if counted else 0
+    return ConsumptionPage(
+        records=[_record(row, person_id) for row in rows],
+        next_cursor=next_cursor,
+        matching=matching,
+        hidden=found.everything - matching if counted else 0,
+        narrowed=wanted.narrowed(default_days),
+        filter=wanted,
+    )
+
+
 async def consumption_page(
     session: AsyncSession,
     clock: Clock,
@@ -216,19 +250,32 @@ async def consumption_page(
     )
     if found is None:
         raise NoPersonalAccount("您没有职工医保个人账户（居民医保不设个人账户）")
-    has_more = len(found.rows) > limit
-    rows = found.rows[:limit]
-    default_days = day_range(None, None, china_today(clock))
-    next_cursor = Cursor(rows[-1].created_at, rows[-1].id).encode() if has_more else None
-    matching = found.matching if counted else 0
-    return ConsumptionPage(
-        records=[_record(row, person_id) for row in rows],
-        next_cursor=next_cursor,
-        matching=matching,
-        hidden=found.everything - matching if counted else 0,
-        narrowed=wanted.narrowed(default_days),
-        filter=wanted,
+    return _page(found, person_id, clock, wanted, limit, counted=counted)
+
+
+async def caller_consumption_page(
+    session: AsyncSession,
+    clock: Clock,
+    caller: CallerCheck | None,
+    wanted: ConsumptionFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[CheckedCaller, ConsumptionPage] | None:
+    """`consumption_page` of the person behind a bearer session, checked in the same statement
+    (see `caller_account_overview`)."""
+    if caller is None:
+        return None
+    after = Cursor.decode(cursor)
+    found = await repository.consumption_page_for_caller(
+        session, caller, wanted, after=after, limit=limit
     )
+    if found is None:
+        return None
+    checked, rows = found
+    if rows is None:
+        raise NoPersonalAccount("您没有职工医保个人账户（居民医保不设个人账户）")
+    return checked, _page(rows, checked.person_id, clock, wanted, limit, counted=True)
 
 
 async def all_consumption(
@@ -284,54 +331,6 @@ async def consumption_detail(
         shares=shares,
         entries=[_record(entry, person_id) for entry in entries],
         patient_name=patient_name,
-    )
-
-
-def _month_bounds(since: str | None, until: str | None, today: date) -> tuple[str, str]:
-    try:
-        last = parse_month(until) if until else f"{today:%Y-%m}"
-        first = parse_month(since) if since else month_of_index(month_index(last) - 11)
-    except InvalidContribution as exc:
-        raise InvalidFilter("月份应为 YYYY-MM，例如 2025-01") from exc
-    if first > last:
-        raise InvalidFilter("开始月份不能晚于结束月份")
-    return first, last
-
-
-async def contribution_history(
-    session: AsyncSession,
-    clock: Clock,
-    person_id: int,
-    *,
-    since: str | None = None,
-    until: str | None = None,
-) -> ContributionHistory:
-    first, last = _month_bounds(since, until, china_today(clock))
-    every = await contributions_repository.for_person(session, person_id)
-    # Gaps are judged on the whole history, so a window that starts inside a gap still shows it.
-    gaps = set(gap_months([c.month for c in every]))
-    months = [
-        ContributionMonth(
-            month=c.month,
-            status=c.status,
-            base_fen=c.base_fen,
-            employer_fen=c.employer_fen,
-            personal_fen=c.personal_fen,
-            credited_fen=c.credited_fen,
-            arrived_on=c.arrived_on,
-        )
-        for c in every
-    ]
-    months += [ContributionMonth(month=m, status="gap") for m in gaps]
-    months.sort(key=lambda m: m.month, reverse=True)
-    shown = [m for m in months if first <= m.month <= last]
-    return ContributionHistory(
-        months=shown,
-        hidden=len(months) - len(shown),
-        since=first,
-        until=last,
-        credited_fen=sum(m.credited_fen or 0 for m in shown),
-        owing_months=sorted(m.month for m in shown if m.owing),
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from yibao.kernel.clock import china_today
+from yibao.kernel.errors import DomainError
 from yibao.kernel.money import format_yuan
 from yibao.statements import service as statements
 from yibao.statements.domain import (
@@ -27,6 +28,7 @@ from yibao.statements.domain import (
 )
 from yibao.statements.pdf import render_statement
 from yibao.web.auth import SteppedUpPersonDep
+from yibao.web.caller import CallerDep
 from yibao.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["个人账户 account"])
@@ -253,10 +255,16 @@ def consumption_detail_out(detail: statements.ConsumptionDetail) -> ConsumptionD
 
 
 @router.get("/account", response_model=AccountOut, summary="账户概览 overview")
-async def account(
-    person: SteppedUpPersonDep, session: SessionDep, runtime: RuntimeDep
-) -> AccountOut:
-    return account_out(await statements.account_overview(session, runtime.clock, person.person_id))
+async def account(caller: CallerDep, runtime: RuntimeDep) -> AccountOut:
+    # The bearer session is checked in the overview's own statement (web/caller.py).
+    found = await statements.caller_account_overview(caller.session, runtime.clock, caller.check)
+    if found is not None:
+        await caller.confirm(found[0])
+        return account_out(found[1])
+    person = await caller.principal()
+    return account_out(
+        await statements.account_overview(caller.session, runtime.clock, person.person_id)
+    )
 
 
 @router.get("/contributions", response_model=ContributionsOut, summary="缴费记录")
@@ -275,8 +283,7 @@ async def contributions(
 
 @router.get("/consumption", response_model=ConsumptionPageOut, summary="消费记录")
 async def consumption(
-    person: SteppedUpPersonDep,
-    session: SessionDep,
+    caller: CallerDep,
     runtime: RuntimeDep,
     since: Annotated[str | None, Query(description="YYYY-MM-DD; default 12 months back")] = None,
     until: Annotated[str | None, Query(description="YYYY-MM-DD; default today")] = None,
@@ -290,17 +297,34 @@ async def consumption(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> ConsumptionPageOut:
-    wanted = parse_consumption_filter(
-        since=since,
-        until=until,
-        kind=kind,
-        institution=institution,
-        scope=scope,
-        today=china_today(runtime.clock),
-    )
-    page = await statements.consumption_page(
-        session, runtime.clock, person.person_id, wanted, cursor=cursor, limit=page_size(limit)
-    )
+    rows = page_size(limit)
+    clock = runtime.clock
+    try:
+        wanted = parse_consumption_filter(
+            since=since,
+            until=until,
+            kind=kind,
+            institution=institution,
+            scope=scope,
+            today=china_today(clock),
+        )
+        # The bearer session is checked in the page's own statement (web/caller.py).
+        found = await statements.caller_consumption_page(
+            caller.session, clock, caller.check, wanted, cursor=cursor, limit=rows
+        )
+    except DomainError:
+        # A wrong filter or cursor, or no account: who is asking is answered first, as on
+        # every other route.
+        await caller.principal()
+        raise
+    if found is not None:
+        await caller.confirm(found[0])
+        page = found[1]
+    else:
+        person = await caller.principal()
+        page = await statements.consumption_page(
+            caller.session, clock, person.person_id, wanted, cursor=cursor, limit=rows
+        )
     return ConsumptionPageOut(
         since=wanted.days.since,
         until=wanted.days.until,
