@@ -278,11 +278,11 @@ def test_a_world_behind_the_migrations_is_migrated_not_reloaded(
     assert bring_up_to_date(target).note == "current"
     # A table whose storage options a migration changes is rewritten as a load lays it out.
     before = asyncio.run(storage_options(target))
-    asyncio.run(_admin_on(target, "ALTER TABLE personal_accounts SET (fillfactor = 80)"))
+    asyncio.run(_admin_on(target, "ALTER TABLE enrolments SET (fillfactor = 90)"))
     try:
-        assert asyncio.run(settle_after_upgrade(target, before)) == (["personal_accounts"], [])
+        assert asyncio.run(settle_after_upgrade(target, before)) == (["enrolments"], [])
     finally:
-        asyncio.run(_admin_on(target, "ALTER TABLE personal_accounts RESET (fillfactor)"))
+        asyncio.run(_admin_on(target, "ALTER TABLE enrolments RESET (fillfactor)"))
     # A revision the code does not know (a world loaded by another branch) is not migrated.
     asyncio.run(target.record({**found.facts, "schema": "elsewhere"}))
     asyncio.run(
