@@ -207,7 +207,7 @@ class Usage:
             "worker_rss_peak_mb": [round(v, 1) for v in self.worker_rss_peak_mb.values()],
             "cores_server": round(self.cpu_server / wall, 2),
             "cores_postgres": round(self.cpu_postgres / wall, 3),
-            "cores_postgres_all": round(self.cpu_postgres_all / wall, 2),
+            "cores_postgres_all": round(self.cpu_postgres_all / wall, 3),
             "cores_loadgen": round(self.cpu_loadgen / wall, 2),
             "cores_machine": round(self.cpu_machine / wall, 2),
             "cores_others": round(max(0.0, self.cpu_machine - ours) / wall, 2),

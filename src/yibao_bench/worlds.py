@@ -134,6 +134,9 @@ def bring_up_to_date(target: Target) -> Found:
     }
     facts = {**facts, "schema": fingerprint, "upgrades": [*facts.get("upgrades", []), done]}
     asyncio.run(target.record(facts))
+    was, now = set(revisions), set(heads)
     return Found(
-        facts, f"migrated from {', '.join(revisions)} to {', '.join(heads)} in {done['seconds']} s"
+        facts,
+        f"migrated from {', '.join(sorted(was - now))} to {', '.join(sorted(now - was))}"
+        f" in {done['seconds']} s",
     )

@@ -205,7 +205,7 @@ def test_one_second_run_of_every_workload(
         assert results["verdict"]["query_vs_floor_read"]["value"] is not None
         # The WAL is read back per database, and PostgreSQL's CPU is its backends'.
         assert settlement["db_wal_records"] > 0, settlement.get("db_wal_error")
-        assert settlement["db_wal_bytes"] <= settlement["wal_bytes_written"]
+        assert settlement["db_wal_bytes"] > 0 and settlement["db_wal_fpi"] >= 0
         assert 0 < settlement["cores_postgres"] <= settlement["cores_postgres_all"]
         assert len(settlement["load_average"]) == 2
         # Each sampled person was touched once before the measured pass, and wrk stopped then.

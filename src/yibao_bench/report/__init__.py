@@ -177,9 +177,10 @@ def render(results: dict[str, Any], notes: str = "") -> str:
             + "."
         )
         for done in w.get("upgrades", []):
+            was, now = set(done.get("from", [])), set(done.get("to", []))
             out.append(
-                f"  Migrated since its load, not reloaded: {', '.join(done.get('from', []))} →"
-                f" {', '.join(done.get('to', []))} (`alembic upgrade heads`"
+                f"  Migrated since its load, not reloaded: {', '.join(sorted(was - now))} →"
+                f" {', '.join(sorted(now - was))} (`alembic upgrade heads`"
                 + "".join(
                     f", {what} {', '.join(done[key])}"
                     for key, what in (

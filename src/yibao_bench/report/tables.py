@@ -143,12 +143,13 @@ def neighbours_table(results: dict[str, Any], persons: int) -> list[str]:
     """Who else used the machine during each pass: its load average and the cores of every
     process that is not the server, its database backends or the load generator."""
     lines = [
-        "The machine during each pass (other helpers' work shares these 2 cores and this"
+        "The machine during each pass (other helpers' work may share these 2 cores and this"
         " PostgreSQL): the 1-minute load average at the start and the end of the pass, the"
-        " cores the whole machine was busy, and those of processes other than the run's own"
-        " (the server's workers, the backends of its database, wrk or pgbench):",
+        " cores the whole machine was busy, and the cores outside the measured processes (the"
+        " server's workers, the backends of the pass's database, wrk or pgbench) — PostgreSQL's"
+        " checkpointer, WAL writer and autovacuum, the kernel's writeback, and any neighbour:",
         "",
-        "| pass | load average (start → end) | machine busy cores | others' cores |",
+        "| pass | load average (start → end) | machine busy cores | cores outside the measured processes |",
         "|---|---:|---:|---:|",
     ]
     for name, w in passes(results, persons):
@@ -240,7 +241,8 @@ def limits(results: dict[str, Any], cores: int) -> list[str]:
             text += f"); buffer hits {w.get('buffer_hit_pct', '—')}%"
         text += (
             f". With every core on this workload alone, those costs (wrk's included) would allow"
-            f" about {ceiling}/s; other processes took {others if others is not None else '—'}"
+            f" about {ceiling}/s; processes outside the measured ones (PostgreSQL's background"
+            f" work, the kernel, any neighbour) took {others if others is not None else '—'}"
             f" of the {cores} cores during the pass (load average"
             f" {' → '.join(f'{v:.1f}' for v in w.get('load_average') or []) or '—'})."
         )
