@@ -6,7 +6,6 @@ imports it (an import-linter contract), and numpy, which only its loader uses, c
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -96,9 +95,10 @@ def run_command(
     if as_json:
         print_json(results)
         return
-    for name, found in results["verdict"].items():
-        mark = "[green]达标[/]" if found["met"] else "[red]未达标[/]"
-        console.print(f"{mark} {name}: {found['value']} (目标 {found['target']})")
+    for found in results["verdict"].values():
+        mark = {True: "[green]达标[/]", False: "[red]未达标[/]", None: "[dim]记录[/]"}[found["met"]]
+        value = "未测得" if found["value"] is None else found["value"]
+        console.print(f"{mark} {found['label']}: {value} (目标 {found['target']})")
 
 
 @bench_app.command("load")
@@ -122,15 +122,22 @@ def load_command(
     """Generate N persons with three years of history into the bench database (COPY)."""
     from yibao_bench.load import load_world
     from yibao_bench.target import Target
+    from yibao_bench.worlds import bring_up_to_date
 
     if persons < 1:
         fail("--persons 至少为 1")
     if not 1 <= months <= 120 or not 0 <= item_months <= months:
         fail("--months 应在 1 到 120 之间，--item-months 不能超过 --months")
     target = Target.for_persons(persons, database)
-    if if_missing and asyncio.run(target.describe()) is not None:
-        console.print(f"{target.database} 已有 {persons:,} 名参保人的完整压测数据，跳过")
-        return
+    if if_missing:
+        # A world loaded under older migrations is migrated (alembic upgrade), not reloaded.
+        found = bring_up_to_date(target)
+        if found.facts is not None and found.facts.get("persons") == persons:
+            console.print(
+                f"{target.database} 已有 {persons:,} 名参保人的完整压测数据，跳过 ({found.note})"
+            )
+            return
+        console.print(f"{target.database}: {found.note}；重新生成")
     facts = load_world(
         target,
         persons,

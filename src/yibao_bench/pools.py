@@ -73,13 +73,14 @@ def envelope(
     }
 
 
-def sign_in_hospitals(base_url: str, seed: int) -> list[Hospital]:
-    """9001 for every bench hospital, through the interface; returns them with their sign_no."""
+def sign_in_hospitals(base_url: str, seed: int, kind: str = "H") -> list[Hospital]:
+    """9001 for every bench hospital (`kind` "H") or pharmacy ("P"), through the interface;
+    returns them with their sign_no."""
     signed = []
     now = datetime.now(UTC)
     with httpx.Client(base_url=base_url, timeout=30) as client:
         for n, (code, name, admdvs, token) in enumerate(institution_codes(seed)):
-            if not code.startswith("H"):
+            if not code.startswith(kind):
                 continue
             hospital = Hospital(code, name, admdvs, token)
             msgid = f"{code}{now.astimezone(CHINA_TZ):%Y%m%d%H%M%S}{9000 + n % 1000:04d}"
@@ -96,7 +97,7 @@ def sign_in_hospitals(base_url: str, seed: int) -> list[Hospital]:
     return signed
 
 
-async def _random_persons(
+async def random_persons(
     conn: asyncpg.Connection, persons: int, count: int, seed: int
 ) -> list[Any]:
     rng = np.random.default_rng(seed)
@@ -134,7 +135,7 @@ async def settlement_pool(
         levels.setdefault(item[2], []).append(item)
     conn = await asyncpg.connect(dsn)
     try:
-        people = await _random_persons(conn, persons, count, seed)
+        people = await random_persons(conn, persons, count, seed)
         visit_ids = [
             r[0]
             for r in await conn.fetch(
@@ -247,7 +248,7 @@ async def settlement_pool(
             )
     finally:
         await conn.close()
-    _write_pool(out_dir, "settle", lines)
+    write_pool(out_dir, "settle", lines)
     return len(people)
 
 
@@ -272,7 +273,7 @@ async def query_pool(
 
     conn = await asyncpg.connect(dsn)
     try:
-        people = await _random_persons(conn, persons, count, seed)
+        people = await random_persons(conn, persons, count, seed)
         ids = sorted({p["id"] for p in people})
         now = datetime.now(UTC)
         password_hash = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(
@@ -324,11 +325,11 @@ async def query_pool(
             )
     finally:
         await conn.close()
-    _write_pool(out_dir, "tokens", [tokens[t::threads] for t in range(threads)])
+    write_pool(out_dir, "tokens", [tokens[t::threads] for t in range(threads)])
     return len(tokens)
 
 
-def _write_pool(out_dir: Path, name: str, per_thread: list[list[str]]) -> None:
+def write_pool(out_dir: Path, name: str, per_thread: list[list[str]]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for t, lines in enumerate(per_thread, start=1):
         (out_dir / f"{name}-{t}.txt").write_text("\n".join(lines) + "\n")

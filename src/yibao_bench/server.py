@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -65,16 +66,36 @@ def _rss_mb(pid: int) -> float:
     return pages * _PAGE / 1_048_576
 
 
-def _named(name: str) -> list[int]:
+def _named(name: str, database: str | None = None) -> list[int]:
+    """Processes called `name`; with `database`, only PostgreSQL backends serving it (a backend's
+    process title names its database: `postgres: 15/main: <user> <database> <client> <state>`)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
+                if (entry / "comm").read_text().strip() != name:
+                    continue
+                if database is not None:
+                    title = (entry / "cmdline").read_bytes().decode(errors="replace").split()
+                    if len(title) < 4 or title[3] != database:
+                        continue
             except OSError:
                 continue
+            found.append(int(entry.name))
     return found
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy since boot (/proc/stat), whoever
+    spent them: with the run's own processes subtracted, what the neighbours took."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(v) for v in fields[:8]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / _TICK
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 @dataclass
@@ -120,15 +141,22 @@ def uvicorn_command(port: int, *, workers: int, app: str = APP) -> list[str]:
 def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterator[Server]:
     port = free_port()
     command = uvicorn_command(port, workers=workers, app=app)
+    # The server's stderr goes to a file: a pipe nobody reads during the run fills up and then
+    # blocks the server's writes to it.
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        command, cwd=ROOT, env=env, stderr=subprocess.PIPE
+        command, cwd=ROOT, env=env, stderr=errors
     )
+
+    def stderr_tail() -> str:
+        errors.seek(0)
+        return errors.read().decode(errors="replace")[-1500:]
+
     try:
         deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                err = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"the server stopped at start: {err[-1500:]}")
+                raise RuntimeError(f"the server stopped at start: {stderr_tail()}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                     break
@@ -146,6 +174,8 @@ def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterato
             not in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
         ] or [process.pid]
         yield Server(process, port, pids)
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped during the run: {stderr_tail()}")
     finally:
         process.terminate()
         try:
@@ -153,6 +183,7 @@ def running_server(env: dict[str, str], workers: int, app: str = APP) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        errors.close()
 
 
 @dataclass
@@ -162,17 +193,25 @@ class Usage:
     seconds: float = 0.0
     worker_rss_peak_mb: dict[int, float] = field(default_factory=dict)
     cpu_server: float = 0.0
-    cpu_postgres: float = 0.0
+    cpu_postgres: float = 0.0  # the backends of the measured database (all of them without one)
+    cpu_postgres_all: float = 0.0  # every PostgreSQL process, other databases' too
     cpu_loadgen: float = 0.0
+    cpu_machine: float = 0.0  # every process of the machine
+    load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start, end
 
     def as_dict(self) -> dict[str, object]:
         wall = self.seconds or 1.0
+        ours = self.cpu_server + self.cpu_postgres + self.cpu_loadgen
         return {
             "seconds": round(self.seconds, 1),
             "worker_rss_peak_mb": [round(v, 1) for v in self.worker_rss_peak_mb.values()],
             "cores_server": round(self.cpu_server / wall, 2),
-            "cores_postgres": round(self.cpu_postgres / wall, 2),
+            "cores_postgres": round(self.cpu_postgres / wall, 3),
+            "cores_postgres_all": round(self.cpu_postgres_all / wall, 3),
             "cores_loadgen": round(self.cpu_loadgen / wall, 2),
+            "cores_machine": round(self.cpu_machine / wall, 2),
+            "cores_others": round(max(0.0, self.cpu_machine - ours) / wall, 2),
+            "load_average": list(self.load_average),
         }
 
 
@@ -180,19 +219,29 @@ class UsageMeter:
     """Samples every 0.5 s, so processes that end during the workload (pgbench's backends) still
     count with what they used until their last sample."""
 
-    def __init__(self, workers: list[int], loadgen_pid: int | None = None) -> None:
+    def __init__(
+        self, workers: list[int], loadgen_pid: int | None = None, database: str | None = None
+    ) -> None:
         self.workers = workers
         self.loadgen_pid = loadgen_pid
+        # PostgreSQL's CPU is counted for the backends of this database: the server is shared
+        # with other databases whose work is not the workload's.
+        self.database = database
         self.usage = Usage()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._started = 0.0
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
+        self._mine: set[int] = set()
         self._server_before = 0.0
         self._loadgen_cpu = 0.0
+        self._machine_before = 0.0
+        self._load_before = 0.0
 
     def _sample_postgres(self, *, at_start: bool = False) -> None:
+        if self.database is not None:
+            self._mine.update(_named("postgres", self.database))
         for pid in _named("postgres"):
             cpu = cpu_seconds(pid)
             if pid not in self._first:
@@ -214,6 +263,8 @@ class UsageMeter:
     def __enter__(self) -> UsageMeter:
         self._server_before = sum(cpu_seconds(p) for p in self.workers)
         self._sample_postgres(at_start=True)
+        self._machine_before = machine_busy_seconds()
+        self._load_before = load_average()
         self._started = time.monotonic()
         self._thread.start()
         return self
@@ -223,8 +274,16 @@ class UsageMeter:
         self._thread.join()
         self._sample_postgres()
         self.usage.seconds = time.monotonic() - self._started
+        self.usage.cpu_machine = machine_busy_seconds() - self._machine_before
+        self.usage.load_average = (self._load_before, load_average())
         self.usage.cpu_server = sum(cpu_seconds(p) for p in self.workers) - self._server_before
-        self.usage.cpu_postgres = sum(self._last[p] - self._first[p] for p in self._last)
+        used = {p: self._last[p] - self._first[p] for p in self._last}
+        self.usage.cpu_postgres_all = sum(used.values())
+        self.usage.cpu_postgres = (
+            sum(used.get(p, 0.0) for p in self._mine)
+            if self.database is not None
+            else self.usage.cpu_postgres_all
+        )
         self.usage.cpu_loadgen = self._loadgen_cpu
 
 

@@ -1,8 +1,9 @@
 """Where the bench writes: its own PostgreSQL databases, its own keys, its own result files.
 
 Bench data never goes near `test` or the application's database: each size has a database of
-its own (`yibao_bench_1m`, `yibao_bench_100k`, …) and the load records what it made in the
-database's comment, so `yibao-bench run` can check it found a complete world.
+its own (`yibao_bench_1m`, `yibao_bench_100k`, …; `YIBAO_BENCH_DATABASE_PREFIX` replaces
+`yibao_bench`, so two checkouts on one server keep their worlds apart) and the load records what
+it made in the database's comment, so `yibao-bench run` can check it found a complete world.
 """
 
 from __future__ import annotations
@@ -21,8 +22,22 @@ import asyncpg  # type: ignore[import-untyped]
 from yibao.config import Settings
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+PREFIX_VARIABLE = "YIBAO_BENCH_DATABASE_PREFIX"
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "var" / "bench"
+
+
+def database_prefix() -> str:
+    """What the bench's database names start with: `yibao_bench` unless the environment says."""
+    prefix = os.environ.get(PREFIX_VARIABLE, "") or "yibao_bench"
+    if not prefix.replace("_", "").isalnum() or not prefix[0].isalpha():
+        raise ValueError(f"{PREFIX_VARIABLE} must be letters, digits and '_': {prefix!r}")
+    return prefix
+
+
+def pgbench_database() -> str:
+    """The yardstick's own database (pgbench's tables, also the floor's)."""
+    return f"{database_prefix()}_pgbench"
 
 
 def size_label(persons: int) -> str:
@@ -41,7 +56,7 @@ class Target:
     @classmethod
     def for_persons(cls, persons: int, database: str | None = None) -> Target:
         admin = os.environ.get("YIBAO_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL)
-        return cls(admin, database or f"yibao_bench_{size_label(persons)}")
+        return cls(admin, database or f"{database_prefix()}_{size_label(persons)}")
 
     @property
     def url(self) -> str:
@@ -67,7 +82,15 @@ class Target:
 
     async def describe(self) -> dict[str, Any] | None:
         """What the last load recorded, or None when the database is missing, incomplete or
-        made under other migrations."""
+        made under other migrations (`worlds.bring_up_to_date` migrates such a world)."""
+        found = await self.recorded()
+        if not found.get("complete") or found.get("schema") != schema_fingerprint():
+            return None
+        return found
+
+    async def recorded(self) -> dict[str, Any]:
+        """What the last load (or upgrade) recorded in the database's comment, whatever schema
+        it was made under; empty when there is no such database or no record."""
         conn = await asyncpg.connect(self.admin_dsn)
         try:
             comment = await conn.fetchval(
@@ -77,14 +100,12 @@ class Target:
         finally:
             await conn.close()
         if not comment:
-            return None
+            return {}
         try:
-            found: dict[str, Any] = json.loads(comment)
+            found = json.loads(comment)
         except ValueError:
-            return None
-        if not found.get("complete") or found.get("schema") != schema_fingerprint():
-            return None
-        return found
+            return {}
+        return found if isinstance(found, dict) else {}
 
     async def record(self, facts: dict[str, Any]) -> None:
         conn = await asyncpg.connect(self.admin_dsn)

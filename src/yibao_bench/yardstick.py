@@ -32,9 +32,11 @@ class PgbenchResult:
     mean_ms: float
     cores_postgres: float
     cores_loadgen: float
+    usage: dict[str, Any]  # the meter's own figures (the machine's neighbours among them)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        found = {k: v for k, v in self.__dict__.items() if k != "usage"}
+        return {**self.usage, **found}
 
 
 def _pg_env(dsn: str) -> tuple[list[str], dict[str, str]]:
@@ -131,7 +133,7 @@ def pgbench_run(
             text=True,
             env={**_os_env(), **env},
         )
-        with UsageMeter([], process.pid) as meter:
+        with UsageMeter([], process.pid, database=database) as meter:
             stdout, stderr = process.communicate(timeout=seconds + 600)
         if process.returncode != 0:
             raise RuntimeError(f"pgbench failed: {stderr[-800:]}")
@@ -156,8 +158,13 @@ def pgbench_run(
         p50_ms=_percentile(latencies, 50) / 1000,
         p99_ms=_percentile(latencies, 99) / 1000,
         mean_ms=round(sum(latencies) / max(len(latencies), 1) / 1000, 3),
-        cores_postgres=round(meter.usage.cpu_postgres / wall, 2),
+        cores_postgres=round(meter.usage.cpu_postgres / wall, 3),
         cores_loadgen=round(meter.usage.cpu_loadgen / wall, 2),
+        usage={
+            k: v
+            for k, v in meter.usage.as_dict().items()
+            if k in {"cores_postgres_all", "cores_machine", "cores_others", "load_average"}
+        },
     )
 
 
