@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from yibao.fsi.call import NOTHING, Call, Original, Reply, Reversed
 from yibao.fsi.envelope import Fields, InvalidMessage, wall_time
 from yibao.settlement import service
-from yibao.settlement.domain import MED_TYPE_NAMES
+from yibao.settlement.domain import MED_TYPE_NAMES, Caller
 
 DIAG_TYPES = {"1": "西医诊断", "2": "中医主病诊断", "3": "中医主证诊断"}
 
@@ -44,33 +50,73 @@ def visit_info(call: Call) -> service.VisitInfo:
     )
 
 
-async def upload_visit_info(call: Call) -> Reply:
-    """2203: answers nothing but success."""
-    visit = await service.record_visit_info_in(
-        call.session, call.caller, visit_info(call), msgid=call.envelope.msgid
-    )
-    return Reply({"data": {"mdtrt_id": visit.mdtrt_id}})
+class RecordInfo(Protocol):
+    def __call__(
+        self, session: AsyncSession, caller: Caller, info: service.VisitInfo, /, *, msgid: str
+    ) -> Awaitable[object]: ...
 
 
-async def reverse_visit_info(call: Call, original: Original) -> Reversed:
-    withdrawn = await service.withdraw_visit_info(
-        call.session, call.caller, psn_no=original.psn_no, msgid=original.msgid
-    )
-    return Reversed("visit_info") if withdrawn else NOTHING
+class WithdrawInfo(Protocol):
+    def __call__(
+        self, session: AsyncSession, caller: Caller, /, *, psn_no: str, msgid: str
+    ) -> Awaitable[bool]: ...
 
 
-async def withdraw_fees(call: Call) -> Reply:
-    """2205: `{"data": {"mdtrt_id", "chrg_bchno", "psn_no"}}`; chrg_bchno 0000: every line."""
-    data = call.data()
-    mdtrt_id = data.code("mdtrt_id", max_len=30)
-    withdrawn = await service.withdraw_fee_batch_in(
-        call.session,
-        call.caller,
-        psn_no=data.code("psn_no", max_len=30),
-        mdtrt_id=mdtrt_id,
-        chrg_bchno=data.code("chrg_bchno", max_len=30),
-    )
-    return Reply({"data": {"mdtrt_id": mdtrt_id, "cnt": withdrawn}})
+class WithdrawBatch(Protocol):
+    def __call__(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        /,
+        *,
+        psn_no: str,
+        mdtrt_id: str,
+        chrg_bchno: str,
+    ) -> Awaitable[int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VisitHandlers:
+    """2203/2203A, the 2601 of a 2203 and 2205 over one kind of visit record: this region's
+    (`settlement.service`) or, for a person insured elsewhere, the treatment region's own
+    (`crossregion.service`). The input is read and the answers are made the same way for both."""
+
+    record_info: RecordInfo
+    withdraw_info: WithdrawInfo
+    withdraw_batch: WithdrawBatch
+
+    async def upload_visit_info(self, call: Call) -> Reply:
+        """2203: answers nothing but success."""
+        info = visit_info(call)
+        await self.record_info(call.session, call.caller, info, msgid=call.envelope.msgid)
+        return Reply({"data": {"mdtrt_id": info.mdtrt_id}})
+
+    async def reverse_visit_info(self, call: Call, original: Original) -> Reversed:
+        withdrawn = await self.withdraw_info(
+            call.session, call.caller, psn_no=original.psn_no, msgid=original.msgid
+        )
+        return Reversed("visit_info") if withdrawn else NOTHING
+
+    async def withdraw_fees(self, call: Call) -> Reply:
+        """2205: `{"data": {"mdtrt_id", "chrg_bchno", "psn_no"}}`; chrg_bchno 0000: every line."""
+        data = call.data()
+        mdtrt_id = data.code("mdtrt_id", max_len=30)
+        withdrawn = await self.withdraw_batch(
+            call.session,
+            call.caller,
+            psn_no=data.code("psn_no", max_len=30),
+            mdtrt_id=mdtrt_id,
+            chrg_bchno=data.code("chrg_bchno", max_len=30),
+        )
+        return Reply({"data": {"mdtrt_id": mdtrt_id, "cnt": withdrawn}})
+
+
+IN_REGION = VisitHandlers(
+    service.record_visit_info_in, service.withdraw_visit_info, service.withdraw_fee_batch_in
+)
+upload_visit_info = IN_REGION.upload_visit_info
+reverse_visit_info = IN_REGION.reverse_visit_info
+withdraw_fees = IN_REGION.withdraw_fees
 
 
 async def cancel_registration(call: Call) -> Reply:

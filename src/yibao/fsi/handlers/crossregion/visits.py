@@ -14,7 +14,7 @@ from yibao.fsi.envelope import wall_time, yuan
 from yibao.fsi.handlers.crossregion.billing import figures_of, home_of
 from yibao.fsi.handlers.output import setldetail
 from yibao.fsi.handlers.treatment import INSUTYPES
-from yibao.fsi.handlers.visits import visit_info
+from yibao.fsi.handlers.visits import VisitHandlers
 from yibao.settlement.domain import MED_TYPE_NAMES
 
 
@@ -61,33 +61,16 @@ async def check(call: Call) -> Reply:
     )
 
 
-async def upload_visit_info(call: Call) -> Reply:
-    """2203/2203A: kept with this side's visit; answers nothing but success."""
-    visit = await crossregion.record_visit_info_in(
-        call.session, call.caller, visit_info(call), msgid=call.envelope.msgid
-    )
-    return Reply({"data": {"mdtrt_id": visit.mdtrt_id}})
-
-
-async def reverse_visit_info(call: Call, original: Original) -> Reversed:
-    withdrawn = await crossregion.withdraw_visit_info(
-        call.session, call.caller, psn_no=original.psn_no, msgid=original.msgid
-    )
-    return Reversed("visit_info") if withdrawn else NOTHING
-
-
-async def withdraw_fees(call: Call) -> Reply:
-    """2205: `{"data": {"mdtrt_id", "chrg_bchno", "psn_no"}}`; chrg_bchno 0000: every line."""
-    data = call.data()
-    mdtrt_id = data.code("mdtrt_id", max_len=30)
-    withdrawn = await crossregion.withdraw_fee_batch_in(
-        call.session,
-        call.caller,
-        psn_no=data.code("psn_no", max_len=30),
-        mdtrt_id=mdtrt_id,
-        chrg_bchno=data.code("chrg_bchno", max_len=30),
-    )
-    return Reply({"data": {"mdtrt_id": mdtrt_id, "cnt": withdrawn}})
+# 2203/2203A, the 2601 of a 2203 and 2205 read and answer as in-region; only the visit record
+# they change is this side's own.
+_VISITS = VisitHandlers(
+    crossregion.record_visit_info_in,
+    crossregion.withdraw_visit_info,
+    crossregion.withdraw_fee_batch_in,
+)
+upload_visit_info = _VISITS.upload_visit_info
+reverse_visit_info = _VISITS.reverse_visit_info
+withdraw_fees = _VISITS.withdraw_fees
 
 
 async def cancel_registration(call: Call) -> Reply:
