@@ -9,7 +9,12 @@ from typing import Any
 from yibao.fsi.call import NOTHING, Call, Original, Reply, Reversed
 from yibao.fsi.envelope import Fields, InvalidMessage, wall_time, yuan
 from yibao.fsi.handlers import mapping
-from yibao.fsi.handlers.output import line_result, setldetail, setlinfo, settlement_extra
+from yibao.fsi.handlers.output import (
+    fee_upload_answer,
+    setldetail,
+    setlinfo,
+    settlement_extra,
+)
 from yibao.settlement import service
 from yibao.settlement.domain import CERT_TYPE_NAMES, MED_TYPE_NAMES, FeeLine
 from yibao.settlement.figures import BillFigures
@@ -82,22 +87,7 @@ async def upload_fees(call: Call) -> Reply:
         msgid=call.envelope.msgid,
         batches=[row.code("chrg_bchno", required=False, max_len=30) or None for row in rows],
     )
-    return Reply(
-        {
-            "result": [
-                line_result(
-                    line.feedetl_sn,
-                    line.det_item_fee_sumamt_fen,
-                    split,
-                    name,
-                    str(line.cnt),
-                    line.pric_fen,
-                )
-                for line, split, name in splits
-            ]
-        },
-        [s.warning for _, s, _ in splits if s.warning],
-    )
+    return Reply(*fee_upload_answer(splits))
 
 
 async def reverse_upload(call: Call, original: Original) -> Reversed:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from yibao.enrolment.domain import InsuredPerson
 from yibao.enrolment.tables import Person
 from yibao.fsi.envelope import wall_time, yuan
-from yibao.settlement.domain import ItemClass, LineSplit, SettlementMade
+from yibao.settlement.domain import FeeLine, ItemClass, LineSplit, SettlementMade
 from yibao.settlement.figures import BillFigures
 from yibao.settlement.tables import Settlement
 
@@ -87,3 +88,16 @@ def line_result(
         "inscp_scp_amt": yuan(split.inscp_scp_fen),
         "list_sp_item_flag": "1" if split.chrgitm_lv == ItemClass.CLASS_C else "0",
     }
+
+
+def fee_upload_answer(
+    splits: Sequence[tuple[FeeLine, LineSplit, str]],
+) -> tuple[dict[str, Any], list[str]]:
+    """2204's output (each line as priced) and its warnings: in-region and at a treatment region."""
+    result = [
+        line_result(
+            line.feedetl_sn, line.det_item_fee_sumamt_fen, split, name, str(line.cnt), line.pric_fen
+        )
+        for line, split, name in splits
+    ]
+    return {"result": result}, [s.warning for _, s, _ in splits if s.warning]

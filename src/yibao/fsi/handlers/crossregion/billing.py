@@ -13,7 +13,7 @@ from yibao.crossregion.domain import Peer
 from yibao.fsi.call import NOTHING, Call, Original, Reply, Reversed
 from yibao.fsi.envelope import InvalidMessage, wall_time, yuan
 from yibao.fsi.handlers.outpatient import INSUTYPES, fee_line
-from yibao.fsi.handlers.output import line_result, setldetail
+from yibao.fsi.handlers.output import fee_upload_answer, setldetail
 from yibao.kernel.clock import china_today
 from yibao.settlement.domain import CERT_TYPE_NAMES, MED_TYPE_NAMES
 from yibao.settlement.figures import BillFigures
@@ -119,22 +119,7 @@ async def upload_fees(call: Call) -> Reply:
         lines=[fee_line(row) for row in rows],
         batches=[row.code("chrg_bchno", required=False, max_len=30) or None for row in rows],
     )
-    return Reply(
-        {
-            "result": [
-                line_result(
-                    line.feedetl_sn,
-                    line.det_item_fee_sumamt_fen,
-                    split,
-                    name,
-                    str(line.cnt),
-                    line.pric_fen,
-                )
-                for line, split, name in splits
-            ]
-        },
-        [s.warning for _, s, _ in splits if s.warning],
-    )
+    return Reply(*fee_upload_answer(splits))
 
 
 def figures_of(f: dict[str, Any]) -> BillFigures:
