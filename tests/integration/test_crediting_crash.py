@@ -38,7 +38,9 @@ MONTH = "2026-11"
 # Loading is the shortest phase: on SQLite 400 extra lines loaded in well under a second, and
 # 1 run in 3 finished loading before the poller saw it (a missed kill, not a crediting fault).
 STRANGERS = {"loading": 4000, "crediting": 400, "connection": 400}
-RETIREES = 1200
+RETIREES = (
+    4000  # enough accounts that the batched crediting is still running when the poller kills it
+)
 COMMAND = "from yibao.cli.main import main; main()"
 
 
